@@ -1,0 +1,44 @@
+/* tensor.h — float32 N-dimensional tensors: a small header pointing to
+ * reference-counted storage. Views (reshape, slices, transposes) share the
+ * storage and hold a reference. Plain C11, no Lua. */
+#ifndef LP_TENSOR_H
+#define LP_TENSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LP_MAXDIM 8
+
+typedef struct lp_storage {
+  float *data;          /* owned; 64-byte aligned                          */
+  size_t size;          /* elements                                        */
+  long refs;            /* headers (and other owners) holding it           */
+} lp_storage;
+
+typedef struct lp_tensor {
+  lp_storage *st;       /* one reference owned by this header; NULL: empty */
+  size_t offset;        /* elements into st->data                          */
+  int ndim;             /* 0 .. LP_MAXDIM                                  */
+  int64_t shape[LP_MAXDIM];
+  int64_t stride[LP_MAXDIM];  /* in elements                               */
+} lp_tensor;
+
+/* Storage: lp_storage_new returns refs = 1 (NULL on out of memory). */
+lp_storage *lp_storage_new(size_t n, int zero);
+void lp_storage_retain(lp_storage *s);
+void lp_storage_release(lp_storage *s);   /* frees at refs == 0; NULL ok */
+
+/* Makes t a new contiguous tensor of this shape (status LP_OK/LP_ENOMEM).
+ * t must be empty (st == NULL). */
+int lp_tensor_init(lp_tensor *t, int ndim, const int64_t *shape, int zero);
+/* Makes t a view of src (sharing and retaining its storage). */
+void lp_tensor_view(lp_tensor *t, const lp_tensor *src);
+void lp_tensor_free(lp_tensor *t);          /* releases; t becomes empty */
+
+int64_t lp_tensor_numel(const lp_tensor *t);
+int lp_tensor_is_contiguous(const lp_tensor *t);
+static inline float *lp_tensor_data(const lp_tensor *t) {
+  return t->st ? t->st->data + t->offset : NULL;
+}
+
+#endif

@@ -1,0 +1,61 @@
+--- lpact — the module every script sees as the global `lpact`.
+--
+-- It gathers the functions of the C modules (lpact.c.format,
+-- lpact.c.tensor, …) into one table, and loads the Lua submodules of the
+-- stdlib (lpact.nn, lpact.optim, lpact.data, …) the first time a script
+-- names them, so that starting the engine stays fast.
+
+local engine = require "lpact.c.engine"
+
+local lpact = {
+  version = engine.version,
+  engine = engine,
+}
+
+-- Every C module returns a table of functions; their names must not clash.
+local owner = {}
+for _, name in ipairs(require "lpact.c") do
+  local mod = require("lpact.c." .. name)
+  for k, v in pairs(mod) do
+    if owner[k] then
+      error(string.format("C modules '%s' and '%s' both define lpact.%s", owner[k], name, k))
+    end
+    owner[k], lpact[k] = name, v
+  end
+end
+
+--- Raises an error that the programs report as one line, without a
+-- traceback, and that makes them exit with `status` (default 2: bad usage).
+-- Use it for the user's mistakes; genuine bugs should raise plain errors.
+function lpact.fail(msg, status)
+  error(setmetatable({ msg = msg, exit = status or 2 },
+    { __tostring = function(e) return e.msg end }), 0)
+end
+
+--- Returns true when the error object `e` came from lpact.fail.
+function lpact.is_failure(e)
+  return type(e) == "table" and math.type(e.exit) == "integer"
+end
+
+--- Runs the subcommand `args[0]` with `args[1..]`: the stdlib module
+-- `cmd.<word>` returns a function(args) that returns an exit status.
+function lpact.command(args)
+  local word = args[0]
+  if not word:match("^[%w_-]+$") or not package.searchpath("cmd." .. word:gsub("-", "_"), package.path) then
+    lpact.fail(string.format("'%s' is neither a file nor a command (try 'lpact help')", word))
+  end
+  local run = require("cmd." .. word:gsub("-", "_"))
+  return run(args) or 0
+end
+
+-- Lua submodules load on first use: lpact.nn is require "lpact.nn".
+return setmetatable(lpact, {
+  __index = function(t, k)
+    if type(k) ~= "string" or not k:match("^[%w_]+$") then return nil end
+    local name = "lpact." .. k
+    if not package.searchpath(name, package.path) then return nil end
+    local mod = require(name)
+    rawset(t, k, mod)
+    return mod
+  end,
+})
