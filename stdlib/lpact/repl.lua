@@ -1,0 +1,112 @@
+--- lpact.repl — what `lpact-repl` sets up: the short globals of the lab
+-- (levels, compare, hist, plot, errors, help) and the printer of results.
+--
+-- The C loop (interp/repl.c) requires this module once, prints
+-- `banner()`, and hands every expression's values to `print(...)`.
+-- Renderers live in lpact.show and load on first use, so that the REPL
+-- starts fast.
+
+local repl = {}
+
+local function show() return require "lpact.show" end
+
+--- The one-line banner shown when the REPL starts.
+function repl.banner()
+  return string.format("lpact %s (%s) — minifloat lab. Try levels \"fp4\", help(), Ctrl-D quits.",
+    lpact.version, _VERSION)
+end
+
+-- The globals ---------------------------------------------------------------
+
+--- levels(format) — every code of a format: bit fields (sign | exponent |
+-- mantissa), value, gap to the next value and relative gap.
+-- levels(format, learned) puts learned levels (a list or tensor, one
+-- per code) next to the format's own values.
+--     levels "fp4"      levels "e3m2:nosub"
+function levels(fmt, learned)
+  return show().levels(fmt, learned)
+end
+
+--- compare(a, b, ...) — the value sets of two or more formats on one
+-- number line (positive half; `compare("e2m1", "e1m2", {signed=true})`
+-- shows both signs).
+--     compare("e2m1", "e1m2")      compare("e4m3", "e5m2")
+function compare(...)
+  return show().compare(...)
+end
+
+--- hist(x [, opts]) — a histogram of a tensor or a list of numbers in the
+-- terminal, with bin edges and counts. opts: bins (default: fit the
+-- height), width (default: the terminal's), title, log (log-scale counts).
+-- The result can :save("h.png") or :save("h.svg").
+--     hist(lpact.randn({1000}, 1))
+function hist(x, opts)
+  return show().hist(x, opts)
+end
+
+--- plot(f, format, lo, hi [, opts]) — f and its quantized version
+-- Q(f(Q(x))) on one terminal chart (braille cells). f is a function of
+-- one number or an activation name ("tanh", "relu", ...). opts: n
+-- (samples), width, height, input=false (quantize only the output).
+-- The result can :save("tanh-fp4.png").
+--     plot("tanh", "fp4", -4, 4)
+function plot(f, fmt, lo, hi, opts)
+  return show().plot(f, fmt, lo, hi, opts)
+end
+
+--- errors(f, format, lo, hi [, opts]) — the error of the quantized
+-- activation Q(f(Q(x))) against f in FP32 over [lo, hi] (or over the
+-- values of a tensor / list given in place of lo): max, mean and RMS
+-- absolute error, and a histogram of the signed error.
+--     errors("sigmoid", "fp4", -6, 6)
+function errors(f, fmt, lo, hi, opts)
+  local q = rawget(lpact, "qact")
+  if type(q) == "table" and type(q.errors) == "function" and type(f) == "table" then
+    return q.errors(f, fmt, lo, hi, opts)
+  end
+  return show().errors(f, fmt, lo, hi, opts)
+end
+
+--- help([x]) — help() lists what there is; help(f) shows the doc comment
+-- of a function, module or object; help "name" looks a name up.
+function help(x, ...)
+  return require("lpact.help").help(x, ...)
+end
+
+-- Printing ------------------------------------------------------------------
+
+local function is_format(v)
+  local mt = debug.getmetatable(v)
+  return mt ~= nil and mt == debug.getregistry()["lpact.Format"]
+end
+
+--- Renders one value the way the REPL prints it: Formats get their
+-- one-screen summary, plain tables a short inline view, everything else
+-- tostring (Tensors and models have their own __tostring).
+function repl.render(v)
+  if type(v) == "userdata" and is_format(v) then
+    return tostring(show().format(v))
+  elseif type(v) == "table" and debug.getmetatable(v) == nil then
+    return show().table(v)
+  elseif type(v) == "string" then
+    return v
+  end
+  return tostring(v)
+end
+
+--- Prints the values of an expression typed at the prompt: one a line
+-- when any of them spans lines, else separated by tabs (as lua.c does).
+function repl.print(...)
+  local n = select("#", ...)
+  local out, multi = {}, false
+  for i = 1, n do
+    local s = repl.render((select(i, ...)))
+    out[i] = s
+    if s:find("\n", 1, true) then multi = true end
+  end
+  local text = table.concat(out, multi and "\n" or "\t")
+  io.write(text, text:sub(-1) == "\n" and "" or "\n")
+  io.stdout:flush()
+end
+
+return repl
