@@ -37,6 +37,19 @@ void lp_tensor_free(lp_tensor *t);          /* releases; t becomes empty */
 
 int64_t lp_tensor_numel(const lp_tensor *t);
 int lp_tensor_is_contiguous(const lp_tensor *t);
+/* Tensor engineer's additions. */
+void lp_tensor_set_contiguous_strides(lp_tensor *t);
+int lp_tensor_same_shape(const lp_tensor *a, const lp_tensor *b);
+/* Writes "(2, 3)" ("(5,)" for 1-D) into buf; returns the length. */
+int lp_shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
+/* Offset from lp_tensor_data(t) of the flat row-major logical index i. */
+int64_t lp_tensor_offset_of(const lp_tensor *t, int64_t i);
+/* Copies src into dst (same numel) in logical order, any strides. */
+void lp_tensor_copy(lp_tensor *dst, const lp_tensor *src);
+/* The storage cache: frees the cached buffers; reports bytes. */
+void lp_storage_trim(void);
+void lp_storage_stats(size_t *live, size_t *peak, size_t *cached);
+
 static inline float *lp_tensor_data(const lp_tensor *t) {
   return t->st ? t->st->data + t->offset : NULL;
 }
