@@ -1,0 +1,254 @@
+--- lpact.optim — optimizers over a model's parameters: SGD (momentum,
+-- Nesterov, weight decay), Adam and AdamW, with PyTorch's update rules, and
+-- gradient-norm clipping.
+--
+--     local opt = lpact.optim.Adam(model:parameters(), {lr = 1e-3})
+--     opt:zero_grad(); loss:backward(); opt:step()
+--
+-- `params` is model:parameters() (a list of {name=, var=}) or a plain list
+-- of Vars. The learning rate lives in opt.lr; a schedule or a script may
+-- change it between steps. opt:state() returns everything a checkpoint
+-- needs (plain numbers and Tensors); opt:load_state(s) restores it.
+--
+-- The update itself runs in one fused C pass per tensor when the tensor
+-- module provides Tensor:adam_step_ / Tensor:sgd_step_, and falls back to
+-- elementwise tensor operations otherwise (same arithmetic in float32).
+
+local optim = {}
+
+-- The parameters as a list of {name=, var=}; unnamed Vars get "p<i>".
+local function normalize(params)
+  if type(params) ~= "table" then
+    error("optimizer: parameters expected (model:parameters() or a list of Vars), got " .. type(params), 3)
+  end
+  local list = {}
+  for i, p in ipairs(params) do
+    if type(p) == "table" and p.var then
+      list[i] = { name = p.name or ("p" .. i), var = p.var }
+    elseif type(p) == "table" and p.data then
+      list[i] = { name = "p" .. i, var = p }
+    else
+      error(string.format("optimizer: parameter %d is not a Var", i), 3)
+    end
+  end
+  return list
+end
+
+local function num(o, k, default, what)
+  local v = o[k]
+  if v == nil then return default end
+  if type(v) ~= "number" or v ~= v then
+    error(string.format("%s: option '%s' must be a number, got %s", what, k, tostring(v)), 3)
+  end
+  return v
+end
+
+local Optimizer = {}
+Optimizer.__index = Optimizer
+
+--- Clears every parameter's gradient (sets it to zero).
+function Optimizer:zero_grad()
+  for _, p in ipairs(self.params) do
+    local g = p.var.grad
+    if g then g:zero() end
+  end
+end
+
+--- The global L2 norm of all gradients (a number).
+function optim.grad_norm(params)
+  local s = 0
+  for _, p in ipairs(normalize(params)) do
+    local g = p.var.grad
+    if g then
+      if g.sumsq then s = s + g:sumsq()
+      else s = s + (g * g):sum():get() end
+    end
+  end
+  return math.sqrt(s)
+end
+
+--- Scales all gradients so that their global L2 norm is at most max_norm
+-- (as torch.nn.utils.clip_grad_norm_); returns the norm before clipping.
+function optim.clip_grad_norm(params, max_norm)
+  local list = normalize(params)
+  local norm = optim.grad_norm(list)
+  local c = max_norm / (norm + 1e-6)
+  if c < 1 then
+    for _, p in ipairs(list) do
+      if p.var.grad then p.var.grad:mul_(c) end
+    end
+  end
+  return norm
+end
+
+--- Clips this optimizer's gradients to a global norm of at most max_norm;
+-- returns the norm before clipping.
+function Optimizer:clip_grad_norm(max_norm)
+  return optim.clip_grad_norm(self.params, max_norm)
+end
+
+--- Everything a checkpoint needs: {kind=, step=, hyper={...}, tensors={name=Tensor}}.
+-- Tensor names are "<param name>/<slot>" (e.g. "1.weight/m").
+function Optimizer:state()
+  local hyper = {}
+  for _, k in ipairs(self.hyper_names) do hyper[k] = self[k] end
+  local tensors = {}
+  for i, p in ipairs(self.params) do
+    for slot, t in pairs(self.slots[i]) do tensors[p.name .. "/" .. slot] = t end
+  end
+  return { kind = self.kind, step = self.t, hyper = hyper, tensors = tensors }
+end
+
+--- Restores a state() table; refuses one of another optimizer kind or
+-- whose tensor shapes do not match the parameters (naming which).
+function Optimizer:load_state(s)
+  if type(s) ~= "table" or s.kind ~= self.kind then
+    lpact.fail(string.format("optimizer state is for %s, not %s",
+      type(s) == "table" and tostring(s.kind) or type(s), self.kind))
+  end
+  local slots = {}
+  for i, p in ipairs(self.params) do
+    slots[i] = {}
+    local want = table.concat(p.var.data:shape(), "x")
+    for _, slot in ipairs(self.slot_names) do
+      local t = s.tensors and s.tensors[p.name .. "/" .. slot]
+      if t then
+        local got = table.concat(t:shape(), "x")
+        if got ~= want then
+          lpact.fail(string.format("optimizer state '%s/%s' has shape %s, parameter has %s",
+            p.name, slot, got, want))
+        end
+        slots[i][slot] = t:clone()
+      end
+    end
+  end
+  self.slots = slots
+  self.t = s.step or 0
+  for k, v in pairs(s.hyper or {}) do self[k] = v end
+end
+
+local function class(kind, hyper_names, slot_names)
+  local cls = setmetatable({}, { __index = Optimizer })
+  cls.__index = cls
+  cls.kind, cls.hyper_names, cls.slot_names = kind, hyper_names, slot_names
+  cls.__tostring = function(self)
+    local parts = {}
+    for _, k in ipairs(hyper_names) do
+      local v = self[k]
+      parts[#parts + 1] = k .. "=" .. (type(v) == "number" and string.format("%g", v) or tostring(v))
+    end
+    return string.format("%s(%s) over %d tensors", kind, table.concat(parts, ", "), #self.params)
+  end
+  return cls
+end
+
+local function zeros_like(t) return lpact.zeros(t:shape()) end
+
+-- SGD ------------------------------------------------------------------
+
+local SGD = class("SGD", { "lr", "momentum", "dampening", "nesterov", "weight_decay" }, { "momentum" })
+
+--- SGD with optional momentum, Nesterov momentum and (L2) weight decay, as
+-- torch.optim.SGD: g += wd*p; buf = momentum*buf + (1-dampening)*g (buf = g
+-- on the first step); g = nesterov and g + momentum*buf or buf; p -= lr*g.
+-- Options: lr (required), momentum (0), dampening (0), nesterov (false), weight_decay (0).
+function optim.SGD(params, o)
+  o = o or {}
+  local self = setmetatable({ params = normalize(params), t = 0, slots = {} }, SGD)
+  self.lr = num(o, "lr", nil, "SGD")
+  if not self.lr then error("SGD: option 'lr' is required", 2) end
+  self.momentum = num(o, "momentum", 0, "SGD")
+  self.dampening = num(o, "dampening", 0, "SGD")
+  self.weight_decay = num(o, "weight_decay", 0, "SGD")
+  self.nesterov = o.nesterov and true or false
+  if self.nesterov and (self.momentum <= 0 or self.dampening ~= 0) then
+    error("SGD: Nesterov momentum needs momentum > 0 and dampening 0", 2)
+  end
+  for i = 1, #self.params do self.slots[i] = {} end
+  return self
+end
+
+--- One update of every parameter that has a gradient.
+function SGD:step()
+  self.t = self.t + 1
+  local lr, mom, damp, wd, nest = self.lr, self.momentum, self.dampening, self.weight_decay, self.nesterov
+  for i, p in ipairs(self.params) do
+    local w, g = p.var.data, p.var.grad
+    if g then
+      local slot = self.slots[i]
+      local first = slot.momentum == nil
+      if mom ~= 0 and first then slot.momentum = zeros_like(w) end
+      local buf = slot.momentum
+      if w.sgd_step_ then
+        w:sgd_step_(g, buf, lr, mom, damp, wd, nest, first)
+      else
+        if wd ~= 0 then g = g + w * wd end
+        if mom ~= 0 then
+          if first then buf:copy(g) else buf:copy(buf * mom + g * (1 - damp)) end
+          g = nest and (g + buf * mom) or buf
+        end
+        w:copy(w - g * lr)
+      end
+    end
+  end
+end
+
+-- Adam / AdamW -----------------------------------------------------------
+
+local Adam = class("Adam", { "lr", "beta1", "beta2", "eps", "weight_decay" }, { "m", "v" })
+local AdamW = class("AdamW", { "lr", "beta1", "beta2", "eps", "weight_decay" }, { "m", "v" })
+
+local function adam_new(cls, params, o, wd_default)
+  o = o or {}
+  local self = setmetatable({ params = normalize(params), t = 0, slots = {} }, cls)
+  self.lr = num(o, "lr", 1e-3, cls.kind)
+  local betas = o.betas or {}
+  self.beta1 = betas[1] or num(o, "beta1", 0.9, cls.kind)
+  self.beta2 = betas[2] or num(o, "beta2", 0.999, cls.kind)
+  self.eps = num(o, "eps", 1e-8, cls.kind)
+  self.weight_decay = num(o, "weight_decay", wd_default, cls.kind)
+  for i = 1, #self.params do self.slots[i] = {} end
+  return self
+end
+
+--- Adam (torch.optim.Adam): weight decay is L2 (added to the gradient).
+-- m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
+-- p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).
+-- Options: lr (1e-3), betas ({0.9, 0.999}), eps (1e-8), weight_decay (0).
+function optim.Adam(params, o) return adam_new(Adam, params, o, 0) end
+
+--- AdamW (torch.optim.AdamW): decoupled weight decay p *= 1 - lr*wd before
+-- the Adam update. Options as Adam, weight_decay default 0.01.
+function optim.AdamW(params, o) return adam_new(AdamW, params, o, 0.01) end
+
+local function adam_step(self, decoupled)
+  self.t = self.t + 1
+  local t, lr, b1, b2, eps, wd = self.t, self.lr, self.beta1, self.beta2, self.eps, self.weight_decay
+  local bc1, bc2 = 1 - b1 ^ t, 1 - b2 ^ t
+  for i, p in ipairs(self.params) do
+    local w, g = p.var.data, p.var.grad
+    if g then
+      local slot = self.slots[i]
+      if not slot.m then slot.m, slot.v = zeros_like(w), zeros_like(w) end
+      local m, v = slot.m, slot.v
+      if w.adam_step_ then
+        w:adam_step_(g, m, v, lr, b1, b2, eps, t, wd, decoupled)
+      else
+        if wd ~= 0 then
+          if decoupled then w:copy(w * (1 - lr * wd)) else g = g + w * wd end
+        end
+        m:copy(m * b1 + g * (1 - b1))
+        v:copy(v * b2 + g * g * (1 - b2))
+        local denom = v:sqrt() / math.sqrt(bc2) + eps
+        w:copy(w - m / denom * (lr / bc1))
+      end
+    end
+  end
+end
+
+--- One Adam update of every parameter that has a gradient.
+function Adam:step() adam_step(self, false) end
+--- One AdamW update of every parameter that has a gradient.
+function AdamW:step() adam_step(self, true) end
+
+return optim

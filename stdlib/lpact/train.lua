@@ -1,0 +1,199 @@
+--- lpact.train — the training loop.
+--
+--     local hist = lpact.train.fit{
+--       model = lpact.models.mlp{784, 256, 128, 10},
+--       data = lpact.data.fashion_mnist{},
+--       epochs = 5, batch = 128, seed = 1,            -- Adam lr 1e-3 by default
+--     }
+--     print(hist.test_acc)
+--
+-- On a terminal a live line shows batch, loss, accuracy, examples/s and
+-- the ETA; otherwise one plain line per epoch is printed. Ctrl-C stops
+-- cleanly after the current batch (the history says interrupted = true).
+-- A NaN or infinite loss stops training with an error naming the epoch and
+-- batch (exit status 1 from a script).
+
+local ag = require "lpact.autograd"
+local optim = require "lpact.optim"
+local engine = lpact.engine
+
+local train = {}
+
+local function nrows(set)
+  return set.x:size(1)
+end
+
+--- The number of correct predictions: argmax of each row of logits (N, K)
+-- against labels (N) holding class indices 0..K-1.
+function train.correct(logits, y)
+  if lpact.count_correct then return lpact.count_correct(logits, y) end
+  local pred = logits:argmax(2) -- 1-based classes
+  return math.tointeger((pred - 1):eq(y):sum()) or 0
+end
+
+--- Accuracy and mean loss of model on a set {x=, y=}: evaluate(model, set
+-- [, {batch = 1000, loss = ag.cross_entropy}]) -> accuracy, loss. Runs in
+-- eval mode without recording gradients and restores the model's mode.
+function train.evaluate(model, set, o)
+  o = o or {}
+  local data = require "lpact.data"
+  local bs = o.batch or 1000
+  local lossf = o.loss or ag.cross_entropy
+  local was_training = model.training
+  model:eval()
+  local n, correct, total = 0, 0, 0
+  local ok, err = pcall(ag.no_grad, function()
+    for x, y in data.batches(set, bs, { shuffle = false }) do
+      local out = model:forward(x)
+      local od = out.data or out
+      local m = y:size(1)
+      correct = correct + train.correct(od, y)
+      local l = lossf(out, y)
+      total = total + (l.data or l):item() * m
+      n = n + m
+    end
+  end)
+  if was_training ~= false then model:train() end
+  if not ok then error(err, 0) end
+  if n == 0 then return 0 / 0, 0 / 0 end
+  return correct / n, total / n
+end
+
+local function fmt_time(s)
+  if s ~= s or s == math.huge then return "?" end
+  s = math.floor(s + 0.5)
+  if s >= 3600 then return string.format("%d:%02d:%02d", s // 3600, s % 3600 // 60, s % 60) end
+  return string.format("%d:%02d", s // 60, s % 60)
+end
+
+local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
+
+--- Trains a model. Options:
+--   model (required), data = {train = {x=, y=}, test = {x=, y=}} (required),
+--   optimizer (default Adam lr 1e-3 over model:parameters()), lr (for the default),
+--   epochs (1), batch (128), seed (1: the shuffling seed), shuffle (true),
+--   schedule (an lpact.schedule; its `per` says "epoch" or "step"; sets optimizer.lr),
+--   loss (function(logits, y) -> scalar Var; default ag.cross_entropy),
+--   clip (a maximum global gradient norm), max_batches (per epoch, for quick runs),
+--   eval (true: evaluate data.test after every epoch), eval_batch (1000),
+--   verbose (true), progress ("auto": live line when stdout is a terminal),
+--   on_batch(info), on_epoch(info): callbacks; returning false from either stops training.
+-- Returns the history {epochs = {{epoch=, train_loss=, train_acc=, test_acc=,
+-- test_loss=, seconds=, lr=}, ...}, test_acc=, losses = {per-batch losses},
+-- interrupted = bool, seconds = total}.
+function train.fit(o)
+  if type(o) ~= "table" then lpact.fail("train.fit: options table expected") end
+  local model = o.model
+  if type(model) ~= "table" or not model.forward then lpact.fail("train.fit: 'model' (a module) is required") end
+  local ds = o.data
+  if type(ds) ~= "table" or type(ds.train) ~= "table" or not ds.train.x then
+    lpact.fail("train.fit: 'data' must be a data set {train = {x=, y=}, test = ...}")
+  end
+  local data = require "lpact.data"
+  local epochs, bs = o.epochs or 1, o.batch or 128
+  local seed = o.seed or 1
+  local opt = o.optimizer or optim.Adam(model:parameters(), { lr = o.lr or 1e-3 })
+  local lossf = o.loss or ag.cross_entropy
+  local sched = o.schedule
+  local per_step = sched and sched.per == "step"
+  local verbose = o.verbose ~= false
+  local live = verbose and (o.progress == true or (o.progress ~= false and engine.isatty(1)))
+  local n = nrows(ds.train)
+  local nb = (n + bs - 1) // bs
+  if o.max_batches and o.max_batches < nb then nb = o.max_batches end
+  local out = io.stdout
+
+  local hist = { epochs = {}, losses = {}, interrupted = false }
+  local prev_catch = engine.catch_interrupt(true)
+  local clock = lpact.wallclock
+  local t_start = clock()
+  local step = 0
+  local stop = false
+
+  local function run()
+    for epoch = 1, epochs do
+      if sched and not per_step then opt.lr = sched:at(epoch - 1) end
+      model:train()
+      local t0 = clock()
+      local last_draw = -1
+      local seen, correct, loss_sum, b = 0, 0, 0, 0
+      for x, y in data.batches(ds.train, bs, { shuffle = o.shuffle ~= false, seed = seed, epoch = epoch }) do
+        b = b + 1
+        if b > nb then break end
+        if per_step then opt.lr = sched:at(step) end
+        opt:zero_grad()
+        local logits = model:forward(x)
+        local loss = lossf(logits, y)
+        local lv = loss.data:item()
+        if not finite(lv) then
+          if live then out:write("\n") end
+          lpact.fail(string.format("loss is %s at epoch %d, batch %d: training stopped (lower the learning rate, or check the data for NaN/inf)",
+            tostring(lv), epoch, b), 1)
+        end
+        loss:backward()
+        if o.clip then opt:clip_grad_norm(o.clip) end
+        opt:step()
+        step = step + 1
+        local m = y:size(1)
+        seen = seen + m
+        loss_sum = loss_sum + lv * m
+        correct = correct + train.correct(logits.data, y)
+        hist.losses[#hist.losses + 1] = lv
+        if o.on_batch and o.on_batch { epoch = epoch, batch = b, batches = nb, loss = lv, step = step, model = model, optimizer = opt } == false then
+          stop = true
+        end
+        if live then
+          local now = clock()
+          if now - last_draw >= 0.1 or b == nb then
+            last_draw = now
+            local el = now - t0
+            local rate = seen / math.max(el, 1e-9)
+            out:write(string.format("\repoch %d/%d  batch %d/%d  loss %.4f  acc %.2f%%  %.0f ex/s  ETA %s   ",
+              epoch, epochs, b, nb, loss_sum / seen, 100 * correct / seen, rate,
+              fmt_time((nb - b) * el / b)))
+            out:flush()
+          end
+        end
+        if engine.interrupted() then
+          hist.interrupted = true
+          stop = true
+        end
+        if stop then break end
+      end
+      local secs = clock() - t0
+      local rec = { epoch = epoch, train_loss = loss_sum / math.max(seen, 1), train_acc = correct / math.max(seen, 1),
+        seconds = secs, lr = opt.lr, batches = b > nb and nb or b }
+      if o.eval ~= false and ds.test and not hist.interrupted then
+        rec.test_acc, rec.test_loss = train.evaluate(model, ds.test, { batch = o.eval_batch, loss = lossf })
+        hist.test_acc = rec.test_acc
+      end
+      hist.epochs[#hist.epochs + 1] = rec
+      if verbose then
+        if live then out:write("\r\27[K") end
+        out:write(string.format("epoch %d/%d  loss %.4f  train %.2f%%%s  %.1fs  (%.0f ex/s)\n",
+          epoch, epochs, rec.train_loss, 100 * rec.train_acc,
+          rec.test_acc and string.format("  test %.2f%%", 100 * rec.test_acc) or "",
+          secs, seen / math.max(secs, 1e-9)))
+        out:flush()
+      end
+      if o.on_epoch and o.on_epoch { epoch = epoch, epochs = epochs, model = model, optimizer = opt,
+          record = rec, history = hist, train_loss = rec.train_loss, train_acc = rec.train_acc,
+          test_acc = rec.test_acc, seconds = secs } == false then
+        stop = true
+      end
+      if stop then break end
+    end
+  end
+
+  local ok, err = pcall(run)
+  engine.catch_interrupt(prev_catch)
+  if not ok then error(err, 0) end
+  if hist.interrupted and verbose then
+    out:write("interrupted: stopped after the current batch\n")
+    out:flush()
+  end
+  hist.seconds = clock() - t_start
+  return hist
+end
+
+return train
