@@ -61,7 +61,7 @@ function optim.grad_norm(params)
     local g = p.var.grad
     if g then
       if g.sumsq then s = s + g:sumsq()
-      else s = s + (g * g):sum():get() end
+      else s = s + (g * g):sum() end
     end
   end
   return math.sqrt(s)
