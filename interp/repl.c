@@ -81,12 +81,14 @@ static void prompt_signals_remove(void) {
 }
 
 /* Swaps the SIGINT handler between the prompt's and the engine's with the
- * signal blocked, so a Ctrl-C in between is never lost nor fatal. */
+ * signal blocked, so a Ctrl-C in between is never lost nor fatal. While
+ * code runs the other signals have their default actions. */
 static void sigint_to_engine(lua_State *L) {
   sigset_t set, old;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigprocmask(SIG_BLOCK, &set, &old);
+  if (interactive) prompt_signals_remove();
   lp_engine_sigint_install(L);
   sigprocmask(SIG_SETMASK, &old, NULL);
 }
@@ -360,6 +362,12 @@ static void add_submodules(lua_State *L, int set, const char *prefix, const char
 }
 
 /* Protected: collect(text, quoted) -> set of candidates {string = kind}. */
+/* Leaves only the set (index 3) as collect's result. */
+static int finish(lua_State *L) {
+  lua_settop(L, 3);
+  return 1;
+}
+
 static int collect(lua_State *L) {
   const char *text = luaL_checkstring(L, 1);
   int quoted = lua_toboolean(L, 2);
@@ -374,7 +382,7 @@ static int collect(lua_State *L) {
         lua_pushliteral(L, "s");
         lua_rawset(L, set);
       }
-    return 1;
+    return finish(L);
   }
   const char *sep = NULL;
   for (const char *p = text; *p; p++)
@@ -388,7 +396,7 @@ static int collect(lua_State *L) {
         lua_pushliteral(L, "k");
         lua_rawset(L, set);
       }
-    return 1;
+    return finish(L);
   }
   /* walk the path before the last separator, raw */
   lua_pushglobaltable(L);
@@ -396,13 +404,14 @@ static int collect(lua_State *L) {
   while (p < sep) {
     const char *q = p;
     while (q < sep && *q != '.' && *q != ':') q++;
-    if (*q == ':' || !is_ident(p, (size_t)(q - p))) return 1;  /* a:b.c is not a path */
+    if ((q < sep && *q == ':') || !is_ident(p, (size_t)(q - p)))
+      return finish(L);         /* a:b.c is not a path */
     lua_pushlstring(L, p, (size_t)(q - p));
     const char *key = lua_tostring(L, -1);
     lua_insert(L, -2);
     raw_field(L, key, 0);
     lua_remove(L, -2);
-    if (lua_isnil(L, -1)) return 1;
+    if (lua_isnil(L, -1)) return finish(L);
     p = q + 1;
   }
   int obj = lua_gettop(L);
@@ -411,7 +420,7 @@ static int collect(lua_State *L) {
   add_fields(L, obj, set, prefix, sep + 1, *sep == ':', 0);
   if (*sep == '.' && lua_getglobal(L, "lpact") != LUA_TNIL && lua_rawequal(L, -1, obj))
     add_submodules(L, set, prefix, sep + 1);
-  return 1;
+  return finish(L);
 }
 
 static char **comp_items;

@@ -1,0 +1,222 @@
+"""The REPL driven through a real pseudo-terminal: prompt, printing of
+values, Tab completion, multi-line input, errors, Ctrl-C (in a computation
+and at the prompt), Ctrl-D, history on exit, terminal restored after a
+fatal signal, HOME unset. Standard library only (pty, termios)."""
+import os
+import pty
+import re
+import select
+import signal
+import shutil
+import sys
+import tempfile
+import termios
+import time
+
+BUILD = os.environ.get("LPACT_BUILD", "build")
+EXE = os.path.abspath(os.path.join(BUILD, "lpact-repl"))
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]|[\x07\x0e\x0f]")
+
+count = 0
+failed = 0
+
+
+def ok(cond, name, diag=None):
+    global count, failed
+    count += 1
+    print(("ok %d - %s" if cond else "not ok %d - %s") % (count, name))
+    if not cond:
+        failed += 1
+        if diag is not None:
+            for line in str(diag).splitlines():
+                print("#   " + line)
+    sys.stdout.flush()
+
+
+class Session:
+    """One lpact-repl on a pty; output is kept with escape codes stripped."""
+
+    def __init__(self, env):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execve(EXE, [EXE], env)
+        self.buf = b""
+        self.start = time.monotonic()
+
+    def read(self, timeout):
+        r, _, _ = select.select([self.fd], [], [], timeout)
+        if not r:
+            return False
+        try:
+            data = os.read(self.fd, 4096)
+        except OSError:
+            return False
+        if not data:
+            return False
+        self.buf += data
+        return True
+
+    def expect(self, pattern, timeout=5.0):
+        """Waits until pattern (a regex on the cleaned text) appears; then
+        drops the text up to the end of the match. Returns the match or None."""
+        deadline = time.monotonic() + timeout
+        pat = re.compile(pattern.encode() if isinstance(pattern, str) else pattern, re.S)
+        while True:
+            text = ANSI.sub(b"", self.buf).replace(b"\r", b"")
+            m = pat.search(text)
+            if m:
+                self.buf = text[m.end():]
+                return m
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.read(left):
+                text = ANSI.sub(b"", self.buf).replace(b"\r", b"")
+                m = pat.search(text)
+                if m:
+                    self.buf = text[m.end():]
+                    return m
+                self.last = text
+                return None
+
+    def send(self, s):
+        os.write(self.fd, s.encode() if isinstance(s, str) else s)
+
+    def wait(self, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.read(0.05)
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                return status
+        os.kill(self.pid, signal.SIGKILL)
+        return os.waitpid(self.pid, 0)[1]
+
+
+home = tempfile.mkdtemp(prefix="lpact-repl-test-")
+env = {"HOME": home, "TERM": "xterm", "INPUTRC": "/dev/null", "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+       "LANG": "C.UTF-8", "COLUMNS": "80", "LINES": "24"}
+if os.environ.get("LPACT_PATH"):
+    env["LPACT_PATH"] = os.environ["LPACT_PATH"]
+
+try:
+    s = Session(env)
+    m = s.expect(r"lpact [0-9.]+[^\n]*\n.*?lpact> ")
+    ok(m is not None, "a one-line banner, then the prompt", getattr(s, "last", None))
+    ok(time.monotonic() - s.start < 5, "the prompt appears quickly")
+
+    s.send("1 + 2\r")
+    ok(s.expect(r"1 \+ 2\n3\nlpact> ") is not None, "an expression prints its value", getattr(s, "last", None))
+
+    s.send("2^10, 'x', nil\r")
+    ok(s.expect(r"1024\.0\tx\tnil\nlpact> ") is not None, "several values print on one line", getattr(s, "last", None))
+
+    s.send("lpa\t")
+    ok(s.expect(r"lpact") is not None, "Tab completes a global name", getattr(s, "last", None))
+    s.send(".vers\t\r")
+    ok(s.expect(r"\.version\n[0-9]+\.[0-9]+\.[0-9]+\nlpact> ") is not None,
+       "Tab completes a table field", getattr(s, "last", None))
+
+    s.send("io.stdout:fl\t")
+    ok(s.expect(r"io\.stdout:flush\(") is not None, "Tab completes a userdata method through __index",
+       getattr(s, "last", None))
+    s.send(")\r")
+    ok(s.expect(r"(true|file \(0x[0-9a-f]+\))\nlpact> ") is not None, "the completed call runs", getattr(s, "last", None))
+
+    s.send("word = 'abc'\r")
+    s.expect(r"lpact> ")
+    s.send("word:upp\t")
+    ok(s.expect(r"word:upper\(") is not None, "Tab completes a string method", getattr(s, "last", None))
+    s.send(")\r")
+    ok(s.expect(r"ABC\nlpact> ") is not None, "and it runs", getattr(s, "last", None))
+
+    # Tab must not run user code: an __index function with a side effect.
+    s.send("hits = 0; trap = setmetatable({}, {__index = function(t, k) hits = hits + 1 end})\r")
+    s.expect(r"lpact> ")
+    s.send("trap.ab\t\t\x15hits\r")
+    ok(s.expect(r"hits\n0\nlpact> ") is not None, "Tab never calls an __index function", getattr(s, "last", None))
+
+    s.send("function sq(x)\r")
+    ok(s.expect(r"\.\.> ") is not None, "an incomplete chunk shows the continuation prompt",
+       getattr(s, "last", None))
+    s.send("  return x * x\r")
+    s.expect(r"\.\.> ")
+    s.send("end\r")
+    s.expect(r"lpact> ")
+    s.send("sq(7)\r")
+    ok(s.expect(r"sq\(7\)\n49\nlpact> ") is not None, "a multi-line function definition works",
+       getattr(s, "last", None))
+
+    s.send("error('oops')\r")
+    ok(s.expect(r"stdin:1: oops\n") is not None, "an error prints its message", getattr(s, "last", None))
+    s.send("sq(5)\r")
+    ok(s.expect(r"25\nlpact> ") is not None, "the session goes on after an error", getattr(s, "last", None))
+
+    s.send("x = 1 +\r")
+    s.expect(r"\.\.> ")
+    s.send("\x03")
+    ok(s.expect(r"lpact> ") is not None, "Ctrl-C in a continuation drops the chunk", getattr(s, "last", None))
+
+    s.send("n = 0; while true do n = n + 1 end\r")
+    time.sleep(0.4)
+    s.send("\x03")
+    ok(s.expect(r"interrupted!.*?lpact> ", 5) is not None, "Ctrl-C stops 'while true do end'",
+       getattr(s, "last", None))
+    s.send("n > 0, sq(3)\r")
+    ok(s.expect(r"true\t9\nlpact> ") is not None, "the next line runs and the variables are kept",
+       getattr(s, "last", None))
+
+    s.send("garbage typed here")
+    time.sleep(0.2)
+    s.send("\x03")
+    s.expect(r"lpact> ")
+    s.send("6 * 7\r")
+    ok(s.expect(r"\n42\nlpact> ") is not None, "Ctrl-C at the prompt clears the line", getattr(s, "last", None))
+
+    attrs = termios.tcgetattr(s.fd)
+    ok(not (attrs[3] & termios.ICANON), "readline has the terminal in raw mode at the prompt")
+
+    s.send("\x04")
+    status = s.wait()
+    ok(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "Ctrl-D exits with status 0", status)
+    os.close(s.fd)
+
+    hist_file = os.path.join(home, ".lpact_history")
+    hist = open(hist_file).read() if os.path.exists(hist_file) else ""
+    ok("sq(7)" in hist.splitlines(), "history is written on exit", hist)
+    ok("function sq(x)   return x * x end" in hist.splitlines(), "a multi-line chunk is one history entry", hist)
+    ok(oct(os.stat(hist_file).st_mode & 0o777) == "0o600", "the history file is private")
+
+    # The history comes back in the next session (Up arrow).
+    s = Session(env)
+    s.expect(r"lpact> ")
+    s.send("\x1b[A\r")
+    ok(s.expect(r"6 \* 7\n42\nlpact> ") is not None, "the next session recalls the history", getattr(s, "last", None))
+
+    # A fatal signal at the prompt restores the terminal before dying.
+    s.send("1\r")
+    s.expect(r"lpact> ")
+    os.kill(s.pid, signal.SIGTERM)
+    status = s.wait()
+    ok(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM, "SIGTERM ends the session", status)
+    try:
+        attrs = termios.tcgetattr(s.fd)
+        ok(attrs[3] & termios.ICANON and attrs[3] & termios.ECHO, "the terminal is restored after SIGTERM")
+    except termios.error as e:
+        ok(False, "the terminal is restored after SIGTERM", e)
+    os.close(s.fd)
+
+    # HOME unset: no history file, still a working session.
+    env2 = dict(env)
+    del env2["HOME"]
+    s = Session(env2)
+    s.expect(r"lpact> ")
+    s.send("10 // 3\r")
+    ok(s.expect(r"\n3\nlpact> ") is not None, "HOME unset: the REPL works", getattr(s, "last", None))
+    s.send("\x04")
+    status = s.wait()
+    ok(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "HOME unset: Ctrl-D exits cleanly", status)
+    os.close(s.fd)
+finally:
+    shutil.rmtree(home, ignore_errors=True)
+
+print("1..%d" % count)
+sys.exit(1 if failed else 0)
