@@ -1,0 +1,554 @@
+/* qact.c — quantized activation functions: exact rounding to codes,
+ * the emulate/lut/ops forward passes, STE backward rules, level gradients,
+ * scales and telemetry. See qact.h for the contracts. */
+#include "core/qact.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/parallel.h"
+
+#define GRAIN 16384
+
+/* ---- activation functions ------------------------------------------- */
+
+static const char *const act_names[LP_ACT_COUNT] = {
+  "identity", "relu", "leaky_relu", "relu6", "elu", "gelu", "silu",
+  "softplus", "mish", "sigmoid", "tanh", "hardtanh", "hardsigmoid",
+};
+
+int lp_act_from_name(const char *name) {
+  for (int i = 0; i < LP_ACT_COUNT; i++)
+    if (strcmp(name, act_names[i]) == 0) return i;
+  return -1;
+}
+
+const char *lp_act_name(int fn) {
+  return fn >= 0 && fn < LP_ACT_COUNT ? act_names[fn] : "?";
+}
+
+double lp_act_default_alpha(int fn) {
+  return fn == LP_ACT_LEAKY_RELU ? 0.01 : fn == LP_ACT_ELU ? 1.0 : 0.0;
+}
+
+static double sigmoid(double x) {
+  if (x >= 0) return 1.0 / (1.0 + exp(-x));
+  double e = exp(x);
+  return e / (1.0 + e);
+}
+
+static double softplus(double x) {
+  return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+}
+
+double lp_act_eval(int fn, double x, double alpha) {
+  switch (fn) {
+  case LP_ACT_RELU: return x > 0 ? x : (x < 0 ? 0.0 : x);  /* keeps -0, NaN */
+  case LP_ACT_LEAKY_RELU: return x > 0 ? x : alpha * x;
+  case LP_ACT_RELU6: return x > 6 ? 6.0 : x > 0 ? x : (x < 0 ? 0.0 : x);
+  case LP_ACT_ELU: return x > 0 ? x : alpha * expm1(x);
+  case LP_ACT_GELU: return 0.5 * x * (1.0 + erf(x * 0.70710678118654752440));
+  case LP_ACT_SILU: return x * sigmoid(x);
+  case LP_ACT_SOFTPLUS: return softplus(x);
+  case LP_ACT_MISH: return x * tanh(softplus(x));
+  case LP_ACT_SIGMOID: return sigmoid(x);
+  case LP_ACT_TANH: return tanh(x);
+  case LP_ACT_HARDTANH: return x > 1 ? 1.0 : x < -1 ? -1.0 : x;
+  case LP_ACT_HARDSIGMOID: return x >= 3 ? 1.0 : x <= -3 ? 0.0 : x / 6.0 + 0.5;
+  default: return x;
+  }
+}
+
+double lp_act_deriv(int fn, double x, double alpha) {
+  if (isnan(x)) return x;
+  switch (fn) {
+  case LP_ACT_RELU: return x > 0 ? 1.0 : 0.0;
+  case LP_ACT_LEAKY_RELU: return x > 0 ? 1.0 : alpha;
+  case LP_ACT_RELU6: return x > 0 && x < 6 ? 1.0 : 0.0;
+  case LP_ACT_ELU: return x > 0 ? 1.0 : alpha * exp(x);
+  case LP_ACT_GELU:
+    return 0.5 * (1.0 + erf(x * 0.70710678118654752440)) +
+           x * exp(-0.5 * x * x) * 0.39894228040143267794;
+  case LP_ACT_SILU: {
+    double s = sigmoid(x);
+    return s * (1.0 + x * (1.0 - s));
+  }
+  case LP_ACT_SOFTPLUS: return sigmoid(x);
+  case LP_ACT_MISH: {
+    double t = tanh(softplus(x));
+    return t + x * (1.0 - t * t) * sigmoid(x);
+  }
+  case LP_ACT_SIGMOID: {
+    double s = sigmoid(x);
+    return s * (1.0 - s);
+  }
+  case LP_ACT_TANH: {
+    double t = tanh(x);
+    return 1.0 - t * t;
+  }
+  case LP_ACT_HARDTANH: return x > -1 && x < 1 ? 1.0 : 0.0;
+  case LP_ACT_HARDSIGMOID: return x > -3 && x < 3 ? 1.0 / 6.0 : 0.0;
+  default: return 1.0;
+  }
+}
+
+int lp_act_monotone(int fn) {
+  return !(fn == LP_ACT_GELU || fn == LP_ACT_SILU || fn == LP_ACT_MISH);
+}
+
+int lp_act_has_ops(int fn) {
+  switch (fn) {
+  case LP_ACT_SIGMOID: case LP_ACT_TANH: case LP_ACT_GELU: case LP_ACT_SILU:
+  case LP_ACT_SOFTPLUS: case LP_ACT_ELU: case LP_ACT_MISH: return 1;
+  default: return 0;
+  }
+}
+
+static double R(const lp_format *r, double v) { return lp_round(r, v, 0); }
+
+static double ops_sigmoid(double x, const lp_format *r) {
+  double e = R(r, exp(-x));
+  double d = R(r, 1.0 + e);
+  return R(r, 1.0 / d);
+}
+
+static double ops_tanh(double x, const lp_format *r) {
+  double a = R(r, -2.0 * x);
+  double e = R(r, exp(a));
+  double nn = R(r, 1.0 - e);
+  double d = R(r, 1.0 + e);
+  return R(r, nn / d);
+}
+
+static double ops_softplus(double x, const lp_format *r) {
+  double e = R(r, exp(x));
+  double d = R(r, 1.0 + e);
+  return R(r, log(d));
+}
+
+double lp_act_ops(int fn, double x, double alpha, const lp_format *r) {
+  if (isnan(x)) return x;
+  switch (fn) {
+  case LP_ACT_SIGMOID: return ops_sigmoid(x, r);
+  case LP_ACT_TANH: return ops_tanh(x, r);
+  case LP_ACT_SOFTPLUS: return ops_softplus(x, r);
+  case LP_ACT_ELU: {
+    if (x > 0) return R(r, x);
+    double e = R(r, exp(x));
+    double m = R(r, e - 1.0);
+    return R(r, alpha * m);
+  }
+  case LP_ACT_SILU: return R(r, x * ops_sigmoid(x, r));
+  case LP_ACT_GELU: {
+    double a = R(r, x * 0.70710678118654752440);
+    double e = R(r, erf(a));
+    double b = R(r, 1.0 + e);
+    double h = R(r, x * b);
+    return R(r, 0.5 * h);
+  }
+  case LP_ACT_MISH: {
+    double p = ops_softplus(x, r);
+    double t = ops_tanh(p, r);
+    return R(r, x * t);
+  }
+  default: return R(r, lp_act_eval(fn, x, alpha));
+  }
+}
+
+/* ---- exact rounding to codes ----------------------------------------- */
+
+/* Doubles ordered as integers, with -0 < +0 (NaNs beyond the infinities). */
+static inline int64_t okey(double d) {
+  int64_t k;
+  memcpy(&k, &d, sizeof k);
+  return k < 0 ? k ^ INT64_MAX : k;
+}
+
+static inline double unkey(int64_t k) {
+  double d;
+  if (k < 0) k ^= INT64_MAX;
+  memcpy(&d, &k, sizeof d);
+  return d;
+}
+
+typedef struct { int64_t key; uint32_t code; } keycode;
+
+static int cmp_keycode(const void *a, const void *b) {
+  const keycode *x = a, *y = b;
+  return x->key < y->key ? -1 : x->key > y->key ? 1 : (x->code < y->code ? -1 : x->code > y->code);
+}
+
+int lp_qz_init(lp_qz *q, const lp_format *f) {
+  memset(q, 0, sizeof *q);
+  q->f = *f;
+  if (f->identity) {
+    q->identity = 1;
+    q->lo = -INFINITY, q->hi = INFINITY;
+    return LP_OK;
+  }
+  q->hi = f->maxval;
+  q->lo = f->is_signed ? -f->maxval : 0.0;
+  if (f->bits > LP_QZ_MAXBITS) {
+    q->wide = 1;
+    return LP_OK;
+  }
+  uint32_t nc = lp_format_ncodes(f);
+  q->ncodes = nc;
+  q->val = malloc((nc + 1) * sizeof *q->val);
+  keycode *kc = malloc(nc * sizeof *kc);
+  if (!q->val || !kc) {
+    free(kc);
+    lp_qz_free(q);
+    return LP_ENOMEM;
+  }
+  for (uint32_t c = 0; c < nc; c++) q->val[c] = lp_decode(f, c);
+  q->val[nc] = NAN;
+  uint32_t code;
+  q->code_zero = lp_encode(f, 0.0, &code) == 0 ? code : 0;
+  q->code_negzero = f->is_signed && lp_encode(f, -0.0, &code) == 0 ? code : q->code_zero;
+  /* the fast path needs a deterministic monotone rounding with no NaN
+   * from finite or infinite input */
+  q->fast = f->mode != LP_SR;
+  const double probes[] = { -INFINITY, -1e300, -1.0, -0.0, 0.0, 1.0, 1e300, INFINITY };
+  for (size_t i = 0; i < sizeof probes / sizeof *probes; i++)
+    if (isnan(lp_round(f, probes[i], 0))) q->fast = 0;
+  /* ranks: the values that rounding maps to themselves, in key order */
+  int nr = 0;
+  for (uint32_t c = 0; c < nc; c++) {
+    double v = q->val[c];
+    if (isnan(v)) continue;
+    double r = lp_round(f, v, 0);
+    if (okey(r) != okey(v)) continue;
+    kc[nr].key = okey(v), kc[nr].code = c, nr++;
+  }
+  qsort(kc, (size_t)nr, sizeof *kc, cmp_keycode);
+  int m = 0;
+  for (int i = 0; i < nr; i++)
+    if (m == 0 || kc[i].key != kc[m - 1].key) kc[m++] = kc[i];
+  nr = m;
+  q->nranks = nr;
+  q->rcode = malloc((size_t)(nr > 0 ? nr : 1) * sizeof *q->rcode);
+  q->thr = malloc((size_t)(nr > 1 ? nr - 1 : 1) * sizeof *q->thr);
+  if (!q->rcode || !q->thr) {
+    free(kc);
+    lp_qz_free(q);
+    return LP_ENOMEM;
+  }
+  for (int i = 0; i < nr; i++) q->rcode[i] = kc[i].code;
+  if (q->fast) {
+    /* switching point between ranks r and r+1: the smallest key whose
+     * rounding reaches rank r+1 (bisection keeps Q(lo) < v_{r+1} <= Q(hi)) */
+    for (int r = 0; r + 1 < nr; r++) {
+      int64_t lo = kc[r].key, hi = kc[r + 1].key;
+      while (hi - lo > 1) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (okey(lp_round(f, unkey(mid), 0)) >= kc[r + 1].key) hi = mid;
+        else lo = mid;
+      }
+      q->thr[r] = hi;
+    }
+  }
+  free(kc);
+  return LP_OK;
+}
+
+void lp_qz_free(lp_qz *q) {
+  free(q->thr);
+  free(q->rcode);
+  free(q->val);
+  q->thr = NULL, q->rcode = NULL, q->val = NULL;
+}
+
+static inline uint32_t qz_code_fast(const lp_qz *q, double x) {
+  int64_t k = okey(x);
+  const int64_t *b = q->thr;
+  size_t len = (size_t)q->nranks - 1;
+  while (len > 0) {
+    size_t h = len >> 1;
+    if (b[h] <= k) b += h + 1, len -= h + 1;
+    else len = h;
+  }
+  return q->rcode[b - q->thr];
+}
+
+uint32_t lp_qz_code(const lp_qz *q, double x, uint64_t ctr) {
+  if (isnan(x)) return q->ncodes;
+  if (q->fast) return qz_code_fast(q, x);
+  double r = lp_round(&q->f, x, ctr);
+  uint32_t c;
+  if (isnan(r) || lp_encode(&q->f, r, &c) != 0) return q->ncodes;
+  return c;
+}
+
+double lp_qz_round(const lp_qz *q, double x, uint64_t ctr) {
+  if (q->identity) return (double)(float)x;
+  if (q->wide) return lp_round(&q->f, x, ctr);
+  return q->val[lp_qz_code(q, x, ctr)];
+}
+
+/* ---- tables ---------------------------------------------------------- */
+
+static double act_value(int fn, double v, double alpha, int mode, const lp_qz *qout) {
+  return mode == LP_QMODE_OPS ? lp_act_ops(fn, v, alpha, &qout->f) : lp_act_eval(fn, v, alpha);
+}
+
+void lp_qact_table(float *T, uint32_t *ocode, const lp_qz *qin, const lp_qz *qout,
+                   int fn, double alpha, int mode, double s_i, double s_o,
+                   const float *levels) {
+  int has_codes = !qout->identity && !qout->wide;
+  for (uint32_t c = 0; c <= qin->ncodes; c++) {
+    double v = qin->val[c];
+    double z = isnan(v) ? v : act_value(fn, s_i * v, alpha, mode, qout) / s_o;
+    double y;
+    if (has_codes) {
+      uint32_t oc = lp_qz_code(qout, z, 0);
+      if (ocode) ocode[c] = oc;
+      y = oc >= qout->ncodes ? NAN : (levels ? (double)levels[oc] : qout->val[oc]);
+    } else {
+      y = lp_qz_round(qout, z, 0);
+    }
+    if (c < qin->ncodes) T[c] = (float)(s_o * y);
+  }
+}
+
+/* ---- forward ---------------------------------------------------------- */
+
+typedef struct {
+  float *y, *codes;
+  const float *x;
+  const lp_qz *qin, *qout;
+  double s_i;
+  const float *T;
+  const uint32_t *map;
+  uint64_t ctr0;
+  int fn, mode;
+  double alpha;
+  const lp_qgroups *groups;
+  const double *si, *so;
+  const float *levels;
+} fwd_ctx;
+
+static void lookup_range(void *vctx, size_t begin, size_t end) {
+  const fwd_ctx *c = vctx;
+  const lp_qz *q = c->qin;
+  uint32_t nc = q->ncodes;
+  int unit = c->s_i == 1.0;
+  for (size_t i = begin; i < end; i++) {
+    double u = unit ? (double)c->x[i] : (double)c->x[i] / c->s_i;
+    uint32_t k = (q->fast && !isnan(u)) ? qz_code_fast(q, u) : lp_qz_code(q, u, c->ctr0 + i);
+    c->y[i] = k < nc ? c->T[k] : NAN;
+    if (c->codes) c->codes[i] = (float)(c->map ? c->map[k] : k);
+  }
+}
+
+void lp_qact_lookup(float *y, float *codes, const float *x, size_t n,
+                    const lp_qz *qin, double s_i, const float *T,
+                    const uint32_t *map, uint64_t ctr0) {
+  fwd_ctx c = { .y = y, .codes = codes, .x = x, .qin = qin, .s_i = s_i, .T = T,
+                .map = map, .ctr0 = ctr0 };
+  lp_parallel_for(n, GRAIN, lookup_range, &c);
+}
+
+size_t lp_qgroups_count(const lp_qgroups *g) {
+  if (g->block == 0) return g->A;
+  return g->outer * ((g->A + g->block - 1) / g->block) * g->inner;
+}
+
+size_t lp_qgroups_of(const lp_qgroups *g, size_t i) {
+  size_t a = (i / g->inner) % g->A;
+  if (g->block == 0) return a;
+  size_t o = i / (g->inner * g->A), in = i % g->inner;
+  size_t nb = (g->A + g->block - 1) / g->block;
+  return (o * nb + a / g->block) * g->inner + in;
+}
+
+static void direct_range(void *vctx, size_t begin, size_t end) {
+  const fwd_ctx *c = vctx;
+  const lp_qz *qi = c->qin, *qo = c->qout;
+  int ocodes = !qo->identity && !qo->wide;
+  for (size_t i = begin; i < end; i++) {
+    size_t g = c->groups ? lp_qgroups_of(c->groups, i) : 0;
+    double s_i = c->si[g], s_o = c->so[g];
+    double x = c->x[i], v;
+    if (qi->identity) v = x;
+    else v = s_i * lp_qz_round(qi, x / s_i, c->ctr0 + i);
+    double z = isnan(v) ? v : act_value(c->fn, v, c->alpha, c->mode, qo) / s_o;
+    uint64_t octr = (c->ctr0 ^ UINT64_C(0x8000000000000000)) + i;
+    if (ocodes) {
+      uint32_t k = lp_qz_code(qo, z, octr);
+      double y = k >= qo->ncodes ? NAN : (c->levels ? (double)c->levels[k] : qo->val[k]);
+      c->y[i] = (float)(s_o * y);
+      if (c->codes) c->codes[i] = (float)k;
+    } else {
+      c->y[i] = (float)(s_o * lp_qz_round(qo, z, octr));
+      if (c->codes) c->codes[i] = 0;
+    }
+  }
+}
+
+void lp_qact_direct(float *y, float *codes, const float *x, size_t n,
+                    const lp_qz *qin, const lp_qz *qout, int fn, double alpha,
+                    int mode, const lp_qgroups *groups, const double *si,
+                    const double *so, const float *levels, uint64_t ctr0) {
+  fwd_ctx c = { .y = y, .codes = codes, .x = x, .qin = qin, .qout = qout, .fn = fn,
+                .alpha = alpha, .mode = mode, .groups = groups, .si = si, .so = so,
+                .levels = levels, .ctr0 = ctr0 };
+  lp_parallel_for(n, GRAIN / 4, direct_range, &c);
+}
+
+/* ---- backward --------------------------------------------------------- */
+
+typedef struct {
+  float *dx;
+  const float *g, *x;
+  int rule, fn, np;
+  double alpha, lo, hi;
+  const double *px, *py;
+} ste_ctx;
+
+static double stair_slope(const ste_ctx *c, double x) {
+  if (c->np < 2 || !(x >= c->px[0] && x <= c->px[c->np - 1])) return 0.0;
+  int lo = 0, hi = c->np - 1;   /* find k with px[k] <= x <= px[k+1] */
+  while (hi - lo > 1) {
+    int mid = (lo + hi) / 2;
+    if (c->px[mid] <= x) lo = mid;
+    else hi = mid;
+  }
+  return (c->py[hi] - c->py[lo]) / (c->px[hi] - c->px[lo]);
+}
+
+static void ste_range(void *vctx, size_t begin, size_t end) {
+  const ste_ctx *c = vctx;
+  for (size_t i = begin; i < end; i++) {
+    double x = c->x[i], d;
+    switch (c->rule) {
+    case LP_STE_IDENTITY: d = 1.0; break;
+    case LP_STE_CLIPPED:
+      d = (x >= c->lo && x <= c->hi) ? lp_act_deriv(c->fn, x, c->alpha) : 0.0;
+      break;
+    case LP_STE_STAIRCASE: d = stair_slope(c, x); break;
+    default: d = lp_act_deriv(c->fn, x, c->alpha); break;
+    }
+    c->dx[i] = (float)(c->g[i] * d);
+  }
+}
+
+void lp_qact_ste(float *dx, const float *g, const float *x, size_t n, int rule,
+                 int fn, double alpha, double lo, double hi,
+                 const double *px, const double *py, int np) {
+  ste_ctx c = { .dx = dx, .g = g, .x = x, .rule = rule, .fn = fn, .alpha = alpha,
+                .lo = lo, .hi = hi, .px = px, .py = py, .np = np };
+  lp_parallel_for(n, GRAIN, ste_range, &c);
+}
+
+/* Fixed chunks (a function of n and nT only) each summing into its own row
+ * of partials; rows are then added in chunk order: deterministic. */
+typedef struct {
+  double *part;
+  size_t nT, n, nchunks;
+  const float *g, *codes;
+} scat_ctx;
+
+static void scatter_chunks(void *vctx, size_t begin, size_t end) {
+  const scat_ctx *c = vctx;
+  for (size_t k = begin; k < end; k++) {
+    double *p = c->part + k * c->nT;
+    size_t i0 = c->n * k / c->nchunks, i1 = c->n * (k + 1) / c->nchunks;
+    for (size_t i = i0; i < i1; i++) {
+      size_t code = (size_t)c->codes[i];
+      if (code < c->nT) p[code] += c->g[i];
+    }
+  }
+}
+
+void lp_qact_scatter(float *dT, size_t nT, const float *g, const float *codes,
+                     size_t n, double mult) {
+  size_t nchunks = n / 65536 + 1;
+  if (nchunks > 64) nchunks = 64;
+  while (nchunks > 1 && nchunks * nT > (size_t)1 << 22) nchunks /= 2;
+  double *part = calloc(nchunks * nT, sizeof *part);
+  if (!part) {      /* out of memory: a serial float sum, same order */
+    for (size_t i = 0; i < n; i++) {
+      size_t code = (size_t)codes[i];
+      if (code < nT) dT[code] += (float)(mult * g[i]);
+    }
+    return;
+  }
+  scat_ctx c = { .part = part, .nT = nT, .n = n, .nchunks = nchunks, .g = g, .codes = codes };
+  lp_parallel_for(nchunks, 1, scatter_chunks, &c);
+  for (size_t t = 0; t < nT; t++) {
+    double s = 0;
+    for (size_t k = 0; k < nchunks; k++) s += part[k * nT + t];
+    dT[t] += (float)(mult * s);
+  }
+  free(part);
+}
+
+/* ---- scales and telemetry --------------------------------------------- */
+
+double lp_qact_amax(const float *x, size_t n, size_t *nan) {
+  double m = 0;
+  size_t nn = 0;
+  for (size_t i = 0; i < n; i++) {
+    double a = fabs((double)x[i]);
+    if (isnan(a)) nn++;
+    else if (a > m) m = a;
+  }
+  if (nan) *nan = nn;
+  return m;
+}
+
+void lp_qact_group_amax(double *amax, const float *x, size_t n, const lp_qgroups *g) {
+  size_t ng = lp_qgroups_count(g);
+  for (size_t k = 0; k < ng; k++) amax[k] = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t k = lp_qgroups_of(g, i);
+    double a = fabs((double)x[i]);
+    if (isnan(a) || isnan(amax[k])) amax[k] = NAN;
+    else if (a > amax[k]) amax[k] = a;
+  }
+}
+
+double lp_mx_scale(double amax, double maxval, int rule) {
+  if (isnan(amax) || !(maxval > 0)) return NAN;
+  if (amax == 0) return ldexp(1.0, -127);
+  int e;
+  if (isinf(amax)) e = 127;
+  else if (rule == LP_MX_CEIL) {
+    /* the smallest e with maxval * 2^e >= amax (exact comparisons) */
+    int ea, em;
+    frexp(amax, &ea);
+    frexp(maxval, &em);
+    e = ea - em - 1;
+    while (ldexp(maxval, e) < amax) e++;
+    while (ldexp(maxval, e - 1) >= amax) e--;
+  } else {
+    int ea, em;
+    frexp(amax, &ea);      /* amax = m 2^ea, m in [0.5, 1): floor(log2) = ea - 1 */
+    frexp(maxval, &em);
+    e = (ea - 1) - (em - 1);
+  }
+  if (e < -127) e = -127;
+  if (e > 127) e = 127;
+  return ldexp(1.0, e);
+}
+
+void lp_qact_telemetry(lp_qstats *st, uint64_t *usage, const float *x, size_t n,
+                       const lp_qz *q, double s, uint64_t ctr0) {
+  int codes = !q->identity && !q->wide;
+  st->n += n;
+  for (size_t i = 0; i < n; i++) {
+    double u = (double)x[i] / s;
+    if (isnan(u)) {
+      st->nan++;
+      if (usage && codes) usage[q->ncodes]++;
+      continue;
+    }
+    if (!codes) continue;
+    if (u > q->hi || u < q->lo) st->sat++;
+    uint32_t k = lp_qz_code(q, u, ctr0 + i);
+    if (k < q->ncodes && q->val[k] == 0 && u != 0) st->under++;
+    if (usage) usage[k]++;
+  }
+}

@@ -1,0 +1,192 @@
+/* qact.h — quantized activation functions: an activation f computed with
+ * its input and output rounded to minifloat formats, forward and backward
+ * side by side. Plain C11, no Lua.
+ *
+ * The modes (DESIGN.md "Quantized activations"):
+ *   emulate  y = s_o * Q_out(f(s_i * Q_in(x / s_i)) / s_o), f in double,
+ *            one rounding from double for Q_out;
+ *   lut      y = T[code(Q_in(x / s_i))], T a table over the input codes;
+ *   ops      every elementary operation of f rounded to the output format
+ *            (lp_act_ops documents the sequence of each function).
+ * With a finite input format (at most 16 bits) every mode is a table over
+ * the input codes, so the hot loop is: round x to a code (a branch-free
+ * search over precomputed thresholds, exact), then look the code up.
+ *
+ * Rounding to codes (lp_qz): for every deterministic rounding mode the map
+ * x -> Q(x) is monotone over the reals ordered with -0 < +0, so it is a step
+ * function; lp_qz_init finds each step's switching point exactly by
+ * bisection over the ordered bit patterns of doubles (calling lp_round),
+ * once per layer. Stochastic rounding and non-monotone overflow rules
+ * (fn:inf) fall back to lp_round + lp_encode per element. */
+#ifndef LP_QACT_H
+#define LP_QACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/format.h"
+
+/* ---- activation functions ------------------------------------------- */
+
+typedef enum {
+  LP_ACT_IDENTITY, LP_ACT_RELU, LP_ACT_LEAKY_RELU, LP_ACT_RELU6, LP_ACT_ELU,
+  LP_ACT_GELU, LP_ACT_SILU, LP_ACT_SOFTPLUS, LP_ACT_MISH, LP_ACT_SIGMOID,
+  LP_ACT_TANH, LP_ACT_HARDTANH, LP_ACT_HARDSIGMOID, LP_ACT_COUNT
+} lp_act;
+
+/* The function's id by name ("relu", "gelu", ...), or -1. */
+int lp_act_from_name(const char *name);
+const char *lp_act_name(int fn);
+/* Default alpha: 0.01 for leaky_relu, 1 for elu, 0 otherwise. */
+double lp_act_default_alpha(int fn);
+/* f(x) and f'(x) in double (gelu is the erf form; hardsigmoid is
+ * relu6(x + 3) / 6; f'(0) of relu-like kinks is 0). */
+double lp_act_eval(int fn, double x, double alpha);
+double lp_act_deriv(int fn, double x, double alpha);
+/* 1 if f is non-decreasing on the whole real line. */
+int lp_act_monotone(int fn);
+/* 1 if lp_act_ops defines an op sequence for fn (sigmoid, tanh, gelu, silu,
+ * softplus, elu, mish; the piecewise-linear ones are exact in any format,
+ * so their ops result is the emulate result). */
+int lp_act_has_ops(int fn);
+/* f(x) with every elementary operation rounded to r (R = lp_round(r, ., 0)):
+ *   sigmoid  e = R(exp(-x)); d = R(1 + e); y = R(1 / d)
+ *   tanh     a = R(-2x); e = R(exp(a)); n = R(1 - e); d = R(1 + e); y = R(n / d)
+ *   softplus e = R(exp(x)); d = R(1 + e); y = R(log(d))
+ *   elu      x > 0: y = R(x); else e = R(exp(x)); m = R(e - 1); y = R(alpha * m)
+ *   silu     s = sigmoid_ops(x); y = R(x * s)
+ *   gelu     a = R(x * 0.70710678118654752); e = R(erf(a)); b = R(1 + e);
+ *            h = R(x * b); y = R(0.5 * h)
+ *   mish     p = softplus_ops(x); t = tanh_ops(p); y = R(x * t)
+ * Constants (1, 2, 0.5, 1/sqrt 2, alpha) are exact operands, as immediates
+ * of fused hardware ops; each operation's exact result is rounded once.
+ * Other functions: R(f(x)). */
+double lp_act_ops(int fn, double x, double alpha, const lp_format *r);
+
+/* ---- exact rounding to codes ----------------------------------------- */
+
+#define LP_QZ_MAXBITS 16
+
+typedef struct lp_qz {
+  lp_format f;
+  int identity;         /* fp32: no codes, values pass (as binary32)      */
+  int wide;             /* more than LP_QZ_MAXBITS bits: no codes         */
+  int fast;             /* threshold search valid (see file comment)      */
+  uint32_t ncodes;      /* 2^bits; code ncodes is the NaN-input sentinel  */
+  int nranks;           /* distinct non-NaN values, ordered with -0 < +0  */
+  int64_t *thr;         /* (nranks - 1) switching points, ordered keys    */
+  uint32_t *rcode;      /* (nranks) rank -> code                          */
+  double *val;          /* (ncodes + 1) code -> value; [ncodes] is NaN    */
+  double lo, hi;        /* smallest and largest finite value              */
+  uint32_t code_zero, code_negzero;  /* codes of +0 and -0 (same if none) */
+} lp_qz;
+
+/* Prepares q for format f (copied). Returns LP_OK or LP_ENOMEM. q owns
+ * its arrays until lp_qz_free. Cost: ~64 lp_round calls per code. */
+int lp_qz_init(lp_qz *q, const lp_format *f);
+void lp_qz_free(lp_qz *q);
+/* Code of Q(x) (ctr: the stochastic-rounding counter); NaN gives ncodes.
+ * Only for formats with codes (not identity, not wide). */
+uint32_t lp_qz_code(const lp_qz *q, double x, uint64_t ctr);
+/* Q(x) as a double, for every format (identity rounds to binary32). */
+double lp_qz_round(const lp_qz *q, double x, uint64_t ctr);
+
+/* ---- tables ---------------------------------------------------------- */
+
+enum { LP_QMODE_EMULATE = 0, LP_QMODE_LUT = 1, LP_QMODE_OPS = 2 };
+
+/* The initial table of a layer over the input codes (qin must have codes):
+ * T[c] = Q_out(f(s_i * v_c) / s_o) * s_o in emulate and lut modes, or
+ * f_ops(s_i * v_c) rounded step by step to qout's format in ops mode;
+ * T has qin->ncodes entries (NaN codes give NaN). If ocode is not NULL it
+ * receives the output code of each entry, qin->ncodes + 1 of them (the last
+ * for the NaN-input sentinel; qout must have codes), and
+ * `levels` (qout->ncodes floats, or NULL for the format's own values)
+ * replaces Q_out's value: T[c] = s_o * levels[ocode[c]]. */
+void lp_qact_table(float *T, uint32_t *ocode, const lp_qz *qin, const lp_qz *qout,
+                   int fn, double alpha, int mode, double s_i, double s_o,
+                   const float *levels);
+
+/* ---- forward ---------------------------------------------------------- */
+
+/* Table path: y[i] = T[c_i] with c_i = code(Q_in(x[i] / s_i)); codes[i]
+ * receives c_i as a float (the NaN sentinel ncodes gives y = NaN). If map
+ * is not NULL codes[i] receives map[c_i] instead (an output code), the
+ * index the backward pass scatters to. Stochastic counters ctr0 + i. */
+void lp_qact_lookup(float *y, float *codes, const float *x, size_t n,
+                    const lp_qz *qin, double s_i, const float *T,
+                    const uint32_t *map, uint64_t ctr0);
+
+/* Groups of elements sharing one scale (per-channel or MX blocks) for a
+ * contiguous tensor viewed as (outer, A, inner) around the chosen axis:
+ * block = 0 means per-channel (group = index along A, A groups);
+ * block = B means MX blocks of B along A (group = (o, a / B, i),
+ * outer * ceil(A / B) * inner groups). */
+typedef struct lp_qgroups {
+  size_t outer, A, inner, block;
+} lp_qgroups;
+size_t lp_qgroups_count(const lp_qgroups *g);
+size_t lp_qgroups_of(const lp_qgroups *g, size_t i);
+
+/* General path, any formats: for each element, with s_i = si[grp(i)] and
+ * s_o = so[grp(i)] (a NULL groups means si[0], so[0] for all):
+ * v = s_i * Q_in(x / s_i) (x itself for identity), z = f(v) (ops mode:
+ * f_ops(v) rounded to qout, then z / s_o), y = s_o * Q_out(z / s_o), and
+ * with levels (qout with codes) y = s_o * levels[code]. codes, if not
+ * NULL, receives the output code (qout with codes) as a float. */
+void lp_qact_direct(float *y, float *codes, const float *x, size_t n,
+                    const lp_qz *qin, const lp_qz *qout, int fn, double alpha,
+                    int mode, const lp_qgroups *groups, const double *si,
+                    const double *so, const float *levels, uint64_t ctr0);
+
+/* ---- backward --------------------------------------------------------- */
+
+enum { LP_STE_FPRIME = 0, LP_STE_IDENTITY = 1, LP_STE_CLIPPED = 2, LP_STE_STAIRCASE = 3 };
+
+/* dx[i] = g[i] * d(x[i]) (overwrites dx) where d is the STE rule:
+ *   fprime     f'(x)
+ *   identity   1
+ *   clipped    f'(x) if lo <= x <= hi, else 0 (the quantizer saturates
+ *              outside the input format's range [lo, hi], scaled)
+ *   staircase  slope of the piecewise-linear interpolation through the
+ *              points (px[k], py[k]) (k < np, px increasing) at x; 0
+ *              outside [px[0], px[np-1]] and at NaN. */
+void lp_qact_ste(float *dx, const float *g, const float *x, size_t n, int rule,
+                 int fn, double alpha, double lo, double hi,
+                 const double *px, const double *py, int np);
+
+/* Learnable levels: dT[codes[i]] += mult * g[i] (codes as floats; entries
+ * >= nT, the NaN sentinel, are skipped). Summed in double in index order,
+ * so the result is independent of the thread count. */
+void lp_qact_scatter(float *dT, size_t nT, const float *g, const float *codes,
+                     size_t n, double mult);
+
+/* ---- scales and telemetry --------------------------------------------- */
+
+/* max |x[i]| over non-NaN elements (0 for n = 0); *nan counts NaNs if not NULL. */
+double lp_qact_amax(const float *x, size_t n, size_t *nan);
+/* Per-group amax: amax[g] for every group (NaN if the group has a NaN). */
+void lp_qact_group_amax(double *amax, const float *x, size_t n, const lp_qgroups *g);
+/* The OCP MX shared scale X = 2^e for a block with this amax, for an
+ * element format with largest finite value maxval (emax_elem = its
+ * exponent): floor rule (OCP MX v1.0 section 6.3) e = floor(log2 amax) -
+ * emax_elem; ceil rule e = ceil(log2(amax / maxval)) (never clips). e is
+ * clamped to E8M0's [-127, 127]; amax = 0 gives 2^-127; NaN gives NaN. */
+enum { LP_MX_FLOOR = 0, LP_MX_CEIL = 1 };
+double lp_mx_scale(double amax, double maxval, int rule);
+
+typedef struct lp_qstats {
+  uint64_t n;           /* elements seen                                 */
+  uint64_t sat;         /* |x / s| beyond the format's range (clamped)    */
+  uint64_t under;       /* nonzero inputs rounded to zero                */
+  uint64_t nan;         /* NaN inputs                                    */
+} lp_qstats;
+
+/* Adds the counts of one forward pass to st and usage (q->ncodes + 1
+ * counters, the last for NaN inputs; NULL to skip): the inputs x rounded
+ * by q at per-tensor scale s with counters ctr0 + i, as the forward did.
+ * For a q without codes only n and nan are counted. */
+void lp_qact_telemetry(lp_qstats *st, uint64_t *usage, const float *x, size_t n,
+                       const lp_qz *q, double s, uint64_t ctr0);
+
+#endif
