@@ -540,14 +540,15 @@ function Activation:forward(x)
 end
 
 --- An activation Module from a spec: a name ("relu"), {name, alpha}
--- ({"leaky_relu", 0.1}), a Module instance (a copy is returned) or a
--- factory function returning a Module (called each time). nil means relu.
+-- ({"leaky_relu", 0.1}), a Module instance (a copy is returned), a factory
+-- function returning a Module (called each time) or a layer class made by
+-- nn.class (called with no arguments). nil means relu.
 function nn.act(spec)
   if spec == nil then return Activation("relu") end
   local ts = type(spec)
   if ts == "string" then return Activation(spec) end
-  if ts == "function" then
-    local m = spec()
+  if ts == "function" or (ts == "table" and rawget(spec, "__index") == spec) then
+    local m = spec() -- a factory, or a layer class such as nn.Activation's kin
     if not nn.is_module(m) then
       lpact.fail("activation factory returned " .. type(m) .. ", not a module")
     end
