@@ -19,3 +19,430 @@ void lp_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
               (blasint)m, (blasint)n, (blasint)k, alpha, A, (blasint)lda, B, (blasint)ldb, beta, C,
               (blasint)ldc);
 }
+
+/* ---- linear ------------------------------------------------------------- */
+
+void lp_linear_forward(float *out, const float *inp, const float *weight, const float *bias,
+                       int64_t N, int64_t K, int64_t O) {
+  // out (N, O), inp (N, K), weight (O, K), bias (O)
+  if (bias)
+    for (int64_t n = 0; n < N; n++) memcpy(out + n * O, bias, (size_t)O * sizeof *out);
+  if (K == 0) {
+    if (!bias) memset(out, 0, (size_t)(N * O) * sizeof *out);
+    return;
+  }
+  lp_gemm(0, 1, N, O, K, 1.0f, inp, K, weight, K, bias ? 1.0f : 0.0f, out, O);
+}
+
+void lp_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                        const float *inp, const float *weight, int64_t N, int64_t K, int64_t O) {
+  // dinp (N, K), dweight (O, K), dbias (O), dout (N, O)
+  if (dinp && K > 0 && O > 0) lp_gemm(0, 0, N, K, O, 1.0f, dout, O, weight, K, 1.0f, dinp, K);
+  if (dweight && K > 0 && N > 0) lp_gemm(1, 0, O, K, N, 1.0f, dout, O, inp, K, 1.0f, dweight, K);
+  if (dbias)
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t o = 0; o < O; o++) dbias[o] += dout[n * O + o];
+}
+
+/* ---- activations -------------------------------------------------------- */
+
+static const char *act_names[LP_ACT_COUNT] = {
+  "relu", "leaky_relu", "relu6", "elu", "gelu", "silu", "softplus", "mish",
+  "sigmoid", "tanh", "hardtanh", "hardsigmoid", "identity"};
+
+int lp_act_from_name(const char *name) {
+  for (int i = 0; i < LP_ACT_COUNT; i++)
+    if (strcmp(name, act_names[i]) == 0) return i;
+  return -1;
+}
+
+const char *lp_act_name(lp_act a) { return (unsigned)a < LP_ACT_COUNT ? act_names[a] : "?"; }
+
+static inline double sigm(double x) {
+  return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+}
+static inline double softplus(double x) { return (x > 0 ? x : 0) + log1p(exp(-fabs(x))); }
+
+double lp_act_value(lp_act a, double x, double alpha) {
+  switch (a) {
+  case LP_ACT_RELU: return x > 0 ? x : 0.0;
+  case LP_ACT_LEAKY_RELU: return x > 0 ? x : alpha * x;
+  case LP_ACT_RELU6: return x < 0 ? 0.0 : x > 6 ? 6.0 : x;
+  case LP_ACT_ELU: return x > 0 ? x : alpha * expm1(x);
+  case LP_ACT_GELU: return 0.5 * x * (1.0 + erf(x * 0.70710678118654752));
+  case LP_ACT_SILU: return x * sigm(x);
+  case LP_ACT_SOFTPLUS: return softplus(x);
+  case LP_ACT_MISH: return x * tanh(softplus(x));
+  case LP_ACT_SIGMOID: return sigm(x);
+  case LP_ACT_TANH: return tanh(x);
+  case LP_ACT_HARDTANH: return x < -1 ? -1.0 : x > 1 ? 1.0 : x;
+  case LP_ACT_HARDSIGMOID: return x <= -3 ? 0.0 : x >= 3 ? 1.0 : x / 6.0 + 0.5;
+  default: return x;
+  }
+}
+
+double lp_act_deriv(lp_act a, double x, double alpha) {
+  switch (a) {
+  case LP_ACT_RELU: return x > 0 ? 1.0 : 0.0;
+  case LP_ACT_LEAKY_RELU: return x > 0 ? 1.0 : alpha;
+  case LP_ACT_RELU6: return x > 0 && x < 6 ? 1.0 : 0.0;
+  case LP_ACT_ELU: return x > 0 ? 1.0 : alpha * exp(x);
+  case LP_ACT_GELU:
+    return 0.5 * (1.0 + erf(x * 0.70710678118654752)) + x * exp(-0.5 * x * x) * 0.3989422804014327;
+  case LP_ACT_SILU: { double s = sigm(x); return s * (1.0 + x * (1.0 - s)); }
+  case LP_ACT_SOFTPLUS: return sigm(x);
+  case LP_ACT_MISH: {
+    double t = tanh(softplus(x));
+    return t + x * sigm(x) * (1.0 - t * t);
+  }
+  case LP_ACT_SIGMOID: { double s = sigm(x); return s * (1.0 - s); }
+  case LP_ACT_TANH: { double t = tanh(x); return 1.0 - t * t; }
+  case LP_ACT_HARDTANH: return x > -1 && x < 1 ? 1.0 : 0.0;
+  case LP_ACT_HARDSIGMOID: return x > -3 && x < 3 ? 1.0 / 6.0 : 0.0;
+  default: return 1.0;
+  }
+}
+
+/* float versions of the smooth functions, for speed */
+static inline float sigmf(float x) {
+  return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
+}
+static inline float softplusf(float x) { return (x > 0 ? x : 0) + log1pf(expf(-fabsf(x))); }
+
+typedef struct {
+  lp_act a;
+  float alpha;
+  float *out;
+  const float *x, *dout;
+} act_ctx;
+
+static void act_fwd_range(void *vc, size_t lo, size_t hi) {
+  const act_ctx *c = vc;
+  float *o = c->out;
+  const float *x = c->x;
+  float al = c->alpha;
+  switch (c->a) {
+  case LP_ACT_RELU: for (size_t i = lo; i < hi; i++) o[i] = x[i] > 0 ? x[i] : 0.0f; break;
+  case LP_ACT_LEAKY_RELU: for (size_t i = lo; i < hi; i++) o[i] = x[i] > 0 ? x[i] : al * x[i]; break;
+  case LP_ACT_RELU6:
+    for (size_t i = lo; i < hi; i++) o[i] = x[i] < 0 ? 0.0f : x[i] > 6 ? 6.0f : x[i];
+    break;
+  case LP_ACT_ELU: for (size_t i = lo; i < hi; i++) o[i] = x[i] > 0 ? x[i] : al * expm1f(x[i]); break;
+  case LP_ACT_GELU:
+    for (size_t i = lo; i < hi; i++) o[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678f));
+    break;
+  case LP_ACT_SILU: for (size_t i = lo; i < hi; i++) o[i] = x[i] * sigmf(x[i]); break;
+  case LP_ACT_SOFTPLUS: for (size_t i = lo; i < hi; i++) o[i] = softplusf(x[i]); break;
+  case LP_ACT_MISH: for (size_t i = lo; i < hi; i++) o[i] = x[i] * tanhf(softplusf(x[i])); break;
+  case LP_ACT_SIGMOID: for (size_t i = lo; i < hi; i++) o[i] = sigmf(x[i]); break;
+  case LP_ACT_TANH: for (size_t i = lo; i < hi; i++) o[i] = tanhf(x[i]); break;
+  case LP_ACT_HARDTANH:
+    for (size_t i = lo; i < hi; i++) o[i] = x[i] < -1 ? -1.0f : x[i] > 1 ? 1.0f : x[i];
+    break;
+  case LP_ACT_HARDSIGMOID:
+    for (size_t i = lo; i < hi; i++)
+      o[i] = x[i] <= -3 ? 0.0f : x[i] >= 3 ? 1.0f : x[i] / 6.0f + 0.5f;
+    break;
+  default: for (size_t i = lo; i < hi; i++) o[i] = x[i]; break;
+  }
+}
+
+static void act_bwd_range(void *vc, size_t lo, size_t hi) {
+  const act_ctx *c = vc;
+  float *d = c->out;
+  const float *x = c->x, *g = c->dout;
+  float al = c->alpha;
+  switch (c->a) {
+  case LP_ACT_RELU: for (size_t i = lo; i < hi; i++) d[i] += x[i] > 0 ? g[i] : 0.0f; break;
+  case LP_ACT_LEAKY_RELU: for (size_t i = lo; i < hi; i++) d[i] += x[i] > 0 ? g[i] : al * g[i]; break;
+  case LP_ACT_RELU6: for (size_t i = lo; i < hi; i++) d[i] += x[i] > 0 && x[i] < 6 ? g[i] : 0.0f; break;
+  case LP_ACT_HARDTANH:
+    for (size_t i = lo; i < hi; i++) d[i] += x[i] > -1 && x[i] < 1 ? g[i] : 0.0f;
+    break;
+  case LP_ACT_HARDSIGMOID:
+    for (size_t i = lo; i < hi; i++) d[i] += x[i] > -3 && x[i] < 3 ? g[i] / 6.0f : 0.0f;
+    break;
+  case LP_ACT_ELU: for (size_t i = lo; i < hi; i++) d[i] += x[i] > 0 ? g[i] : g[i] * al * expf(x[i]); break;
+  case LP_ACT_SIGMOID:
+    for (size_t i = lo; i < hi; i++) { float s = sigmf(x[i]); d[i] += g[i] * s * (1.0f - s); }
+    break;
+  case LP_ACT_TANH:
+    for (size_t i = lo; i < hi; i++) { float t = tanhf(x[i]); d[i] += g[i] * (1.0f - t * t); }
+    break;
+  case LP_ACT_SILU:
+    for (size_t i = lo; i < hi; i++) { float s = sigmf(x[i]); d[i] += g[i] * s * (1.0f + x[i] * (1.0f - s)); }
+    break;
+  case LP_ACT_SOFTPLUS: for (size_t i = lo; i < hi; i++) d[i] += g[i] * sigmf(x[i]); break;
+  case LP_ACT_GELU:
+    for (size_t i = lo; i < hi; i++)
+      d[i] += g[i] * (0.5f * (1.0f + erff(x[i] * 0.70710678f)) +
+                      x[i] * expf(-0.5f * x[i] * x[i]) * 0.39894228f);
+    break;
+  case LP_ACT_MISH:
+    for (size_t i = lo; i < hi; i++) {
+      float t = tanhf(softplusf(x[i]));
+      d[i] += g[i] * (t + x[i] * sigmf(x[i]) * (1.0f - t * t));
+    }
+    break;
+  default: for (size_t i = lo; i < hi; i++) d[i] += g[i]; break;
+  }
+}
+
+void lp_act_forward(lp_act a, float *out, const float *inp, int64_t n, float alpha) {
+  act_ctx c = {a, alpha, out, inp, NULL};
+  lp_parallel_for((size_t)n, GRAIN, act_fwd_range, &c);
+}
+
+void lp_act_backward(lp_act a, float *dinp, const float *dout, const float *inp, int64_t n, float alpha) {
+  act_ctx c = {a, alpha, dinp, inp, dout};
+  lp_parallel_for((size_t)n, GRAIN, act_bwd_range, &c);
+}
+
+/* ---- softmax and cross-entropy ------------------------------------------ */
+
+void lp_softmax_forward(float *out, const float *inp, int64_t N, int64_t K, int log) {
+  // out (N, K), inp (N, K)
+  for (int64_t n = 0; n < N; n++) {
+    const float *x = inp + n * K;
+    float *y = out + n * K;
+    float mx = -INFINITY;
+    for (int64_t k = 0; k < K; k++) if (x[k] > mx) mx = x[k];
+    double s = 0;
+    for (int64_t k = 0; k < K; k++) s += exp((double)x[k] - mx);
+    if (log) {
+      float lse = (float)(mx + logl(s));
+      for (int64_t k = 0; k < K; k++) y[k] = x[k] - lse;
+    } else {
+      for (int64_t k = 0; k < K; k++) y[k] = (float)(exp((double)x[k] - mx) / s);
+    }
+  }
+}
+
+void lp_softmax_backward(float *dinp, const float *dout, const float *out, int64_t N, int64_t K, int log) {
+  // dinp (N, K), dout (N, K), out (N, K): the forward's output
+  for (int64_t n = 0; n < N; n++) {
+    const float *g = dout + n * K, *y = out + n * K;
+    float *d = dinp + n * K;
+    double s = 0;
+    if (log) {
+      for (int64_t k = 0; k < K; k++) s += g[k];
+      for (int64_t k = 0; k < K; k++) d[k] += g[k] - expf(y[k]) * (float)s;
+    } else {
+      for (int64_t k = 0; k < K; k++) s += (double)g[k] * y[k];
+      for (int64_t k = 0; k < K; k++) d[k] += y[k] * (g[k] - (float)s);
+    }
+  }
+}
+
+double lp_cross_entropy_forward(float *probs, const float *logits, const float *labels, int64_t N, int64_t K) {
+  // probs (N, K), logits (N, K), labels (N)
+  double loss = 0;
+  for (int64_t n = 0; n < N; n++) {
+    const float *x = logits + n * K;
+    float *p = probs + n * K;
+    float lab = labels[n];
+    if (!(lab >= 0 && lab < (float)K) || lab != floorf(lab)) return NAN;
+    float mx = -INFINITY;
+    for (int64_t k = 0; k < K; k++) if (x[k] > mx) mx = x[k];
+    double s = 0;
+    for (int64_t k = 0; k < K; k++) s += exp((double)x[k] - mx);
+    for (int64_t k = 0; k < K; k++) p[k] = (float)(exp((double)x[k] - mx) / s);
+    loss += (mx + log(s)) - x[(int64_t)lab];
+  }
+  return N ? loss / (double)N : 0.0;
+}
+
+void lp_cross_entropy_backward(float *dlogits, float dloss, const float *probs, const float *labels,
+                               int64_t N, int64_t K) {
+  float sc = N ? dloss / (float)N : 0.0f;
+  for (int64_t n = 0; n < N; n++) {
+    float *d = dlogits + n * K;
+    const float *p = probs + n * K;
+    for (int64_t k = 0; k < K; k++) d[k] += sc * p[k];
+    d[(int64_t)labels[n]] -= sc;
+  }
+}
+
+/* ---- dropout ------------------------------------------------------------ */
+
+typedef struct {
+  float *out, *mask;
+  const float *inp;
+  float p, scale;
+  uint64_t key, ctr;
+} drop_ctx;
+
+static void drop_range(void *vc, size_t lo, size_t hi) {
+  const drop_ctx *c = vc;
+  /* keep when the 53-bit uniform is >= p */
+  for (size_t i = lo; i < hi; i++) {
+    float m = lp_rand_unit(c->key, c->ctr + i) >= c->p ? c->scale : 0.0f;
+    c->mask[i] = m;
+    c->out[i] = c->inp[i] * m;
+  }
+}
+
+void lp_dropout_forward(float *out, float *mask, const float *inp, int64_t n, float p,
+                        uint64_t key, uint64_t ctr) {
+  // out (n), mask (n), inp (n)
+  drop_ctx c = {out, mask, inp, p, p < 1 ? 1.0f / (1.0f - p) : 0.0f, key, ctr};
+  lp_parallel_for((size_t)n, GRAIN, drop_range, &c);
+}
+
+/* ---- batchnorm ---------------------------------------------------------- */
+
+typedef struct {
+  float *out, *mean, *invstd, *rm, *rv;
+  float *dinp, *dgamma, *dbeta;
+  const float *inp, *gamma, *beta, *dout;
+  const float *cmean, *cinvstd;
+  int64_t N, C, S;
+  int training;
+  float momentum, eps;
+} bn_ctx;
+
+static void bn_fwd_range(void *vc, size_t lo, size_t hi) {
+  const bn_ctx *b = vc;
+  int64_t N = b->N, C = b->C, S = b->S, M = N * S;
+  for (size_t c = lo; c < hi; c++) {
+    double mean, invstd;
+    if (b->training) {
+      double s = 0, ss = 0;
+      for (int64_t n = 0; n < N; n++) {
+        const float *x = b->inp + (n * C + (int64_t)c) * S;
+        for (int64_t i = 0; i < S; i++) s += x[i];
+      }
+      mean = M ? s / (double)M : 0.0;
+      for (int64_t n = 0; n < N; n++) {
+        const float *x = b->inp + (n * C + (int64_t)c) * S;
+        for (int64_t i = 0; i < S; i++) { double d = x[i] - mean; ss += d * d; }
+      }
+      double var = M ? ss / (double)M : 0.0;
+      invstd = 1.0 / sqrt(var + b->eps);
+      if (b->rm) b->rm[c] = (float)((1.0 - b->momentum) * b->rm[c] + b->momentum * mean);
+      if (b->rv)
+        b->rv[c] = (float)((1.0 - b->momentum) * b->rv[c] +
+                           b->momentum * (M > 1 ? ss / (double)(M - 1) : var));
+    } else {
+      mean = b->rm ? b->rm[c] : 0.0;
+      invstd = 1.0 / sqrt((b->rv ? b->rv[c] : 1.0) + b->eps);
+    }
+    b->mean[c] = (float)mean;
+    b->invstd[c] = (float)invstd;
+    float g = b->gamma ? b->gamma[c] : 1.0f, be = b->beta ? b->beta[c] : 0.0f;
+    float sc = (float)invstd * g, sh = be - (float)mean * sc;
+    for (int64_t n = 0; n < N; n++) {
+      const float *x = b->inp + (n * C + (int64_t)c) * S;
+      float *y = b->out + (n * C + (int64_t)c) * S;
+      for (int64_t i = 0; i < S; i++) y[i] = x[i] * sc + sh;
+    }
+  }
+}
+
+void lp_batchnorm_forward(float *out, float *mean, float *invstd, const float *inp,
+                          const float *gamma, const float *beta, float *running_mean,
+                          float *running_var, int64_t N, int64_t C, int64_t S,
+                          int training, float momentum, float eps) {
+  // out (N, C, S), mean (C), invstd (C), inp (N, C, S), gamma/beta/running (C)
+  bn_ctx b = {0};
+  b.out = out; b.mean = mean; b.invstd = invstd; b.rm = running_mean; b.rv = running_var;
+  b.inp = inp; b.gamma = gamma; b.beta = beta;
+  b.N = N; b.C = C; b.S = S; b.training = training; b.momentum = momentum; b.eps = eps;
+  lp_parallel_for((size_t)C, N * S * C >= GRAIN ? 1 : (size_t)C + 1, bn_fwd_range, &b);
+}
+
+static void bn_bwd_range(void *vc, size_t lo, size_t hi) {
+  const bn_ctx *b = vc;
+  int64_t N = b->N, C = b->C, S = b->S, M = N * S;
+  for (size_t c = lo; c < hi; c++) {
+    float mean = b->cmean[c], is = b->cinvstd[c], g = b->gamma ? b->gamma[c] : 1.0f;
+    double sd = 0, sdx = 0;   /* sum dout, sum dout * xhat */
+    for (int64_t n = 0; n < N; n++) {
+      const float *x = b->inp + (n * C + (int64_t)c) * S, *dy = b->dout + (n * C + (int64_t)c) * S;
+      for (int64_t i = 0; i < S; i++) {
+        sd += dy[i];
+        sdx += (double)dy[i] * ((x[i] - mean) * is);
+      }
+    }
+    if (b->dgamma) b->dgamma[c] += (float)sdx;
+    if (b->dbeta) b->dbeta[c] += (float)sd;
+    if (!b->dinp) continue;
+    float k = g * is;
+    float a1 = b->training && M ? (float)(sd / (double)M) : 0.0f;
+    float a2 = b->training && M ? (float)(sdx / (double)M) : 0.0f;
+    for (int64_t n = 0; n < N; n++) {
+      const float *x = b->inp + (n * C + (int64_t)c) * S, *dy = b->dout + (n * C + (int64_t)c) * S;
+      float *dx = b->dinp + (n * C + (int64_t)c) * S;
+      for (int64_t i = 0; i < S; i++) dx[i] += k * (dy[i] - a1 - (x[i] - mean) * is * a2);
+    }
+  }
+}
+
+void lp_batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                           const float *inp, const float *mean, const float *invstd,
+                           const float *gamma, int64_t N, int64_t C, int64_t S, int training) {
+  bn_ctx b = {0};
+  b.dinp = dinp; b.dgamma = dgamma; b.dbeta = dbeta; b.dout = dout; b.inp = inp;
+  b.cmean = mean; b.cinvstd = invstd; b.gamma = gamma;
+  b.N = N; b.C = C; b.S = S; b.training = training;
+  lp_parallel_for((size_t)C, N * S * C >= GRAIN ? 1 : (size_t)C + 1, bn_bwd_range, &b);
+}
+
+/* ---- optimizer steps ---------------------------------------------------- */
+
+typedef struct {
+  float *p, *m, *v;
+  const float *g;
+  float lr, b1, b2, eps, wd, bc1, bc2s, momentum, dampening;
+  int decoupled, nesterov, first;
+} opt_ctx;
+
+static void adam_range(void *vc, size_t lo, size_t hi) {
+  const opt_ctx *c = vc;
+  float *p = c->p, *m = c->m, *v = c->v;
+  const float *g = c->g;
+  float step = c->lr / c->bc1;
+  for (size_t i = lo; i < hi; i++) {
+    float gi = g[i];
+    if (c->wd != 0) {
+      if (c->decoupled) p[i] *= 1.0f - c->lr * c->wd;
+      else gi += c->wd * p[i];
+    }
+    m[i] = c->b1 * m[i] + (1.0f - c->b1) * gi;
+    v[i] = c->b2 * v[i] + (1.0f - c->b2) * gi * gi;
+    p[i] -= step * m[i] / (sqrtf(v[i]) / c->bc2s + c->eps);
+  }
+}
+
+void lp_adam_step(float *param, const float *grad, float *m, float *v, int64_t n, float lr,
+                  float b1, float b2, float eps, float wd, int64_t step, int decoupled) {
+  // param, grad, m, v (n)
+  opt_ctx c = {0};
+  c.p = param; c.g = grad; c.m = m; c.v = v; c.lr = lr; c.b1 = b1; c.b2 = b2; c.eps = eps;
+  c.wd = wd; c.decoupled = decoupled;
+  c.bc1 = (float)(1.0 - pow(b1, (double)step));
+  c.bc2s = (float)sqrt(1.0 - pow(b2, (double)step));
+  lp_parallel_for((size_t)n, GRAIN, adam_range, &c);
+}
+
+static void sgd_range(void *vc, size_t lo, size_t hi) {
+  const opt_ctx *c = vc;
+  float *p = c->p, *buf = c->m;
+  const float *g = c->g;
+  for (size_t i = lo; i < hi; i++) {
+    float d = g[i] + c->wd * p[i];
+    if (c->momentum != 0) {
+      buf[i] = c->first ? d : c->momentum * buf[i] + (1.0f - c->dampening) * d;
+      d = c->nesterov ? d + c->momentum * buf[i] : buf[i];
+    }
+    p[i] -= c->lr * d;
+  }
+}
+
+void lp_sgd_step(float *param, const float *grad, float *buf, int64_t n, float lr, float momentum,
+                 float dampening, float wd, int nesterov, int first) {
+  opt_ctx c = {0};
+  c.p = param; c.g = grad; c.m = buf; c.lr = lr; c.momentum = buf ? momentum : 0.0f;
+  c.dampening = dampening; c.wd = wd; c.nesterov = nesterov; c.first = first;
+  lp_parallel_for((size_t)n, GRAIN, sgd_range, &c);
+}

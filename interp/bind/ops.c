@@ -1,0 +1,512 @@
+/* bind/ops.c — the neural-network kernels for Lua, as lpact.kernels.*:
+ * thin wrappers over core/ops.h that check shapes, allocate their outputs
+ * as Tensors (already on the stack, so an error frees them) and call the
+ * C kernel. Backward wrappers return fresh gradient tensors (nil for the
+ * ones not asked for). Autograd (stdlib/lpact/autograd.lua) is built on
+ * these. All tensor arguments must be contiguous. */
+#include <math.h>
+#include <string.h>
+
+#include "bind/bind.h"
+#include "core/ops.h"
+#include "core/rng.h"
+
+static const char *sh(lua_State *L, const lp_tensor *t) {
+  char buf[256];
+  lp_shape_str(buf, sizeof buf, t->ndim, t->shape);
+  return lua_pushstring(L, buf);
+}
+
+static lp_tensor *opt_tensor(lua_State *L, int i) {
+  return lua_isnoneornil(L, i) ? NULL : lp_check_contiguous(L, i);
+}
+
+static float *data_or_null(const lp_tensor *t) { return t ? lp_tensor_data(t) : NULL; }
+
+/* Pushes a zeroed tensor of the shape of argument i (or nil when !want). */
+static lp_tensor *push_grad(lua_State *L, int want, int i) {
+  if (!want) {
+    lua_pushnil(L);
+    return NULL;
+  }
+  return lp_push_tensor_like(L, lp_check_tensor(L, i), 1);
+}
+
+/* ---- linear ------------------------------------------------------------- */
+
+/* kernels.linear(x (N, K), w (O, K), b (O) or nil) -> (N, O) */
+static int k_linear(lua_State *L) {
+  lp_tensor *x = lp_check_contiguous(L, 1), *w = lp_check_contiguous(L, 2), *b = opt_tensor(L, 3);
+  if (x->ndim != 2 || w->ndim != 2 || x->shape[1] != w->shape[1])
+    return luaL_error(L, "linear: input of shape %s does not fit weight of shape %s (expected (N, %d))",
+                      sh(L, x), sh(L, w), w->ndim == 2 ? (int)w->shape[1] : -1);
+  if (b && (b->ndim != 1 || b->shape[0] != w->shape[0]))
+    return luaL_error(L, "linear: bias of shape %s does not fit weight of shape %s", sh(L, b), sh(L, w));
+  int64_t N = x->shape[0], K = x->shape[1], O = w->shape[0], shape[2] = {N, O};
+  lp_tensor *o = lp_push_tensor(L, 2, shape, 0);
+  lp_linear_forward(lp_tensor_data(o), lp_tensor_data(x), lp_tensor_data(w), data_or_null(b), N, K, O);
+  return 1;
+}
+
+/* kernels.linear_backward(dout, x, w, need_dx, need_dw, need_db) -> dx, dw, db */
+static int k_linear_backward(lua_State *L) {
+  lp_tensor *d = lp_check_contiguous(L, 1), *x = lp_check_contiguous(L, 2), *w = lp_check_contiguous(L, 3);
+  int nx = lua_toboolean(L, 4), nw = lua_toboolean(L, 5), nb = lua_toboolean(L, 6);
+  if (x->ndim != 2 || w->ndim != 2 || d->ndim != 2 || x->shape[1] != w->shape[1] ||
+      d->shape[0] != x->shape[0] || d->shape[1] != w->shape[0])
+    return luaL_error(L, "linear_backward: shapes %s, %s, %s do not fit", sh(L, d), sh(L, x), sh(L, w));
+  int64_t N = x->shape[0], K = x->shape[1], O = w->shape[0], bs[1] = {O};
+  lp_tensor *dx = push_grad(L, nx, 2), *dw = push_grad(L, nw, 3);
+  lp_tensor *db = NULL;
+  if (nb) db = lp_push_tensor(L, 1, bs, 1);
+  else lua_pushnil(L);
+  lp_linear_backward(data_or_null(dx), data_or_null(dw), data_or_null(db), lp_tensor_data(d),
+                     lp_tensor_data(x), lp_tensor_data(w), N, K, O);
+  return 3;
+}
+
+/* ---- conv2d ------------------------------------------------------------- */
+
+typedef struct { int64_t N, C, H, W, O, OH, OW; int kh, kw, stride, pad; } conv_dims;
+
+static conv_dims conv_check(lua_State *L, lp_tensor *x, lp_tensor *w, int si, int pi, const char *fn) {
+  conv_dims c;
+  lua_Integer stride = luaL_optinteger(L, si, 1), pad = luaL_optinteger(L, pi, 0);
+  luaL_argcheck(L, stride >= 1 && stride <= 1024, si, "stride must be >= 1");
+  luaL_argcheck(L, pad >= 0 && pad <= 1024, pi, "padding must be >= 0");
+  if (x->ndim != 4 || w->ndim != 4 || x->shape[1] != w->shape[1])
+    luaL_error(L, "%s: input of shape %s does not fit weight of shape %s (expected (N, %d, H, W))",
+               fn, sh(L, x), sh(L, w), w->ndim == 4 ? (int)w->shape[1] : -1);
+  c.N = x->shape[0]; c.C = x->shape[1]; c.H = x->shape[2]; c.W = x->shape[3];
+  c.O = w->shape[0]; c.kh = (int)w->shape[2]; c.kw = (int)w->shape[3];
+  c.stride = (int)stride; c.pad = (int)pad;
+  if (c.H + 2 * pad < c.kh || c.W + 2 * pad < c.kw)
+    luaL_error(L, "%s: kernel %dx%d larger than padded input of shape %s", fn, c.kh, c.kw, sh(L, x));
+  c.OH = (c.H + 2 * pad - c.kh) / stride + 1;
+  c.OW = (c.W + 2 * pad - c.kw) / stride + 1;
+  return c;
+}
+
+/* kernels.conv2d(x (N,C,H,W), w (O,C,kh,kw), b (O) or nil, stride, pad) -> (N,O,OH,OW) */
+static int k_conv2d(lua_State *L) {
+  lp_tensor *x = lp_check_contiguous(L, 1), *w = lp_check_contiguous(L, 2), *b = opt_tensor(L, 3);
+  conv_dims c = conv_check(L, x, w, 4, 5, "conv2d");
+  if (b && (b->ndim != 1 || b->shape[0] != c.O))
+    return luaL_error(L, "conv2d: bias of shape %s does not fit weight of shape %s", sh(L, b), sh(L, w));
+  int64_t shape[4] = {c.N, c.O, c.OH, c.OW};
+  int64_t ws[1] = {lp_conv2d_workspace(c.N, c.C, c.O, c.kh, c.kw, c.OH, c.OW)};
+  lp_tensor *o = lp_push_tensor(L, 4, shape, 0);
+  lp_tensor *work = lp_push_tensor(L, 1, ws, 0);
+  lp_conv2d_forward(lp_tensor_data(o), lp_tensor_data(work), lp_tensor_data(x), lp_tensor_data(w),
+                    data_or_null(b), c.N, c.C, c.H, c.W, c.O, c.kh, c.kw, c.stride, c.pad);
+  lp_tensor_free(work);   /* back to the cache at once */
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* kernels.conv2d_backward(dout, x, w, stride, pad, need_dx, need_dw, need_db) -> dx, dw, db */
+static int k_conv2d_backward(lua_State *L) {
+  lp_tensor *d = lp_check_contiguous(L, 1), *x = lp_check_contiguous(L, 2), *w = lp_check_contiguous(L, 3);
+  conv_dims c = conv_check(L, x, w, 4, 5, "conv2d_backward");
+  int nx = lua_toboolean(L, 6), nw = lua_toboolean(L, 7), nb = lua_toboolean(L, 8);
+  if (d->ndim != 4 || d->shape[0] != c.N || d->shape[1] != c.O || d->shape[2] != c.OH || d->shape[3] != c.OW)
+    return luaL_error(L, "conv2d_backward: gradient of shape %s, expected (%d, %d, %d, %d)", sh(L, d),
+                      (int)c.N, (int)c.O, (int)c.OH, (int)c.OW);
+  lua_settop(L, 8);
+  int64_t bs[1] = {c.O}, ws[1] = {lp_conv2d_workspace(c.N, c.C, c.O, c.kh, c.kw, c.OH, c.OW)};
+  lp_tensor *dx = push_grad(L, nx, 2), *dw = push_grad(L, nw, 3);
+  lp_tensor *db = NULL;
+  if (nb) db = lp_push_tensor(L, 1, bs, 1);
+  else lua_pushnil(L);
+  lp_tensor *work = lp_push_tensor(L, 1, ws, 0);
+  lp_conv2d_backward(data_or_null(dx), data_or_null(dw), data_or_null(db), lp_tensor_data(work),
+                     lp_tensor_data(d), lp_tensor_data(x), lp_tensor_data(w), c.N, c.C, c.H, c.W, c.O,
+                     c.kh, c.kw, c.stride, c.pad);
+  lp_tensor_free(work);
+  lua_pop(L, 1);
+  return 3;
+}
+
+/* ---- pooling ------------------------------------------------------------ */
+
+static void pool_args(lua_State *L, lp_tensor *x, int *k, int *s, int *p, int64_t *OH, int64_t *OW,
+                      const char *fn) {
+  lua_Integer kk = luaL_checkinteger(L, 2), ss = luaL_optinteger(L, 3, kk), pp = luaL_optinteger(L, 4, 0);
+  luaL_argcheck(L, kk >= 1 && kk <= 1024, 2, "window size must be >= 1");
+  luaL_argcheck(L, ss >= 1 && ss <= 1024, 3, "stride must be >= 1");
+  luaL_argcheck(L, pp >= 0 && pp * 2 <= kk, 4, "padding must be between 0 and half the window");
+  if (x->ndim != 4) luaL_error(L, "%s: expects (N, C, H, W), got shape %s", fn, sh(L, x));
+  if (x->shape[2] + 2 * pp < kk || x->shape[3] + 2 * pp < kk)
+    luaL_error(L, "%s: window %d larger than input of shape %s", fn, (int)kk, sh(L, x));
+  *k = (int)kk; *s = (int)ss; *p = (int)pp;
+  *OH = (x->shape[2] + 2 * pp - kk) / ss + 1;
+  *OW = (x->shape[3] + 2 * pp - kk) / ss + 1;
+}
+
+/* kernels.maxpool2d(x, k [, stride=k, pad=0]) -> out, idx (argmax per window, for the backward) */
+static int k_maxpool2d(lua_State *L) {
+  lp_tensor *x = lp_check_contiguous(L, 1);
+  int k, s, p;
+  int64_t OH, OW;
+  pool_args(L, x, &k, &s, &p, &OH, &OW, "maxpool2d");
+  int64_t shape[4] = {x->shape[0], x->shape[1], OH, OW};
+  lp_tensor *o = lp_push_tensor(L, 4, shape, 0);
+  lp_tensor *idx = lp_push_tensor(L, 4, shape, 0);
+  x = lp_check_contiguous(L, 1);
+  lp_maxpool2d_forward(lp_tensor_data(o), (int32_t *)lp_tensor_data(idx), lp_tensor_data(x),
+                       x->shape[0], x->shape[1], x->shape[2], x->shape[3], k, s, p);
+  return 2;
+}
+
+/* kernels.maxpool2d_backward(dout, idx, x) -> dx */
+static int k_maxpool2d_backward(lua_State *L) {
+  lp_tensor *d = lp_check_contiguous(L, 1), *idx = lp_check_contiguous(L, 2), *x = lp_check_contiguous(L, 3);
+  if (!lp_tensor_same_shape(d, idx) || d->ndim != 4 || x->ndim != 4 || d->shape[0] != x->shape[0] ||
+      d->shape[1] != x->shape[1])
+    return luaL_error(L, "maxpool2d_backward: shapes %s, %s, %s do not fit", sh(L, d), sh(L, idx), sh(L, x));
+  lp_tensor *dx = lp_push_tensor_like(L, x, 1);
+  lp_maxpool2d_backward(lp_tensor_data(dx), lp_tensor_data(d), (const int32_t *)lp_tensor_data(idx),
+                        dx->shape[0], dx->shape[1], dx->shape[2], dx->shape[3], d->shape[2], d->shape[3]);
+  return 1;
+}
+
+/* kernels.avgpool2d(x, k [, stride=k, pad=0]) -> out */
+static int k_avgpool2d(lua_State *L) {
+  lp_tensor *x = lp_check_contiguous(L, 1);
+  int k, s, p;
+  int64_t OH, OW;
+  pool_args(L, x, &k, &s, &p, &OH, &OW, "avgpool2d");
+  int64_t shape[4] = {x->shape[0], x->shape[1], OH, OW};
+  lp_tensor *o = lp_push_tensor(L, 4, shape, 0);
+  x = lp_check_contiguous(L, 1);
+  lp_avgpool2d_forward(lp_tensor_data(o), lp_tensor_data(x), x->shape[0], x->shape[1], x->shape[2],
+                       x->shape[3], k, s, p);
+  return 1;
+}
+
+/* kernels.avgpool2d_backward(dout, k, stride, pad, x) -> dx */
+static int k_avgpool2d_backward(lua_State *L) {
+  lp_tensor *d = lp_check_contiguous(L, 1), *x = lp_check_contiguous(L, 5);
+  int k, s, p;
+  int64_t OH, OW;
+  pool_args(L, x, &k, &s, &p, &OH, &OW, "avgpool2d_backward");
+  if (d->ndim != 4 || d->shape[0] != x->shape[0] || d->shape[1] != x->shape[1] || d->shape[2] != OH ||
+      d->shape[3] != OW)
+    return luaL_error(L, "avgpool2d_backward: gradient of shape %s does not fit input %s", sh(L, d), sh(L, x));
+  lp_tensor *dx = lp_push_tensor_like(L, x, 1);
+  lp_avgpool2d_backward(lp_tensor_data(dx), lp_tensor_data(d), dx->shape[0], dx->shape[1], dx->shape[2],
+                        dx->shape[3], k, s, p);
+  return 1;
+}
+
+/* ---- batchnorm ---------------------------------------------------------- */
+
+static void bn_dims(lua_State *L, lp_tensor *x, int64_t *N, int64_t *C, int64_t *S, const char *fn) {
+  if (x->ndim != 2 && x->ndim != 4)
+    luaL_error(L, "%s: expects (N, C) or (N, C, H, W), got shape %s", fn, sh(L, x));
+  *N = x->shape[0];
+  *C = x->shape[1];
+  *S = x->ndim == 4 ? x->shape[2] * x->shape[3] : 1;
+}
+
+static void check_c(lua_State *L, lp_tensor *t, int64_t C, const char *what) {
+  if (t && (t->ndim != 1 || t->shape[0] != C))
+    luaL_error(L, "batchnorm: %s of shape %s, expected (%d,)", what, sh(L, t), (int)C);
+}
+
+/* kernels.batchnorm(x, gamma, beta, running_mean, running_var, training, momentum, eps)
+ * -> out, mean, invstd (each of gamma..running_var may be nil) */
+static int k_batchnorm(lua_State *L) {
+  lp_tensor *x = lp_check_contiguous(L, 1), *g = opt_tensor(L, 2), *b = opt_tensor(L, 3),
+            *rm = opt_tensor(L, 4), *rv = opt_tensor(L, 5);
+  int training = lua_toboolean(L, 6);
+  float mom = (float)luaL_optnumber(L, 7, 0.1), eps = (float)luaL_optnumber(L, 8, 1e-5);
+  int64_t N, C, S;
+  bn_dims(L, x, &N, &C, &S, "batchnorm");
+  check_c(L, g, C, "gamma");
+  check_c(L, b, C, "beta");
+  check_c(L, rm, C, "running_mean");
+  check_c(L, rv, C, "running_var");
+  if (training && N * S < 1) return luaL_error(L, "batchnorm: empty batch in training mode");
+  int64_t cs[1] = {C};
+  lp_tensor *o = lp_push_tensor_like(L, x, 0);
+  lp_tensor *mean = lp_push_tensor(L, 1, cs, 0), *invstd = lp_push_tensor(L, 1, cs, 0);
+  lp_batchnorm_forward(lp_tensor_data(o), lp_tensor_data(mean), lp_tensor_data(invstd),
+                       lp_tensor_data(lp_check_tensor(L, 1)), data_or_null(g), data_or_null(b),
+                       data_or_null(rm), data_or_null(rv), N, C, S, training, mom, eps);
+  return 3;
+}
+
+/* kernels.batchnorm_backward(dout, x, mean, invstd, gamma, training, need_dx, need_dgamma, need_dbeta)
+ * -> dx, dgamma, dbeta */
+static int k_batchnorm_backward(lua_State *L) {
+  lp_tensor *d = lp_check_contiguous(L, 1), *x = lp_check_contiguous(L, 2), *mean = lp_check_contiguous(L, 3),
+            *invstd = lp_check_contiguous(L, 4), *g = opt_tensor(L, 5);
+  int training = lua_toboolean(L, 6), nx = lua_toboolean(L, 7), ng = lua_toboolean(L, 8),
+      nb = lua_toboolean(L, 9);
+  int64_t N, C, S;
+  bn_dims(L, x, &N, &C, &S, "batchnorm_backward");
+  if (!lp_tensor_same_shape(d, x)) return luaL_error(L, "batchnorm_backward: gradient %s vs input %s", sh(L, d), sh(L, x));
+  check_c(L, mean, C, "mean");
+  check_c(L, invstd, C, "invstd");
+  check_c(L, g, C, "gamma");
+  lua_settop(L, 9);
+  int64_t cs[1] = {C};
+  lp_tensor *dx = push_grad(L, nx, 2);
+  lp_tensor *dg = NULL, *db = NULL;
+  if (ng) dg = lp_push_tensor(L, 1, cs, 1);
+  else lua_pushnil(L);
+  if (nb) db = lp_push_tensor(L, 1, cs, 1);
+  else lua_pushnil(L);
+  lp_batchnorm_backward(data_or_null(dx), data_or_null(dg), data_or_null(db), lp_tensor_data(d),
+                        lp_tensor_data(x), lp_tensor_data(mean), lp_tensor_data(invstd), data_or_null(g),
+                        N, C, S, training);
+  return 3;
+}
+
+/* ---- dropout ------------------------------------------------------------ */
+
+/* kernels.dropout(x, p, seed, ctr) -> out, mask; element i kept when the
+ * uniform from lp_rand64(lp_rng_key(seed, 3), ctr + i) is >= p. */
+static int k_dropout(lua_State *L) {
+  lp_tensor *x = lp_check_contiguous(L, 1);
+  double p = luaL_checknumber(L, 2);
+  uint64_t seed = (uint64_t)luaL_checkinteger(L, 3), ctr = (uint64_t)luaL_optinteger(L, 4, 0);
+  luaL_argcheck(L, p >= 0 && p <= 1, 2, "probability must be in [0, 1]");
+  lp_tensor *o = lp_push_tensor_like(L, x, 0);
+  lp_tensor *m = lp_push_tensor_like(L, lp_check_tensor(L, 1), 0);
+  lp_dropout_forward(lp_tensor_data(o), lp_tensor_data(m), lp_tensor_data(lp_check_tensor(L, 1)),
+                     lp_tensor_numel(o), (float)p, lp_rng_key(seed, 3), ctr);
+  return 2;
+}
+
+/* ---- activations -------------------------------------------------------- */
+
+static lp_act check_act(lua_State *L, int i, float *alpha, int ai) {
+  const char *name = luaL_checkstring(L, i);
+  int a = lp_act_from_name(name);
+  if (a < 0) luaL_argerror(L, i, lua_pushfstring(L, "unknown activation '%s'", name));
+  float def = a == LP_ACT_LEAKY_RELU ? 0.01f : 1.0f;
+  *alpha = (float)luaL_optnumber(L, ai, def);
+  return (lp_act)a;
+}
+
+/* kernels.act(name, x [, alpha]) -> f(x) */
+static int k_act(lua_State *L) {
+  float alpha;
+  lp_act a = check_act(L, 1, &alpha, 3);
+  lp_tensor *x = lp_check_contiguous(L, 2);
+  lp_tensor *o = lp_push_tensor_like(L, x, 0);
+  lp_act_forward(a, lp_tensor_data(o), lp_tensor_data(lp_check_tensor(L, 2)), lp_tensor_numel(o), alpha);
+  return 1;
+}
+
+/* kernels.act_backward(name, dout, x [, alpha]) -> dout * f'(x) */
+static int k_act_backward(lua_State *L) {
+  float alpha;
+  lp_act a = check_act(L, 1, &alpha, 4);
+  lp_tensor *d = lp_check_contiguous(L, 2), *x = lp_check_contiguous(L, 3);
+  if (!lp_tensor_same_shape(d, x))
+    return luaL_error(L, "act_backward: gradient of shape %s vs input %s", sh(L, d), sh(L, x));
+  lp_tensor *dx = lp_push_tensor_like(L, x, 1);
+  lp_act_backward(a, lp_tensor_data(dx), lp_tensor_data(d), lp_tensor_data(x), lp_tensor_numel(dx), alpha);
+  return 1;
+}
+
+/* kernels.act_value(name, x [, alpha]) / kernels.act_deriv(...): on numbers, in double. */
+static int k_act_value(lua_State *L) {
+  float alpha;
+  lp_act a = check_act(L, 1, &alpha, 3);
+  lua_pushnumber(L, lp_act_value(a, luaL_checknumber(L, 2), alpha));
+  return 1;
+}
+
+static int k_act_deriv(lua_State *L) {
+  float alpha;
+  lp_act a = check_act(L, 1, &alpha, 3);
+  lua_pushnumber(L, lp_act_deriv(a, luaL_checknumber(L, 2), alpha));
+  return 1;
+}
+
+/* kernels.activations() -> list of the activation names */
+static int k_activations(lua_State *L) {
+  lua_createtable(L, LP_ACT_COUNT, 0);
+  for (int i = 0; i < LP_ACT_COUNT; i++) {
+    lua_pushstring(L, lp_act_name((lp_act)i));
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+/* ---- softmax, cross-entropy --------------------------------------------- */
+
+static void rows(lua_State *L, lp_tensor *x, int64_t *N, int64_t *K, const char *fn) {
+  if (x->ndim != 2) luaL_error(L, "%s: expects (N, K), got shape %s", fn, sh(L, x));
+  *N = x->shape[0];
+  *K = x->shape[1];
+}
+
+/* kernels.softmax(x (N, K) [, log]) -> y */
+static int k_softmax(lua_State *L) {
+  lp_tensor *x = lp_check_contiguous(L, 1);
+  int lg = lua_toboolean(L, 2);
+  int64_t N, K;
+  rows(L, x, &N, &K, lg ? "log_softmax" : "softmax");
+  lp_tensor *o = lp_push_tensor_like(L, x, 0);
+  lp_softmax_forward(lp_tensor_data(o), lp_tensor_data(lp_check_tensor(L, 1)), N, K, lg);
+  return 1;
+}
+
+/* kernels.softmax_backward(dout, y [, log]) -> dx */
+static int k_softmax_backward(lua_State *L) {
+  lp_tensor *d = lp_check_contiguous(L, 1), *y = lp_check_contiguous(L, 2);
+  int lg = lua_toboolean(L, 3);
+  int64_t N, K;
+  rows(L, y, &N, &K, "softmax_backward");
+  if (!lp_tensor_same_shape(d, y)) return luaL_error(L, "softmax_backward: shapes %s and %s", sh(L, d), sh(L, y));
+  lp_tensor *dx = lp_push_tensor_like(L, y, 1);
+  lp_softmax_backward(lp_tensor_data(dx), lp_tensor_data(d), lp_tensor_data(y), N, K, lg);
+  return 1;
+}
+
+static void check_labels(lua_State *L, lp_tensor *lab, int64_t N, int64_t K, const char *fn) {
+  if (lab->ndim != 1 || lab->shape[0] != N)
+    luaL_error(L, "%s: labels of shape %s, expected (%d,)", fn, sh(L, lab), (int)N);
+  const float *l = lp_tensor_data(lab);
+  for (int64_t i = 0; i < N; i++)
+    if (!(l[i] >= 0 && l[i] < (float)K) || l[i] != floorf(l[i]))
+      luaL_error(L, "%s: label %f at position %d is not a class index 0..%d", fn, (double)l[i],
+                 (int)i + 1, (int)K - 1);
+}
+
+/* kernels.cross_entropy(logits (N, K), labels (N)) -> mean loss, probs (N, K) */
+static int k_cross_entropy(lua_State *L) {
+  lp_tensor *x = lp_check_contiguous(L, 1), *lab = lp_check_contiguous(L, 2);
+  int64_t N, K;
+  rows(L, x, &N, &K, "cross_entropy");
+  check_labels(L, lab, N, K, "cross_entropy");
+  lp_tensor *p = lp_push_tensor_like(L, x, 0);
+  double loss = lp_cross_entropy_forward(lp_tensor_data(p), lp_tensor_data(lp_check_tensor(L, 1)),
+                                         lp_tensor_data(lp_check_tensor(L, 2)), N, K);
+  lua_pushnumber(L, loss);
+  lua_insert(L, -2);
+  return 2;
+}
+
+/* kernels.cross_entropy_backward(dloss, probs, labels) -> dlogits */
+static int k_cross_entropy_backward(lua_State *L) {
+  float dl = (float)luaL_checknumber(L, 1);
+  lp_tensor *p = lp_check_contiguous(L, 2), *lab = lp_check_contiguous(L, 3);
+  int64_t N, K;
+  rows(L, p, &N, &K, "cross_entropy_backward");
+  check_labels(L, lab, N, K, "cross_entropy_backward");
+  lp_tensor *dx = lp_push_tensor_like(L, p, 1);
+  lp_cross_entropy_backward(lp_tensor_data(dx), dl, lp_tensor_data(lp_check_tensor(L, 2)),
+                            lp_tensor_data(lp_check_tensor(L, 3)), N, K);
+  return 1;
+}
+
+/* ---- optimizer steps ---------------------------------------------------- */
+
+static void same_numel(lua_State *L, lp_tensor *a, lp_tensor *b, const char *fn, const char *what) {
+  if (lp_tensor_numel(a) != lp_tensor_numel(b))
+    luaL_error(L, "%s: %s of shape %s does not match param of shape %s", fn, what, sh(L, b), sh(L, a));
+}
+
+/* kernels.adam_step(param, grad, m, v, lr, b1, b2, eps, wd, step, decoupled)
+ * updates param, m, v in place (PyTorch's Adam / AdamW). */
+static int k_adam_step(lua_State *L) {
+  lp_tensor *p = lp_check_contiguous(L, 1), *g = lp_check_contiguous(L, 2), *m = lp_check_contiguous(L, 3),
+            *v = lp_check_contiguous(L, 4);
+  float lr = (float)luaL_checknumber(L, 5), b1 = (float)luaL_checknumber(L, 6),
+        b2 = (float)luaL_checknumber(L, 7), eps = (float)luaL_checknumber(L, 8),
+        wd = (float)luaL_optnumber(L, 9, 0);
+  lua_Integer step = luaL_checkinteger(L, 10);
+  int dec = lua_toboolean(L, 11);
+  luaL_argcheck(L, step >= 1, 10, "step counts from 1");
+  same_numel(L, p, g, "adam_step", "grad");
+  same_numel(L, p, m, "adam_step", "m");
+  same_numel(L, p, v, "adam_step", "v");
+  lp_adam_step(lp_tensor_data(p), lp_tensor_data(g), lp_tensor_data(m), lp_tensor_data(v),
+               lp_tensor_numel(p), lr, b1, b2, eps, wd, step, dec);
+  return 0;
+}
+
+/* kernels.sgd_step(param, grad, buf or nil, lr, momentum, dampening, wd, nesterov, first) */
+static int k_sgd_step(lua_State *L) {
+  lp_tensor *p = lp_check_contiguous(L, 1), *g = lp_check_contiguous(L, 2), *b = opt_tensor(L, 3);
+  float lr = (float)luaL_checknumber(L, 4), mom = (float)luaL_optnumber(L, 5, 0),
+        damp = (float)luaL_optnumber(L, 6, 0), wd = (float)luaL_optnumber(L, 7, 0);
+  int nest = lua_toboolean(L, 8), first = lua_toboolean(L, 9);
+  same_numel(L, p, g, "sgd_step", "grad");
+  if (b) same_numel(L, p, b, "sgd_step", "momentum buffer");
+  lp_sgd_step(lp_tensor_data(p), lp_tensor_data(g), data_or_null(b), lp_tensor_numel(p), lr, mom, damp,
+              wd, nest, first);
+  return 0;
+}
+
+/* ---- broadcasting helper ------------------------------------------------ */
+
+/* kernels.sum_to(t, shape) -> t summed down to shape (t must broadcast from shape) */
+static int k_sum_to(lua_State *L) {
+  lp_tensor *t = lp_check_tensor(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  int64_t shape[LP_MAXDIM];
+  int nd = (int)luaL_len(L, 2);
+  luaL_argcheck(L, nd <= LP_MAXDIM, 2, "too many dimensions");
+  for (int d = 0; d < nd; d++) {
+    lua_geti(L, 2, d + 1);
+    shape[d] = luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
+  }
+  lp_tensor probe = {0};
+  probe.ndim = nd;
+  memcpy(probe.shape, shape, sizeof shape);
+  int bnd;
+  int64_t bs[LP_MAXDIM];
+  if (!lp_broadcast_shape(&bnd, bs, &probe, t) || bnd != t->ndim ||
+      memcmp(bs, t->shape, (size_t)bnd * sizeof *bs) != 0) {
+    char want[256];
+    lp_shape_str(want, sizeof want, nd, shape);
+    return luaL_error(L, "sum_to: shape %s does not broadcast to %s", want, sh(L, t));
+  }
+  if (nd == t->ndim && memcmp(shape, t->shape, (size_t)nd * sizeof *shape) == 0) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  lp_tensor *o = lp_push_tensor(L, nd, shape, 0);
+  lp_sum_to(o, lp_check_tensor(L, 1));
+  return 1;
+}
+
+/* kernels.add_into(acc, g): acc += g (same shape; for gradient accumulation) */
+static int k_add_into(lua_State *L) {
+  lp_tensor *a = lp_check_contiguous(L, 1), *g = lp_check_tensor(L, 2);
+  if (!lp_tensor_same_shape(a, g))
+    return luaL_error(L, "add_into: shapes %s and %s differ", sh(L, a), sh(L, g));
+  if (lp_tensor_is_contiguous(g)) lp_axpy(lp_tensor_data(a), lp_tensor_data(g), 1.0f, lp_tensor_numel(a));
+  else lp_binary(LP_ADD, a, a, g);
+  return 0;
+}
+
+static const luaL_Reg kernels[] = {
+  {"linear", k_linear}, {"linear_backward", k_linear_backward},
+  {"conv2d", k_conv2d}, {"conv2d_backward", k_conv2d_backward},
+  {"maxpool2d", k_maxpool2d}, {"maxpool2d_backward", k_maxpool2d_backward},
+  {"avgpool2d", k_avgpool2d}, {"avgpool2d_backward", k_avgpool2d_backward},
+  {"batchnorm", k_batchnorm}, {"batchnorm_backward", k_batchnorm_backward},
+  {"dropout", k_dropout},
+  {"act", k_act}, {"act_backward", k_act_backward}, {"act_value", k_act_value},
+  {"act_deriv", k_act_deriv}, {"activations", k_activations},
+  {"softmax", k_softmax}, {"softmax_backward", k_softmax_backward},
+  {"cross_entropy", k_cross_entropy}, {"cross_entropy_backward", k_cross_entropy_backward},
+  {"adam_step", k_adam_step}, {"sgd_step", k_sgd_step},
+  {"sum_to", k_sum_to}, {"add_into", k_add_into},
+  {NULL, NULL}};
+
+int luaopen_lpact_ops(lua_State *L) {
+  lua_createtable(L, 0, 1);
+  luaL_newlib(L, kernels);
+  lua_setfield(L, -2, "kernels");
+  return 1;
+}
