@@ -24,7 +24,7 @@ typedef struct lp_format {
   lp_policy policy;
   lp_overflow overflow;
   lp_rmode mode;
-  int sr_bits;          /* random bits for LP_SR; 0 means exact (full)    */
+  int sr_bits;          /* random bits for LP_SR, 1..32 (plain `sr`: 32)  */
   uint64_t seed;        /* for LP_SR                                      */
   int identity;         /* fp32: values pass unchanged (doubles round to binary32) */
   /* derived by the parser */
@@ -34,6 +34,8 @@ typedef struct lp_format {
   double maxval;        /* largest finite value                           */
   double minnorm;       /* smallest normal value                          */
   double minsub;        /* smallest positive value (minnorm if nosub)     */
+  uint32_t maxcode;     /* magnitude code (no sign bit) of the largest finite value */
+  double quantum;       /* spacing of the subnormal binade: 2^(emin - mbits) */
   char spec[96];        /* canonical spec string, e.g. "e2m1:fin:sat:rne" */
   char name[32];        /* preset name or spec head, e.g. "fp4"          */
 } lp_format;
@@ -46,25 +48,40 @@ enum { LP_OK = 0, LP_EPARSE = 1, LP_ERANGE = 2, LP_ENOMEM = 3, LP_EINVAL = 4 };
  * "e4m9q: unexpected 'q' at column 5, expected ':' or end". */
 int lp_format_parse(lp_format *f, const char *spec, char *err, size_t errlen);
 
+/* Applies options ("rtz:seed=3", a leading ':' allowed) on top of a
+ * parsed format; later options override the base (a policy change without
+ * an overflow option takes that policy's default overflow rule). Same
+ * errors as lp_format_parse, columns counted in opts. */
+int lp_format_with(lp_format *f, const lp_format *base, const char *opts,
+                   char *err, size_t errlen);
+
 /* Rounds x to the format by its mode. ctr is the element's counter for
- * stochastic rounding (ignored by the other modes): the random bits are
- * lp_rand64(lp_rng_key(f->seed, 0), ctr). */
+ * stochastic rounding (ignored by the other modes). The random word of
+ * counter c is W(c) = 32 bits of lp_rand64(lp_rng_key(f->seed, 0), c >> 1):
+ * the low half for even c, the high half for odd c. With k = sr_bits and
+ * R = W >> (32 - k), |x| goes up from its lower neighbour iff
+ * floor(frac * 2^k) + R >= 2^k, frac the distance to the lower neighbour
+ * in units of the gap (so P(up) = frac truncated to k bits). */
 double lp_round(const lp_format *f, double x, uint64_t ctr);
 
 /* dst[i] = scale * Q(src[i] / scale) for i in [0, n), stochastic counters
- * ctr0 + i; dst may equal src. scale = 1 means none. Threads across the
- * pool for large n; bit-identical whatever the thread count. */
+ * ctr0 + i; dst may equal src. scale = 1 means none; otherwise the
+ * division and the multiplication are binary32 operations (exact for a
+ * power-of-two scale), so dst[i] == (float)(scale * lp_round(f,
+ * (float)(src[i] / scale), ctr0 + i)). Threads across the pool for large
+ * n; bit-identical whatever the thread count. */
 void lp_quantize(const lp_format *f, float *dst, const float *src, size_t n,
                  float scale, uint64_t ctr0);
 
 /* Codes: an n-bit code is sign | exponent field | mantissa field. */
-uint32_t lp_format_ncodes(const lp_format *f);          /* 2^bits (0 if identity) */
+uint32_t lp_format_ncodes(const lp_format *f);          /* 2^bits (0 if bits = 32) */
 double lp_decode(const lp_format *f, uint32_t code);     /* NaN/inf as float */
 /* Code of a value already in the format (after lp_round); returns 0 on
  * success, LP_EINVAL if x is not representable. -0 has the sign bit set. */
 int lp_encode(const lp_format *f, double x, uint32_t *code);
 /* Round then encode, for n float32 inputs (the LUT path): codes[i] =
- * code(Q(src[i] / scale)). */
+ * code(Q(src[i] / scale)). Every code is < lp_format_ncodes(f); a NaN in a
+ * format without a NaN code (fin, or ieee with M = 0) gets code 0. */
 void lp_quantize_codes(const lp_format *f, uint32_t *codes, const float *src,
                        size_t n, float scale, uint64_t ctr0);
 
@@ -72,5 +89,19 @@ void lp_quantize_codes(const lp_format *f, uint32_t *codes, const float *src,
 double lp_format_epsilon(const lp_format *f);            /* 2^-mbits */
 uint32_t lp_format_nvalues(const lp_format *f);          /* distinct finite values (+0 and -0 count once) */
 double lp_format_binades(const lp_format *f);            /* log2(max / minsub) */
+int lp_format_has_inf(const lp_format *f);
+int lp_format_has_nan(const lp_format *f);
+/* Fields of a code: sign (0 for unsigned), exponent field, mantissa field,
+ * and its kind. */
+typedef enum { LP_KIND_ZERO, LP_KIND_SUBNORMAL, LP_KIND_NORMAL, LP_KIND_INF,
+               LP_KIND_NAN, LP_KIND_UNUSED } lp_code_kind;
+lp_code_kind lp_code_fields(const lp_format *f, uint32_t code, int *sign,
+                            uint32_t *efield, uint32_t *mfield);
+/* Names: "ieee", "sat", "rne", ... */
+const char *lp_policy_name(lp_policy p);
+const char *lp_overflow_name(lp_overflow o);
+const char *lp_rmode_name(lp_rmode m);
+/* The presets, NULL-terminated, in DESIGN.md's order. */
+extern const char *const lp_format_presets[];
 
 #endif
