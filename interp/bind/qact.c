@@ -37,7 +37,7 @@ static int check_mode(lua_State *L, int i) {
 
 static int check_fn(lua_State *L, int i) {
   const char *name = luaL_checkstring(L, i);
-  int fn = lp_act_from_name(name);
+  int fn = lp_qf_from_name(name);
   if (fn < 0) luaL_argerror(L, i, lua_pushfstring(L, "unknown activation '%s'", name));
   return fn;
 }
@@ -48,7 +48,7 @@ static int l_new(lua_State *L) {
   const lp_format *fi = lp_check_format(L, 2);
   const lp_format *fo = lp_check_format(L, 3);
   int mode = check_mode(L, 4);
-  double alpha = luaL_optnumber(L, 5, lp_act_default_alpha(fn));
+  double alpha = luaL_optnumber(L, 5, lp_qf_default_alpha(fn));
   qcore *q = lua_newuserdatauv(L, sizeof *q, 0);
   memset(q, 0, sizeof *q);
   luaL_setmetatable(L, QACT_MT);
@@ -99,7 +99,7 @@ static int m_info(lua_State *L) {
   lua_pushboolean(L, q->qin.fast), lua_setfield(L, -2, "fast_in");
   if (has_codes(&q->qin)) push_values(L, &q->qin), lua_setfield(L, -2, "in_values");
   if (has_codes(&q->qout)) push_values(L, &q->qout), lua_setfield(L, -2, "out_values");
-  lua_pushstring(L, lp_act_name(q->fn)), lua_setfield(L, -2, "fn");
+  lua_pushstring(L, lp_qf_name(q->fn)), lua_setfield(L, -2, "fn");
   lua_pushnumber(L, q->alpha), lua_setfield(L, -2, "alpha");
   return 1;
 }
@@ -280,8 +280,8 @@ static int m_eval(lua_State *L) {
   qcore *q = check_qcore(L, 1);
   double v = lp_qz_round(&q->qin, luaL_checknumber(L, 2), 0);
   if (q->qin.identity) v = luaL_checknumber(L, 2);
-  double z = q->mode == LP_QMODE_OPS ? lp_act_ops(q->fn, v, q->alpha, &q->qout.f)
-                                     : lp_act_eval(q->fn, v, q->alpha);
+  double z = q->mode == LP_QMODE_OPS ? lp_qf_ops(q->fn, v, q->alpha, &q->qout.f)
+                                     : lp_qf_eval(q->fn, v, q->alpha);
   lua_pushnumber(L, lp_qz_round(&q->qout, z, 0));
   return 1;
 }
@@ -297,7 +297,7 @@ static int l_ste(lua_State *L) {
   lp_tensor *g = lp_check_contiguous(L, 2);
   int rule = ste_rule(L, 3);
   int fn = check_fn(L, 4);
-  double alpha = luaL_optnumber(L, 5, lp_act_default_alpha(fn));
+  double alpha = luaL_optnumber(L, 5, lp_qf_default_alpha(fn));
   double lo = luaL_optnumber(L, 6, -INFINITY), hi = luaL_optnumber(L, 7, INFINITY);
   if (lp_tensor_numel(x) != lp_tensor_numel(g)) return luaL_argerror(L, 2, "size differs from x");
   int np = 0;
@@ -370,14 +370,14 @@ static int l_mx_scale(lua_State *L) {
 static int l_f(lua_State *L) {
   int fn = check_fn(L, 1);
   double x = luaL_checknumber(L, 2);
-  lua_pushnumber(L, lp_act_eval(fn, x, luaL_optnumber(L, 3, lp_act_default_alpha(fn))));
+  lua_pushnumber(L, lp_qf_eval(fn, x, luaL_optnumber(L, 3, lp_qf_default_alpha(fn))));
   return 1;
 }
 
 static int l_fprime(lua_State *L) {
   int fn = check_fn(L, 1);
   double x = luaL_checknumber(L, 2);
-  lua_pushnumber(L, lp_act_deriv(fn, x, luaL_optnumber(L, 3, lp_act_default_alpha(fn))));
+  lua_pushnumber(L, lp_qf_deriv(fn, x, luaL_optnumber(L, 3, lp_qf_default_alpha(fn))));
   return 1;
 }
 
@@ -386,17 +386,17 @@ static int l_ops(lua_State *L) {
   int fn = check_fn(L, 1);
   double x = luaL_checknumber(L, 2);
   const lp_format *f = lp_check_format(L, 3);
-  lua_pushnumber(L, lp_act_ops(fn, x, luaL_optnumber(L, 4, lp_act_default_alpha(fn)), f));
+  lua_pushnumber(L, lp_qf_ops(fn, x, luaL_optnumber(L, 4, lp_qf_default_alpha(fn)), f));
   return 1;
 }
 
 /* qk.info(name) -> monotone, has_ops, default alpha; nil if unknown */
 static int l_fninfo(lua_State *L) {
-  int fn = lp_act_from_name(luaL_checkstring(L, 1));
+  int fn = lp_qf_from_name(luaL_checkstring(L, 1));
   if (fn < 0) return 0;
-  lua_pushboolean(L, lp_act_monotone(fn));
-  lua_pushboolean(L, lp_act_has_ops(fn));
-  lua_pushnumber(L, lp_act_default_alpha(fn));
+  lua_pushboolean(L, lp_qf_monotone(fn));
+  lua_pushboolean(L, lp_qf_has_ops(fn));
+  lua_pushnumber(L, lp_qf_default_alpha(fn));
   return 3;
 }
 

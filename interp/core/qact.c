@@ -13,23 +13,23 @@
 
 /* ---- activation functions ------------------------------------------- */
 
-static const char *const act_names[LP_ACT_COUNT] = {
+static const char *const act_names[LP_QF_COUNT] = {
   "identity", "relu", "leaky_relu", "relu6", "elu", "gelu", "silu",
   "softplus", "mish", "sigmoid", "tanh", "hardtanh", "hardsigmoid",
 };
 
-int lp_act_from_name(const char *name) {
-  for (int i = 0; i < LP_ACT_COUNT; i++)
+int lp_qf_from_name(const char *name) {
+  for (int i = 0; i < LP_QF_COUNT; i++)
     if (strcmp(name, act_names[i]) == 0) return i;
   return -1;
 }
 
-const char *lp_act_name(int fn) {
-  return fn >= 0 && fn < LP_ACT_COUNT ? act_names[fn] : "?";
+const char *lp_qf_name(int fn) {
+  return fn >= 0 && fn < LP_QF_COUNT ? act_names[fn] : "?";
 }
 
-double lp_act_default_alpha(int fn) {
-  return fn == LP_ACT_LEAKY_RELU ? 0.01 : fn == LP_ACT_ELU ? 1.0 : 0.0;
+double lp_qf_default_alpha(int fn) {
+  return fn == LP_QF_LEAKY_RELU ? 0.01 : fn == LP_QF_ELU ? 1.0 : 0.0;
 }
 
 static double sigmoid(double x) {
@@ -42,65 +42,65 @@ static double softplus(double x) {
   return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
 }
 
-double lp_act_eval(int fn, double x, double alpha) {
+double lp_qf_eval(int fn, double x, double alpha) {
   switch (fn) {
-  case LP_ACT_RELU: return x > 0 ? x : (x < 0 ? 0.0 : x);  /* keeps -0, NaN */
-  case LP_ACT_LEAKY_RELU: return x > 0 ? x : alpha * x;
-  case LP_ACT_RELU6: return x > 6 ? 6.0 : x > 0 ? x : (x < 0 ? 0.0 : x);
-  case LP_ACT_ELU: return x > 0 ? x : alpha * expm1(x);
-  case LP_ACT_GELU: return 0.5 * x * (1.0 + erf(x * 0.70710678118654752440));
-  case LP_ACT_SILU: return x * sigmoid(x);
-  case LP_ACT_SOFTPLUS: return softplus(x);
-  case LP_ACT_MISH: return x * tanh(softplus(x));
-  case LP_ACT_SIGMOID: return sigmoid(x);
-  case LP_ACT_TANH: return tanh(x);
-  case LP_ACT_HARDTANH: return x > 1 ? 1.0 : x < -1 ? -1.0 : x;
-  case LP_ACT_HARDSIGMOID: return x >= 3 ? 1.0 : x <= -3 ? 0.0 : x / 6.0 + 0.5;
+  case LP_QF_RELU: return x > 0 ? x : (x < 0 ? 0.0 : x);  /* keeps -0, NaN */
+  case LP_QF_LEAKY_RELU: return x > 0 ? x : alpha * x;
+  case LP_QF_RELU6: return x > 6 ? 6.0 : x > 0 ? x : (x < 0 ? 0.0 : x);
+  case LP_QF_ELU: return x > 0 ? x : alpha * expm1(x);
+  case LP_QF_GELU: return 0.5 * x * (1.0 + erf(x * 0.70710678118654752440));
+  case LP_QF_SILU: return x * sigmoid(x);
+  case LP_QF_SOFTPLUS: return softplus(x);
+  case LP_QF_MISH: return x * tanh(softplus(x));
+  case LP_QF_SIGMOID: return sigmoid(x);
+  case LP_QF_TANH: return tanh(x);
+  case LP_QF_HARDTANH: return x > 1 ? 1.0 : x < -1 ? -1.0 : x;
+  case LP_QF_HARDSIGMOID: return x >= 3 ? 1.0 : x <= -3 ? 0.0 : x / 6.0 + 0.5;
   default: return x;
   }
 }
 
-double lp_act_deriv(int fn, double x, double alpha) {
+double lp_qf_deriv(int fn, double x, double alpha) {
   if (isnan(x)) return x;
   switch (fn) {
-  case LP_ACT_RELU: return x > 0 ? 1.0 : 0.0;
-  case LP_ACT_LEAKY_RELU: return x > 0 ? 1.0 : alpha;
-  case LP_ACT_RELU6: return x > 0 && x < 6 ? 1.0 : 0.0;
-  case LP_ACT_ELU: return x > 0 ? 1.0 : alpha * exp(x);
-  case LP_ACT_GELU:
+  case LP_QF_RELU: return x > 0 ? 1.0 : 0.0;
+  case LP_QF_LEAKY_RELU: return x > 0 ? 1.0 : alpha;
+  case LP_QF_RELU6: return x > 0 && x < 6 ? 1.0 : 0.0;
+  case LP_QF_ELU: return x > 0 ? 1.0 : alpha * exp(x);
+  case LP_QF_GELU:
     return 0.5 * (1.0 + erf(x * 0.70710678118654752440)) +
            x * exp(-0.5 * x * x) * 0.39894228040143267794;
-  case LP_ACT_SILU: {
+  case LP_QF_SILU: {
     double s = sigmoid(x);
     return s * (1.0 + x * (1.0 - s));
   }
-  case LP_ACT_SOFTPLUS: return sigmoid(x);
-  case LP_ACT_MISH: {
+  case LP_QF_SOFTPLUS: return sigmoid(x);
+  case LP_QF_MISH: {
     double t = tanh(softplus(x));
     return t + x * (1.0 - t * t) * sigmoid(x);
   }
-  case LP_ACT_SIGMOID: {
+  case LP_QF_SIGMOID: {
     double s = sigmoid(x);
     return s * (1.0 - s);
   }
-  case LP_ACT_TANH: {
+  case LP_QF_TANH: {
     double t = tanh(x);
     return 1.0 - t * t;
   }
-  case LP_ACT_HARDTANH: return x > -1 && x < 1 ? 1.0 : 0.0;
-  case LP_ACT_HARDSIGMOID: return x > -3 && x < 3 ? 1.0 / 6.0 : 0.0;
+  case LP_QF_HARDTANH: return x > -1 && x < 1 ? 1.0 : 0.0;
+  case LP_QF_HARDSIGMOID: return x > -3 && x < 3 ? 1.0 / 6.0 : 0.0;
   default: return 1.0;
   }
 }
 
-int lp_act_monotone(int fn) {
-  return !(fn == LP_ACT_GELU || fn == LP_ACT_SILU || fn == LP_ACT_MISH);
+int lp_qf_monotone(int fn) {
+  return !(fn == LP_QF_GELU || fn == LP_QF_SILU || fn == LP_QF_MISH);
 }
 
-int lp_act_has_ops(int fn) {
+int lp_qf_has_ops(int fn) {
   switch (fn) {
-  case LP_ACT_SIGMOID: case LP_ACT_TANH: case LP_ACT_GELU: case LP_ACT_SILU:
-  case LP_ACT_SOFTPLUS: case LP_ACT_ELU: case LP_ACT_MISH: return 1;
+  case LP_QF_SIGMOID: case LP_QF_TANH: case LP_QF_GELU: case LP_QF_SILU:
+  case LP_QF_SOFTPLUS: case LP_QF_ELU: case LP_QF_MISH: return 1;
   default: return 0;
   }
 }
@@ -127,32 +127,32 @@ static double ops_softplus(double x, const lp_format *r) {
   return R(r, log(d));
 }
 
-double lp_act_ops(int fn, double x, double alpha, const lp_format *r) {
+double lp_qf_ops(int fn, double x, double alpha, const lp_format *r) {
   if (isnan(x)) return x;
   switch (fn) {
-  case LP_ACT_SIGMOID: return ops_sigmoid(x, r);
-  case LP_ACT_TANH: return ops_tanh(x, r);
-  case LP_ACT_SOFTPLUS: return ops_softplus(x, r);
-  case LP_ACT_ELU: {
+  case LP_QF_SIGMOID: return ops_sigmoid(x, r);
+  case LP_QF_TANH: return ops_tanh(x, r);
+  case LP_QF_SOFTPLUS: return ops_softplus(x, r);
+  case LP_QF_ELU: {
     if (x > 0) return R(r, x);
     double e = R(r, exp(x));
     double m = R(r, e - 1.0);
     return R(r, alpha * m);
   }
-  case LP_ACT_SILU: return R(r, x * ops_sigmoid(x, r));
-  case LP_ACT_GELU: {
+  case LP_QF_SILU: return R(r, x * ops_sigmoid(x, r));
+  case LP_QF_GELU: {
     double a = R(r, x * 0.70710678118654752440);
     double e = R(r, erf(a));
     double b = R(r, 1.0 + e);
     double h = R(r, x * b);
     return R(r, 0.5 * h);
   }
-  case LP_ACT_MISH: {
+  case LP_QF_MISH: {
     double p = ops_softplus(x, r);
     double t = ops_tanh(p, r);
     return R(r, x * t);
   }
-  default: return R(r, lp_act_eval(fn, x, alpha));
+  default: return R(r, lp_qf_eval(fn, x, alpha));
   }
 }
 
@@ -290,7 +290,7 @@ double lp_qz_round(const lp_qz *q, double x, uint64_t ctr) {
 /* ---- tables ---------------------------------------------------------- */
 
 static double act_value(int fn, double v, double alpha, int mode, const lp_qz *qout) {
-  return mode == LP_QMODE_OPS ? lp_act_ops(fn, v, alpha, &qout->f) : lp_act_eval(fn, v, alpha);
+  return mode == LP_QMODE_OPS ? lp_qf_ops(fn, v, alpha, &qout->f) : lp_qf_eval(fn, v, alpha);
 }
 
 void lp_qact_table(float *T, uint32_t *ocode, const lp_qz *qin, const lp_qz *qout,
@@ -425,10 +425,10 @@ static void ste_range(void *vctx, size_t begin, size_t end) {
     switch (c->rule) {
     case LP_STE_IDENTITY: d = 1.0; break;
     case LP_STE_CLIPPED:
-      d = (x >= c->lo && x <= c->hi) ? lp_act_deriv(c->fn, x, c->alpha) : 0.0;
+      d = (x >= c->lo && x <= c->hi) ? lp_qf_deriv(c->fn, x, c->alpha) : 0.0;
       break;
     case LP_STE_STAIRCASE: d = stair_slope(c, x); break;
-    default: d = lp_act_deriv(c->fn, x, c->alpha); break;
+    default: d = lp_qf_deriv(c->fn, x, c->alpha); break;
     }
     c->dx[i] = (float)(c->g[i] * d);
   }

@@ -7,7 +7,7 @@
  *            one rounding from double for Q_out;
  *   lut      y = T[code(Q_in(x / s_i))], T a table over the input codes;
  *   ops      every elementary operation of f rounded to the output format
- *            (lp_act_ops documents the sequence of each function).
+ *            (lp_qf_ops documents the sequence of each function).
  * With a finite input format (at most 16 bits) every mode is a table over
  * the input codes, so the hot loop is: round x to a code (a branch-free
  * search over precomputed thresholds, exact), then look the code up.
@@ -29,26 +29,26 @@
 /* ---- activation functions ------------------------------------------- */
 
 typedef enum {
-  LP_ACT_IDENTITY, LP_ACT_RELU, LP_ACT_LEAKY_RELU, LP_ACT_RELU6, LP_ACT_ELU,
-  LP_ACT_GELU, LP_ACT_SILU, LP_ACT_SOFTPLUS, LP_ACT_MISH, LP_ACT_SIGMOID,
-  LP_ACT_TANH, LP_ACT_HARDTANH, LP_ACT_HARDSIGMOID, LP_ACT_COUNT
-} lp_act;
+  LP_QF_IDENTITY, LP_QF_RELU, LP_QF_LEAKY_RELU, LP_QF_RELU6, LP_QF_ELU,
+  LP_QF_GELU, LP_QF_SILU, LP_QF_SOFTPLUS, LP_QF_MISH, LP_QF_SIGMOID,
+  LP_QF_TANH, LP_QF_HARDTANH, LP_QF_HARDSIGMOID, LP_QF_COUNT
+} lp_qf;
 
 /* The function's id by name ("relu", "gelu", ...), or -1. */
-int lp_act_from_name(const char *name);
-const char *lp_act_name(int fn);
+int lp_qf_from_name(const char *name);
+const char *lp_qf_name(int fn);
 /* Default alpha: 0.01 for leaky_relu, 1 for elu, 0 otherwise. */
-double lp_act_default_alpha(int fn);
+double lp_qf_default_alpha(int fn);
 /* f(x) and f'(x) in double (gelu is the erf form; hardsigmoid is
  * relu6(x + 3) / 6; f'(0) of relu-like kinks is 0). */
-double lp_act_eval(int fn, double x, double alpha);
-double lp_act_deriv(int fn, double x, double alpha);
+double lp_qf_eval(int fn, double x, double alpha);
+double lp_qf_deriv(int fn, double x, double alpha);
 /* 1 if f is non-decreasing on the whole real line. */
-int lp_act_monotone(int fn);
-/* 1 if lp_act_ops defines an op sequence for fn (sigmoid, tanh, gelu, silu,
+int lp_qf_monotone(int fn);
+/* 1 if lp_qf_ops defines an op sequence for fn (sigmoid, tanh, gelu, silu,
  * softplus, elu, mish; the piecewise-linear ones are exact in any format,
  * so their ops result is the emulate result). */
-int lp_act_has_ops(int fn);
+int lp_qf_has_ops(int fn);
 /* f(x) with every elementary operation rounded to r (R = lp_round(r, ., 0)):
  *   sigmoid  e = R(exp(-x)); d = R(1 + e); y = R(1 / d)
  *   tanh     a = R(-2x); e = R(exp(a)); n = R(1 - e); d = R(1 + e); y = R(n / d)
@@ -61,7 +61,7 @@ int lp_act_has_ops(int fn);
  * Constants (1, 2, 0.5, 1/sqrt 2, alpha) are exact operands, as immediates
  * of fused hardware ops; each operation's exact result is rounded once.
  * Other functions: R(f(x)). */
-double lp_act_ops(int fn, double x, double alpha, const lp_format *r);
+double lp_qf_ops(int fn, double x, double alpha, const lp_format *r);
 
 /* ---- exact rounding to codes ----------------------------------------- */
 

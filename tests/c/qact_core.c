@@ -70,10 +70,10 @@ static double rround(const rfmt *r, double x) {
 
 static double ref_f(int fn, double x) {
   switch (fn) {
-  case LP_ACT_RELU: return x > 0 ? x : (x < 0 ? 0.0 : x);
-  case LP_ACT_SIGMOID: return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
-  case LP_ACT_TANH: return tanh(x);
-  case LP_ACT_GELU: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
+  case LP_QF_RELU: return x > 0 ? x : (x < 0 ? 0.0 : x);
+  case LP_QF_SIGMOID: return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
+  case LP_QF_TANH: return tanh(x);
+  case LP_QF_GELU: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
   default: return NAN;
   }
 }
@@ -96,7 +96,7 @@ static rfmt presets[] = {
 #define NPRESETS (sizeof presets / sizeof *presets)
 
 static void test_codes_and_tables(void) {
-  const int fns[] = { LP_ACT_RELU, LP_ACT_SIGMOID, LP_ACT_TANH, LP_ACT_GELU };
+  const int fns[] = { LP_QF_RELU, LP_QF_SIGMOID, LP_QF_TANH, LP_QF_GELU };
   for (size_t p = 0; p < NPRESETS; p++) {
     rfmt *r = &presets[p];
     rfmt_build(r);
@@ -141,9 +141,9 @@ static void test_codes_and_tables(void) {
         double v = lp_decode(&f, c);
         double want = isnan(v) ? NAN : rround(r, ref_f(fns[k], v));
         if (!same(T[c], want) && tb++ < 3)
-          tap_diag("%s %s code %u (%g): T = %.9g, want %.9g", r->spec, lp_act_name(fns[k]), c, v, T[c], want);
+          tap_diag("%s %s code %u (%g): T = %.9g, want %.9g", r->spec, lp_qf_name(fns[k]), c, v, T[c], want);
       }
-      tap_ok(tb == 0, "%s %s: all %u table entries equal Q(f(value))", r->spec, lp_act_name(fns[k]), q.ncodes);
+      tap_ok(tb == 0, "%s %s: all %u table entries equal Q(f(value))", r->spec, lp_qf_name(fns[k]), q.ncodes);
     }
     free(T);
     lp_qz_free(&q);
@@ -162,20 +162,20 @@ static double ref_tanh(double x) {
 static double ref_sp(double x) { return Rr(log(Rr(1 + Rr(exp(x))))); }
 static double ref_ops(int fn, double x) {
   switch (fn) {
-  case LP_ACT_SIGMOID: return ref_sig(x);
-  case LP_ACT_TANH: return ref_tanh(x);
-  case LP_ACT_SOFTPLUS: return ref_sp(x);
-  case LP_ACT_SILU: return Rr(x * ref_sig(x));
-  case LP_ACT_ELU: return x > 0 ? Rr(x) : Rr(1.0 * Rr(Rr(exp(x)) - 1));
-  case LP_ACT_GELU: return Rr(0.5 * Rr(x * Rr(1 + Rr(erf(Rr(x * 0.70710678118654752440))))));
-  case LP_ACT_MISH: return Rr(x * ref_tanh(ref_sp(x)));
+  case LP_QF_SIGMOID: return ref_sig(x);
+  case LP_QF_TANH: return ref_tanh(x);
+  case LP_QF_SOFTPLUS: return ref_sp(x);
+  case LP_QF_SILU: return Rr(x * ref_sig(x));
+  case LP_QF_ELU: return x > 0 ? Rr(x) : Rr(1.0 * Rr(Rr(exp(x)) - 1));
+  case LP_QF_GELU: return Rr(0.5 * Rr(x * Rr(1 + Rr(erf(Rr(x * 0.70710678118654752440))))));
+  case LP_QF_MISH: return Rr(x * ref_tanh(ref_sp(x)));
   default: return NAN;
   }
 }
 
 static void test_ops(void) {
-  const int fns[] = { LP_ACT_SIGMOID, LP_ACT_TANH, LP_ACT_GELU, LP_ACT_SILU,
-                      LP_ACT_SOFTPLUS, LP_ACT_ELU, LP_ACT_MISH };
+  const int fns[] = { LP_QF_SIGMOID, LP_QF_TANH, LP_QF_GELU, LP_QF_SILU,
+                      LP_QF_SOFTPLUS, LP_QF_ELU, LP_QF_MISH };
   const int which[] = { 0, 2, 3, 4, 5, 6 };  /* fp8 fp6 e2m3 fp4 fp3 fp2 */
   for (size_t w = 0; w < sizeof which / sizeof *which; w++) {
     rfmt *r = &presets[which[w]];
@@ -187,16 +187,16 @@ static void test_ops(void) {
     lp_qz_init(&q, &f);
     float *T = malloc(q.ncodes * sizeof *T);
     for (size_t k = 0; k < sizeof fns / sizeof *fns; k++) {
-      lp_qact_table(T, NULL, &q, &q, fns[k], lp_act_default_alpha(fns[k]), LP_QMODE_OPS, 1, 1, NULL);
+      lp_qact_table(T, NULL, &q, &q, fns[k], lp_qf_default_alpha(fns[k]), LP_QMODE_OPS, 1, 1, NULL);
       int bad = 0;
       for (uint32_t c = 0; c < q.ncodes; c++) {
         double v = lp_decode(&f, c);
         double want = isnan(v) ? NAN : ref_ops(fns[k], v);
         if (!same(T[c], want) && bad++ < 3)
-          tap_diag("ops %s %s at %g: %.9g, want %.9g", r->spec, lp_act_name(fns[k]), v, T[c], want);
+          tap_diag("ops %s %s at %g: %.9g, want %.9g", r->spec, lp_qf_name(fns[k]), v, T[c], want);
       }
       tap_ok(bad == 0, "ops %s %s: all %u inputs match the step-by-step reference", r->spec,
-             lp_act_name(fns[k]), q.ncodes);
+             lp_qf_name(fns[k]), q.ncodes);
     }
     free(T);
     lp_qz_free(&q);
@@ -207,9 +207,9 @@ static void test_ops(void) {
   lp_format f;
   char err[64];
   lp_format_parse(&f, "fp4", err, sizeof err);
-  tap_ok(lp_act_ops(LP_ACT_SIGMOID, 1.0, 0, &f) == 0.5, "ops fp4 sigmoid(1) = 0.5 by hand");
-  tap_ok(lp_act_ops(LP_ACT_SIGMOID, -2.0, 0, &f) == 0.0, "ops fp4 sigmoid(-2) = 0 by hand (emulate: 0)");
-  tap_ok(lp_act_ops(LP_ACT_SIGMOID, 0.0, 0, &f) == 0.5, "ops fp4 sigmoid(0) = 1/R(2) = 0.5");
+  tap_ok(lp_qf_ops(LP_QF_SIGMOID, 1.0, 0, &f) == 0.5, "ops fp4 sigmoid(1) = 0.5 by hand");
+  tap_ok(lp_qf_ops(LP_QF_SIGMOID, -2.0, 0, &f) == 0.0, "ops fp4 sigmoid(-2) = 0 by hand (emulate: 0)");
+  tap_ok(lp_qf_ops(LP_QF_SIGMOID, 0.0, 0, &f) == 0.5, "ops fp4 sigmoid(0) = 1/R(2) = 0.5");
 }
 
 /* ---- learnable levels: the gradient ----------------------------------- */
@@ -231,7 +231,7 @@ static void test_level_grad(void) {
   const float w[] = { 0.5f, 1.0f, 0.25f, -1.0f, 2.0f, 0.125f, 3.0f, 4.0f };
   size_t n = 8;
   float T[16], y[8], codes[8], dT[16] = { 0 };
-  lp_qact_table(T, NULL, &q, &q, LP_ACT_RELU, 0, LP_QMODE_LUT, 1, 1, NULL);
+  lp_qact_table(T, NULL, &q, &q, LP_QF_RELU, 0, LP_QMODE_LUT, 1, 1, NULL);
   lp_qact_lookup(y, codes, x, n, &q, 1, T, NULL, 0);
   const float want_codes[] = { 2, 4, 2, 9, 7, 3, 16, 0 };
   int ok = 1;
@@ -289,21 +289,21 @@ static void test_ste(void) {
   const float x[] = { -7.0f, -1.0f, 0.5f, 2.0f, 6.0f, 6.5f };
   const float g[] = { 1.0f, 2.0f, 4.0f, 1.0f, 1.0f, 1.0f };
   float dx[6];
-  lp_qact_ste(dx, g, x, 6, LP_STE_IDENTITY, LP_ACT_SIGMOID, 0, -6, 6, NULL, NULL, 0);
+  lp_qact_ste(dx, g, x, 6, LP_STE_IDENTITY, LP_QF_SIGMOID, 0, -6, 6, NULL, NULL, 0);
   tap_ok(dx[0] == 1 && dx[1] == 2 && dx[2] == 4 && dx[5] == 1, "identity: dx = g");
-  lp_qact_ste(dx, g, x, 6, LP_STE_FPRIME, LP_ACT_TANH, 0, -6, 6, NULL, NULL, 0);
+  lp_qact_ste(dx, g, x, 6, LP_STE_FPRIME, LP_QF_TANH, 0, -6, 6, NULL, NULL, 0);
   tap_ok(dx[1] == (float)(2 * (1 - tanh(1.0) * tanh(1.0))) && dx[2] == (float)(4 * (1 - tanh(0.5) * tanh(0.5))),
          "fprime: g * tanh'(x) at the unquantized x");
-  lp_qact_ste(dx, g, x, 6, LP_STE_FPRIME, LP_ACT_RELU, 0, -6, 6, NULL, NULL, 0);
+  lp_qact_ste(dx, g, x, 6, LP_STE_FPRIME, LP_QF_RELU, 0, -6, 6, NULL, NULL, 0);
   tap_ok(dx[0] == 0 && dx[1] == 0 && dx[2] == 4 && dx[5] == 1, "fprime relu: 0 below 0, g above");
-  lp_qact_ste(dx, g, x, 6, LP_STE_CLIPPED, LP_ACT_RELU, 0, -6, 6, NULL, NULL, 0);
+  lp_qact_ste(dx, g, x, 6, LP_STE_CLIPPED, LP_QF_RELU, 0, -6, 6, NULL, NULL, 0);
   tap_ok(dx[0] == 0 && dx[2] == 4 && dx[4] == 1 && dx[5] == 0, "clipped: relu' inside [-6, 6], 0 outside");
   /* staircase through (0,0) (1,1) (2,4) (3,3): slopes 1, 3, -1 */
   const double px[] = { 0, 1, 2, 3 }, py[] = { 0, 1, 4, 3 };
   const float xs[] = { -0.5f, 0.5f, 1.0f, 1.5f, 2.5f, 3.0f, 3.5f, NAN };
   const float gs[] = { 1, 1, 1, 2, 1, 1, 1, 1 };
   float ds[8];
-  lp_qact_ste(ds, gs, xs, 8, LP_STE_STAIRCASE, LP_ACT_RELU, 0, 0, 0, px, py, 4);
+  lp_qact_ste(ds, gs, xs, 8, LP_STE_STAIRCASE, LP_QF_RELU, 0, 0, 0, px, py, 4);
   tap_ok(ds[0] == 0 && ds[1] == 1 && ds[2] == 3 && ds[3] == 6 && ds[4] == -1 && ds[5] == -1 &&
          ds[6] == 0 && ds[7] == 0,
          "staircase: slopes of the interpolation, 0 outside and at NaN");
@@ -349,7 +349,7 @@ static void test_mx(void) {
   lp_qact_group_amax(amax, x, 128, &gr);
   for (int k = 0; k < 4; k++) si[k] = lp_mx_scale(amax[k], 6, LP_MX_FLOOR), so[k] = 1;
   tap_ok(si[0] == 2 && si[1] == ldexp(1, -127) && si[2] == 0.25 && si[3] == 0.25, "block scales 2, 2^-127, 1/4, 1/4");
-  lp_qact_direct(y, NULL, x, 128, &q, &qid, LP_ACT_IDENTITY, 0, LP_QMODE_EMULATE, &gr, si, so, NULL, 0);
+  lp_qact_direct(y, NULL, x, 128, &q, &qid, LP_QF_IDENTITY, 0, LP_QMODE_EMULATE, &gr, si, so, NULL, 0);
   /* 3.1/2 = 1.55 -> 1.5 -> 3; -0.6/2 = -0.3 -> -0.5 -> -1; 5.1/2 = 2.55 -> 3 -> 6 */
   tap_ok(y[0] == 8 && y[1] == 3 && y[2] == -1 && y[3] == 6, "block 0: 8 3.1 -0.6 5.1 -> 8 3 -1 6");
   int zero = 1;
@@ -389,20 +389,20 @@ static void test_telemetry(void) {
 /* ---- functions and consistency ---------------------------------------- */
 
 static void test_functions(void) {
-  tap_ok(lp_act_from_name("gelu") == LP_ACT_GELU && lp_act_from_name("nope") == -1, "names");
+  tap_ok(lp_qf_from_name("gelu") == LP_QF_GELU && lp_qf_from_name("nope") == -1, "names");
   int ok = 1;
-  for (int fn = 0; fn < LP_ACT_COUNT; fn++)
+  for (int fn = 0; fn < LP_QF_COUNT; fn++)
     for (double x = -4.05; x < 4; x += 0.3) {
-      double a = lp_act_default_alpha(fn), h = 1e-6;
-      double fd = (lp_act_eval(fn, x + h, a) - lp_act_eval(fn, x - h, a)) / (2 * h);
-      if (fabs(fd - lp_act_deriv(fn, x, a)) > 1e-5) {
+      double a = lp_qf_default_alpha(fn), h = 1e-6;
+      double fd = (lp_qf_eval(fn, x + h, a) - lp_qf_eval(fn, x - h, a)) / (2 * h);
+      if (fabs(fd - lp_qf_deriv(fn, x, a)) > 1e-5) {
         ok = 0;
-        tap_diag("%s'(%g): %g vs fd %g", lp_act_name(fn), x, lp_act_deriv(fn, x, a), fd);
+        tap_diag("%s'(%g): %g vs fd %g", lp_qf_name(fn), x, lp_qf_deriv(fn, x, a), fd);
       }
     }
   tap_ok(ok, "every f' matches finite differences away from kinks");
-  tap_ok(lp_act_eval(LP_ACT_HARDSIGMOID, 1.5, 0) == 0.75 && lp_act_eval(LP_ACT_RELU6, 7, 0) == 6 &&
-         lp_act_eval(LP_ACT_LEAKY_RELU, -2, 0.01) == -0.02, "hardsigmoid, relu6, leaky_relu values");
+  tap_ok(lp_qf_eval(LP_QF_HARDSIGMOID, 1.5, 0) == 0.75 && lp_qf_eval(LP_QF_RELU6, 7, 0) == 6 &&
+         lp_qf_eval(LP_QF_LEAKY_RELU, -2, 0.01) == -0.02, "hardsigmoid, relu6, leaky_relu values");
   /* direct path equals the table path for a finite input format */
   lp_format f;
   char err[64];
@@ -413,9 +413,9 @@ static void test_functions(void) {
   uint32_t map[65];
   for (int i = 0; i < 1000; i++) x[i] = (float)((i - 500) * 0.037);
   double one = 1;
-  lp_qact_table(T, map, &q, &q, LP_ACT_GELU, 0, LP_QMODE_EMULATE, 1, 1, NULL);
+  lp_qact_table(T, map, &q, &q, LP_QF_GELU, 0, LP_QMODE_EMULATE, 1, 1, NULL);
   lp_qact_lookup(y1, c1, x, 1000, &q, 1, T, map, 0);
-  lp_qact_direct(y2, c2, x, 1000, &q, &q, LP_ACT_GELU, 0, LP_QMODE_EMULATE, NULL, &one, &one, NULL, 0);
+  lp_qact_direct(y2, c2, x, 1000, &q, &q, LP_QF_GELU, 0, LP_QMODE_EMULATE, NULL, &one, &one, NULL, 0);
   ok = 1;
   for (int i = 0; i < 1000; i++) ok &= y1[i] == y2[i] && c1[i] == c2[i];
   tap_ok(ok, "emulate: the table path equals the per-element path (values and output codes)");

@@ -1,0 +1,753 @@
+--- lpact.qact — activation functions computed in FP8 … FP2, trained with a
+-- straight-through estimator and (optionally) learnable quantization levels.
+--
+--     local act = lpact.qact{"relu", fmt = "fp4", levels = "learnable"}
+--     local model = lpact.models.mlp{784, 256, 128, 10, act = act}
+--     for _, l in ipairs(lpact.qact.layers(model)) do print(l:show_levels()) end
+--
+-- lpact.qact{...} returns a factory (a function building one layer per
+-- activation site), so it plugs into every `act=` argument of the model
+-- zoo; lpact.qact.layer{...} builds one layer. Options:
+--   [1] or fn   the function: a name (relu, leaky_relu, relu6, elu, gelu,
+--               silu, softplus, mish, sigmoid, tanh, hardtanh, hardsigmoid,
+--               identity) or a Lua function of one number (table modes only)
+--   alpha       leaky_relu / elu parameter (0.01 / 1)
+--   fmt         the format of input and output ("fp4"); in_fmt, out_fmt
+--               override it; "fp32" means no rounding on that side
+--   mode        "emulate" (default): y = s_o Q_out(f(s_i Q_in(x/s_i))/s_o);
+--               "lut": y = T[code(Q_in(x/s_i))]; "ops": every elementary
+--               operation of f rounded to the output format
+--   levels      "fixed" (default) or "learnable": the table T (lut) or the
+--               output level set (emulate, ops) becomes a parameter; or a
+--               list of initial values, one per code
+--   sorted      keep learnable levels in the order of their initial values
+--   ste         "fprime" (default) | "identity" | "clipped" | "staircase"
+--   sr          true: stochastic rounding of the input (seed = sr_seed)
+--   scale       nil/"none" | a number (fixed s_i) | {fixed = s_i, out = s_o}
+--               | "amax" (per tensor, current batch) | {"amax", history = N,
+--               init = s} (delayed: max of the last N batches) | "channel"
+--               (per-channel amax along axis 2) | "mx" | {"mx", block = 32,
+--               axis = -1, rule = "floor" | "ceil", pad = false}
+--   scale_at    "in" | "out" | "both" (default "both"): where amax scaling
+--               applies (out: s_o = max |f| over the scaled input range / max)
+--   telemetry   true: count saturations, underflows, NaNs and code usage
+--               at every forward pass (layer:telemetry() reads them)
+
+local nn = require "lpact.nn"
+local ag = require "lpact.autograd"
+local qk = lpact.qk
+
+local qact = {}
+
+local function is_tensor(v)
+  if type(v) ~= "userdata" then return false end
+  local mt = getmetatable(v)
+  return type(mt) == "table" and mt.__name == "lpact.Tensor"
+end
+
+local function data_of(x) return type(x) == "table" and x.data or x end
+
+local function spec_name(f)
+  if type(f) == "string" then return f end
+  return tostring(f)
+end
+
+-- Layer ---------------------------------------------------------------------
+
+local QAct = nn.class("QAct")
+QAct.is_activation = true
+qact.QAct = QAct
+
+local MODES = { emulate = true, lut = true, ops = true }
+local STES = { fprime = true, identity = true, clipped = true, staircase = true }
+
+local function label(cfg)
+  local f = cfg[1] or cfg.fn
+  local parts = { type(f) == "string" and f or "lua-function" }
+  for _, k in ipairs { "fmt", "in_fmt", "out_fmt", "mode", "levels", "ste" } do
+    local v = cfg[k]
+    if v ~= nil then parts[#parts + 1] = k .. "=" .. (type(v) == "table" and "{...}" or tostring(v)) end
+  end
+  return "qact{" .. table.concat(parts, ", ") .. "}"
+end
+
+local function fail(cfg, option, msg)
+  lpact.fail(string.format("%s: option '%s': %s", label(cfg), option, msg))
+end
+
+-- Parses the scale option into a rule table.
+local function parse_scale(cfg)
+  local s = cfg.scale
+  if s == nil or s == "none" then return { kind = "none" } end
+  if type(s) == "number" then
+    if not (s > 0 and s < math.huge) then fail(cfg, "scale", "a fixed scale must be a positive number") end
+    return { kind = "fixed", si = s, so = 1 }
+  end
+  if type(s) == "string" then s = { s } end
+  if type(s) ~= "table" then fail(cfg, "scale", "expected a rule name, a number or a table, got " .. type(s)) end
+  local kind = s[1] or s.rule
+  if kind == nil and s.fixed then kind = "fixed" end
+  if kind == "fixed" then
+    local si, so = s.fixed or s[2] or 1, s.out or 1
+    if type(si) ~= "number" or si <= 0 or type(so) ~= "number" or so <= 0 then
+      fail(cfg, "scale", "fixed scales must be positive numbers")
+    end
+    return { kind = "fixed", si = si, so = so }
+  elseif kind == "amax" then
+    local h = s.history
+    if h ~= nil and (math.type(h) ~= "integer" or h < 1) then fail(cfg, "scale", "history must be a positive integer") end
+    if h and not s.init then
+      fail(cfg, "scale", "a delayed amax (history = " .. h .. ") needs statistics before the first batch: give init = <scale>")
+    end
+    return { kind = "amax", history = h, init = s.init, hist = {} }
+  elseif kind == "channel" then
+    return { kind = "channel", axis = s.axis or 2 }
+  elseif kind == "mx" then
+    local b = s.block or 32
+    if math.type(b) ~= "integer" or b < 1 then fail(cfg, "scale", "MX block must be a positive integer") end
+    local rule = s.rule or "floor"
+    if rule ~= "floor" and rule ~= "ceil" then fail(cfg, "scale", "MX rule is 'floor' or 'ceil', got " .. tostring(rule)) end
+    return { kind = "mx", block = b, axis = s.axis or -1, rule = rule, pad = s.pad }
+  end
+  fail(cfg, "scale", "unknown rule '" .. tostring(kind) .. "' (none, fixed, amax, channel, mx)")
+end
+
+local function with_sr(spec, cfg)
+  if type(spec) ~= "string" then fail(cfg, "sr", "stochastic rounding needs the format as a spec string") end
+  if spec == "fp32" then return spec end
+  return spec .. ":sr" .. (cfg.sr_seed and (":seed=" .. math.tointeger(cfg.sr_seed)) or "")
+end
+
+--- qact.layer{...}: one quantized activation layer (options as for lpact.qact).
+function QAct:init(cfg)
+  if type(cfg) == "string" then cfg = { cfg } end
+  if type(cfg) ~= "table" then lpact.fail("qact: options table expected, got " .. type(cfg)) end
+  self.cfg = cfg
+  local f = cfg[1] or cfg.fn or "relu"
+  self.mode = cfg.mode or "emulate"
+  if not MODES[self.mode] then fail(cfg, "mode", "expected emulate, lut or ops, got '" .. tostring(self.mode) .. "'") end
+  self.ste = cfg.ste or "fprime"
+  if not STES[self.ste] then fail(cfg, "ste", "expected fprime, identity, clipped or staircase, got '" .. tostring(self.ste) .. "'") end
+  if type(f) == "function" then
+    self.luaf, self.name = f, "lua-function"
+    if self.ste == "fprime" or self.ste == "clipped" then self.ste = "staircase" end
+  elseif type(f) == "string" then
+    if not qk.fninfo(f) then
+      fail(cfg, "fn", "unknown activation '" .. f .. "' (known: " .. table.concat(nn.activation_names, ", ") .. ", identity)")
+    end
+    self.name = f
+  else
+    fail(cfg, "fn", "a function name or a Lua function expected, got " .. type(f))
+  end
+  self.alpha = cfg.alpha
+  local fmt = cfg.fmt or "fp32"
+  self.in_spec = cfg.in_fmt or fmt
+  self.out_spec = cfg.out_fmt or fmt
+  if cfg.sr then self.in_spec = with_sr(self.in_spec, cfg) end
+  self.scale = parse_scale(cfg)
+  self.scale_at = cfg.scale_at or "both"
+  if self.scale_at ~= "in" and self.scale_at ~= "out" and self.scale_at ~= "both" then
+    fail(cfg, "scale_at", "expected in, out or both")
+  end
+  self.telemetry_on = cfg.telemetry and true or false
+  self.ctr = 0
+  self:_build()
+  local lv = cfg.levels or "fixed"
+  if lv ~= "fixed" and lv ~= "learnable" and type(lv) ~= "table" then
+    fail(cfg, "levels", "expected 'fixed', 'learnable' or a list of values, got " .. tostring(lv))
+  end
+  self.learnable = lv ~= "fixed"
+  self.sorted = cfg.sorted and true or false
+  if self.learnable then self:_init_levels(type(lv) == "table" and lv or nil) end
+  self.frozen = false
+  self:reset_telemetry()
+end
+
+-- Builds the C core and checks the combination of options.
+function QAct:_build()
+  local cfg = self.cfg
+  local ok, fin = pcall(lpact.format, self.in_spec)
+  if not ok then fail(cfg, "in_fmt", tostring(fin)) end
+  local ok2, fout = pcall(lpact.format, self.out_spec)
+  if not ok2 then fail(cfg, "out_fmt", tostring(fout)) end
+  self.fin, self.fout = fin, fout
+  local cname = self.luaf and "identity" or self.name
+  local mode = self.mode
+  if self.luaf and mode == "ops" then fail(cfg, "mode", "ops mode needs a built-in function") end
+  self.core = qk.new(cname, fin, fout, mode, self.alpha)
+  self.info = self.core:info()
+  local info = self.info
+  if mode == "lut" and info.in_codes == 0 then
+    fail(cfg, "mode", "lut needs an input format of at most 16 bits (got '" .. spec_name(self.in_spec) .. "')")
+  end
+  if self.luaf and info.in_codes == 0 then
+    fail(cfg, "fn", "a Lua function needs an input format with codes (at most 16 bits)")
+  end
+  local k = self.scale.kind
+  if mode == "lut" and k ~= "none" and k ~= "fixed" then
+    fail(cfg, "scale", "lut mode takes scale none or fixed (the table holds outputs)")
+  end
+  if self.ste == "staircase" and (k == "channel" or k == "mx") then
+    fail(cfg, "ste", "staircase needs a per-tensor scale")
+  end
+  if (k == "channel" or k == "mx") and self.luaf then fail(cfg, "scale", "grouped scales need a built-in function") end
+end
+
+-- Learnable levels: over the input codes (lut) or the output codes.
+function QAct:_init_levels(values)
+  local info = self.info
+  local n = self.mode == "lut" and info.in_codes or info.out_codes
+  if n == 0 then
+    fail(self.cfg, "levels", "learnable levels need a " .. (self.mode == "lut" and "input" or "output") ..
+      " format with codes (at most 16 bits), got fp32")
+  end
+  if self.sorted and n > 4096 then fail(self.cfg, "sorted", "sorted levels need at most 4096 entries") end
+  local init
+  if values then
+    if #values ~= n then
+      fail(self.cfg, "levels", string.format("%d values given but the format has %d codes", #values, n))
+    end
+    init = lpact.tensor(values)
+  else
+    init = self:_original()
+  end
+  self.original = self:_original()
+  self._lv = self:param("levels", init)
+  rawset(self, "levels", nil)   -- the method levels() reads them back
+  if self.sorted then self:_order() end
+end
+
+-- The format's own table (lut: Q_out(f(v)) over input codes; else the
+-- output format's values), as a new tensor; NaN codes stay NaN.
+function QAct:_original()
+  if self.mode == "lut" then return self:_table(self.scale.si or 1, self.scale.so or 1, nil) end
+  local t = lpact.tensor(self.info.out_values)
+  return t
+end
+
+-- Order of the initial values (for sorted levels): a permutation of the
+-- finite entries and the rank positions.
+function QAct:_order()
+  local vals = self._lv.data:totable()
+  local idx = {}
+  for i, v in ipairs(vals) do if v == v then idx[#idx + 1] = i end end
+  table.sort(idx, function(a, b)
+    if vals[a] ~= vals[b] then return vals[a] < vals[b] end
+    return a < b
+  end)
+  self.order = idx
+end
+
+-- Projects the levels back onto the initial order (sorted option).
+function QAct:_project()
+  local t = self._lv.data
+  local vals = t:totable()
+  local xs = {}
+  for i, k in ipairs(self.order) do xs[i] = vals[k] end
+  table.sort(xs)
+  for i, k in ipairs(self.order) do
+    if vals[k] ~= xs[i] then t:set(k, xs[i]) end
+  end
+end
+
+-- The table over the input codes at scales si, so with levels (a tensor or nil).
+function QAct:_table(si, so, levels)
+  if self.luaf then
+    local info, vals = self.info, {}
+    for c = 1, info.in_codes do
+      local v = info.in_values[c]
+      if v ~= v then vals[c] = 0 / 0
+      else
+        local z = self.luaf(si * v) / so
+        local r = self.core:round(z, "out")
+        if levels then
+          local oc = self.core:code(z, "out")
+          r = oc and levels:get(oc + 1) or 0 / 0
+        end
+        vals[c] = so * r
+      end
+    end
+    return lpact.tensor(vals)
+  end
+  return self.core:table(si, so, levels)
+end
+
+local function amax_range_f(self, lo, hi)
+  -- max |f| over [lo, hi] on a grid (ends included)
+  local m = 0
+  local n = 256
+  for k = 0, n do
+    local x = lo + (hi - lo) * k / n
+    local v = math.abs(self.luaf and self.luaf(x) or qk.f(self.name, x, self.alpha))
+    if v > m then m = v end
+  end
+  return m
+end
+
+-- Per-tensor scales (si, so) for input data xd, updating delayed history.
+function QAct:_scales(xd)
+  local s = self.scale
+  if s.kind == "none" then return 1, 1 end
+  if s.kind == "fixed" then return s.si, s.so end
+  -- amax
+  local info = self.info
+  local cur = qk.amax(xd)
+  local a = cur
+  if s.history then
+    a = s.init
+    for _, h in ipairs(s.hist) do if h > a then a = h end end
+    if self.training then
+      table.insert(s.hist, cur)
+      if #s.hist > s.history then table.remove(s.hist, 1) end
+    end
+  end
+  local si, so = 1, 1
+  if a == 0 or a ~= a then a = 1 end
+  if self.scale_at ~= "out" and info.in_codes > 0 then si = a / info.in_hi end
+  if self.scale_at ~= "in" and info.out_codes > 0 then
+    local lo = info.in_codes > 0 and math.max(-a, info.in_lo * si) or -a
+    local fm = amax_range_f(self, lo, a)
+    if fm > 0 then so = fm / info.out_hi end
+  end
+  self.last_scales = { si, so }
+  return si, so
+end
+
+-- Grouped scales (per channel or MX blocks): groups spec and scale tensors.
+function QAct:_group_scales(xd)
+  local s = self.scale
+  local nd = xd:dim()
+  local axis = s.axis < 0 and nd + 1 + s.axis or s.axis
+  if axis < 1 or axis > nd then
+    fail(self.cfg, "scale", string.format("axis %d does not exist for input of %d dims", s.axis, nd))
+  end
+  local groups = { axis = axis, block = s.kind == "mx" and s.block or 0 }
+  if s.kind == "mx" and xd:size(axis) % s.block ~= 0 and not s.pad then
+    fail(self.cfg, "scale", string.format("MX block %d does not divide axis %d of size %d (give pad = true to allow a short last block)",
+      s.block, axis, xd:size(axis)))
+  end
+  local amax = qk.group_amax(xd, groups)
+  local info = self.info
+  local si = amax:clone()
+  local n = amax:numel()
+  local vals = amax:totable()
+  local out = {}
+  for k = 1, n do
+    local a = vals[k]
+    if s.kind == "mx" then out[k] = qk.mx_scale(a, info.in_hi, s.rule)
+    else out[k] = (a > 0 and a == a) and a / info.in_hi or 1 end
+  end
+  si = lpact.tensor(out)
+  return groups, si, 1
+end
+
+--- The layer's forward pass: x a Var or Tensor -> Var.
+function QAct:forward(x)
+  local xd = data_of(x)
+  if not xd:is_contiguous() then xd = xd:contiguous() end
+  if self.capture_fn then self.capture_fn(self, xd) end
+  if self.learnable and self.sorted and not self.frozen and self.training then self:_project() end
+  local n = xd:numel()
+  local ctr0 = self.ctr
+  if self.cfg.sr then self.ctr = self.ctr + n end
+  local info = self.info
+  local lev = self.learnable and self._lv or nil
+  local kind = self.scale.kind
+  local layer = self
+  local y, codes, mult, si, so
+  if kind == "channel" or kind == "mx" then
+    local groups, sit, sot = self:_group_scales(xd)
+    y, codes = self.core:direct(xd, sit, sot, lev and lev.data, groups, ctr0)
+    mult, si, so = 1, 1, 1
+  else
+    si, so = self:_scales(xd)
+    if info.in_codes > 0 then
+      local T, use_map
+      if self.mode == "lut" then
+        T = lev and lev.data or self:_fixed_table(si, so)
+      else
+        T = self:_table(si, so, lev and lev.data)
+        use_map = lev ~= nil and not self.luaf
+      end
+      self.effective = T
+      if self.luaf and lev then
+        -- Lua functions: output codes via the table of output codes
+        y, codes = self.core:lookup(xd, T, si, false, ctr0)
+        codes = self:_luaf_outcodes(codes, si, so)
+      else
+        y, codes = self.core:lookup(xd, T, si, use_map, ctr0)
+      end
+      mult = self.mode == "lut" and 1 or so
+    else
+      y, codes = self.core:direct(xd, si, so, lev and lev.data, nil, ctr0)
+      mult = so
+    end
+  end
+  if self.telemetry_on then
+    local ts = (kind == "channel" or kind == "mx") and 1 or si
+    local usage = self.usage
+    local sat, under, nan, cnt = self.core:telemetry(xd, ts, ctr0, usage)
+    local t = self.stats
+    t.saturations, t.underflows, t.nans, t.elements = t.saturations + sat, t.underflows + under, t.nans + nan, t.elements + cnt
+    t.passes = t.passes + 1
+  end
+  local lo, hi = (info.in_lo or -math.huge) * si, (info.in_hi or math.huge) * si
+  if info.in_codes == 0 then lo, hi = -math.huge, math.huge end
+  local rule = self.ste
+  local op = ag.custom {
+    name = "qact",
+    forward = function() return y end,
+    backward = function(_, g)
+      g = g:is_contiguous() and g or g:contiguous()
+      local dx
+      if rule == "staircase" then
+        local px, py = layer:_stair_points(si)
+        dx = qk.ste(xd, g, "staircase", "identity", 0, lo, hi, px, py)
+      elseif layer.luaf then
+        dx = qk.ste(xd, g, "identity", "identity", 0, lo, hi)
+      else
+        dx = qk.ste(xd, g, rule, layer.name, layer.alpha, lo, hi)
+      end
+      local dT
+      if lev and not layer.frozen then
+        dT = lpact.zeros { lev.data:numel() }
+        qk.scatter(dT, g, codes, mult)
+      end
+      return dx, dT
+    end,
+  }
+  if lev then return op(x, lev) end
+  return op(x)
+end
+
+-- Output codes for a Lua function with learnable levels (rare path).
+function QAct:_luaf_outcodes(incodes, si, so)
+  local info, map = self.info, {}
+  for c = 1, info.in_codes do
+    local v = info.in_values[c]
+    map[c] = v == v and self.core:code(self.luaf(si * v) / so, "out") or info.out_codes
+  end
+  local cs = incodes:totable()
+  local flat = {}
+  local function walk(t)
+    for _, v in ipairs(t) do
+      if type(v) == "table" then walk(v) else flat[#flat + 1] = map[math.tointeger(v) + 1] or info.out_codes end
+    end
+  end
+  if type(cs) == "table" then walk(cs) end
+  return lpact.tensor(flat):reshape(incodes:shape())
+end
+
+function QAct:_fixed_table(si, so)
+  local key = si .. ":" .. so
+  if self._ftkey ~= key then
+    self._ft, self._ftkey = self:_table(si, so, nil), key
+  end
+  return self._ft
+end
+
+-- Points (x, y) of the effective table, sorted by x, for the staircase STE.
+function QAct:_stair_points(si)
+  local info = self.info
+  local T = self.effective or self:_fixed_table(si, 1)
+  local tv = T:totable()
+  local pts = {}
+  for c = 1, info.in_codes do
+    local v = info.in_values[c]
+    if v == v and v > -math.huge and v < math.huge and tv[c] == tv[c] then
+      pts[#pts + 1] = { si * v, tv[c] }
+    end
+  end
+  table.sort(pts, function(a, b) return a[1] < b[1] end)
+  local px, py = {}, {}
+  for _, p in ipairs(pts) do
+    if #px == 0 or p[1] > px[#px] then px[#px + 1], py[#py + 1] = p[1], p[2] end
+  end
+  return px, py
+end
+
+--- The levels as a Lua list, by code: the learned ones (learnable), else
+-- the format's (lut: the table Q_out(f(v)); otherwise the output values).
+function QAct:levels()
+  if not self.learnable then return self:_original():totable() end
+  return self._lv.data:totable()
+end
+
+--- Resets learnable levels to the format's values.
+function QAct:reset_levels()
+  if self.learnable then self._lv.data:copy(self.original) end
+  return self
+end
+
+--- Stops updating the levels (their gradient becomes nil).
+function QAct:freeze() self.frozen = true; return self end
+--- Resumes updating the levels.
+function QAct:unfreeze() self.frozen = false; return self end
+
+--- Changes the formats (precision schedules): fmt, or in_fmt and out_fmt.
+-- Learnable levels restart from the new format's values (the level count
+-- changes with the format); the optimizer keeps the same parameter Var.
+function QAct:set_format(fmt, out_fmt)
+  self.in_spec, self.out_spec = fmt, out_fmt or fmt
+  if self.cfg.sr then self.in_spec = with_sr(self.in_spec, self.cfg) end
+  self._ft, self._ftkey, self.effective = nil, nil, nil
+  self:_build()
+  if self.learnable then
+    local new = self:_original()
+    self.original = new
+    local v = self._lv
+    v.data = new:clone()
+    v.grad = nil
+    if self.sorted then self:_order() end
+  end
+  self:reset_telemetry()
+  return self
+end
+
+--- Clears the telemetry counters.
+function QAct:reset_telemetry()
+  self.stats = { saturations = 0, underflows = 0, nans = 0, elements = 0, passes = 0 }
+  local n = self.info.in_codes > 0 and self.info.in_codes or self.info.out_codes
+  self.usage = n > 0 and lpact.zeros { n + 1 } or nil
+end
+
+--- Telemetry: telemetry(true|false) switches counting on or off; with no
+-- argument returns {saturations=, underflows=, nans=, elements=, passes=,
+-- usage = {[value] = count, ...}, usage_codes = {count per code (+ NaN)}}.
+function QAct:telemetry(on)
+  if on ~= nil then self.telemetry_on = on and true or false; return self end
+  local t = {}
+  for k, v in pairs(self.stats) do t[k] = v end
+  if self.usage then
+    t.usage_codes = self.usage:totable()
+    local vals = self.info.in_codes > 0 and self.info.in_values or self.info.out_values
+    t.values = vals
+  end
+  return t
+end
+
+--- Calls fn(layer, input_tensor) at every forward pass (nil removes it).
+function QAct:on_input(fn) self.capture_fn = fn; return self end
+
+--- Captures the input of the next forward pass; returns a function that
+-- returns it (a Tensor copy) once it has been seen.
+function QAct:capture()
+  local got
+  self.capture_fn = function(l, x) got = x:clone(); l.capture_fn = nil end
+  return function() return got end
+end
+
+--- One line: function, formats, mode, levels, STE, scale.
+function QAct:describe()
+  local lv = self.learnable and (self.frozen and "learnable(frozen)" or "learnable") or "fixed"
+  local fmt = self.in_spec == self.out_spec and spec_name(self.in_spec)
+    or (spec_name(self.in_spec) .. "->" .. spec_name(self.out_spec))
+  local sc = self.scale.kind ~= "none" and (" scale=" .. self.scale.kind) or ""
+  return string.format("qact %s %s %s levels=%s ste=%s%s", self.name, fmt, self.mode, lv, self.ste, sc)
+end
+
+--- The learned levels next to the format's original values, as text.
+function QAct:show_levels()
+  local lines = { self:describe() }
+  local info = self.info
+  local cur = self.learnable and self._lv.data:totable() or nil
+  local orig = self.learnable and self.original:totable() or self:_original():totable()
+  local keyv = self.mode == "lut" and info.in_values or info.out_values
+  local rows = {}
+  for c = 1, #orig do
+    if keyv[c] == keyv[c] then rows[#rows + 1] = c end
+  end
+  table.sort(rows, function(a, b)
+    if keyv[a] ~= keyv[b] then return keyv[a] < keyv[b] end
+    return a < b
+  end)
+  lines[#lines + 1] = string.format("  %6s  %12s  %12s  %12s", "code",
+    self.mode == "lut" and "input" or "level", "original", self.learnable and "learned" or "")
+  for _, c in ipairs(rows) do
+    lines[#lines + 1] = string.format("  %6d  %12.6g  %12.6g  %12s", c - 1, keyv[c], orig[c],
+      cur and string.format("%.6g", cur[c]) or "")
+  end
+  return table.concat(lines, "\n")
+end
+
+-- Module API ----------------------------------------------------------------
+
+--- lpact.qact.layer{...}: one layer.
+function qact.layer(cfg) return QAct(cfg) end
+
+--- All quantized activation layers of a model, in order.
+function qact.layers(model)
+  local out = {}
+  local function walk(m)
+    if getmetatable(m) == QAct then out[#out + 1] = m; return end
+    for _, c in ipairs(m._children or {}) do walk(c.module) end
+  end
+  walk(model)
+  return out
+end
+
+--- Replaces every activation of a model by a quantized one: cfg as for
+-- lpact.qact, with the function taken from each site when cfg has none.
+-- Returns the number of sites replaced.
+function qact.swap(model, cfg)
+  local n = 0
+  local function walk(m)
+    for _, c in ipairs(m._children or {}) do
+      local old = c.module
+      if nn.is_activation(old) then
+        local o = {}
+        for k, v in pairs(cfg) do o[k] = v end
+        if not (o[1] or o.fn) then
+          o[1] = old.name or (getmetatable(old) == QAct and old.name) or "relu"
+          if old.alpha and o.alpha == nil then o.alpha = old.alpha end
+        end
+        local new = QAct(o)
+        new.training = old.training
+        new.path = old.path
+        c.module = new
+        n = n + 1
+      else
+        walk(old)
+      end
+    end
+  end
+  walk(model)
+  return n
+end
+
+--- Schedules of formats or level states by epoch: a list of
+-- {epoch, value} pairs (epochs count from 1; the last pair at or before an
+-- epoch wins); :at(epoch) returns the value. Compose with qact.scheduler.
+--     qact.schedule{{1, "fp8"}, {3, "fp4"}, {5, "fp2"}}
+--     qact.schedule{{1, "learnable"}, {4, "freeze"}}
+function qact.schedule(pairs_)
+  table.sort(pairs_, function(a, b) return a[1] < b[1] end)
+  return {
+    per = "epoch",
+    at = function(_, e)
+      local v
+      for _, p in ipairs(pairs_) do if p[1] <= e then v = p[2] end end
+      return v
+    end,
+  }
+end
+
+--- Applies schedules to every quantized layer of a model: returns an
+-- on_epoch callback for train.fit (it sets epoch e+1's state after epoch
+-- e) after applying epoch 1's state now. o = {precision = sched (values:
+-- a format spec or {in, out}), levels = sched (values: "freeze",
+-- "unfreeze", "reset"), chain = another on_epoch callback}.
+function qact.scheduler(model, o)
+  local state = {}
+  local function apply(e, opt)
+    for _, l in ipairs(qact.layers(model)) do
+      if o.precision then
+        local f = o.precision:at(e)
+        local key = type(f) == "table" and (f[1] .. "->" .. f[2]) or f
+        if f and state[l] ~= key then
+          if type(f) == "table" then l:set_format(f[1], f[2]) else l:set_format(f) end
+          state[l] = key
+          -- the level count changed: the optimizer's moments for it restart
+          if opt and l._lv and opt.params and opt.slots then
+            for i, p in ipairs(opt.params) do
+              if (p.var or p) == l._lv then opt.slots[i] = {} end
+            end
+          end
+        end
+      end
+      if o.levels then
+        local v = o.levels:at(e)
+        if v == "freeze" then l:freeze()
+        elseif v == "unfreeze" or v == "learnable" then l:unfreeze()
+        elseif v == "reset" then l:reset_levels() end
+      end
+    end
+  end
+  apply(1)
+  return function(info)
+    apply(info.epoch + 1, info.optimizer)
+    if o.chain then return o.chain(info) end
+  end
+end
+
+--- Error of a quantized activation against f in float64:
+-- qact.errors(f, cfg, lo, hi [, n]) over n + 1 points of [lo, hi], or
+-- qact.errors(f, cfg, tensor) over captured activations. Returns
+-- {max=, mean=, rms=, rel_mean=, rel_max=, n=, hist = {edges = {...},
+-- counts = {...}} (signed error, 32 bins), points = {x=..., y=..., q=...}}.
+function qact.errors(f, cfg, lo, hi, n)
+  local o = {}
+  for k, v in pairs(cfg or {}) do o[k] = v end
+  o[1], o.fn = f, nil
+  o.levels = o.levels == "learnable" and "fixed" or o.levels
+  local layer = QAct(o)
+  layer:eval()
+  local x
+  if is_tensor(lo) then x = lo:contiguous():reshape { lo:numel() }
+  else
+    n = n or 1000
+    local xs = {}
+    for k = 0, n do xs[k + 1] = lo + (hi - lo) * k / n end
+    x = lpact.tensor(xs)
+  end
+  local q = ag.no_grad(function() return data_of(layer:forward(x)) end)
+  local xv, qv = x:totable(), q:totable()
+  local fx = function(v) return type(f) == "function" and f(v) or qk.f(f, v, cfg and cfg.alpha) end
+  local emax, esum, e2, rsum, rmax, nrel, cnt = 0, 0, 0, 0, 0, 0, 0
+  local errs, ys = {}, {}
+  for i = 1, #xv do
+    local y = fx(xv[i])
+    ys[i] = y
+    local e = qv[i] - y
+    if e == e then
+      cnt = cnt + 1
+      errs[#errs + 1] = e
+      local a = math.abs(e)
+      if a > emax then emax = a end
+      esum, e2 = esum + a, e2 + a * a
+      if y ~= 0 then
+        local r = a / math.abs(y)
+        rsum, nrel = rsum + r, nrel + 1
+        if r > rmax then rmax = r end
+      end
+    end
+  end
+  local lo_e, hi_e = math.huge, -math.huge
+  for _, e in ipairs(errs) do lo_e, hi_e = math.min(lo_e, e), math.max(hi_e, e) end
+  local nb = 32
+  if lo_e == hi_e then lo_e, hi_e = lo_e - 0.5, hi_e + 0.5 end
+  local edges, counts = {}, {}
+  for b = 0, nb do edges[b + 1] = lo_e + (hi_e - lo_e) * b / nb end
+  for b = 1, nb do counts[b] = 0 end
+  for _, e in ipairs(errs) do
+    local b = math.min(nb, math.floor((e - lo_e) / (hi_e - lo_e) * nb) + 1)
+    counts[b] = counts[b] + 1
+  end
+  return {
+    max = emax, mean = cnt > 0 and esum / cnt or 0 / 0, rms = cnt > 0 and math.sqrt(e2 / cnt) or 0 / 0,
+    rel_mean = nrel > 0 and rsum / nrel or 0 / 0, rel_max = rmax, n = cnt,
+    hist = { edges = edges, counts = counts }, points = { x = xv, y = ys, q = qv },
+  }
+end
+
+--- Describes every quantized layer of a model (one line each, with the
+-- levels when learnable = true is passed).
+function qact.summary(model, with_levels)
+  local out = {}
+  for i, l in ipairs(qact.layers(model)) do
+    out[#out + 1] = string.format("[%d] %s%s", i, l.path and (l.path .. " ") or "", l:describe())
+    if with_levels then out[#out + 1] = l:show_levels() end
+  end
+  return table.concat(out, "\n")
+end
+
+-- lpact.qact{...} returns a factory: one fresh layer per activation site.
+-- The options are checked now (a layer is built once), so a bad option
+-- fails before any model or training exists.
+return setmetatable(qact, {
+  __call = function(_, cfg)
+    if type(cfg) == "string" then cfg = { cfg } end
+    QAct(cfg)
+    return function() return QAct(cfg) end
+  end,
+})
