@@ -7,6 +7,7 @@
  *   io.idx_dims(path)                         -> {dims}, type code
  *   io.read_cifar(path|{paths} [, {div=, limit=}]) -> x (n,3,32,32), y (n)
  *   io.range(t)                               -> min, max
+ *   io.is_tensor(v)                           -> boolean
  *   io.crc32(s [, crc])                       -> integer (zlib's CRC-32)
  *   io.tensor_bytes(t)                        -> string (float32, little-endian)
  *   io.fill_bytes(t, s [, pos])               -> next pos
@@ -529,6 +530,12 @@ static int d_random(lua_State *L) {
   return 1;
 }
 
+/* io.is_tensor(v) -> boolean: v is an lpact.Tensor. */
+static int d_is_tensor(lua_State *L) {
+  lua_pushboolean(L, luaL_testudata(L, 1, LP_TENSOR_MT) != NULL);
+  return 1;
+}
+
 int luaopen_lpact_data(lua_State *L) {
   static const luaL_Reg idx_meta[] = {{"__gc", idx_gc}, {"__close", idx_gc}, {NULL, NULL}};
   luaL_newmetatable(L, IDX_MT);
@@ -545,7 +552,8 @@ int luaopen_lpact_data(lua_State *L) {
     {"write_gz", d_write_gz}, {"read_gz", d_read_gz}, {"permutation", d_permutation},
     {"gather", d_gather}, {"augment", d_augment}, {"builtin", d_builtin},
     {"from_list", d_from_list}, {"channel_stats", d_channel_stats},
-    {"normalize", d_normalize}, {"random", d_random}, {"range", d_range}, {NULL, NULL}};
+    {"normalize", d_normalize}, {"random", d_random}, {"range", d_range},
+    {"is_tensor", d_is_tensor}, {NULL, NULL}};
   lua_createtable(L, 0, 1);
   luaL_newlib(L, fns);
   lua_setfield(L, -2, "io");
