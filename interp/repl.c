@@ -13,7 +13,9 @@
  * prompt) only while the chunk's syntax error ends at <eof>. Results are
  * printed by stdlib/lpact/repl.lua (Formats, Tensors and models get their
  * own renderers). Tab completion walks globals, table fields and metatable
- * __index chains with raw access only, so no user code runs on Tab.
+ * __index chains with raw access only, so no user code runs on Tab (a C
+ * __index function is looked through by its table upvalues, as the
+ * Format binding keeps its methods there).
  *
  * When stdin is not a terminal the same loop runs as a batch: no banner,
  * no prompts, no escape codes; errors go to stderr and make the exit status 1.
@@ -289,11 +291,26 @@ static void raw_field(lua_State *L, const char *key, int depth) {
   }
   if (depth < 16 && lua_getmetatable(L, obj)) {
     lua_pushliteral(L, "__index");
-    if (lua_rawget(L, -2) == LUA_TTABLE) {
+    int t = lua_rawget(L, -2);
+    if (t == LUA_TTABLE) {
       lua_remove(L, -2);
       raw_field(L, key, depth + 1);
       lua_replace(L, obj);
       return;
+    }
+    if (lua_iscfunction(L, -1)) {  /* a C __index: look in its table upvalues */
+      int fn = lua_gettop(L);
+      for (int i = 1; lua_getupvalue(L, fn, i) != NULL; i++) {
+        if (lua_istable(L, -1)) {
+          raw_field(L, key, depth + 1);
+          if (!lua_isnil(L, -1)) {
+            lua_replace(L, obj);
+            lua_settop(L, obj);
+            return;
+          }
+        }
+        lua_pop(L, 1);
+      }
     }
     lua_pop(L, 2);
   }
@@ -326,8 +343,16 @@ static void add_fields(lua_State *L, int obj, int set, const char *prefix,
   }
   if (depth < 16 && lua_getmetatable(L, obj)) {
     lua_pushliteral(L, "__index");
-    if (lua_rawget(L, -2) == LUA_TTABLE)
+    if (lua_rawget(L, -2) == LUA_TTABLE) {
       add_fields(L, lua_gettop(L), set, prefix, part, methods_only, depth + 1);
+    } else if (lua_iscfunction(L, -1)) {  /* a C __index: its table upvalues */
+      int fn = lua_gettop(L);
+      for (int i = 1; lua_getupvalue(L, fn, i) != NULL; i++) {
+        if (lua_istable(L, -1))
+          add_fields(L, lua_gettop(L), set, prefix, part, methods_only, depth + 1);
+        lua_pop(L, 1);
+      }
+    }
     lua_pop(L, 2);
   }
 }
