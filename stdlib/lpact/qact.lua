@@ -132,7 +132,7 @@ function QAct:init(cfg)
     self.luaf, self.name = f, "lua-function"
     if self.ste == "fprime" or self.ste == "clipped" then self.ste = "staircase" end
   elseif type(f) == "string" then
-    if not qk.fninfo(f) then
+    if qk.fninfo(f) == nil then
       fail(cfg, "fn", "unknown activation '" .. f .. "' (known: " .. table.concat(nn.activation_names, ", ") .. ", identity)")
     end
     self.name = f
@@ -739,6 +739,90 @@ function qact.summary(model, with_levels)
     if with_levels then out[#out + 1] = l:show_levels() end
   end
   return table.concat(out, "\n")
+end
+
+-- Peak resident memory of the process in bytes (Linux), or nil.
+local function peak_rss()
+  local f = io.open("/proc/self/status")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  local kb = s:match("VmHWM:%s*(%d+)")
+  return kb and math.tointeger(tonumber(kb) * 1024) or nil
+end
+
+--- Trains one configuration and returns its result record (the fields of
+-- DESIGN.md "Results"). o = {act = "relu", fmt = "fp4" (or "fp32": the FP32
+-- activation), qact = {extra qact options}, model = "mlp" | "cnn_small"
+-- | a function(act) -> model, data = a data set, epochs = 2, batch = 128,
+-- lr = 1e-3, seed = 1, verbose = false, on_epoch =, scheduler = function(model)
+-- -> on_epoch callback}.
+function qact.experiment(o)
+  local models, train = require "lpact.models", require "lpact.train"
+  local fmt = o.fmt or "fp32"
+  local spec
+  if fmt == "fp32" and not o.qact then
+    spec = o.act
+  else
+    local c = { o.act, fmt = fmt }
+    for k, v in pairs(o.qact or {}) do c[k] = v end
+    spec = qact(c)
+  end
+  local model
+  local kind = o.model or "mlp"
+  if type(kind) == "function" then model = kind(spec)
+  elseif kind == "mlp" then model = models.mlp { 784, 256, 128, 10, act = spec, seed = o.seed or 1 }
+  elseif kind == "cnn_small" then model = models.cnn_small { act = spec, seed = o.seed or 1 }
+  else lpact.fail("qact.experiment: unknown model '" .. tostring(kind) .. "'") end
+  local on_epoch = o.on_epoch
+  if o.scheduler then on_epoch = o.scheduler(model) end
+  local t0 = lpact.wallclock()
+  local hist = train.fit { model = model, data = o.data, epochs = o.epochs or 2, batch = o.batch or 128,
+    lr = o.lr or 1e-3, seed = o.seed or 1, verbose = o.verbose or false, progress = false,
+    on_epoch = on_epoch, max_batches = o.max_batches }
+  local acc, secs, losses = {}, {}, {}
+  for i, e in ipairs(hist.epochs) do acc[i], secs[i], losses[i] = e.test_acc, e.seconds, e.train_loss end
+  local q = o.qact or {}
+  return {
+    model = type(kind) == "string" and kind or "custom", dataset = o.data.name or "?",
+    activation = o.act, format = fmt, in_format = q.in_fmt or fmt, out_format = q.out_fmt or fmt,
+    mode = q.mode or (fmt == "fp32" and "fp32" or "emulate"),
+    levels = type(q.levels) == "string" and q.levels or "fixed", ste = q.ste or "fprime",
+    scale = type(q.scale) == "table" and (q.scale[1] or "fixed") or (q.scale and tostring(q.scale) or "none"),
+    seed = o.seed or 1, epochs = #hist.epochs, batch = o.batch or 128, lr = o.lr or 1e-3,
+    accuracy_per_epoch = acc, test_acc = hist.test_acc, final_test_acc = hist.test_acc,
+    loss = losses[#losses], train_loss_per_epoch = losses, seconds_per_epoch = secs,
+    seconds = lpact.wallclock() - t0, engine_version = lpact.version,
+    peak_memory = peak_rss(),
+    levels_learned = (function()
+      local out = {}
+      for i, l in ipairs(qact.layers(model)) do if l.learnable then out[i] = l:levels() end end
+      return next(out) and out or nil
+    end)(),
+  }
+end
+
+--- Writes a result record as JSON into dir (created if needed) under a
+-- name made of its fields; uses lpact.results when present. Returns the path.
+function qact.save_record(dir, rec)
+  if package.searchpath("lpact.results", package.path) then
+    local results = require "lpact.results"
+    if results.write then
+      local ok, path = pcall(results.write, dir, rec)
+      if ok then return path end
+    end
+  end
+  local json = require "lpact.json"
+  os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
+  local name = table.concat({ rec.model, rec.dataset, rec.activation, rec.format, rec.mode, rec.levels,
+    rec.ste, rec.scale, "s" .. tostring(rec.seed), rec.tag }, "_"):gsub("[^%w_.-]", "-")
+  local path = dir .. "/" .. name .. ".json"
+  local tmp = path .. ".tmp"
+  local f = assert(io.open(tmp, "w"))
+  f:write(json.encode(rec, { indent = 2, nonfinite = "null" }), "\n")
+  f:close()
+  lpact.engine.rename(tmp, path)
+  return path
 end
 
 -- lpact.qact{...} returns a factory: one fresh layer per activation site.
