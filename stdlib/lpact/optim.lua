@@ -10,9 +10,9 @@
 -- change it between steps. opt:state() returns everything a checkpoint
 -- needs (plain numbers and Tensors); opt:load_state(s) restores it.
 --
--- The update itself runs in one fused C pass per tensor when the tensor
--- module provides Tensor:adam_step_ / Tensor:sgd_step_, and falls back to
--- elementwise tensor operations otherwise (same arithmetic in float32).
+-- The update itself runs in one fused C pass per tensor
+-- (lpact.kernels.adam_step / sgd_step), or, without those kernels, as
+-- elementwise tensor operations (the same arithmetic in float32).
 
 local optim = {}
 
@@ -179,8 +179,9 @@ function SGD:step()
       local first = slot.momentum == nil
       if mom ~= 0 and first then slot.momentum = zeros_like(w) end
       local buf = slot.momentum
-      if w.sgd_step_ then
-        w:sgd_step_(g, buf, lr, mom, damp, wd, nest, first)
+      local K = lpact.kernels
+      if K and K.sgd_step then
+        K.sgd_step(w, g, buf, lr, mom, damp, wd, nest, first)
       else
         if wd ~= 0 then g = g + w * wd end
         if mom ~= 0 then
@@ -231,8 +232,9 @@ local function adam_step(self, decoupled)
       local slot = self.slots[i]
       if not slot.m then slot.m, slot.v = zeros_like(w), zeros_like(w) end
       local m, v = slot.m, slot.v
-      if w.adam_step_ then
-        w:adam_step_(g, m, v, lr, b1, b2, eps, t, wd, decoupled)
+      local K = lpact.kernels
+      if K and K.adam_step then
+        K.adam_step(w, g, m, v, lr, b1, b2, eps, wd, t, decoupled)
       else
         if wd ~= 0 then
           if decoupled then w:copy(w * (1 - lr * wd)) else g = g + w * wd end
