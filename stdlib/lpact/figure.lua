@@ -1,0 +1,134 @@
+--- lpact.figure — figure files for slides and papers (PNG, SVG, PDF)
+-- drawn by gnuplot (Debian's gnuplot-nox), with axis labels and a legend.
+--
+--     local p = plot("tanh", "fp4", -4, 4)     -- or lpact.show.plot(...)
+--     p:save("tanh-fp4.png")                   -- or .svg / .pdf
+--     hist(t):save("activations.svg")
+--
+-- A figure is data: {kind = "hist", edges = {...}, counts = {...}} or
+-- {kind = "plot", series = {{x = {...}, y = {...}, label = "..."}, ...}},
+-- with title, xlabel, ylabel. The file is drawn into a temporary file next
+-- to the target and renamed, so a failed run never leaves half a figure.
+-- $LPACT_GNUPLOT names another gnuplot program.
+
+local figure = {}
+
+local fmt_str = string.format
+
+local TERMINALS = {
+  png = "pngcairo size %d,%d enhanced font 'sans,11'",
+  svg = "svg size %d,%d dynamic enhanced font 'sans,11'",
+  pdf = "pdfcairo size %gin,%gin enhanced font 'sans,10'",
+}
+
+local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local function gp_quote(s) return '"' .. tostring(s):gsub('[\\"]', "\\%0"):gsub("\n", " ") .. '"' end
+
+local function gp_num(x)
+  if x ~= x then return "NaN" end
+  if x == math.huge or x == -math.huge then return "NaN" end
+  return fmt_str("%.17g", x)
+end
+
+--- The gnuplot program to run: $LPACT_GNUPLOT or "gnuplot".
+function figure.gnuplot()
+  local g = os.getenv("LPACT_GNUPLOT")
+  return (g and g ~= "") and g or "gnuplot"
+end
+
+--- True when gnuplot can be run.
+function figure.available()
+  local ok = os.execute("command -v " .. shell_quote(figure.gnuplot()) .. " >/dev/null 2>&1")
+  return ok == true
+end
+
+-- The gnuplot script of a figure (drawing into `out` with `term`).
+local function script(fig, term, out)
+  local L = {}
+  local function add(...) L[#L + 1] = fmt_str(...) end
+  add("set terminal %s", term)
+  add("set output %s", gp_quote(out))
+  add("set encoding utf8")
+  add("set title %s noenhanced", gp_quote(fig.title or ""))
+  add("set xlabel %s noenhanced", gp_quote(fig.xlabel or "x"))
+  add("set ylabel %s noenhanced", gp_quote(fig.ylabel or "y"))
+  add("set key top left box opaque")
+  add("set grid lc rgb '#dddddd'")
+  if fig.kind == "hist" then
+    add("$data << EOD")
+    for i, c in ipairs(fig.counts) do
+      local a, b = fig.edges[i], fig.edges[i + 1]
+      add("%s %s %s", gp_num((a + b) / 2), gp_num(c), gp_num(b - a))
+    end
+    add("EOD")
+    add("set style fill solid 0.6 border lc rgb '#1f4e99'")
+    add("set yrange [0:*]")
+    add("plot $data using 1:2:3 with boxes lc rgb '#3b75c4' title %s noenhanced", gp_quote(fig.label or "count"))
+  elseif fig.kind == "plot" then
+    local plots = {}
+    local colors = { "#3b75c4", "#d1495b", "#2e933c", "#edae49" }
+    for k, s in ipairs(fig.series) do
+      add("$s%d << EOD", k)
+      for i = 1, #s.x do
+        local y = s.y[i]
+        if y ~= y or y == math.huge or y == -math.huge then add("") else add("%s %s", gp_num(s.x[i]), gp_num(y)) end
+      end
+      add("EOD")
+      plots[#plots + 1] = fmt_str("$s%d using 1:2 with lines lw %s lc rgb '%s' title %s noenhanced", k,
+        k == 1 and "2" or "1.5", colors[(k - 1) % #colors + 1], gp_quote(s.label or ("series " .. k)))
+    end
+    add("plot %s", table.concat(plots, ", \\\n  "))
+  else
+    error("figure: unknown kind " .. tostring(fig.kind))
+  end
+  add("unset output")
+  return table.concat(L, "\n") .. "\n"
+end
+figure.script = script
+
+--- Saves a figure to `path`; the extension picks the file type (png, svg,
+-- pdf). opts: width, height (pixels; default 800 x 500). Returns path.
+-- Fails with one clear line when gnuplot is missing or fails.
+function figure.save(fig, path, opts)
+  opts = opts or {}
+  if type(path) ~= "string" or path == "" then lpact.fail("save: a file name expected, e.g. save(\"plot.png\")") end
+  local ext = path:match("%.(%w+)$")
+  ext = ext and ext:lower()
+  if not TERMINALS[ext] then
+    lpact.fail(fmt_str("save: cannot tell the file type of '%s' (use .png, .svg or .pdf)", path))
+  end
+  if not figure.available() then
+    lpact.fail(fmt_str("save: gnuplot is not installed, cannot draw '%s' (apt-get install gnuplot-nox)", path), 1)
+  end
+  local w, h = opts.width or 800, opts.height or 500
+  local term = ext == "pdf" and fmt_str(TERMINALS.pdf, w / 100, h / 100) or fmt_str(TERMINALS[ext], w, h)
+  local tmp = fmt_str("%s.tmp-%d-%d", path, os.time(), math.random(1 << 30))
+  local sfile = os.tmpname()
+  local f = assert(io.open(sfile, "w"))
+  f:write(script(fig, term, tmp))
+  f:close()
+  local efile = sfile .. ".err"
+  local ok = os.execute(fmt_str("%s %s >/dev/null 2>%s", shell_quote(figure.gnuplot()), shell_quote(sfile),
+    shell_quote(efile)))
+  local ef = io.open(efile, "r")
+  local err = ef and ef:read("a") or ""
+  if ef then ef:close() end
+  os.remove(sfile)
+  os.remove(efile)
+  local out = io.open(tmp, "rb")
+  local size = out and out:seek("end") or 0
+  if out then out:close() end
+  if ok ~= true or size == 0 then
+    os.remove(tmp)
+    local line = err:match("[^\n]*[Ee]rror[^\n]*") or err:match("([^\n]+)%s*$") or "no output"
+    lpact.fail(fmt_str("save: gnuplot could not draw '%s': %s", path, line), 1)
+  end
+  local renamed, rerr = pcall(lpact.engine.rename, tmp, path)
+  if not renamed then
+    os.remove(tmp)
+    lpact.fail("save: " .. tostring(rerr):gsub("^[^:]*:%d+: ", ""), 1)
+  end
+  return path
+end
+
+return figure
