@@ -27,7 +27,8 @@
 --               | "amax" (per tensor, current batch) | {"amax", history = N,
 --               init = s} (delayed: max of the last N batches) | "channel"
 --               (per-channel amax along axis 2) | "mx" | {"mx", block = 32,
---               axis = -1, rule = "floor" | "ceil", pad = false}
+--               axis = -1, rule = "floor" | "ceil", pad = false, size = n}
+--               (size: the axis length, checked when the layer is built)
 --   scale_at    "in" | "out" | "both" (default "both"): where amax scaling
 --               applies (out: s_o = max |f| over the scaled input range / max)
 --   telemetry   true: count saturations, underflows, NaNs and code usage
@@ -107,6 +108,9 @@ local function parse_scale(cfg)
     if math.type(b) ~= "integer" or b < 1 then fail(cfg, "scale", "MX block must be a positive integer") end
     local rule = s.rule or "floor"
     if rule ~= "floor" and rule ~= "ceil" then fail(cfg, "scale", "MX rule is 'floor' or 'ceil', got " .. tostring(rule)) end
+    if s.size and s.size % b ~= 0 and not s.pad then
+      fail(cfg, "scale", string.format("MX block %d does not divide the axis size %d (give pad = true to allow a short last block)", b, s.size))
+    end
     return { kind = "mx", block = b, axis = s.axis or -1, rule = rule, pad = s.pad }
   end
   fail(cfg, "scale", "unknown rule '" .. tostring(kind) .. "' (none, fixed, amax, channel, mx)")
