@@ -1,13 +1,13 @@
 -- Every layer's parameter (and input) gradients, through the nn modules,
 -- against central finite differences. Tensors are float32, so the
--- differences use h = 1e-2 on a loss L = sum(out * R) (R fixed random) and
+-- differences use h = 1e-3 on a loss L = sum(out * R) (R fixed random) and
 -- accept |analytic - numeric| <= 2e-2 * max(1, |numeric|) per element; a
 -- wrong backward (a missing term, a transposed weight) is off by O(1).
 local t = require "lpact.tap"
 local nn = require "lpact.nn"
 local ag = require "lpact.autograd"
 
-local H, TOL = 1e-2, 2e-2
+local H, TOL = 1e-3, 2e-2
 
 -- Positions (lists of 1-based indices) of up to `max` elements of a shape.
 local function positions(shape, max, seed)

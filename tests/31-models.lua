@@ -62,7 +62,7 @@ local calls = 0
 local m3 = models.mlp { 4, 3, 3, 2, act = function() calls = calls + 1; return nn.Activation "silu" end }
 t.is(calls, 2, "a factory is called once per activation site")
 t.is(m3:get(5).name, "silu", "the factory's module is used")
-t.raises(function() models.mlp { 4, 2, act = "nosuch" } end, "unknown activation 'nosuch'", "unknown activation named")
+t.raises(function() models.mlp { 4, 3, 2, act = "nosuch" } end, "unknown activation 'nosuch'", "unknown activation named")
 t.raises(function() nn.act(function() return 1 end) end, "not a module", "a factory must return a module")
 
 -- A custom activation module (as a quantized activation would be) plugs in.
