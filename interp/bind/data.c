@@ -8,6 +8,8 @@
  *   io.read_cifar(path|{paths} [, {div=, limit=}]) -> x (n,3,32,32), y (n)
  *   io.range(t)                               -> min, max
  *   io.is_tensor(v)                           -> boolean
+ *   io.listdir(path), io.mkdir(path), io.isdir(path)   folders (reports)
+ *   io.threads()                              -> kernel thread count
  *   io.crc32(s [, crc])                       -> integer (zlib's CRC-32)
  *   io.tensor_bytes(t)                        -> string (float32, little-endian)
  *   io.fill_bytes(t, s [, pos])               -> next pos
@@ -24,15 +26,18 @@
  * Arguments are checked first; the only C resource held across a call
  * that can raise is an IDX reader, kept in a userdata whose __gc closes
  * it; all other memory is a Tensor already on the stack. */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "bind/bind.h"
 #include "core/dataset.h"
+#include "core/parallel.h"
 #include "core/rng.h"
 
 #define IDX_MT "lpact.IdxReader"
@@ -530,6 +535,74 @@ static int d_random(lua_State *L) {
   return 1;
 }
 
+typedef struct { DIR *d; } dirbox;
+
+static int dirbox_gc(lua_State *L) {
+  dirbox *b = lua_touserdata(L, 1);
+  if (b->d) closedir(b->d);
+  b->d = NULL;
+  return 0;
+}
+
+/* io.listdir(path) -> sorted list of the entry names (without . and ..),
+ * or nil, message when the folder cannot be read. */
+static int d_listdir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  dirbox *b = lua_newuserdatauv(L, sizeof *b, 0);
+  b->d = NULL;
+  luaL_setmetatable(L, "lpact.DirReader");
+  b->d = opendir(path);
+  if (!b->d) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(errno));
+    return 2;
+  }
+  lua_newtable(L);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(b->d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    lua_pushstring(L, e->d_name);
+    lua_rawseti(L, -2, ++n);
+  }
+  closedir(b->d);
+  b->d = NULL;
+  /* Sort with table.sort (byte order, as strcmp). */
+  lua_getglobal(L, "table");
+  lua_getfield(L, -1, "sort");
+  lua_pushvalue(L, -3);
+  lua_call(L, 1, 0);
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* io.mkdir(path) -> true, or nil, message (an existing folder is fine). */
+static int d_mkdir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  struct stat sb;
+  if (mkdir(path, 0777) == 0 || (errno == EEXIST && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  luaL_pushfail(L);
+  lua_pushfstring(L, "%s: %s", path, strerror(errno));
+  return 2;
+}
+
+/* io.isdir(path) -> boolean */
+static int d_isdir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  struct stat sb;
+  lua_pushboolean(L, stat(path, &sb) == 0 && S_ISDIR(sb.st_mode));
+  return 1;
+}
+
+/* io.threads() -> the number of threads the kernels use (for results). */
+static int d_threads(lua_State *L) {
+  lua_pushinteger(L, lp_threads());
+  return 1;
+}
+
 /* io.is_tensor(v) -> boolean: v is an lpact.Tensor. */
 static int d_is_tensor(lua_State *L) {
   lua_pushboolean(L, luaL_testudata(L, 1, LP_TENSOR_MT) != NULL);
@@ -540,6 +613,10 @@ int luaopen_lpact_data(lua_State *L) {
   static const luaL_Reg idx_meta[] = {{"__gc", idx_gc}, {"__close", idx_gc}, {NULL, NULL}};
   luaL_newmetatable(L, IDX_MT);
   luaL_setfuncs(L, idx_meta, 0);
+  lua_pop(L, 1);
+  luaL_newmetatable(L, "lpact.DirReader");
+  lua_pushcfunction(L, dirbox_gc);
+  lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   luaL_newmetatable(L, "lpact.GzReader");
   lua_pushcfunction(L, gzbox_gc);
@@ -553,7 +630,8 @@ int luaopen_lpact_data(lua_State *L) {
     {"gather", d_gather}, {"augment", d_augment}, {"builtin", d_builtin},
     {"from_list", d_from_list}, {"channel_stats", d_channel_stats},
     {"normalize", d_normalize}, {"random", d_random}, {"range", d_range},
-    {"is_tensor", d_is_tensor}, {NULL, NULL}};
+    {"is_tensor", d_is_tensor}, {"listdir", d_listdir}, {"mkdir", d_mkdir},
+    {"isdir", d_isdir}, {"threads", d_threads}, {NULL, NULL}};
   lua_createtable(L, 0, 1);
   luaL_newlib(L, fns);
   lua_setfield(L, -2, "io");

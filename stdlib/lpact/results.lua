@@ -1,0 +1,489 @@
+--- lpact.results — one JSON file per trained configuration, a manifest per
+-- run, and the tables that `lpact report` and the demo print.
+--
+--     local results = lpact.results
+--     local run = results.open("out/demo", {name = "demo"})
+--     local hist = lpact.train.fit{…}
+--     run:add({model = "mlp", dataset = "fashion-mnist", activation = "relu",
+--              format = "fp4", modes = {mode = "emulate", levels = "learnable"},
+--              seed = 1, epochs = 2}, hist)
+--     run:finish()
+--     print(results.markdown(results.read_dir("out/demo")))
+--
+-- Every file is written to a temporary name in the same folder and renamed,
+-- so a reader never sees half a file, and an interrupted sweep leaves only
+-- complete results and a manifest that lists them. Accuracies are stored as
+-- fractions (0..1), times in seconds, memory in kB; see docs/results.md.
+
+local lpact = require "lpact"
+local json = require "lpact.json"
+local io_ = lpact.io
+
+local results = {}
+
+results.SCHEMA = "lpact-result/1"
+results.MANIFEST_SCHEMA = "lpact-manifest/1"
+
+--- Writes text to path atomically (temporary file in the same folder, then
+-- rename). Raises lpact.fail (status 1) naming the path on failure.
+function results.write_file(path, text)
+  local tmp = string.format("%s.tmp-%08x", path, io_.crc32(tostring({}) .. os.clock() .. path))
+  local f, err = io.open(tmp, "wb")
+  if not f then lpact.fail(string.format("%s: cannot write: %s", path, (err or ""):gsub("^[^:]*: ", "")), 1) end
+  local ok, werr = f:write(text)
+  local closed, cerr = f:close()
+  if not ok or not closed then
+    os.remove(tmp)
+    lpact.fail(string.format("%s: cannot write: %s", path, werr or cerr), 1)
+  end
+  local rok, rerr = pcall(lpact.engine.rename, tmp, path)
+  if not rok then
+    os.remove(tmp)
+    lpact.fail(tostring(rerr), 1)
+  end
+  return path
+end
+
+--- The peak resident memory of this process in kB (VmHWM from
+-- /proc/self/status), or nil where that file does not exist.
+function results.peak_memory_kb()
+  local f = io.open("/proc/self/status", "r")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  local kb = s:match("VmHWM:%s*(%d+)%s*kB")
+  return kb and math.tointeger(tonumber(kb)) or nil
+end
+
+--- The current UTC time as ISO 8601 ("2026-11-23T14:05:09Z").
+function results.now()
+  return os.date("!%Y-%m-%dT%H:%M:%SZ")
+end
+
+-- "fp4", or "fp8>fp4" when the input and output formats differ.
+local function format_label(cfg)
+  if cfg.format then return tostring(cfg.format) end
+  local f = cfg.formats
+  if type(f) == "string" then return f end
+  if type(f) == "table" then
+    local i, o = f.input or f["in"], f.output or f.out
+    if i and o and i ~= o then return tostring(i) .. ">" .. tostring(o) end
+    return tostring(i or o or "fp32")
+  end
+  return nil
+end
+
+local function slug(s)
+  return (tostring(s):lower():gsub("[^%w%.]+", "-"):gsub("^%-+", ""):gsub("%-+$", ""))
+end
+
+--- A file-name stem for a configuration: model-dataset-activation-format-
+-- <mode values>-s<seed> (lowercase, [a-z0-9.-] only).
+function results.id(rec)
+  local parts = {}
+  for _, k in ipairs { "model", "dataset", "activation", "format" } do
+    if rec[k] ~= nil then parts[#parts + 1] = slug(rec[k]) end
+  end
+  if type(rec.modes) == "table" then
+    local keys = {}
+    for k in pairs(rec.modes) do keys[#keys + 1] = k end
+    table.sort(keys)
+    for _, k in ipairs(keys) do parts[#parts + 1] = slug(rec.modes[k]) end
+  end
+  if rec.seed ~= nil then parts[#parts + 1] = "s" .. slug(rec.seed) end
+  local id = table.concat(parts, "-")
+  return id ~= "" and id or "run"
+end
+
+local known = {
+  model = true, dataset = true, activation = true, format = true, formats = true, modes = true,
+  seed = true, epochs = true, batch = true, optimizer = true, lr = true, name = true, id = true,
+}
+
+--- Builds a result record from a configuration and a training history
+-- (train.fit's return value). cfg: model, dataset, activation, format (or
+-- formats = {input=, output=}), modes (a table such as {mode=, levels=,
+-- ste=, scale=}), seed, epochs, batch, optimizer, lr, name/id; any other
+-- field goes under `extra`.
+function results.record(cfg, history)
+  cfg = cfg or {}
+  history = history or {}
+  local acc, train_acc, loss, test_loss, secs = {}, {}, {}, {}, {}
+  for i, e in ipairs(history.epochs or {}) do
+    acc[i] = e.test_acc or json.null
+    train_acc[i] = e.train_acc or json.null
+    loss[i] = e.train_loss or json.null
+    test_loss[i] = e.test_loss or json.null
+    secs[i] = e.seconds or json.null
+  end
+  local final = history.test_acc
+  if final == nil and #acc > 0 and acc[#acc] ~= json.null then final = acc[#acc] end
+  local total = 0
+  for _, s in ipairs(secs) do if s ~= json.null then total = total + s end end
+  local formats = cfg.formats
+  if formats == nil and cfg.format ~= nil then formats = { input = cfg.format, output = cfg.format } end
+  local rec = {
+    schema = results.SCHEMA,
+    model = cfg.model, dataset = cfg.dataset, activation = cfg.activation,
+    format = format_label(cfg), formats = formats, modes = cfg.modes,
+    seed = cfg.seed, epochs = #acc > 0 and #acc or cfg.epochs, epochs_planned = cfg.epochs,
+    batch = cfg.batch, optimizer = cfg.optimizer, lr = cfg.lr,
+    accuracy = acc, train_accuracy = train_acc, loss = loss, test_loss = test_loss,
+    seconds_per_epoch = secs, seconds = history.seconds or total,
+    test_acc = final, final_loss = loss[#loss] ~= json.null and loss[#loss] or nil,
+    interrupted = history.interrupted or nil,
+    peak_memory_kb = results.peak_memory_kb(),
+    engine = { version = lpact.version, threads = io_.threads() },
+    created = results.now(),
+  }
+  local extra = {}
+  for k, v in pairs(cfg) do if not known[k] then extra[k] = v end end
+  if next(extra) then rec.extra = extra end
+  rec.id = cfg.id or cfg.name or results.id(rec)
+  return rec
+end
+
+--- Writes a record as dir/<id>.json (atomically); returns the path.
+function results.write(dir, rec)
+  local ok, err = io_.mkdir(dir)
+  if not ok then lpact.fail("cannot create the results folder " .. err, 1) end
+  local path = dir .. "/" .. slug(rec.id or results.id(rec)) .. ".json"
+  results.write_file(path, json.encode(rec, { indent = 2, nonfinite = "null" }) .. "\n")
+  return path
+end
+
+--- Reads one result file; raises lpact.fail naming the file if it is not
+-- valid JSON.
+function results.read(path)
+  local f, err = io.open(path, "rb")
+  if not f then lpact.fail(string.format("%s: cannot open: %s", path, (err or ""):gsub("^[^:]*: ", "")), 1) end
+  local s = f:read("a")
+  f:close()
+  local ok, v = pcall(json.decode, s)
+  if not ok then lpact.fail(path .. ": " .. tostring(v), 1) end
+  return v
+end
+
+--- Every result record (*.json with schema lpact-result/1) in dir, in
+-- file-name order; each gets a `file` field. The manifest and other JSON
+-- files are skipped.
+function results.read_dir(dir)
+  local names, err = io_.listdir(dir)
+  if not names then lpact.fail("cannot read the results folder " .. err, 1) end
+  local out = {}
+  for _, name in ipairs(names) do
+    if name:match("%.json$") and not name:find("%.tmp%-") then
+      local rec = results.read(dir .. "/" .. name)
+      if type(rec) == "table" and rec.schema == results.SCHEMA then
+        rec.file = name
+        out[#out + 1] = rec
+      end
+    end
+  end
+  return out
+end
+
+local Run = {}
+Run.__index = Run
+
+--- Opens a results folder for a run: creates it, writes manifest.json
+-- (rewritten after every result, so an interrupted run stays readable).
+-- info: name, script, args, and any other fields to record.
+function results.open(dir, info)
+  info = info or {}
+  local ok, err = io_.mkdir(dir)
+  if not ok then lpact.fail("cannot create the results folder " .. err, 1) end
+  local cmd = {}
+  if arg then for i = 0, #arg do cmd[#cmd + 1] = arg[i] end end
+  local run = setmetatable({ dir = dir, manifest = {
+    schema = results.MANIFEST_SCHEMA, name = info.name, script = info.script or (arg and arg[0]),
+    command = info.command or table.concat(cmd, " "), started = results.now(), finished = json.null,
+    engine = { version = lpact.version }, results = {}, info = info.extra,
+  } }, Run)
+  run:write_manifest()
+  return run
+end
+
+--- Writes the manifest as it stands.
+function Run:write_manifest()
+  results.write_file(self.dir .. "/manifest.json", json.encode(self.manifest, { indent = 2, nonfinite = "null" }) .. "\n")
+end
+
+--- Records one trained configuration (see results.record); writes its
+-- file and updates the manifest. Returns the record and its path.
+function Run:add(cfg, history)
+  local rec = results.record(cfg, history)
+  local path = results.write(self.dir, rec)
+  local list = self.manifest.results
+  list[#list + 1] = { id = rec.id, file = path:match("[^/]*$"), test_acc = rec.test_acc }
+  self:write_manifest()
+  return rec, path
+end
+
+--- Marks the run finished in the manifest (with the peak memory).
+function Run:finish(status)
+  self.manifest.finished = results.now()
+  self.manifest.status = status or "complete"
+  self.manifest.peak_memory_kb = results.peak_memory_kb()
+  self:write_manifest()
+end
+
+-- ---- tables --------------------------------------------------------------
+
+local FORMAT_ORDER = { "fp32", "bf16", "fp16", "fp8", "e4m3", "e5m2", "fp6", "e3m2", "e2m3", "fp4", "e2m1",
+  "fp3", "e1m1", "e2m0", "fp2", "e1m0" }
+local ACT_ORDER = { "relu", "leaky_relu", "relu6", "elu", "gelu", "silu", "softplus", "mish", "sigmoid", "tanh",
+  "hardtanh", "hardsigmoid" }
+local function rank_of(list)
+  local r = {}
+  for i, v in ipairs(list) do r[v] = i end
+  return r
+end
+local FORMAT_RANK, ACT_RANK = rank_of(FORMAT_ORDER), rank_of(ACT_ORDER)
+
+-- Sort known names in their canonical order, then the others by name.
+local function sorter(rank)
+  return function(a, b)
+    local ra, rb = rank[a], rank[b]
+    if ra and rb then return ra < rb end
+    if ra or rb then return ra ~= nil end
+    return a < b
+  end
+end
+
+local function variant(rec)
+  if type(rec.modes) ~= "table" then return "" end
+  local keys, parts = {}, {}
+  for k in pairs(rec.modes) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. tostring(rec.modes[k]) end
+  return table.concat(parts, " ")
+end
+
+local function num(v) return type(v) == "number" and v == v and v or nil end
+
+local function mean_sd(xs)
+  local n, s = #xs, 0
+  for _, x in ipairs(xs) do s = s + x end
+  local m = s / n
+  local q = 0
+  for _, x in ipairs(xs) do q = q + (x - m) ^ 2 end
+  return m, n > 1 and math.sqrt(q / (n - 1)) or nil
+end
+
+--- Groups records into tables: {kind = "matrix", dataset=, model=,
+-- variant=, activations = {…}, formats = {…}, cells = {[act] = {[fmt] =
+-- {mean=, sd=, n=, seeds=}}}, epochs = {…}} for records with an activation
+-- and a format; the rest go into one {kind = "runs", records = {…}}.
+-- Accuracies in the cells are percentages.
+function results.tables(records)
+  local groups, order, others = {}, {}, {}
+  for _, r in ipairs(records) do
+    local acc = num(r.test_acc)
+    if r.activation ~= nil and r.format ~= nil then
+      local key = table.concat({ tostring(r.dataset or "?"), tostring(r.model or "?"), variant(r) }, "\0")
+      local g = groups[key]
+      if not g then
+        g = { kind = "matrix", dataset = r.dataset, model = r.model, variant = variant(r), raw = {}, acts = {},
+          fmts = {}, epochs = {}, seeds = {}, runs = 0, secs = {} }
+        groups[key] = g
+        order[#order + 1] = key
+      end
+      local a, f = tostring(r.activation), tostring(r.format)
+      g.acts[a], g.fmts[f] = true, true
+      g.raw[a] = g.raw[a] or {}
+      g.raw[a][f] = g.raw[a][f] or { accs = {}, seeds = {} }
+      if acc then table.insert(g.raw[a][f].accs, 100 * acc) end
+      if r.seed ~= nil then table.insert(g.raw[a][f].seeds, r.seed) g.seeds[tostring(r.seed)] = true end
+      if r.epochs then g.epochs[r.epochs] = true end
+      g.runs = g.runs + 1
+    else
+      others[#others + 1] = r
+    end
+  end
+  table.sort(order)
+  local out = {}
+  for _, key in ipairs(order) do
+    local g = groups[key]
+    local acts, fmts = {}, {}
+    for a in pairs(g.acts) do acts[#acts + 1] = a end
+    for f in pairs(g.fmts) do fmts[#fmts + 1] = f end
+    table.sort(acts, sorter(ACT_RANK))
+    table.sort(fmts, sorter(FORMAT_RANK))
+    local cells = {}
+    for a, row in pairs(g.raw) do
+      cells[a] = {}
+      for f, c in pairs(row) do
+        if #c.accs > 0 then
+          local m, sd = mean_sd(c.accs)
+          cells[a][f] = { mean = m, sd = sd, n = #c.accs }
+        end
+      end
+    end
+    local epochs, seeds = {}, {}
+    for e in pairs(g.epochs) do epochs[#epochs + 1] = e end
+    for s in pairs(g.seeds) do seeds[#seeds + 1] = s end
+    table.sort(epochs)
+    table.sort(seeds, function(x, y)
+      local nx, ny = tonumber(x), tonumber(y)
+      if nx and ny then return nx < ny end
+      return x < y
+    end)
+    out[#out + 1] = { kind = "matrix", dataset = g.dataset, model = g.model, variant = g.variant,
+      activations = acts, formats = fmts, cells = cells, epochs = epochs, seeds = seeds, runs = g.runs }
+  end
+  if #others > 0 then
+    table.sort(others, function(x, y) return tostring(x.id or x.file or "") < tostring(y.id or y.file or "") end)
+    out[#out + 1] = { kind = "runs", records = others }
+  end
+  return out
+end
+
+local function pct(v) return v and string.format("%.2f", v) or "-" end
+
+-- A signed difference with two decimals; a difference that rounds to
+-- zero is "+0.00" whatever its sign.
+local function diff(d)
+  local s = string.format("%+.2f", d)
+  return s == "-0.00" and "+0.00" or s
+end
+
+local function title(tb)
+  local parts = {}
+  for _, v in ipairs { tb.dataset, tb.model } do if v ~= nil then parts[#parts + 1] = tostring(v) end end
+  if tb.variant ~= "" then parts[#parts + 1] = tb.variant end
+  return table.concat(parts, ", ")
+end
+results.table_title = title
+
+local function mean_secs(r)
+  local s, n = 0, 0
+  for _, v in ipairs(type(r.seconds_per_epoch) == "table" and r.seconds_per_epoch or {}) do
+    if num(v) then s, n = s + v, n + 1 end
+  end
+  return n > 0 and s / n or nil
+end
+
+--- The Markdown text of the tables of these records: per group, rows are
+-- activations, columns formats, cells the final test accuracy in percent
+-- (mean over seeds), with the change from FP32 in brackets when the
+-- group has an fp32 column. Other runs are listed one per line.
+function results.markdown(records, opts)
+  opts = opts or {}
+  local out = {}
+  local function line(s) out[#out + 1] = s end
+  if opts.heading then line("# " .. opts.heading) line("") end
+  for _, tb in ipairs(results.tables(records)) do
+    if tb.kind == "matrix" then
+      local base = nil
+      for _, f in ipairs(tb.formats) do if f == "fp32" then base = f end end
+      line("## " .. title(tb))
+      line("")
+      line("Final test accuracy (%)" .. (#tb.seeds > 1 and ", mean over seeds" or "") ..
+        (base and "; in brackets the change from fp32." or "."))
+      line("")
+      local head, rule = { "| activation |" }, { "|---|" }
+      for _, f in ipairs(tb.formats) do head[#head + 1] = " " .. f .. " |" rule[#rule + 1] = "---:|" end
+      line(table.concat(head))
+      line(table.concat(rule))
+      for _, a in ipairs(tb.activations) do
+        local row = { "| " .. a .. " |" }
+        local ref = base and tb.cells[a][base]
+        for _, f in ipairs(tb.formats) do
+          local c = tb.cells[a][f]
+          local s = pct(c and c.mean)
+          if c and ref and f ~= base then s = s .. " (" .. diff(c.mean - ref.mean) .. ")" end
+          row[#row + 1] = " " .. s .. " |"
+        end
+        line(table.concat(row))
+      end
+      line("")
+      local ep = {}
+      for _, e in ipairs(tb.epochs) do ep[#ep + 1] = tostring(e) end
+      line(string.format("%d run%s; epochs: %s; seeds: %s.", tb.runs, tb.runs == 1 and "" or "s",
+        #ep > 0 and table.concat(ep, ", ") or "-", #tb.seeds > 0 and table.concat(tb.seeds, ", ") or "-"))
+      line("")
+    else
+      line("## Other runs")
+      line("")
+      line("| run | model | dataset | seed | epochs | test acc (%) | s/epoch |")
+      line("|---|---|---|---:|---:|---:|---:|")
+      for _, r in ipairs(tb.records) do
+        local s = mean_secs(r)
+        line(string.format("| %s | %s | %s | %s | %s | %s | %s |", tostring(r.id or r.file or "?"),
+          tostring(r.model or "-"), tostring(r.dataset or "-"), tostring(r.seed or "-"), tostring(r.epochs or "-"),
+          pct(num(r.test_acc) and 100 * r.test_acc), s and string.format("%.2f", s) or "-"))
+      end
+      line("")
+    end
+  end
+  while out[#out] == "" do out[#out] = nil end
+  return table.concat(out, "\n") .. "\n"
+end
+
+local function csv_field(v)
+  v = v == nil and "" or tostring(v)
+  if v:find('[,"\n\r]') then v = '"' .. v:gsub('"', '""') .. '"' end
+  return v
+end
+
+--- The CSV text of the same tables: one row per (group, activation), the
+-- columns dataset, model, variant, activation, one accuracy column per
+-- format (percent, mean over seeds) and, when the group has fp32, one
+-- drop_<format> column per other format (accuracy minus fp32's).
+-- Formats are the union over all groups; a missing cell is empty.
+function results.csv(records)
+  local tables = results.tables(records)
+  local fmts, seen = {}, {}
+  for _, tb in ipairs(tables) do
+    for _, f in ipairs(tb.formats or {}) do if not seen[f] then seen[f] = true fmts[#fmts + 1] = f end end
+  end
+  table.sort(fmts, sorter(FORMAT_RANK))
+  local head = { "dataset", "model", "variant", "activation" }
+  for _, f in ipairs(fmts) do head[#head + 1] = f end
+  local has_base = seen.fp32
+  if has_base then for _, f in ipairs(fmts) do if f ~= "fp32" then head[#head + 1] = "drop_" .. f end end end
+  local lines = { table.concat(head, ",") }
+  for _, tb in ipairs(tables) do
+    if tb.kind == "matrix" then
+      for _, a in ipairs(tb.activations) do
+        local row = { csv_field(tb.dataset), csv_field(tb.model), csv_field(tb.variant), csv_field(a) }
+        for _, f in ipairs(fmts) do
+          local c = tb.cells[a][f]
+          row[#row + 1] = c and string.format("%.2f", c.mean) or ""
+        end
+        if has_base then
+          local ref = tb.cells[a].fp32
+          for _, f in ipairs(fmts) do
+            if f ~= "fp32" then
+              local c = tb.cells[a][f]
+              row[#row + 1] = (c and ref) and diff(c.mean - ref.mean) or ""
+            end
+          end
+        end
+        lines[#lines + 1] = table.concat(row, ",")
+      end
+    end
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+--- One CSV row per result record (id, model, dataset, activation, format,
+-- variant, seed, epochs, test accuracy in percent, final loss, mean
+-- seconds per epoch, peak memory in kB), in id order.
+function results.runs_csv(records)
+  local lines = { "id,model,dataset,activation,format,variant,seed,epochs,test_acc,final_loss,seconds_per_epoch,peak_memory_kb" }
+  local sorted = { table.unpack(records) }
+  table.sort(sorted, function(x, y) return tostring(x.id or x.file or "") < tostring(y.id or y.file or "") end)
+  for _, r in ipairs(sorted) do
+    local s = mean_secs(r)
+    lines[#lines + 1] = table.concat({ csv_field(r.id), csv_field(r.model), csv_field(r.dataset), csv_field(r.activation),
+      csv_field(r.format), csv_field(variant(r)), csv_field(r.seed), csv_field(r.epochs),
+      num(r.test_acc) and string.format("%.2f", 100 * r.test_acc) or "",
+      num(r.final_loss) and string.format("%.4f", r.final_loss) or "",
+      s and string.format("%.2f", s) or "", csv_field(r.peak_memory_kb) }, ",")
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+return results

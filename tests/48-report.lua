@@ -1,0 +1,145 @@
+-- lpact report on a handmade results folder: exact Markdown and CSV,
+-- figures through gnuplot, and the command's errors.
+local t = require "lpact.tap"
+local B = os.getenv("LPACT_BUILD") or "build"
+local exe = B .. "/lpact"
+
+local dir = os.tmpname()
+os.remove(dir)
+os.execute("mkdir -p " .. dir .. "/res")
+local res = dir .. "/res"
+local function spit(p, s) local f = assert(io.open(p, "wb")) f:write(s) f:close() end
+local function slurp(p) local f = io.open(p, "rb") if not f then return nil end local s = f:read("a") f:close() return s end
+local function run(cmd)
+  local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
+  local out = p:read("a")
+  p:close()
+  local body, code = out:match("^(.-)exit=(%d+)\n$")
+  return body, tonumber(code)
+end
+
+-- Result files as an experiment writes them (only the fields the report reads).
+local n = 0
+local function result(fields)
+  n = n + 1
+  local parts = { '"schema": "lpact-result/1"' }
+  for k, v in pairs(fields) do parts[#parts + 1] = string.format("%q: %s", k, v) end
+  table.sort(parts)
+  spit(string.format("%s/r%02d.json", res, n), "{" .. table.concat(parts, ", ") .. "}\n")
+end
+local modes = '{"mode": "emulate", "levels": "learnable"}'
+local function mlp(act, fmt, seed, acc)
+  result { model = '"mlp"', dataset = '"fashion-mnist"', activation = '"' .. act .. '"', format = '"' .. fmt .. '"',
+    modes = modes, seed = seed, epochs = 2, test_acc = acc, seconds_per_epoch = "[1.5, 2.5]" }
+end
+mlp("sigmoid", "fp2", 1, "0.1")
+mlp("relu", "fp32", 1, "0.88")
+mlp("relu", "fp32", 2, "0.89")
+mlp("relu", "fp4", 1, "0.87")
+mlp("relu", "fp2", 1, "0.8")
+mlp("sigmoid", "fp32", 1, "0.87")
+local function vgg(act, fmt, acc)
+  result { model = '"vgg_cifar"', dataset = '"cifar-10"', activation = '"' .. act .. '"', format = '"' .. fmt .. '"',
+    seed = 3, epochs = 10, test_acc = acc }
+end
+vgg("relu", "fp6", "0.7")
+vgg("gelu", "e4m3", "0.76")
+vgg("relu", "e4m3", "0.75")
+result { id = '"baseline"', model = '"mlp"', dataset = '"fashion-mnist"', seed = 1, epochs = 5, test_acc = "0.8812",
+  seconds_per_epoch = "[3, 4]" }
+spit(res .. "/manifest.json", '{"schema": "lpact-manifest/1", "results": []}\n')
+spit(res .. "/notes.txt", "not a result\n")
+
+local want_md = [[
+# lpact results: res
+
+## cifar-10, vgg_cifar
+
+Final test accuracy (%).
+
+| activation | e4m3 | fp6 |
+|---|---:|---:|
+| relu | 75.00 | 70.00 |
+| gelu | 76.00 | - |
+
+3 runs; epochs: 10; seeds: 3.
+
+## fashion-mnist, mlp, levels=learnable mode=emulate
+
+Final test accuracy (%), mean over seeds; in brackets the change from fp32.
+
+| activation | fp32 | fp4 | fp2 |
+|---|---:|---:|---:|
+| relu | 88.50 | 87.00 (-1.50) | 80.00 (-8.50) |
+| sigmoid | 87.00 | - | 10.00 (-77.00) |
+
+6 runs; epochs: 2; seeds: 1, 2.
+
+## Other runs
+
+| run | model | dataset | seed | epochs | test acc (%) | s/epoch |
+|---|---|---|---:|---:|---:|---:|
+| baseline | mlp | fashion-mnist | 1 | 5 | 88.12 | 3.50 |
+]]
+local want_csv = [[
+dataset,model,variant,activation,fp32,e4m3,fp6,fp4,fp2,drop_e4m3,drop_fp6,drop_fp4,drop_fp2
+cifar-10,vgg_cifar,,relu,,75.00,70.00,,,,,,
+cifar-10,vgg_cifar,,gelu,,76.00,,,,,,,
+fashion-mnist,mlp,levels=learnable mode=emulate,relu,88.50,,,87.00,80.00,,,-1.50,-8.50
+fashion-mnist,mlp,levels=learnable mode=emulate,sigmoid,87.00,,,,10.00,,,,-77.00
+]]
+
+local out, code = run(exe .. " report " .. res .. " --no-figures")
+t.is(code, 0, "report exits 0")
+t.is(out, want_md, "prints the Markdown")
+t.is(slurp(res .. "/report.md"), want_md, "report.md: exact text")
+t.is(slurp(res .. "/report.csv"), want_csv, "report.csv: exact text")
+local runs = slurp(res .. "/runs.csv")
+t.like(runs, "^id,model,dataset,activation,format,variant,seed,epochs,test_acc,final_loss,seconds_per_epoch,peak_memory_kb\n",
+  "runs.csv header")
+t.like(runs, "\nbaseline,mlp,fashion%-mnist,,,,1,5,88%.12,,3%.50,\n", "runs.csv: the baseline row")
+local lines = 0
+for _ in runs:gmatch("\n") do lines = lines + 1 end
+t.is(lines, 11, "runs.csv: header + 10 results")
+
+-- The same tables through the library.
+local recs = lpact.results.read_dir(res)
+t.is(lpact.results.markdown(recs, { heading = "lpact results: res" }), want_md, "results.markdown gives the same text")
+
+-- --out and figures.
+local outdir = dir .. "/out/sub"
+os.execute("mkdir -p " .. dir .. "/out")
+out, code = run(exe .. " report " .. res .. " --out " .. outdir)
+t.is(code, 0, "report with figures exits 0")
+t.is(slurp(outdir .. "/report.md"), want_md, "--out: report.md written there")
+local png = slurp(outdir .. "/fig-fashion-mnist-mlp-levels-learnable-mode-emulate.png")
+t.ok(png and png:sub(1, 8) == "\x89PNG\r\n\26\n", "PNG figure for the fashion-mnist table")
+local svg = slurp(outdir .. "/fig-cifar-10-vgg-cifar.svg")
+t.ok(svg and svg:find("<svg", 1, true) and svg:find("gelu", 1, true), "SVG figure for the cifar-10 table, with its legend")
+local left = io.popen("ls -A " .. outdir):read("a")
+t.is(left, "fig-cifar-10-vgg-cifar.png\nfig-cifar-10-vgg-cifar.svg\nfig-fashion-mnist-mlp-levels-learnable-mode-emulate.png\n" ..
+  "fig-fashion-mnist-mlp-levels-learnable-mode-emulate.svg\nreport.csv\nreport.md\nruns.csv\n", "exactly these files, no temporaries")
+
+-- Errors: one line each.
+out, code = run("LPACT_GNUPLOT=/nonexistent/gnuplot " .. exe .. " report " .. res)
+t.is(out, "lpact: report: gnuplot not found ('/nonexistent/gnuplot'): install the Debian package gnuplot-nox, or pass --no-figures\n",
+  "gnuplot missing: one clear line")
+t.is(code, 1, "gnuplot missing: exit 1")
+out, code = run(exe .. " report")
+t.is(out, "lpact: usage: lpact report DIR [--out OUTDIR] [--no-figures]\n", "no folder: usage")
+t.is(code, 2, "usage error exits 2")
+out, code = run(exe .. " report " .. dir .. "/nope")
+t.is(out, "lpact: report: no such folder: " .. dir .. "/nope\n", "missing folder named")
+t.is(code, 2, "exit 2")
+out, code = run(exe .. " report " .. res .. " --bogus")
+t.like(out, "^lpact: report: unknown option '%-%-bogus'", "unknown option")
+os.execute("mkdir -p " .. dir .. "/empty")
+out, code = run(exe .. " report " .. dir .. "/empty")
+t.is(out, "lpact: report: no result files in " .. dir .. "/empty (JSON objects with schema lpact-result/1)\n", "empty folder")
+t.is(code, 1, "exit 1")
+spit(res .. "/zz.json", '{"schema": "lpact-result/1", "test_acc": 0.5,,}')
+out, code = run(exe .. " report " .. res .. " --no-figures")
+t.is(out, "lpact: " .. res .. "/zz.json: json.decode: object key expected at line 1 column 46\n", "broken file named")
+
+os.execute("rm -rf " .. dir)
+t.done()
