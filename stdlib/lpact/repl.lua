@@ -21,10 +21,22 @@ end
 --- levels(format) — every code of a format: bit fields (sign | exponent |
 -- mantissa), value, gap to the next value and relative gap.
 -- levels(format, learned) puts learned levels (a list or tensor, one
--- per code) next to the format's own values.
---     levels "fp4"      levels "e3m2:nosub"
-function levels(fmt, learned)
-  return show().levels(fmt, learned)
+-- per code) next to the format's own values; levels(layer) does so for
+-- a quantized activation layer (lpact.qact) with learnable levels.
+--     levels "fp4"      levels "e3m2:nosub"      levels(lpact.qact.layers(model)[1])
+function levels(fmt, learned, opts)
+  if type(fmt) == "table" and fmt.fin and type(fmt.levels) == "function" then
+    local layer = fmt                -- a lpact.qact layer
+    local lut = layer.mode == "lut"
+    local o = { title = layer:describe() }
+    for k, v in pairs(learned or {}) do o[k] = v end
+    if lut then o.original = (layer.original or layer:_original()):totable() end
+    if not layer.learnable then
+      return show().levels(lut and layer.fin or layer.fout, nil, o)
+    end
+    return show().levels(lut and layer.fin or layer.fout, layer:levels(), o)
+  end
+  return show().levels(fmt, learned, opts)
 end
 
 --- compare(a, b, ...) — the value sets of two or more formats on one
@@ -57,13 +69,11 @@ end
 --- errors(f, format, lo, hi [, opts]) — the error of the quantized
 -- activation Q(f(Q(x))) against f in FP32 over [lo, hi] (or over the
 -- values of a tensor / list given in place of lo): max, mean and RMS
--- absolute error, and a histogram of the signed error.
+-- absolute error, and a histogram of the signed error. With a table of
+-- lpact.qact options in place of the format (errors("tanh", {fmt =
+-- "fp4", mode = "lut"}, -3, 3)) the layer itself is measured.
 --     errors("sigmoid", "fp4", -6, 6)
 function errors(f, fmt, lo, hi, opts)
-  local q = rawget(lpact, "qact")
-  if type(q) == "table" and type(q.errors) == "function" and type(f) == "table" then
-    return q.errors(f, fmt, lo, hi, opts)
-  end
   return show().errors(f, fmt, lo, hi, opts)
 end
 

@@ -431,12 +431,14 @@ function show.levels(fmt, learned, opts)
       d.identity and "2^32" or tostring(1 << d.bits)))
   end
   local lv = learned_list(learned, #d.codes)
+  if opts and opts.original then opts.original = learned_list(opts.original, #d.codes) end
   local npos = #d.codes >> (d.signed and 1 or 0)
   if not lv and npos > 16 and d.mbits <= 4 then
     return view({ desc = d, opts = opts }, levels_grid)
   end
   return view({ desc = d, learned = lv, opts = opts }, function(v)
     local d_, lv_ = v.desc, v.learned
+    local orig = v.opts and v.opts.original
     local nxt = magnitudes(d_)
     local hexw = floor((d_.bits + 3) / 4)
     local rows = {}
@@ -456,7 +458,11 @@ function show.levels(fmt, learned, opts)
         if note == "unused" then val = 0 / 0 end
         local r = { fmt_str("0x%0" .. hexw .. "x", c.code), field_text(d_, c),
           c.kind == "unused" and "—" or num(val) }
-        if lv_ then r[#r + 1] = num(lv_[c.code + 1]) end
+        if orig then r[#r + 1] = num(orig[c.code + 1]) end
+        if lv_ then
+          local x = lv_[c.code + 1]
+          r[#r + 1] = (x == x and x ~= 0 and #num(x) > 8) and fmt_str("%.4g", x) or num(x)
+        end
         r[#r + 1] = gap
         r[#r + 1] = rel
         r[#r + 1] = note
@@ -464,6 +470,7 @@ function show.levels(fmt, learned, opts)
       end
     end
     local head = { "code", layout(d_), "value" }
+    if orig then head[#head + 1] = "original" end
     if lv_ then head[#head + 1] = "learned" end
     head[#head + 1] = "gap"; head[#head + 1] = "rel gap"; head[#head + 1] = "kind"
     local ncol = #head
@@ -472,7 +479,9 @@ function show.levels(fmt, learned, opts)
     for _, r in ipairs(rows) do
       for i = 1, ncol do widths[i] = math.max(widths[i], ulen(r[i])) end
     end
-    local right = { [3] = true, [4] = true, [5] = true, [6] = lv_ ~= nil }
+    local nnum = 5 + (lv_ and 1 or 0) + (orig and 1 or 0)
+    local right = {}
+    for i = 3, nnum do right[i] = true end
     local function line(r)
       local cells = {}
       for i = 1, ncol do
@@ -485,6 +494,7 @@ function show.levels(fmt, learned, opts)
       #d_.codes, d_.nvalues or 0)
     if not all then title = title .. " (non-negative codes; s = 1 mirrors them)" end
     out[1] = title
+    if v.opts and v.opts.title then table.insert(out, 1, v.opts.title) end
     -- columns of rows when there are many and the screen is wide
     local body = {}
     for _, r in ipairs(rows) do body[#body + 1] = line(r) end
@@ -989,6 +999,7 @@ end
 function show.errors(f, fmt, lo, hi, opts)
   if type(hi) == "table" and opts == nil then opts, hi = hi, nil end
   opts = opts or {}
+  if type(fmt) == "table" and not fmt.ebits then return show.errors_qact(f, fmt, lo, hi, opts) end
   local fn, fname = activation(f, "errors")
   local q, F = rounder(fmt, "errors")
   local xs
@@ -1039,6 +1050,56 @@ function show.errors(f, fmt, lo, hi, opts)
     out[5] = fmt_str("mean error   %.6g  (bias)", v.bias)
     if v.nan > 0 then out[#out + 1] = fmt_str("NaN results  %d (left out)", v.nan) end
     out[#out + 1] = tostring(v.hist)
+    return table.concat(out, "\n")
+  end)
+end
+
+--- The error of a lpact.qact layer built from options `cfg` (see
+-- lpact.qact) against f in double precision, through lpact.qact.errors:
+-- same report as show.errors.
+function show.errors_qact(f, cfg, lo, hi, opts)
+  opts = opts or {}
+  local ok, qact = pcall(require, "lpact.qact")
+  if not ok then fail("errors: quantized activations (lpact.qact) are not available") end
+  if type(lo) == "number" and (type(hi) ~= "number" or not (lo < hi)) then
+    fail(fmt_str("errors: an input range lo < hi expected, got %s, %s", tostring(lo), tostring(hi)))
+  end
+  local okr, r = pcall(qact.errors, f, cfg, lo, hi, opts.n and opts.n - 1 or 1000)
+  if not okr then
+    local msg = type(r) == "table" and tostring(r.msg) or tostring(r):gsub("^[^:]*:%d+: ", "")
+    fail("errors: " .. msg)
+  end
+  local fname = type(f) == "string" and f or "f"
+  local label = {}
+  for _, k in ipairs({ "fmt", "in_fmt", "out_fmt", "mode", "scale" }) do
+    if cfg[k] ~= nil then label[#label + 1] = k .. "=" .. tostring(cfg[k]) end
+  end
+  local errs = {}
+  local pts = r.points or {}
+  for i = 1, #(pts.q or {}) do
+    local e = pts.q[i] - pts.y[i]
+    if e == e then errs[#errs + 1] = e end
+  end
+  local v = { fname = fname, fmtname = "qact{" .. table.concat(label, ", ") .. "}", n = #(pts.x or {}),
+    max = r.max, mean = r.mean, rms = r.rms, nan = #(pts.x or {}) - (r.n or 0), opts = opts }
+  local sum = 0
+  for _, e in ipairs(errs) do sum = sum + e end
+  v.bias = #errs > 0 and sum / #errs or 0 / 0
+  for i, e in ipairs(errs) do
+    if math.abs(e) == r.max then v.argmax = pts.x[i]; break end
+  end
+  v.hist = show.hist(errs, { bins = opts.bins, width = opts.width, color = opts.color, title = "signed error" })
+  v.figure = v.hist.figure
+  v.figure.title = fmt_str("error of %s in %s", fname, v.fmtname)
+  return view(v, function(w)
+    local out = {}
+    out[1] = fmt_str("%s in %s against fp32, %d inputs", w.fname, w.fmtname, w.n)
+    out[2] = fmt_str("max |error|  %.6g  (at x = %s)", w.max, w.argmax and fmt_str("%.6g", w.argmax) or "—")
+    out[3] = fmt_str("mean |error| %.6g", w.mean)
+    out[4] = fmt_str("RMS error    %.6g", w.rms)
+    out[5] = fmt_str("mean error   %.6g  (bias)", w.bias)
+    if w.nan > 0 then out[#out + 1] = fmt_str("NaN results  %d (left out)", w.nan) end
+    out[#out + 1] = tostring(w.hist)
     return table.concat(out, "\n")
   end)
 end
