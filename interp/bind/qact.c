@@ -215,6 +215,38 @@ static int m_direct(lua_State *L) {
   return 2;
 }
 
+/* q:grouped(x, {axis=, block=}, mx, rule, use_in, use_out [, levels [, ctr0]])
+ * -> y, codes: per-group amax, scales (lp_qact_group_scales) and the
+ * per-element forward in one call; block 0 means per-channel. */
+static int m_grouped(lua_State *L) {
+  static const char *const rules[] = { "floor", "ceil", NULL };
+  qcore *q = check_qcore(L, 1);
+  lp_tensor *x = lp_check_contiguous(L, 2);
+  lp_qgroups g;
+  size_t ng = check_groups(L, 3, x, &g);
+  int mx = lua_toboolean(L, 4);
+  int rule = luaL_checkoption(L, 5, "floor", rules);
+  int use_in = lua_toboolean(L, 6), use_out = lua_toboolean(L, 7);
+  const float *lev = NULL;
+  if (!lua_isnoneornil(L, 8)) {
+    if (!has_codes(&q->qout)) return luaL_argerror(L, 8, "levels need an output format with codes");
+    lev = opt_levels(L, 8, q->qout.ncodes);
+  }
+  lua_Integer ctr = luaL_optinteger(L, 9, 0);
+  double *buf = lua_newuserdatauv(L, 3 * ng * sizeof *buf, 0);  /* collected by the GC */
+  size_t n = (size_t)lp_tensor_numel(x);
+  lp_qact_group_amax(buf, lp_tensor_data(x), n, &g);
+  lp_qact_group_scales(buf + ng, buf + 2 * ng, buf, ng, q->fn, q->alpha,
+                       has_codes(&q->qin) ? q->qin.hi : INFINITY,
+                       has_codes(&q->qout) || q->qout.wide ? q->qout.hi : INFINITY,
+                       mx, rule, use_in, use_out);
+  lp_tensor *y = lp_push_tensor_like(L, x, 0);
+  lp_tensor *codes = lp_push_tensor_like(L, x, 0);
+  lp_qact_direct(lp_tensor_data(y), lp_tensor_data(codes), lp_tensor_data(x), n, &q->qin, &q->qout,
+                 q->fn, q->alpha, q->mode, &g, buf + ng, buf + 2 * ng, lev, (uint64_t)ctr);
+  return 2;
+}
+
 /* q:telemetry(x [, s [, ctr0 [, usage]]]) -> sat, under, nan, n; adds
  * to the usage tensor (in_codes + 1 entries) if given. Counts the input
  * quantizer (the output quantizer if the input is fp32). */
@@ -401,7 +433,7 @@ static int l_fninfo(lua_State *L) {
 }
 
 static const luaL_Reg methods[] = {
-  { "info", m_info }, { "table", m_table }, { "lookup", m_lookup }, { "direct", m_direct },
+  { "info", m_info }, { "table", m_table }, { "lookup", m_lookup }, { "direct", m_direct }, { "grouped", m_grouped },
   { "telemetry", m_telemetry }, { "round", m_round }, { "code", m_code }, { "eval", m_eval },
   { NULL, NULL },
 };

@@ -179,6 +179,30 @@ static int cmp_keycode(const void *a, const void *b) {
   return x->key < y->key ? -1 : x->key > y->key ? 1 : (x->code < y->code ? -1 : x->code > y->code);
 }
 
+/* The number of thresholds <= key in a[0, n), branch-free (the loop keeps
+ * every threshold before b at or below key, every one past the window above). */
+static inline uint32_t count_le(const int64_t *a, size_t n, int64_t k) {
+  if (n == 0) return 0;
+  const int64_t *b = a;
+  while (n > 1) {
+    size_t h = n / 2;
+    b = (b[h - 1] <= k) ? b + h : b;
+    n -= h;
+  }
+  return (uint32_t)((b - a) + (b[0] <= k));
+}
+
+static inline uint32_t qz_code_fast(const lp_qz *q, double x) {
+  int64_t k = okey(x);
+  if (q->blo) {
+    size_t bk = (size_t)(((uint64_t)k ^ UINT64_C(0x8000000000000000)) >> (64 - LP_QZ_BUCKET_BITS));
+    uint32_t lo = q->blo[bk], hi = q->bhi[bk];
+    if (lo == hi) return q->rcode[lo];
+    return q->rcode[lo + count_le(q->thr + lo, hi - lo, k)];
+  }
+  return q->rcode[count_le(q->thr, (size_t)q->nranks - 1, k)];
+}
+
 int lp_qz_init(lp_qz *q, const lp_format *f) {
   memset(q, 0, sizeof *q);
   q->f = *f;
@@ -250,26 +274,33 @@ int lp_qz_init(lp_qz *q, const lp_format *f) {
     }
   }
   free(kc);
+  if (q->fast && nr > 1) {
+    size_t nb = (size_t)1 << LP_QZ_BUCKET_BITS;
+    q->blo = malloc(nb * sizeof *q->blo);
+    q->bhi = malloc(nb * sizeof *q->bhi);
+    if (!q->blo || !q->bhi) {
+      lp_qz_free(q);
+      return LP_ENOMEM;
+    }
+    int shift = 64 - LP_QZ_BUCKET_BITS;
+    for (size_t bk = 0; bk < nb; bk++) {
+      int64_t klo = (int64_t)(((uint64_t)bk << shift) ^ UINT64_C(0x8000000000000000));
+      int64_t khi = (int64_t)((((uint64_t)bk << shift) | ((UINT64_C(1) << shift) - 1)) ^ UINT64_C(0x8000000000000000));
+      q->blo[bk] = count_le(q->thr, (size_t)nr - 1, klo);
+      q->bhi[bk] = count_le(q->thr, (size_t)nr - 1, khi);
+    }
+  }
   return LP_OK;
 }
 
 void lp_qz_free(lp_qz *q) {
+  free(q->blo);
+  free(q->bhi);
+  q->blo = NULL, q->bhi = NULL;
   free(q->thr);
   free(q->rcode);
   free(q->val);
   q->thr = NULL, q->rcode = NULL, q->val = NULL;
-}
-
-static inline uint32_t qz_code_fast(const lp_qz *q, double x) {
-  int64_t k = okey(x);
-  const int64_t *b = q->thr;
-  size_t len = (size_t)q->nranks - 1;
-  while (len > 0) {
-    size_t h = len >> 1;
-    if (b[h] <= k) b += h + 1, len -= h + 1;
-    else len = h;
-  }
-  return q->rcode[b - q->thr];
 }
 
 uint32_t lp_qz_code(const lp_qz *q, double x, uint64_t ctr) {
@@ -418,19 +449,62 @@ static double stair_slope(const ste_ctx *c, double x) {
   return (c->py[hi] - c->py[lo]) / (c->px[hi] - c->px[lo]);
 }
 
+/* f'(x) in float arithmetic for the STE hot loop (gradients are float32;
+ * lp_qf_deriv is the double reference). */
+static float sigmoidf_(float x) {
+  if (x >= 0) return 1.0f / (1.0f + expf(-x));
+  float e = expf(x);
+  return e / (1.0f + e);
+}
+
+static float softplusf_(float x) {
+  return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x));
+}
+
+static float derivf(int fn, float x, float alpha) {
+  switch (fn) {
+  case LP_QF_RELU: return x > 0 ? 1.0f : 0.0f;
+  case LP_QF_LEAKY_RELU: return x > 0 ? 1.0f : alpha;
+  case LP_QF_RELU6: return x > 0 && x < 6 ? 1.0f : 0.0f;
+  case LP_QF_ELU: return x > 0 ? 1.0f : alpha * expf(x);
+  case LP_QF_GELU:
+    return 0.5f * (1.0f + erff(x * 0.70710678f)) + x * expf(-0.5f * x * x) * 0.39894228f;
+  case LP_QF_SILU: {
+    float s = sigmoidf_(x);
+    return s * (1.0f + x * (1.0f - s));
+  }
+  case LP_QF_SOFTPLUS: return sigmoidf_(x);
+  case LP_QF_MISH: {
+    float t = tanhf(softplusf_(x));
+    return t + x * (1.0f - t * t) * sigmoidf_(x);
+  }
+  case LP_QF_SIGMOID: {
+    float s = sigmoidf_(x);
+    return s * (1.0f - s);
+  }
+  case LP_QF_TANH: {
+    float t = tanhf(x);
+    return 1.0f - t * t;
+  }
+  case LP_QF_HARDTANH: return x > -1 && x < 1 ? 1.0f : 0.0f;
+  case LP_QF_HARDSIGMOID: return x > -3 && x < 3 ? 1.0f / 6.0f : 0.0f;
+  default: return isnan(x) ? x : 1.0f;
+  }
+}
+
 static void ste_range(void *vctx, size_t begin, size_t end) {
   const ste_ctx *c = vctx;
   for (size_t i = begin; i < end; i++) {
-    double x = c->x[i], d;
+    float x = c->x[i], d;
     switch (c->rule) {
-    case LP_STE_IDENTITY: d = 1.0; break;
+    case LP_STE_IDENTITY: d = 1.0f; break;
     case LP_STE_CLIPPED:
-      d = (x >= c->lo && x <= c->hi) ? lp_qf_deriv(c->fn, x, c->alpha) : 0.0;
+      d = (x >= c->lo && x <= c->hi) ? derivf(c->fn, x, (float)c->alpha) : 0.0f;
       break;
-    case LP_STE_STAIRCASE: d = stair_slope(c, x); break;
-    default: d = lp_qf_deriv(c->fn, x, c->alpha); break;
+    case LP_STE_STAIRCASE: d = (float)stair_slope(c, x); break;
+    default: d = derivf(c->fn, x, (float)c->alpha); break;
     }
-    c->dx[i] = (float)(c->g[i] * d);
+    c->dx[i] = c->g[i] * d;
   }
 }
 
@@ -532,6 +606,25 @@ double lp_mx_scale(double amax, double maxval, int rule) {
   if (e < -127) e = -127;
   if (e > 127) e = 127;
   return ldexp(1.0, e);
+}
+
+void lp_qact_group_scales(double *si, double *so, const double *amax, size_t ng,
+                          int fn, double alpha, double in_hi, double out_hi,
+                          int mx, int rule, int use_in, int use_out) {
+  for (size_t g = 0; g < ng; g++) {
+    double a = amax[g];
+    si[g] = so[g] = 1.0;
+    if (use_in && in_hi > 0 && !isinf(in_hi)) {
+      if (mx) si[g] = lp_mx_scale(a, in_hi, rule);
+      else if (a > 0 && !isinf(a)) si[g] = a / in_hi;
+    }
+    if (use_out && out_hi > 0 && !isinf(out_hi)) {
+      double m = isnan(a) ? a : fmax(fabs(lp_qf_eval(fn, a, alpha)),
+                                     fmax(fabs(lp_qf_eval(fn, -a, alpha)), fabs(lp_qf_eval(fn, 0, alpha))));
+      if (mx) so[g] = lp_mx_scale(m, out_hi, rule);
+      else if (m > 0 && !isinf(m)) so[g] = m / out_hi;
+    }
+  }
 }
 
 void lp_qact_telemetry(lp_qstats *st, uint64_t *usage, const float *x, size_t n,

@@ -79,7 +79,13 @@ typedef struct lp_qz {
   double *val;          /* (ncodes + 1) code -> value; [ncodes] is NaN    */
   double lo, hi;        /* smallest and largest finite value              */
   uint32_t code_zero, code_negzero;  /* codes of +0 and -0 (same if none) */
+  /* buckets over the top LP_QZ_BUCKET_BITS bits of a double's ordered key
+   * (sign, exponent, 3 mantissa bits): the ranks at both ends of each, so
+   * most inputs find their rank with one load; the rest search thr[lo, hi) */
+  uint32_t *blo, *bhi;
 } lp_qz;
+
+#define LP_QZ_BUCKET_BITS 15
 
 /* Prepares q for format f (copied). Returns LP_OK or LP_ENOMEM. q owns
  * its arrays until lp_qz_free. Cost: ~64 lp_round calls per code. */
@@ -143,7 +149,8 @@ void lp_qact_direct(float *y, float *codes, const float *x, size_t n,
 
 enum { LP_STE_FPRIME = 0, LP_STE_IDENTITY = 1, LP_STE_CLIPPED = 2, LP_STE_STAIRCASE = 3 };
 
-/* dx[i] = g[i] * d(x[i]) (overwrites dx) where d is the STE rule:
+/* dx[i] = g[i] * d(x[i]) (overwrites dx) where d is the STE rule, in
+ * float arithmetic (gradients are float32):
  *   fprime     f'(x)
  *   identity   1
  *   clipped    f'(x) if lo <= x <= hi, else 0 (the quantizer saturates
@@ -174,6 +181,16 @@ void lp_qact_group_amax(double *amax, const float *x, size_t n, const lp_qgroups
  * clamped to E8M0's [-127, 127]; amax = 0 gives 2^-127; NaN gives NaN. */
 enum { LP_MX_FLOOR = 0, LP_MX_CEIL = 1 };
 double lp_mx_scale(double amax, double maxval, int rule);
+
+/* Scales of every group from its amax: s_i from the input amax (MX:
+ * lp_mx_scale with the input format's max; per-channel: amax / in_hi), s_o
+ * from m = max(|f(-amax)|, |f(0)|, |f(amax)|) (the exact max of |f| over
+ * [-amax, amax] for monotone f) the same way against out_hi. A side that is
+ * not scaled (use_in / use_out = 0) gets 1, as does a zero amax
+ * (per-channel); MX follows lp_mx_scale (2^-127 for a zero block). */
+void lp_qact_group_scales(double *si, double *so, const double *amax, size_t ng,
+                          int fn, double alpha, double in_hi, double out_hi,
+                          int mx, int rule, int use_in, int use_out);
 
 typedef struct lp_qstats {
   uint64_t n;           /* elements seen                                 */

@@ -40,11 +40,7 @@ local qk = lpact.qk
 
 local qact = {}
 
-local function is_tensor(v)
-  if type(v) ~= "userdata" then return false end
-  local mt = getmetatable(v)
-  return type(mt) == "table" and mt.__name == "lpact.Tensor"
-end
+local function is_tensor(v) return lpact.is_tensor(v) end
 
 local function data_of(x) return type(x) == "table" and x.data or x end
 
@@ -195,6 +191,9 @@ function QAct:_build()
     fail(cfg, "ste", "staircase needs a per-tensor scale")
   end
   if (k == "channel" or k == "mx") and self.luaf then fail(cfg, "scale", "grouped scales need a built-in function") end
+  if (k == "channel" or k == "mx") and cfg.levels and cfg.levels ~= "fixed" and self.scale_at ~= "in" then
+    fail(cfg, "levels", "learnable levels with grouped scales need scale_at = 'in' (one output grid)")
+  end
 end
 
 -- Learnable levels: over the input codes (lut) or the output codes.
@@ -317,32 +316,19 @@ function QAct:_scales(xd)
   return si, so
 end
 
--- Grouped scales (per channel or MX blocks): groups spec and scale tensors.
-function QAct:_group_scales(xd)
+-- Grouped scales (per channel or MX blocks): the group description.
+function QAct:_groups(xd)
   local s = self.scale
   local nd = xd:dim()
   local axis = s.axis < 0 and nd + 1 + s.axis or s.axis
   if axis < 1 or axis > nd then
     fail(self.cfg, "scale", string.format("axis %d does not exist for input of %d dims", s.axis, nd))
   end
-  local groups = { axis = axis, block = s.kind == "mx" and s.block or 0 }
   if s.kind == "mx" and xd:size(axis) % s.block ~= 0 and not s.pad then
     fail(self.cfg, "scale", string.format("MX block %d does not divide axis %d of size %d (give pad = true to allow a short last block)",
       s.block, axis, xd:size(axis)))
   end
-  local amax = qk.group_amax(xd, groups)
-  local info = self.info
-  local si = amax:clone()
-  local n = amax:numel()
-  local vals = amax:totable()
-  local out = {}
-  for k = 1, n do
-    local a = vals[k]
-    if s.kind == "mx" then out[k] = qk.mx_scale(a, info.in_hi, s.rule)
-    else out[k] = (a > 0 and a == a) and a / info.in_hi or 1 end
-  end
-  si = lpact.tensor(out)
-  return groups, si, 1
+  return { axis = axis, block = s.kind == "mx" and s.block or 0 }
 end
 
 --- The layer's forward pass: x a Var or Tensor -> Var.
@@ -360,8 +346,9 @@ function QAct:forward(x)
   local layer = self
   local y, codes, mult, si, so
   if kind == "channel" or kind == "mx" then
-    local groups, sit, sot = self:_group_scales(xd)
-    y, codes = self.core:direct(xd, sit, sot, lev and lev.data, groups, ctr0)
+    local s = self.scale
+    y, codes = self.core:grouped(xd, self:_groups(xd), s.kind == "mx", s.rule or "floor",
+      self.scale_at ~= "out", self.scale_at ~= "in", lev and lev.data, ctr0)
     mult, si, so = 1, 1, 1
   else
     si, so = self:_scales(xd)
