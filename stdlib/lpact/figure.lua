@@ -42,7 +42,7 @@ function figure.available()
   return ok == true
 end
 
--- The gnuplot script of a figure (drawing into `out` with `term`).
+--- The gnuplot script of a figure (drawing into `out` with `term`).
 local function script(fig, term, out)
   local L = {}
   local function add(...) L[#L + 1] = fmt_str(...) end

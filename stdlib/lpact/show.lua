@@ -380,7 +380,7 @@ local function levels_grid(v)
   for _, r in ipairs(rows) do
     local l = { r.bits, r.scale }
     for m = 1, nm do l[#l + 1] = r.cells[m] or "" end
-    l[#l + 1] = r.gap and num(r.gap) or "—"
+    l[#l + 1] = r.gap and short(r.gap) or "—"
     lines[#lines + 1] = l
   end
   local widths = {}
@@ -641,7 +641,7 @@ end
 
 -- Histograms -------------------------------------------------------------------
 
--- A flat list of numbers from a tensor, a (nested) list, or a number.
+--- A flat list of numbers from a tensor, a (nested) list, or a number.
 local function numbers(x, who)
   if type(x) == "userdata" and x.totable then x = x:totable() end
   if type(x) == "number" then return { x } end

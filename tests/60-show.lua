@@ -1,0 +1,168 @@
+-- The REPL's renderers (lpact.show) against exact text for small fixed
+-- inputs, worked out by hand: FP4's levels, FP8's summary, E3M2's grid,
+-- a number line, histograms, an error report; and their bad-input errors.
+local t = require "lpact.tap"
+local show = require "lpact.show"
+require "lpact.repl"
+
+local function lines(s)
+  local out = {}
+  for l in (s .. "\n"):gmatch("(.-)\n") do out[#out + 1] = l end
+  return out
+end
+local function body(s) -- without the title line
+  local l = lines(s)
+  table.remove(l, 1)
+  return table.concat(l, "\n")
+end
+
+-- show.num: the shortest text that reads back exactly
+t.is(show.num(0.001953125), "0.001953125", "num: 2^-9 exactly")
+t.is(show.num(448.0), "448", "num: integral float without .0")
+t.is(show.num(-0.0), "-0", "num: negative zero keeps its sign")
+t.is(show.num(0 / 0), "nan", "num: nan")
+t.is(show.num(-math.huge), "-inf", "num: -inf")
+t.is(show.num(0.1), "0.1", "num: 0.1 reads back")
+t.is(show.num(1 / 3), "0.3333333333333333", "num: 1/3 needs 16 digits")
+
+-- FP4 (E2M1, bias 1): values 0, 0.5 | 1, 1.5 | 2, 3 | 4, 6; the gap to the
+-- next magnitude and the gap relative to the value, by hand.
+local fp4 = tostring(show.levels("fp4", nil, { width = 80 }))
+t.like(lines(fp4)[1], "^fp4 = e2m1[^:]*:.*16 codes, 15 distinct values$", "levels fp4: title")
+t.is(body(fp4), table.concat({
+  "code  s ee m  value  gap  rel gap  kind",
+  "0x0   0 00 0      0  0.5        —  zero",
+  "0x1   0 00 1    0.5  0.5     100%  subnormal",
+  "0x2   0 01 0      1  0.5      50%",
+  "0x3   0 01 1    1.5  0.5    33.3%",
+  "0x4   0 10 0      2    1      50%",
+  "0x5   0 10 1      3    1    33.3%",
+  "0x6   0 11 0      4    2      50%",
+  "0x7   0 11 1      6    —        —  max",
+  "0x8   1 00 0     -0  0.5        —  zero",
+  "0x9   1 00 1   -0.5  0.5     100%  subnormal",
+  "0xa   1 01 0     -1  0.5      50%",
+  "0xb   1 01 1   -1.5  0.5    33.3%",
+  "0xc   1 10 0     -2    1      50%",
+  "0xd   1 10 1     -3    1    33.3%",
+  "0xe   1 11 0     -4    2      50%",
+  "0xf   1 11 1     -6    —        —  max",
+}, "\n"), "levels fp4: every code, fields, value, gaps")
+
+-- The same table from a plain description (no Format involved).
+local desc = tostring(show.levels({ name = "x", ebits = 2, mbits = 1, bias = 1 }, nil, { width = 80 }))
+t.is(body(desc), body(fp4), "levels from a description equal the Format's")
+
+-- FP2 (E1M0, bias 0): ±{0, 2}
+t.is(body(tostring(levels "fp2")), table.concat({
+  "code  s e  value  gap  rel gap  kind",
+  "0x0   0 0      0    2        —  zero",
+  "0x1   0 1      2    —        —  max",
+  "0x2   1 0     -0    2        —  zero",
+  "0x3   1 1     -2    —        —  max",
+}, "\n"), "levels fp2")
+
+-- Learned levels stand next to the values.
+local ll = lines(tostring(levels("fp2", { 0.25, 2, -0.5, -2 })))
+t.is(ll[2], "code  s e  value  learned  gap  rel gap  kind", "learned levels: header")
+t.is(ll[3], "0x0   0 0      0     0.25    2        —  zero", "learned levels: a moved level")
+t.raises(function() return levels("fp2", { 1, 2 }) end, "2 learned levels given for 4 codes", "learned levels: wrong count")
+
+-- E3M2 (bias 3) as a grid: one row per exponent field.
+t.is(table.concat(lines(tostring(levels("e3m2", nil, { width = 80 }))), "\n", 2), table.concat({
+  "rows: exponent field eee, columns: mantissa field mm; * max; relative gap 14.3% to 100%",
+  "eee  scale    00      01     10      11     gap",
+  "000   2^-2     0  0.0625  0.125  0.1875  0.0625",
+  "001   2^-2  0.25  0.3125  0.375  0.4375  0.0625",
+  "010   2^-1   0.5   0.625   0.75   0.875   0.125",
+  "011    2^0     1    1.25    1.5    1.75    0.25",
+  "100    2^1     2     2.5      3     3.5     0.5",
+  "101    2^2     4       5      6       7       1",
+  "110    2^3     8      10     12      14       2",
+  "111    2^4    16      20     24     28*       4",
+}, "\n"), "levels e3m2: the grid")
+t.ok(#lines(tostring(levels("e4m3", nil, { width = 80 }))) <= 24, "levels e4m3 fits one screen (24 lines)")
+t.ok(#lines(tostring(levels("e5m2", nil, { width = 140 }))) <= 24, "levels e5m2 fits one screen at 140 columns")
+
+-- FP8 (E4M3FN) summary: max 448 = 1.75 * 2^8, min normal 2^-6, min
+-- subnormal 2^-9, epsilon 2^-3, 256 codes - 2 NaNs - one of the zeros.
+local s8 = lines(tostring(show.format "fp8"))
+t.like(s8[1], "^fp8  %(e4m3.*, 8 bits%)$", "format: title")
+t.is(s8[2], "layout         s eeee mmm    1 sign, 4 exponent, 3 mantissa bits", "format: layout")
+t.is(s8[3], "bias           7", "format: bias")
+t.like(s8[4], "^policy         fn %(no infinity; the all%-ones code is NaN%); overflow sat$", "format: policy")
+t.is(s8[6], "max            448", "format: max")
+t.is(s8[7], "min normal     0.015625 (2^-6)", "format: min normal")
+t.is(s8[8], "min subnormal  0.001953125 (2^-9)", "format: min subnormal")
+t.is(s8[9], "epsilon        0.125 (2^-3)", "format: epsilon")
+t.is(s8[10], "values         253 distinct finite values in 256 codes", "format: number of values")
+t.like(lines(tostring(show.format "e4m3:nosub"))[8], "^min subnormal  — %(no subnormals%)$", "format: nosub")
+t.like(require("lpact.repl").render(lpact.format "fp4"), "layout%s+s ee m", "the REPL prints a Format as its summary")
+
+-- Number line, linear: 23 columns for 0..6, column = 1 + round(x / 6 * 22).
+t.is(tostring(compare("e2m1", "e1m2", { width = 30 })), table.concat({
+  "non-negative values, linear scale",
+  "e2m1  |─|─|─||───|───|──────|",
+  "e1m2  |─|─|─||─|─|─|─────────",
+  "      0      2       4      6",
+  "e2m1  0 0.5 1 1.5 2 3 4 6",
+  "e1m2  0 0.5 1 1.5 2 2.5 3 3.5",
+}, "\n"), "compare e2m1 e1m2")
+t.like(tostring(compare("e4m3", "e5m2", { width = 80 })), "log2 scale", "wide ranges use a log scale")
+t.raises(function() return compare("fp4") end, "two formats expected", "compare needs two formats")
+
+-- Histograms: 6 values in 3 bins; bars of 22 cells (40 - 14 - 1 - 3) in
+-- eighths: 22/3 = 7 3/8, 44/3 = 14 5/8 (rounded), 22.
+t.is(tostring(hist({ 1, 2, 2, 3, 3, 3 }, { bins = 3, width = 40, color = false })), table.concat({
+  "6 values, min 1, max 3, mean 2.333, sd 0.7454",
+  "[    1, 1.667) 1 ███████▍",
+  "[1.667, 2.333) 2 ██████████████▋",
+  "[2.333,     3] 3 ██████████████████████",
+}, "\n"), "hist: exact text")
+t.is(tostring(hist({ 0, 0, 1, 0 / 0, 1 / 0, -1 / 0 }, { bins = 2, width = 30, color = false })), table.concat({
+  "6 values, min 0, max 1, mean 0.3333, sd 0.4714",
+  "[  0, 0.5) 2 ████████████████",
+  "[0.5,   1] 1 ████████",
+  "nan 1, -inf 1, inf 1",
+}, "\n"), "hist: NaN and infinities counted apart")
+local h = hist({ 5, 5, 5 }, { width = 40, color = false })
+t.is(#h.counts, 1, "hist: equal values make one bin")
+t.like(tostring(hist({ 1, 2, 3 }, { width = 40, color = true })), "\27%[34m", "hist: colour when asked")
+t.ok(not tostring(hist({ 1, 2, 3 }, { width = 40, color = false })):find("\27", 1, true), "hist: no escape codes without colour")
+t.is(hist(lpact.tensor { { 1, 2 }, { 3, 4 } }, { bins = 2 }).finite, 4, "hist of a 2-D tensor counts every element")
+t.raises(function() return hist("abc") end, "a tensor or a list of numbers expected", "hist: bad argument")
+t.raises(function() return hist({ 1, "x" }) end, "element 2 is a string", "hist: non-number element")
+
+-- errors: relu in fp4 on 0, 1, ..., 6: Q(5) = 4 (a tie between 4, code
+-- 0x6, and 6, code 0x7: the even code), every other integer is exact.
+local e = errors("relu", "fp4", 0, 6, { n = 7, width = 60, color = false })
+t.is(e.max, 1.0, "errors: max |error| is 1")
+t.is(e.argmax, 5.0, "errors: at x = 5")
+t.near(e.mean, 1 / 7, 1e-15, "errors: mean |error| 1/7")
+t.near(e.rms, math.sqrt(1 / 7), 1e-15, "errors: RMS sqrt(1/7)")
+t.near(e.bias, -1 / 7, 1e-15, "errors: mean signed error -1/7")
+t.like(tostring(e), "^relu in fp4 against fp32, 7 inputs\nmax |error|  1  %(at x = 5%)", "errors: report")
+local e2 = errors("tanh", "fp2", -4, 4, { n = 801 })
+t.near(e2.max, math.tanh and math.tanh(4) or 0.999329299739067, 1e-12, "errors: tanh in fp2 is 0, max error tanh(4)")
+
+-- plot: structure, and one-line errors for bad input
+local p = plot("relu", "fp2", -2, 2, { width = 30, height = 4, color = false })
+local pl = lines(tostring(p))
+t.is(#pl, 4 + 3, "plot: height rows + axis + labels + legend")
+t.like(pl[#pl], "relu %(fp32%).*relu in fp2", "plot: legend")
+t.ok(not tostring(p):find("\27", 1, true), "plot: no escape codes without colour")
+t.raises(function() return plot(function() return 0 / 0 end, "fp4", -1, 1) end, "^plot: f%(%-1%) is NaN; nothing to draw$", "plot: NaN is one message")
+t.raises(function() return plot(function() end, "fp4", -1, 1) end, "f%(%-1%) returned nil, a number expected", "plot: nil result")
+t.raises(function() return plot("nosuch", "fp4", -1, 1) end, "unknown activation 'nosuch'", "plot: unknown activation")
+t.raises(function() return plot("tanh", "fp4", 1, -1) end, "lo < hi expected", "plot: empty range")
+t.raises(function() return plot("tanh", "nosuchformat", -1, 1) end, "^plot: [^\n]*$", "plot: a bad format is one line")
+t.raises(function() return levels "e9m9" end, "^levels: [^\n]*$", "levels: a bad spec is one line")
+t.raises(function() return levels(42) end, "a format expected", "levels: wrong type")
+
+-- plain tables print inline
+t.is(show.table({ 1, 2, { a = 1, b = "x" }, k = 3 }), '{1, 2, {a = 1, b = "x"}, k = 3}', "table: inline view")
+local cyc = {}
+cyc[1] = cyc
+t.is(show.table(cyc), "{{…cycle}}", "table: cycles are cut")
+
+t.done()
