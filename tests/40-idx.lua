@@ -102,6 +102,14 @@ p = write("long.idx", body .. "abc")
 t.like(errmsg(data.idx, p), "long%.idx: wrong size: 3 bytes follow the 3x2x4 = 24 bytes of data", "trailing bytes")
 p = write("i16short.idx", header(0x0B, { 2 }) .. string.pack(">i2", 5) .. "\1")
 t.like(errmsg(data.idx, p), "declares 2 = 4 bytes of data, the file holds 3", "half an element is truncation")
+-- A header that declares far more than the file can hold is refused before
+-- anything is allocated (plain: exactly; gzip: by deflate's best ratio).
+p = write("huge.idx", header(0x08, { 60000, 280, 2800 }) .. "abc")
+t.like(errmsg(data.idx, p), "huge%.idx: truncated: the header declares 60000x280x2800 = 47040000000 bytes of data, the file holds 3",
+  "huge declared size, plain")
+io_.write_gz(path("huge.idx.gz"), header(0x08, { 60000, 280, 2800 }) .. "abc")
+t.like(errmsg(data.idx, path("huge.idx.gz")), "huge%.idx%.gz: truncated: the header declares 60000x280x2800 = 47040000000 bytes of data, more than %d+ compressed bytes can hold",
+  "huge declared size, gzip")
 -- A gzip stream cut in the middle.
 p = write("cut.idx.gz", gz:sub(1, #gz // 2))
 t.like(errmsg(data.idx, p), "cut%.idx%.gz: truncated", "gzip stream cut short")
@@ -112,7 +120,7 @@ io_.write_gz(path("big.idx.gz"), header(0x08, { 4000 }) .. table.concat(big))
 local g = io.open(path("big.idx.gz"), "rb"):read("a")
 local bad = g:sub(1, 20) .. string.rep("\xff", 40) .. g:sub(61)
 p = write("bad.idx.gz", bad)
-t.like(errmsg(data.idx, p), "bad%.idx%.gz: ", "damaged gzip data refused, file named")
+t.like(errmsg(data.idx, p), "bad%.idx%.gz: corrupt gzip data %([^/]+%)$", "damaged gzip data refused, file named once")
 t.like(errmsg(data.idx, path("nope.idx")), "nope%.idx: cannot open: No such file", "missing file")
 t.like(errmsg(data.idx, dir), ": is a directory", "a directory")
 local ok, e = pcall(data.idx, p)

@@ -64,6 +64,13 @@ static int64_t gz_read_full(gzFile gz, void *buf, int64_t len, const char **zmsg
   return got;
 }
 
+/* zlib's gzerror message starts with the path; ours already names it. */
+static const char *zstrip(const char *zmsg, const char *path) {
+  size_t n = strlen(path);
+  if (zmsg && strncmp(zmsg, path, n) == 0 && zmsg[n] == ':' && zmsg[n + 1] == ' ') return zmsg + n + 2;
+  return zmsg ? zmsg : "unknown error";
+}
+
 static int idx_elsize(int type) {
   switch (type) {
   case 0x08: case 0x09: return 1;
@@ -93,7 +100,11 @@ int lp_idx_open(lp_idx_file *f, const char *path, char *err, size_t errlen) {
   unsigned char h[4];
   const char *zmsg = NULL;
   int64_t got = gz_read_full(gz, h, 4, &zmsg);
-  if (got < 0) { lp_idx_close(f); return fail(LP_EINVAL, err, errlen, path, "corrupt gzip data (%s)", zmsg); }
+  if (got < 0) {   /* format first: zmsg belongs to the open stream */
+    int st = fail(LP_EINVAL, err, errlen, path, "corrupt gzip data (%s)", zstrip(zmsg, path));
+    lp_idx_close(f);
+    return st;
+  }
   if (got < 4) {
     lp_idx_close(f);
     return fail(LP_EINVAL, err, errlen, path, "truncated: an IDX header needs 4 bytes of magic number, the file has %lld", (long long)got);
@@ -110,7 +121,11 @@ int lp_idx_open(lp_idx_file *f, const char *path, char *err, size_t errlen) {
   }
   unsigned char d[4 * LP_MAXDIM];
   got = gz_read_full(gz, d, 4 * f->ndim, &zmsg);
-  if (got < 0) { lp_idx_close(f); return fail(LP_EINVAL, err, errlen, path, "corrupt gzip data (%s)", zmsg); }
+  if (got < 0) {   /* format first: zmsg belongs to the open stream */
+    int st = fail(LP_EINVAL, err, errlen, path, "corrupt gzip data (%s)", zstrip(zmsg, path));
+    lp_idx_close(f);
+    return st;
+  }
   if (got < 4 * f->ndim) {
     lp_idx_close(f);
     return fail(LP_EINVAL, err, errlen, path, "truncated: the header ends after %lld of %d dimension sizes",
@@ -126,6 +141,28 @@ int lp_idx_open(lp_idx_file *f, const char *path, char *err, size_t errlen) {
                   i + 1, (long long)f->dims[i]);
     }
     f->numel *= f->dims[i];
+  }
+  /* Check the declared size against the file before anyone allocates for
+   * it: exactly for a plain file, by deflate's best ratio (1032:1) for a
+   * compressed one. */
+  int64_t head = 4 + 4 * (int64_t)f->ndim, bytes = f->numel * f->elsize;
+  char dims[128];
+  dims_str(dims, sizeof dims, f->ndim, f->dims);
+  if (gzdirect(gz)) {
+    int64_t have = (int64_t)sb.st_size - head;
+    if (have != bytes) {
+      lp_idx_close(f);
+      if (have < bytes)
+        return fail(LP_EINVAL, err, errlen, path, "truncated: the header declares %s = %lld bytes of data, the file holds %lld",
+                    dims, (long long)bytes, (long long)have);
+      return fail(LP_EINVAL, err, errlen, path, "wrong size: %lld bytes follow the %s = %lld bytes of data that the header declares",
+                  (long long)(have - bytes), dims, (long long)bytes);
+    }
+  } else if (bytes > 1032 * (int64_t)sb.st_size + 4096) {
+    lp_idx_close(f);
+    return fail(LP_EINVAL, err, errlen, path,
+                "truncated: the header declares %s = %lld bytes of data, more than %lld compressed bytes can hold",
+                dims, (long long)bytes, (long long)sb.st_size);
   }
   return LP_OK;
 }
@@ -164,7 +201,7 @@ int lp_idx_read(lp_idx_file *f, float *out, int64_t count, float div, char *err,
   while (done < count) {
     int64_t want = count - done < per ? count - done : per;
     int64_t got = gz_read_full(gz, buf, want * f->elsize, &zmsg);
-    if (got < 0) return fail(LP_EINVAL, err, errlen, f->path, "corrupt gzip data (%s)", zmsg);
+    if (got < 0) return fail(LP_EINVAL, err, errlen, f->path, "corrupt gzip data (%s)", zstrip(zmsg, f->path));
     int64_t whole = got / f->elsize;
     if (f->type == 0x08) {
       for (int64_t i = 0; i < whole; i++) out[done + i] = (float)buf[i] / div;
@@ -183,7 +220,7 @@ int lp_idx_read(lp_idx_file *f, float *out, int64_t count, float div, char *err,
     int64_t extra = 0, got;
     do {
       got = gz_read_full(gz, buf, sizeof buf, &zmsg);
-      if (got < 0) return fail(LP_EINVAL, err, errlen, f->path, "corrupt gzip data (%s)", zmsg);
+      if (got < 0) return fail(LP_EINVAL, err, errlen, f->path, "corrupt gzip data (%s)", zstrip(zmsg, f->path));
       extra += got;
     } while (got == (int64_t)sizeof buf);
     if (extra) {
