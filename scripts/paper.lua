@@ -1,0 +1,155 @@
+-- scripts/paper.lua — the full grid of the study: activations x formats x
+-- fixed/learnable levels x MLP/CNN x seeds on Fashion-MNIST, one JSON
+-- record per trained configuration (for `lpact report DIR`), and a table
+-- on screen. Every option selects a slice:
+--
+--   lpact scripts/paper.lua [--acts relu,gelu,...] [--formats fp32,fp8,...]
+--       [--levels fixed,learnable] [--models mlp,cnn_small] [--seeds 1,2,3]
+--       [--epochs 5] [--batch 128] [--lr 1e-3] [--out results/paper]
+--       [--mode emulate|lut|ops] [--ste fprime|identity|clipped|staircase]
+--       [--scale none|amax|channel|mx|<number>] [--scale_at in|out|both]
+--       [--in_fmt F] [--out_fmt F] [--limit N] [--tag NAME] [--dry]
+--
+-- Defaults are the whole grid of the study (6 activations x 6 formats x 2
+-- level rules x 2 models x 3 seeds = 432 trainings: hours; select a slice).
+-- --dry lists the configurations without training. Records that already
+-- exist in --out are skipped, so an interrupted sweep resumes.
+
+local qact = lpact.qact
+
+local o = {
+  acts = "relu,leaky_relu,gelu,silu,sigmoid,tanh", formats = "fp32,fp8,fp6,fp4,fp3,fp2",
+  levels = "fixed,learnable", models = "mlp,cnn_small", seeds = "1,2,3", epochs = "5",
+  batch = "128", lr = "1e-3", out = "results/paper", mode = "emulate", ste = "fprime",
+  scale = "none", scale_at = "both",
+}
+local flags = { dry = true }
+local i = 1
+while i <= #arg do
+  local k = arg[i]:match("^%-%-([%w_]+)$")
+  if not k then lpact.fail("paper.lua: unexpected argument '" .. arg[i] .. "' (options are --name value)") end
+  if flags[k] then o[k] = true; i = i + 1
+  else
+    if arg[i + 1] == nil then lpact.fail("paper.lua: --" .. k .. " needs a value") end
+    if o[k] == nil and not ({ limit = 1, tag = 1, in_fmt = 1, out_fmt = 1 })[k] then
+      lpact.fail("paper.lua: unknown option --" .. k)
+    end
+    o[k] = arg[i + 1]
+    i = i + 2
+  end
+end
+
+local function list(s)
+  local t = {}
+  for w in tostring(s):gmatch("[^,]+") do t[#t + 1] = w end
+  return t
+end
+local function num(k)
+  local v = tonumber(o[k])
+  if not v then lpact.fail("paper.lua: --" .. k .. " must be a number") end
+  return v
+end
+
+local epochs, batch, lr = math.tointeger(num("epochs")), math.tointeger(num("batch")), num("lr")
+local scale = o.scale
+if tonumber(scale) then scale = tonumber(scale) elseif scale == "none" then scale = nil end
+
+local configs = {}
+for _, model in ipairs(list(o.models)) do
+  for _, act in ipairs(list(o.acts)) do
+    for _, fmt in ipairs(list(o.formats)) do
+      for li, lv in ipairs(list(o.levels)) do
+        local plain = fmt == "fp32" and not o.in_fmt and not o.out_fmt
+        if not plain or li == 1 then   -- FP32 has no levels: one baseline
+          for _, seed in ipairs(list(o.seeds)) do
+            configs[#configs + 1] = { model = model, act = act, fmt = fmt, levels = plain and "fixed" or lv,
+              seed = math.tointeger(tonumber(seed)) }
+          end
+        end
+      end
+    end
+  end
+end
+
+local function qopts(c)
+  if c.fmt == "fp32" and not o.in_fmt and not o.out_fmt then return nil end
+  return { levels = c.levels, mode = o.mode, ste = o.ste, scale = scale, scale_at = o.scale_at,
+    in_fmt = o.in_fmt, out_fmt = o.out_fmt }
+end
+
+local function record_name(c)
+  local q = qopts(c) or {}
+  return table.concat({ c.model, c.act, q.in_fmt or c.fmt, q.out_fmt or c.fmt, q.mode or "fp32", c.levels, q.ste or "-",
+    tostring(q.scale or "none"), q.scale_at or "-", "s" .. c.seed, "e" .. epochs, o.tag or "paper" }, "_"):gsub("[^%w_.-]", "-")
+end
+
+print(string.format("%d configurations, %d epochs each, into %s", #configs, epochs, o.out))
+if o.dry then
+  for _, c in ipairs(configs) do print("  " .. record_name(c)) end
+  return
+end
+
+local data
+local ok, res = pcall(lpact.data.fashion_mnist, { limit = o.limit and math.tointeger(tonumber(o.limit)) })
+if ok then data = res else
+  print("Fashion-MNIST not found (apt-get install dataset-fashion-mnist); using the SYNTHETIC data.builtin() instead")
+  data = lpact.data.builtin { limit = o.limit and math.tointeger(tonumber(o.limit)) }
+end
+
+os.execute("mkdir -p '" .. o.out:gsub("'", "") .. "'")
+local json = require "lpact.json"
+local results = {}
+for n, c in ipairs(configs) do
+  local name = record_name(c)
+  local path = o.out .. "/" .. name .. ".json"
+  local f = io.open(path)
+  local rec
+  if f then
+    rec = json.decode(f:read("a"))
+    f:close()
+    print(string.format("[%d/%d] %s: done before (%.2f%%)", n, #configs, name, 100 * (rec.test_acc or 0)))
+  else
+    rec = qact.experiment { act = c.act, fmt = c.fmt, model = c.model, data = data, epochs = epochs,
+      batch = batch, lr = lr, seed = c.seed, qact = qopts(c) }
+    rec.tag = o.tag or "paper"
+    rec.levels = c.levels
+    local tmp = path .. ".tmp"
+    local fh = assert(io.open(tmp, "w"))
+    fh:write(json.encode(rec, { indent = 2, nonfinite = "null" }), "\n")
+    fh:close()
+    lpact.engine.rename(tmp, path)
+    print(string.format("[%d/%d] %s: test %.2f%% (%.0f s)", n, #configs, name, 100 * rec.test_acc, rec.seconds))
+  end
+  io.stdout:flush()
+  results[#results + 1] = { c = c, acc = rec.test_acc }
+end
+
+-- Mean accuracy over seeds: rows model/activation/levels, columns formats.
+local fmts = list(o.formats)
+local rows, order = {}, {}
+for _, r in ipairs(results) do
+  local key = r.c.model .. " | " .. r.c.act .. " | " .. r.c.levels
+  if not rows[key] then rows[key] = {}; order[#order + 1] = key end
+  local cell = rows[key][r.c.fmt] or { sum = 0, n = 0 }
+  cell.sum, cell.n = cell.sum + r.acc, cell.n + 1
+  rows[key][r.c.fmt] = cell
+end
+print()
+local head = { "model | activation | levels" }
+for _, f in ipairs(fmts) do head[#head + 1] = f:upper() end
+print("| " .. table.concat(head, " | ") .. " |")
+print("|" .. string.rep(" --- |", 3) .. string.rep(" ---: |", #fmts))
+for _, key in ipairs(order) do
+  local cells = { key }
+  for _, f in ipairs(fmts) do
+    local c = rows[key][f]
+    -- FP32 has no levels: every row of the model/activation shows its baseline
+    if not c and f == "fp32" then
+      for _, k2 in ipairs(order) do
+        if k2:match("^(.*) | ") == key:match("^(.*) | ") and rows[k2].fp32 then c = rows[k2].fp32 end
+      end
+    end
+    cells[#cells + 1] = c and string.format("%.2f", 100 * c.sum / c.n) or "-"
+  end
+  print("| " .. table.concat(cells, " | ") .. " |")
+end
