@@ -1,0 +1,71 @@
+-- Figures through gnuplot: PNG and SVG files with the title, axis labels
+-- and legend; written through a temporary file and a rename (nothing left
+-- behind); one clear line when gnuplot is missing or the type unknown.
+local t = require "lpact.tap"
+local show = require "lpact.show"
+local figure = require "lpact.figure"
+local B = os.getenv("LPACT_BUILD") or "build"
+
+local dir = os.tmpname()
+os.remove(dir)
+assert(os.execute("mkdir -p " .. dir))
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+local function listing()
+  local p = io.popen("ls -A " .. dir)
+  local s = p:read("a")
+  p:close()
+  return s
+end
+
+-- The script itself: labels, legend entries, data rows.
+local fig = { kind = "hist", edges = { 0, 1, 2 }, counts = { 3, 5 }, title = "T", xlabel = "value", ylabel = "count" }
+local sc = figure.script(fig, "svg", "out.svg")
+t.like(sc, 'set xlabel "value" noenhanced', "script: x label")
+t.like(sc, 'set ylabel "count" noenhanced', "script: y label")
+t.like(sc, "\n0%.5 3 1\n1%.5 5 1\nEOD\n", "script: bins as centre, count, width")
+local ps = figure.script({ kind = "plot", series = { { x = { 0, 1 }, y = { 0, 0 / 0 }, label = 'a"b' } } }, "svg", "o.svg")
+t.like(ps, 'title "a\\"b" noenhanced', "script: legend text is quoted")
+t.like(ps, "\n0 0\n\nEOD", "script: a NaN point breaks the line instead of drawing it")
+
+if figure.available() then
+  local p = show.plot("tanh", "fp4", -3, 3, { width = 60 })
+  local svg = dir .. "/tanh.svg"
+  t.is(p:save(svg), svg, "save returns the path")
+  local s = slurp(svg) or ""
+  t.like(s, "<svg", "an SVG file")
+  t.like(s, "tanh %(fp32%)", "its legend names f")
+  t.like(s, "tanh in fp4", "and its quantized version")
+  t.like(s, ">x<", "the x axis label")
+  local png = dir .. "/h.png"
+  show.hist({ 1, 2, 2, 3 }):save(png)
+  t.is((slurp(png) or ""):sub(1, 8), "\137PNG\r\n\26\n", "a PNG file")
+  local e = show.errors("sigmoid", "fp3", -4, 4)
+  e:save(dir .. "/e.svg")
+  t.like(slurp(dir .. "/e.svg") or "", "error of sigmoid in fp3", "an error report saves its histogram")
+  t.is(listing(), "e.svg\nh.png\ntanh.svg\n", "no temporary file is left behind")
+  t.raises(function() return p:save(dir .. "/no/such/dir/x.png") end, "^save: gnuplot could not draw", "an unwritable place is one message")
+  t.is(listing(), "e.svg\nh.png\ntanh.svg\n", "and leaves nothing behind")
+else
+  t.diag("gnuplot is not installed: skipping the files")
+end
+t.raises(function() return show.plot("relu", "fp4", -1, 1):save(dir .. "/x.gif") end,
+  "cannot tell the file type of '.*x.gif' %(use %.png, %.svg or %.pdf%)", "unknown file type")
+t.raises(function() return show.levels("fp4"):save(dir .. "/x.png") end, "cannot be saved", "a levels table is not a figure")
+
+-- Without gnuplot: one line, exit status 1, no file.
+local p = io.popen(string.format("LPACT_GNUPLOT=/nonexistent/gnuplot %s/lpact -e " ..
+  "'require \"lpact.show\".hist({1, 2}):save(\"%s/y.png\")' 2>&1; echo \"exit=$?\"", B, dir))
+local out = p:read("a")
+p:close()
+t.is(out, "lpact: save: gnuplot is not installed, cannot draw '" .. dir ..
+  "/y.png' (apt-get install gnuplot-nox)\nexit=1\n", "gnuplot missing: one clear line, status 1")
+t.is(slurp(dir .. "/y.png"), nil, "gnuplot missing: no file")
+
+os.execute("rm -rf " .. dir)
+t.done()
