@@ -1,20 +1,291 @@
 /* quant.c — quantize float32 arrays to a format: lp_quantize and
- * lp_quantize_codes. Results equal lp_round element by element (the tests
- * check it); the common modes take fast paths. */
+ * lp_quantize_codes.
+ *
+ * Results equal lp_round element by element (tests/c/format_exact.c checks
+ * it). `rne` and `sr` take a branch-free path over 8 lanes (GCC/clang
+ * vector extensions, built for AVX2 when the CPU has it, else for the
+ * baseline), with every per-format number computed once in a plan:
+ *   - |x| >= 2^emin (the format's normal range): integer rounding of the
+ *     binary32 bit pattern at a fixed position (23 - M bits dropped);
+ *   - |x| <  2^emin: t = |x| / q in units of the subnormal gap q is exact
+ *     (a power-of-two scale), its integer and fractional parts are exact
+ *     floats, and the rounding is decided on those.
+ * Everything else (other modes, formats whose normal range reaches into
+ * binary32 subnormals) goes through lp_round one element at a time. */
 #include <math.h>
 #include <string.h>
 
 #include "core/format.h"
 #include "core/parallel.h"
+#include "core/rng.h"
 
+double lp_format_overflow_value(const lp_format *f, int neg);   /* format.c */
+
+/* The 32-byte vectors below never cross a call boundary (every function
+ * taking or returning one is always_inline), so the ABI note about them
+ * does not apply. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+typedef float vf __attribute__((vector_size(32)));
+typedef uint32_t vu __attribute__((vector_size(32)));
+typedef int32_t vi __attribute__((vector_size(32)));
+typedef uint64_t vq __attribute__((vector_size(32)));
+
+/* Per-format constants of the fast path. */
 typedef struct {
-  const lp_format *f;
-  float *dst;
-  uint32_t *codes;
-  const float *src;
-  float scale;
-  uint64_t ctr0;
-} qjob;
+  int fast;                 /* 1: rne or sr through the lanes */
+  int sr;
+  uint32_t D, nmask, halfm1, pflip, pbit;   /* normal range, bit pattern */
+  float thr;                /* 2^emin: below it, the fixed-gap range */
+  float s1, s2, q, tclamp;  /* t = |x| * s1 * s2 = |x| / q, clamped */
+  float maxv, ovpos, ovneg; /* overflow results, signed */
+  int unsign;
+  uint32_t rs, ls, radd_on; /* sr, normal range: add (W >> rs) << ls */
+  uint32_t gshift, topmask; /* sr, fixed-gap range */
+  float two_k;              /* 2^k */
+  uint64_t key;
+  /* encoding */
+  float es1, es2;           /* 1 / quantum, split */
+  uint32_t signbit, nancode, infcode;
+  int emin, mbits;
+} qplan;
+
+static float pow2f(int e) { return (float)ldexp(1.0, e); }
+
+static void make_plan(qplan *p, const lp_format *f) {
+  memset(p, 0, sizeof *p);
+  int M = f->mbits;
+  p->sr = f->mode == LP_SR;
+  p->fast = (f->mode == LP_RNE || f->mode == LP_SR) && f->emin >= -126;
+  p->D = (uint32_t)(23 - M);
+  p->nmask = ~((UINT32_C(1) << p->D) - 1);
+  p->halfm1 = p->D > 0 ? (UINT32_C(1) << (p->D - 1)) - 1 : 0;
+  p->pbit = p->D > 0 ? 1 : 0;
+  /* For M = 0 the code's last bit is the exponent field's; the binary32
+   * exponent field (e + 127) and the code (e - emin + 1) differ in parity
+   * when emin is odd. */
+  p->pflip = (M == 0 && (f->emin & 1)) ? 1 : 0;
+  p->thr = f->emin <= 127 ? pow2f(f->emin) : INFINITY;
+  double q = f->subnormals ? f->quantum : f->minnorm;
+  int qe;
+  frexp(q, &qe);
+  qe -= 1;                                   /* q = 2^qe */
+  p->s1 = pow2f(-qe / 2);
+  p->s2 = pow2f(-qe - (-qe / 2));
+  p->q = (float)q;
+  p->tclamp = f->subnormals ? pow2f(M) : 1.0f;
+  p->maxv = (float)f->maxval;
+  p->ovpos = (float)lp_format_overflow_value(f, 0);
+  p->ovneg = (float)lp_format_overflow_value(f, 1);
+  p->unsign = !f->is_signed;
+  int k = f->sr_bits >= 1 && f->sr_bits <= 32 ? f->sr_bits : 32;
+  uint32_t kk = (uint32_t)k < p->D ? (uint32_t)k : p->D;
+  p->radd_on = kk > 0;
+  p->rs = kk > 0 ? 32 - kk : 0;
+  p->ls = p->D - kk;
+  p->gshift = (uint32_t)(32 - k);
+  p->topmask = k == 32 ? UINT32_MAX : ~((UINT32_C(1) << (32 - k)) - 1);
+  p->two_k = pow2f(k);
+  p->key = lp_rng_key(f->seed, 0);
+  int ee = -(f->emin - M);
+  p->es1 = pow2f(ee / 2);
+  p->es2 = pow2f(ee - ee / 2);
+  p->signbit = f->is_signed ? UINT32_C(1) << (f->ebits + M) : 0;
+  uint32_t emask = (UINT32_C(1) << f->ebits) - 1;
+  if (f->policy == LP_FN) p->nancode = (UINT32_C(1) << (f->ebits + M)) - 1;
+  else if (f->policy == LP_IEEE && M > 0) p->nancode = (emask << M) | (UINT32_C(1) << (M - 1));
+  else p->nancode = 0;
+  p->infcode = f->policy == LP_IEEE ? emask << M : 0;
+  p->emin = f->emin;
+  p->mbits = M;
+}
+
+/* ---------------------------------------------------------- the lanes */
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE vu sel(vi m, vu a, vu b) { return ((vu)m & a) | (~(vu)m & b); }
+
+INLINE vu bcast_u(uint32_t x) { return (vu){x, x, x, x, x, x, x, x}; }
+INLINE vf bcast_f(float x) { return (vf){x, x, x, x, x, x, x, x}; }
+
+/* The plan's numbers as lane vectors, built once per call. */
+typedef struct {
+  vu halfm1, pflip, pbit, nmask, signmask, topmask, one, zero;
+  vf thr, s1, s2, q, tclamp, maxv, ovpos, ovneg, magic, two_k, two31;
+  vq steps, m1, m2;
+  uint64_t key0;
+  uint32_t D, rs, ls, gshift;
+  int radd_on, unsign;
+} vplan;
+
+INLINE void make_vplan(vplan *v, const qplan *p) {
+  v->halfm1 = bcast_u(p->halfm1);
+  v->pflip = bcast_u(p->pflip);
+  v->pbit = bcast_u(p->pbit);
+  v->nmask = bcast_u(p->nmask);
+  v->signmask = bcast_u(0x80000000u);
+  v->topmask = bcast_u(p->topmask);
+  v->one = bcast_u(1);
+  v->zero = bcast_u(0);
+  v->thr = bcast_f(p->thr);
+  v->s1 = bcast_f(p->s1);
+  v->s2 = bcast_f(p->s2);
+  v->q = bcast_f(p->q);
+  v->tclamp = bcast_f(p->tclamp);
+  v->maxv = bcast_f(p->maxv);
+  v->ovpos = bcast_f(p->ovpos);
+  v->ovneg = bcast_f(p->ovneg);
+  v->magic = bcast_f(8388608.0f);
+  v->two_k = bcast_f(p->two_k);
+  v->two31 = bcast_f(2147483648.0f);
+  v->key0 = p->key;
+  const uint64_t g = UINT64_C(0x9e3779b97f4a7c15), m1 = UINT64_C(0xbf58476d1ce4e5b9),
+                 m2 = UINT64_C(0x94d049bb133111eb);
+  v->steps = (vq){0, g, 2 * g, 3 * g};
+  v->m1 = (vq){m1, m1, m1, m1};
+  v->m2 = (vq){m2, m2, m2, m2};
+  v->D = p->D;
+  v->rs = p->rs;
+  v->ls = p->ls;
+  v->gshift = p->gshift;
+  v->radd_on = (int)p->radd_on;
+  v->unsign = p->unsign;
+}
+
+/* The random words W(base + lane) for an even base (see format.h). */
+INLINE vu sr_words(const vplan *v, uint64_t base) {
+  /* lp_rand64(key, c + j) mixes key + (c + j + 1) * golden, j = 0..3 */
+  uint64_t z0 = v->key0 + ((base >> 1) + 1) * UINT64_C(0x9e3779b97f4a7c15);
+  vq z = (vq){z0, z0, z0, z0} + v->steps;
+  z = (z ^ (z >> 30)) * v->m1;
+  z = (z ^ (z >> 27)) * v->m2;
+  z = z ^ (z >> 31);
+  return (vu)z;
+}
+
+/* Rounds 8 lanes (already divided by the scale). base: counter of lane 0
+ * (even; used by sr only). */
+INLINE vf round8(const vplan *v, const vf *xp, uint64_t base, const int sr) {
+  vf x = *xp;
+  vu u = (vu)x;
+  vu sg = u & v->signmask;
+  vu au = u ^ sg;
+  vf a = (vf)au;
+  vi lt = a < v->thr;
+  vf t = a * v->s1 * v->s2;
+  t = (vf)sel(t < v->tclamp, (vu)t, (vu)v->tclamp);
+  vu nu, ys;
+  if (!sr) {
+    nu = (au + v->halfm1 + (((au >> v->D) ^ v->pflip) & v->pbit)) & v->nmask;
+    vf r = (t + v->magic) - v->magic;
+    ys = (vu)(r * v->q);
+  } else {
+    vu w = sr_words(v, base);
+    vu radd = v->radd_on ? (w >> v->rs) << v->ls : v->zero;
+    nu = (au + radd) & v->nmask;
+    /* the fixed-gap range costs more: skip it when no lane needs it */
+    vq any = (vq)lt;
+    if ((any[0] | any[1] | any[2] | any[3]) == 0) ys = nu;
+    else {
+    vi ni = __builtin_convertvector(t, vi);
+    vf nf = __builtin_convertvector(ni, vf);
+    vf g = (t - nf) * v->two_k;
+    vi ge = g >= v->two31;
+    vf gh = (vf)sel(ge, (vu)(g - v->two31), (vu)g);
+    vu G = (vu)__builtin_convertvector(gh, vi) + ((vu)ge & v->signmask);
+    vu Gs = G << v->gshift;
+    vu sum = Gs + (w & v->topmask);
+    vi up = sum < Gs;
+    vf upf = __builtin_convertvector((vi)((vu)up & v->one), vf);
+    ys = (vu)((nf + upf) * v->q);
+    }
+  }
+  vu y = sel(lt, ys, nu);
+  vi ov = (vf)y > v->maxv;
+  vi neg = (vi)(sg != v->zero);
+  vu ovv = sel(neg, (vu)v->ovneg, (vu)v->ovpos);
+  vu res = sel(ov, ovv, y | sg);
+  vi nan = x != x;
+  res = sel(nan, u, res);
+  if (v->unsign) res = sel(neg & ~nan, v->zero, res);
+  return (vf)res;
+}
+
+/* Rounds n elements with counters ctr, ctr+1, ...; the 8-lane groups
+ * start at even counters so that W pairs line up. */
+INLINE void run_lanes_mode(const qplan *plan, float *dst, const float *src, size_t n, float scale,
+                           int rescale, uint64_t ctr, const int sr) {
+  vplan V;                    /* a local: stores to dst cannot alias it */
+  make_vplan(&V, plan);
+  const vplan *p = &V;
+  const vf vs = bcast_f(scale);
+  const int scaled = scale != 1.0f;
+  size_t i = 0;
+  /* partial groups (an odd first counter, the tail) through a buffer */
+#define PARTIAL()                                                        \
+  do {                                                                   \
+    uint64_t c = ctr + i;                                                \
+    size_t off = (size_t)(c & 1);                                        \
+    size_t m = n - i < 8 - off ? n - i : 8 - off;                        \
+    float buf[8] = {0};                                                  \
+    vf x, y;                                                             \
+    memcpy(buf + off, src + i, m * sizeof(float));                       \
+    memcpy(&x, buf, sizeof x);                                           \
+    if (scaled) x = x / vs;                                              \
+    y = round8(p, &x, c - off, sr);                                      \
+    if (scaled && rescale) y = y * vs;                                   \
+    memcpy(buf, &y, sizeof y);                                           \
+    memcpy(dst + i, buf + off, m * sizeof(float));                       \
+    i += m;                                                              \
+  } while (0)
+  if (n > 0 && ((ctr & 1) || n < 8)) PARTIAL();
+  if (scaled)
+    for (; i + 8 <= n; i += 8) {
+      vf x;
+      memcpy(&x, src + i, sizeof x);
+      x = x / vs;
+      vf y = round8(p, &x, ctr + i, sr);
+      if (rescale) y = y * vs;
+      memcpy(dst + i, &y, sizeof y);
+    }
+  else
+    for (; i + 8 <= n; i += 8) {
+      vf x;
+      memcpy(&x, src + i, sizeof x);
+      vf y = round8(p, &x, ctr + i, sr);
+      memcpy(dst + i, &y, sizeof y);
+    }
+  while (i < n) PARTIAL();
+#undef PARTIAL
+}
+
+INLINE void run_lanes(const qplan *p, float *dst, const float *src, size_t n, float scale,
+                      int rescale, uint64_t ctr) {
+  if (p->sr) run_lanes_mode(p, dst, src, n, scale, rescale, ctr, 1);
+  else run_lanes_mode(p, dst, src, n, scale, rescale, ctr, 0);
+}
+
+__attribute__((target("avx2"))) static void lanes_avx2(const qplan *p, float *dst, const float *src,
+                                                       size_t n, float scale, int rescale, uint64_t ctr) {
+  run_lanes(p, dst, src, n, scale, rescale, ctr);
+}
+
+static void lanes_base(const qplan *p, float *dst, const float *src, size_t n, float scale,
+                       int rescale, uint64_t ctr) {
+  run_lanes(p, dst, src, n, scale, rescale, ctr);
+}
+
+static int have_avx2(void) {
+  static int cached = -1;
+  if (cached < 0) {
+    __builtin_cpu_init();
+    cached = __builtin_cpu_supports("avx2") ? 1 : 0;
+  }
+  return cached;
+}
+
+/* ------------------------------------------------------------ drivers */
 
 /* The exact path: any mode, one element at a time through lp_round. */
 static void quantize_slow(const lp_format *f, float *dst, const float *src, size_t n,
@@ -26,9 +297,27 @@ static void quantize_slow(const lp_format *f, float *dst, const float *src, size
   }
 }
 
+static void quantize_block(const lp_format *f, const qplan *p, float *dst, const float *src,
+                           size_t n, float scale, uint64_t ctr0, int rescale) {
+  if (!p->fast) quantize_slow(f, dst, src, n, scale, ctr0, rescale);
+  else if (have_avx2()) lanes_avx2(p, dst, src, n, scale, rescale, ctr0);
+  else lanes_base(p, dst, src, n, scale, rescale, ctr0);
+}
+
+typedef struct {
+  const lp_format *f;
+  qplan plan;
+  float *dst;
+  uint32_t *codes;
+  const float *src;
+  float scale;
+  uint64_t ctr0;
+} qjob;
+
 static void quantize_range(void *ctx, size_t begin, size_t end) {
   qjob *j = ctx;
-  quantize_slow(j->f, j->dst + begin, j->src + begin, end - begin, j->scale, j->ctr0 + begin, 1);
+  quantize_block(j->f, &j->plan, j->dst + begin, j->src + begin, end - begin, j->scale,
+                 j->ctr0 + begin, 1);
 }
 
 void lp_quantize(const lp_format *f, float *dst, const float *src, size_t n, float scale,
@@ -37,29 +326,59 @@ void lp_quantize(const lp_format *f, float *dst, const float *src, size_t n, flo
     if (dst != src) memmove(dst, src, n * sizeof *dst);
     return;
   }
-  qjob j = {f, dst, NULL, src, scale, ctr0};
-  lp_parallel_for(n, 1 << 15, quantize_range, &j);
+  qjob j;
+  j.f = f;
+  make_plan(&j.plan, f);
+  j.dst = dst;
+  j.codes = NULL;
+  j.src = src;
+  j.scale = scale;
+  j.ctr0 = ctr0;
+  lp_parallel_for(n, 1 << 16, quantize_range, &j);
 }
 
-/* Code of a value of the format (or NaN/inf): the LUT path's encoder. */
-static uint32_t code_of(const lp_format *f, float y) {
-  uint32_t c;
-  if (lp_encode(f, (double)y, &c) != LP_OK) c = 0;
-  return c;
+/* Code of y, a value of the format or NaN/inf (the output of rounding). */
+static inline uint32_t code_of(const qplan *p, float y) {
+  uint32_t u;
+  memcpy(&u, &y, 4);
+  uint32_t au = u & 0x7fffffffu, sg = u >> 31;
+  if (au > 0x7f800000u) return p->nancode;
+  uint32_t mag;
+  if (au == 0x7f800000u) mag = p->infcode;
+  else {
+    float a;
+    memcpy(&a, &au, 4);
+    if (a < p->thr) mag = (uint32_t)(a * p->es1 * p->es2);
+    else mag = ((uint32_t)((int)(au >> 23) - 127 - p->emin + 1) << p->mbits) + ((au & 0x7fffffu) >> p->D);
+  }
+  return mag | (sg ? p->signbit : 0);
 }
 
 static void codes_range(void *ctx, size_t begin, size_t end) {
   qjob *j = ctx;
-  float buf[256];
-  for (size_t i = begin; i < end; i += 256) {
-    size_t m = end - i < 256 ? end - i : 256;
-    quantize_slow(j->f, buf, j->src + i, m, j->scale, j->ctr0 + i, 0);
-    for (size_t k = 0; k < m; k++) j->codes[i + k] = code_of(j->f, buf[k]);
+  float buf[512];
+  for (size_t i = begin; i < end; i += 512) {
+    size_t m = end - i < 512 ? end - i : 512;
+    quantize_block(j->f, &j->plan, buf, j->src + i, m, j->scale, j->ctr0 + i, 0);
+    if (j->f->emin >= -126)
+      for (size_t k = 0; k < m; k++) j->codes[i + k] = code_of(&j->plan, buf[k]);
+    else
+      for (size_t k = 0; k < m; k++) {
+        uint32_t c;
+        j->codes[i + k] = lp_encode(j->f, (double)buf[k], &c) == LP_OK ? c : 0;
+      }
   }
 }
 
 void lp_quantize_codes(const lp_format *f, uint32_t *codes, const float *src, size_t n,
                        float scale, uint64_t ctr0) {
-  qjob j = {f, NULL, codes, src, scale, ctr0};
+  qjob j;
+  j.f = f;
+  make_plan(&j.plan, f);
+  j.dst = NULL;
+  j.codes = codes;
+  j.src = src;
+  j.scale = scale;
+  j.ctr0 = ctr0;
   lp_parallel_for(n, 1 << 14, codes_range, &j);
 }
