@@ -36,11 +36,12 @@ def ok(cond, name, diag=None):
 class Session:
     """One lpact-repl on a pty; output is kept with escape codes stripped."""
 
-    def __init__(self, env):
+    def __init__(self, env, exe=EXE):
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
-            os.execve(EXE, [EXE], env)
+            os.execve(exe, [exe], env)
         self.buf = b""
+        self.raw = b""
         self.start = time.monotonic()
 
     def read(self, timeout):
@@ -54,6 +55,7 @@ class Session:
         if not data:
             return False
         self.buf += data
+        self.raw += data
         return True
 
     def expect(self, pattern, timeout=5.0):
@@ -134,6 +136,21 @@ try:
     s.send("trap.ab\t\t\x15hits\r")
     ok(s.expect(r"hits\n0\nlpact> ") is not None, "Tab never calls an __index function", getattr(s, "last", None))
 
+    # A Format's methods sit behind a C __index function (in its upvalue).
+    s.send("f4 = lpact.format 'fp4'\r")
+    s.expect(r"lpact> ")
+    s.send("f4:deco\t")
+    ok(s.expect(r"f4:decode\(") is not None, "Tab completes a Format method", getattr(s, "last", None))
+    s.send("1)\r")
+    ok(s.expect(r"\n0\.5\nlpact> ") is not None, "and the method runs", getattr(s, "last", None))
+    s.send("lpact.mod\t\x15")
+    ok(s.expect(r"lpact\.models") is not None, "Tab completes a lazy submodule of lpact", getattr(s, "last", None))
+    s.expect(r"lpact> ")
+    s.send("levels 'e2m\t\t")
+    ok(s.expect(r"e2m1\s+e2m3") is not None, "Tab lists format names inside a string", getattr(s, "last", None))
+    s.send("\x15\r")
+    s.expect(r"lpact> ")
+
     s.send("function sq(x)\r")
     ok(s.expect(r"\.\.> ") is not None, "an incomplete chunk shows the continuation prompt",
        getattr(s, "last", None))
@@ -202,6 +219,31 @@ try:
         ok(attrs[3] & termios.ICANON and attrs[3] & termios.ECHO, "the terminal is restored after SIGTERM")
     except termios.error as e:
         ok(False, "the terminal is restored after SIGTERM", e)
+    os.close(s.fd)
+
+    # Colours on a capable terminal; none with NO_COLOR.
+    for no_color in (False, True):
+        env3 = dict(env)
+        if no_color:
+            env3["NO_COLOR"] = "1"
+        s = Session(env3)
+        s.expect(r"lpact> ")
+        s.raw = b""
+        s.send("hist({1, 2, 2, 3})\r")
+        s.expect(r"\]\s+\d+ [^\n]*\nlpact> ")
+        coloured = b"\x1b[34m" in s.raw
+        ok(coloured != no_color, "NO_COLOR set: no colour" if no_color else "colours on a terminal", s.raw[-300:])
+        s.send("\x04")
+        s.wait()
+        os.close(s.fd)
+
+    # `lpact` with no arguments on a terminal is the same REPL.
+    s = Session(env, os.path.join(os.path.dirname(EXE), "lpact"))
+    ok(s.expect(r"lpact> ") is not None, "lpact with no script on a terminal starts the REPL", getattr(s, "last", None))
+    s.send("2 + 2\r")
+    ok(s.expect(r"\n4\nlpact> ") is not None, "and evaluates", getattr(s, "last", None))
+    s.send("\x04")
+    s.wait()
     os.close(s.fd)
 
     # HOME unset: no history file, still a working session.
