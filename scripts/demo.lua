@@ -55,6 +55,8 @@ print(string.format("mlp 784-256-128-10, Adam lr 1e-3, batch 128, %d epoch%s, se
   o.epochs, o.epochs == 1 and "" or "s", o.levels))
 print()
 
+local results = lpact.results
+local run = results.open(o.out, { name = "demo" })
 local acc, t_all = {}, lpact.wallclock()
 for _, act in ipairs(o.acts) do
   acc[act] = {}
@@ -63,8 +65,7 @@ for _, act in ipairs(o.acts) do
       act = act, fmt = fmt, model = "mlp", data = data, epochs = o.epochs, batch = 128, lr = 1e-3, seed = 1,
       qact = fmt ~= "fp32" and { levels = o.levels } or nil,
     }
-    rec.tag = "demo"
-    qact.save_record(o.out, rec)
+    run:add(rec.cfg, rec.history)
     acc[act][fmt] = rec.test_acc
     print(string.format("  %-8s %-5s  test %6.2f%%   (%.1f s)", act, fmt, 100 * rec.test_acc, rec.seconds))
     io.stdout:flush()
@@ -106,6 +107,7 @@ if acc[o.acts[1]]["fp32"] then
     print(row(c))
   end
 end
+run:finish()
 print()
 print(string.format("%d trainings in %.0f s; records in %s (lpact report %s)",
   #o.acts * #o.formats, lpact.wallclock() - t_all, o.out, o.out))

@@ -96,38 +96,47 @@ if ok then data = res else
   data = lpact.data.builtin { limit = o.limit and math.tointeger(tonumber(o.limit)) }
 end
 
-os.execute("mkdir -p '" .. o.out:gsub("'", "") .. "'")
-local json = require "lpact.json"
-local results = {}
+local results = lpact.results
+local run = results.open(o.out, { name = "paper", extra = { tag = o.tag } })
+local have = {}
+local okr, old = pcall(results.read_dir, o.out)
+if okr then for _, r in ipairs(old) do have[r.id] = r end end
+local res = {}
 for n, c in ipairs(configs) do
   local name = record_name(c)
-  local path = o.out .. "/" .. name .. ".json"
-  local f = io.open(path)
-  local rec
-  if f then
-    rec = json.decode(f:read("a"))
-    f:close()
-    print(string.format("[%d/%d] %s: done before (%.2f%%)", n, #configs, name, 100 * (rec.test_acc or 0)))
+  local q = qopts(c)
+  -- the id this configuration's record gets (results.id of its fields)
+  local fi, fo = (q and q.in_fmt) or c.fmt, (q and q.out_fmt) or c.fmt
+  local probe = { model = c.model, dataset = data.name, activation = c.act, seed = c.seed }
+  if fi == fo then probe.format = fi else probe.formats = { input = fi, output = fo } end
+  if not q then probe.modes = { mode = "fp32" }
   else
-    rec = qact.experiment { act = c.act, fmt = c.fmt, model = c.model, data = data, epochs = epochs,
-      batch = batch, lr = lr, seed = c.seed, qact = qopts(c) }
-    rec.tag = o.tag or "paper"
-    rec.levels = c.levels
-    local tmp = path .. ".tmp"
-    local fh = assert(io.open(tmp, "w"))
-    fh:write(json.encode(rec, { indent = 2, nonfinite = "null" }), "\n")
-    fh:close()
-    lpact.engine.rename(tmp, path)
-    print(string.format("[%d/%d] %s: test %.2f%% (%.0f s)", n, #configs, name, 100 * rec.test_acc, rec.seconds))
+    probe.modes = { mode = q.mode, levels = q.levels, ste = q.ste, scale = tostring(q.scale or "none"),
+      scale_at = q.scale and q.scale_at or nil }
+  end
+  if o.tag then probe.modes.tag = o.tag end
+  local id = results.record(probe, {}).id
+  local acc
+  if have[id] and have[id].epochs == epochs then
+    acc = have[id].test_acc
+    print(string.format("[%d/%d] %s: done before (%.2f%%)", n, #configs, name, 100 * (acc or 0)))
+  else
+    local r = qact.experiment { act = c.act, fmt = c.fmt, model = c.model, data = data, epochs = epochs,
+      batch = batch, lr = lr, seed = c.seed, qact = q, tag = o.tag }
+    run:add(r.cfg, r.history)
+    acc = r.test_acc
+    print(string.format("[%d/%d] %s: test %.2f%% (%.0f s)", n, #configs, name, 100 * acc, r.seconds))
   end
   io.stdout:flush()
-  results[#results + 1] = { c = c, acc = rec.test_acc }
+  res[#res + 1] = { c = c, acc = acc }
 end
+run:finish()
+local results_list = res
 
 -- Mean accuracy over seeds: rows model/activation/levels, columns formats.
 local fmts = list(o.formats)
 local rows, order = {}, {}
-for _, r in ipairs(results) do
+for _, r in ipairs(results_list) do
   local key = r.c.model .. " | " .. r.c.act .. " | " .. r.c.levels
   if not rows[key] then rows[key] = {}; order[#order + 1] = key end
   local cell = rows[key][r.c.fmt] or { sum = 0, n = 0 }

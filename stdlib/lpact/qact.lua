@@ -732,31 +732,25 @@ function qact.summary(model, with_levels)
   return table.concat(out, "\n")
 end
 
--- Peak resident memory of the process in bytes (Linux), or nil.
-local function peak_rss()
-  local f = io.open("/proc/self/status")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  local kb = s:match("VmHWM:%s*(%d+)")
-  return kb and math.tointeger(tonumber(kb) * 1024) or nil
-end
-
---- Trains one configuration and returns its result record (the fields of
--- DESIGN.md "Results"). o = {act = "relu", fmt = "fp4" (or "fp32": the FP32
--- activation), qact = {extra qact options}, model = "mlp" | "cnn_small"
--- | a function(act) -> model, data = a data set, epochs = 2, batch = 128,
--- lr = 1e-3, seed = 1, verbose = false, on_epoch =, scheduler = function(model)
--- -> on_epoch callback}.
+--- Trains one configuration. o = {act = "relu", fmt = "fp4" (or "fp32":
+-- the FP32 activation), qact = {extra qact options}, model = "mlp" |
+-- "cnn_small" | a function(act) -> model, data = a data set, epochs = 2,
+-- batch = 128, lr = 1e-3, seed = 1, verbose = false, max_batches =,
+-- scheduler = function(model) -> on_epoch callback, tag = "..."}.
+-- Returns {cfg = (a configuration for lpact.results.record / run:add),
+-- history = train.fit's history, model = the trained model, test_acc =,
+-- seconds =}.
 function qact.experiment(o)
   local models, train = require "lpact.models", require "lpact.train"
   local fmt = o.fmt or "fp32"
+  local q = o.qact or {}
+  local plain = fmt == "fp32" and not q.in_fmt and not q.out_fmt
   local spec
-  if fmt == "fp32" and not o.qact then
+  if plain then
     spec = o.act
   else
     local c = { o.act, fmt = fmt }
-    for k, v in pairs(o.qact or {}) do c[k] = v end
+    for k, v in pairs(q) do c[k] = v end
     spec = qact(c)
   end
   local model
@@ -771,49 +765,28 @@ function qact.experiment(o)
   local hist = train.fit { model = model, data = o.data, epochs = o.epochs or 2, batch = o.batch or 128,
     lr = o.lr or 1e-3, seed = o.seed or 1, verbose = o.verbose or false, progress = false,
     on_epoch = on_epoch, max_batches = o.max_batches }
-  local acc, secs, losses = {}, {}, {}
-  for i, e in ipairs(hist.epochs) do acc[i], secs[i], losses[i] = e.test_acc, e.seconds, e.train_loss end
-  local q = o.qact or {}
-  return {
-    model = type(kind) == "string" and kind or "custom", dataset = o.data.name or "?",
-    activation = o.act, format = fmt, in_format = q.in_fmt or fmt, out_format = q.out_fmt or fmt,
-    mode = q.mode or (fmt == "fp32" and "fp32" or "emulate"),
-    levels = type(q.levels) == "string" and q.levels or "fixed", ste = q.ste or "fprime",
-    scale = type(q.scale) == "table" and (q.scale[1] or "fixed") or (q.scale and tostring(q.scale) or "none"),
-    seed = o.seed or 1, epochs = #hist.epochs, batch = o.batch or 128, lr = o.lr or 1e-3,
-    accuracy_per_epoch = acc, test_acc = hist.test_acc, final_test_acc = hist.test_acc,
-    loss = losses[#losses], train_loss_per_epoch = losses, seconds_per_epoch = secs,
-    seconds = lpact.wallclock() - t0, engine_version = lpact.version,
-    peak_memory = peak_rss(),
-    levels_learned = (function()
-      local out = {}
-      for i, l in ipairs(qact.layers(model)) do if l.learnable then out[i] = l:levels() end end
-      return next(out) and out or nil
-    end)(),
-  }
-end
-
---- Writes a result record as JSON into dir (created if needed) under a
--- name made of its fields; uses lpact.results when present. Returns the path.
-function qact.save_record(dir, rec)
-  if package.searchpath("lpact.results", package.path) then
-    local results = require "lpact.results"
-    if results.write then
-      local ok, path = pcall(results.write, dir, rec)
-      if ok then return path end
-    end
+  local learned = {}
+  for i, l in ipairs(qact.layers(model)) do if l.learnable then learned[i] = l:levels() end end
+  local modes
+  if plain then modes = { mode = "fp32" }
+  else
+    local sc = q.scale
+    if type(sc) == "table" then sc = sc[1] or sc.rule or "fixed" end
+    modes = { mode = q.mode or "emulate", levels = type(q.levels) == "string" and q.levels or "fixed",
+      ste = q.ste or "fprime", scale = sc and tostring(sc) or "none", scale_at = q.scale and (q.scale_at or "both") or nil,
+      sr = q.sr and "sr" or nil }
   end
-  local json = require "lpact.json"
-  os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
-  local name = table.concat({ rec.model, rec.dataset, rec.activation, rec.format, rec.mode, rec.levels,
-    rec.ste, rec.scale, "s" .. tostring(rec.seed), rec.tag }, "_"):gsub("[^%w_.-]", "-")
-  local path = dir .. "/" .. name .. ".json"
-  local tmp = path .. ".tmp"
-  local f = assert(io.open(tmp, "w"))
-  f:write(json.encode(rec, { indent = 2, nonfinite = "null" }), "\n")
-  f:close()
-  lpact.engine.rename(tmp, path)
-  return path
+  if o.tag then modes.tag = o.tag end
+  local cfg = {
+    model = type(kind) == "string" and kind or "custom", dataset = o.data.name or "?",
+    activation = o.act, seed = o.seed or 1, epochs = o.epochs or 2, batch = o.batch or 128,
+    optimizer = "adam", lr = o.lr or 1e-3, modes = modes,
+    levels_learned = next(learned) and learned or nil,
+  }
+  local fi, fo = q.in_fmt or fmt, q.out_fmt or fmt
+  if fi == fo then cfg.format = fi else cfg.formats = { input = fi, output = fo } end
+  return { cfg = cfg, history = hist, model = model, test_acc = hist.test_acc,
+    seconds = lpact.wallclock() - t0 }
 end
 
 -- lpact.qact{...} returns a factory: one fresh layer per activation site.
