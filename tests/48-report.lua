@@ -45,6 +45,21 @@ end
 vgg("relu", "fp6", "0.7")
 vgg("gelu", "e4m3", "0.76")
 vgg("relu", "e4m3", "0.75")
+-- Records as lpact.qact.experiment writes them: no schema, flat mode
+-- fields; the fp32 run is the baseline of both variants.
+local function flat(fields)
+  n = n + 1
+  local parts = {}
+  for k, v in pairs(fields) do parts[#parts + 1] = string.format("%q: %s", k, v) end
+  table.sort(parts)
+  spit(string.format("%s/r%02d.json", res, n), "{" .. table.concat(parts, ", ") .. "}\n")
+end
+flat { model = '"cnn_small"', dataset = '"fashion-mnist"', activation = '"relu"', format = '"fp32"', mode = '"fp32"',
+  levels = '"fixed"', seed = 1, epochs = 2, test_acc = "0.9", loss = "0.25", peak_memory = "2097152" }
+flat { model = '"cnn_small"', dataset = '"fashion-mnist"', activation = '"relu"', format = '"fp4"', mode = '"emulate"',
+  levels = '"fixed"', seed = 1, epochs = 2, test_acc = "0.85" }
+flat { model = '"cnn_small"', dataset = '"fashion-mnist"', activation = '"relu"', format = '"fp4"', mode = '"emulate"',
+  levels = '"learnable"', seed = 1, epochs = 2, test_acc = "0.89" }
 result { id = '"baseline"', model = '"mlp"', dataset = '"fashion-mnist"', seed = 1, epochs = 5, test_acc = "0.8812",
   seconds_per_epoch = "[3, 4]" }
 spit(res .. "/manifest.json", '{"schema": "lpact-manifest/1", "results": []}\n')
@@ -63,6 +78,26 @@ Final test accuracy (%).
 | gelu | 76.00 | - |
 
 3 runs; epochs: 10; seeds: 3.
+
+## fashion-mnist, cnn_small, levels=fixed mode=emulate
+
+Final test accuracy (%); in brackets the change from fp32.
+
+| activation | fp32 | fp4 |
+|---|---:|---:|
+| relu | 90.00 | 85.00 (-5.00) |
+
+2 runs; epochs: 2; seeds: 1.
+
+## fashion-mnist, cnn_small, levels=learnable mode=emulate
+
+Final test accuracy (%); in brackets the change from fp32.
+
+| activation | fp32 | fp4 |
+|---|---:|---:|
+| relu | 90.00 | 89.00 (-1.00) |
+
+2 runs; epochs: 2; seeds: 1.
 
 ## fashion-mnist, mlp, levels=learnable mode=emulate
 
@@ -85,6 +120,8 @@ local want_csv = [[
 dataset,model,variant,activation,fp32,e4m3,fp6,fp4,fp2,drop_e4m3,drop_fp6,drop_fp4,drop_fp2
 cifar-10,vgg_cifar,,relu,,75.00,70.00,,,,,,
 cifar-10,vgg_cifar,,gelu,,76.00,,,,,,,
+fashion-mnist,cnn_small,levels=fixed mode=emulate,relu,90.00,,,85.00,,,,-5.00,
+fashion-mnist,cnn_small,levels=learnable mode=emulate,relu,90.00,,,89.00,,,,-1.00,
 fashion-mnist,mlp,levels=learnable mode=emulate,relu,88.50,,,87.00,80.00,,,-1.50,-8.50
 fashion-mnist,mlp,levels=learnable mode=emulate,sigmoid,87.00,,,,10.00,,,,-77.00
 ]]
@@ -100,7 +137,9 @@ t.like(runs, "^id,model,dataset,activation,format,variant,seed,epochs,test_acc,f
 t.like(runs, "\nbaseline,mlp,fashion%-mnist,,,,1,5,88%.12,,3%.50,\n", "runs.csv: the baseline row")
 local lines = 0
 for _ in runs:gmatch("\n") do lines = lines + 1 end
-t.is(lines, 11, "runs.csv: header + 10 results")
+t.is(lines, 14, "runs.csv: header + 13 results")
+t.like(runs, "\nr10,cnn_small,fashion%-mnist,relu,fp32,levels=fixed mode=fp32,1,2,90%.00,0%.2500,,2048\n",
+  "runs.csv: a flat record (final loss, peak memory in bytes -> kB)")
 
 -- The same tables through the library.
 local recs = lpact.results.read_dir(res)
@@ -117,7 +156,10 @@ t.ok(png and png:sub(1, 8) == "\x89PNG\r\n\26\n", "PNG figure for the fashion-mn
 local svg = slurp(outdir .. "/fig-cifar-10-vgg-cifar.svg")
 t.ok(svg and svg:find("<svg", 1, true) and svg:find("gelu", 1, true), "SVG figure for the cifar-10 table, with its legend")
 local left = io.popen("ls -A " .. outdir):read("a")
-t.is(left, "fig-cifar-10-vgg-cifar.png\nfig-cifar-10-vgg-cifar.svg\nfig-fashion-mnist-mlp-levels-learnable-mode-emulate.png\n" ..
+t.is(left, "fig-cifar-10-vgg-cifar.png\nfig-cifar-10-vgg-cifar.svg\n" ..
+  "fig-fashion-mnist-cnn-small-levels-fixed-mode-emulate.png\nfig-fashion-mnist-cnn-small-levels-fixed-mode-emulate.svg\n" ..
+  "fig-fashion-mnist-cnn-small-levels-learnable-mode-emulate.png\nfig-fashion-mnist-cnn-small-levels-learnable-mode-emulate.svg\n" ..
+  "fig-fashion-mnist-mlp-levels-learnable-mode-emulate.png\n" ..
   "fig-fashion-mnist-mlp-levels-learnable-mode-emulate.svg\nreport.csv\nreport.md\nruns.csv\n", "exactly these files, no temporaries")
 
 -- Errors: one line each.

@@ -77,6 +77,23 @@ local function slug(s)
   return (tostring(s):lower():gsub("[^%w%.]+", "-"):gsub("^%-+", ""):gsub("%-+$", ""))
 end
 
+-- The settings that make two runs of one activation and format differ: the
+-- `modes` table, or the flat fields mode, levels, ste, scale, tag (as
+-- lpact.qact.experiment writes them). nil when there are none.
+local MODE_KEYS = { "mode", "levels", "ste", "scale", "tag" }
+local function modes_of(rec)
+  if type(rec.modes) == "table" then return rec.modes end
+  local m
+  for _, k in ipairs(MODE_KEYS) do
+    local v = rec[k]
+    if type(v) == "string" or type(v) == "number" or type(v) == "boolean" then
+      m = m or {}
+      m[k] = v
+    end
+  end
+  return m
+end
+
 --- A file-name stem for a configuration: model-dataset-activation-format-
 -- <mode values>-s<seed> (lowercase, [a-z0-9.-] only).
 function results.id(rec)
@@ -84,11 +101,12 @@ function results.id(rec)
   for _, k in ipairs { "model", "dataset", "activation", "format" } do
     if rec[k] ~= nil then parts[#parts + 1] = slug(rec[k]) end
   end
-  if type(rec.modes) == "table" then
+  local modes = modes_of(rec)
+  if modes then
     local keys = {}
-    for k in pairs(rec.modes) do keys[#keys + 1] = k end
+    for k in pairs(modes) do keys[#keys + 1] = k end
     table.sort(keys)
-    for _, k in ipairs(keys) do parts[#parts + 1] = slug(rec.modes[k]) end
+    for _, k in ipairs(keys) do parts[#parts + 1] = slug(modes[k]) end
   end
   if rec.seed ~= nil then parts[#parts + 1] = "s" .. slug(rec.seed) end
   local id = table.concat(parts, "-")
@@ -145,6 +163,7 @@ end
 
 --- Writes a record as dir/<id>.json (atomically); returns the path.
 function results.write(dir, rec)
+  rec.schema = rec.schema or results.SCHEMA
   local ok, err = io_.mkdir(dir)
   if not ok then lpact.fail("cannot create the results folder " .. err, 1) end
   local path = dir .. "/" .. slug(rec.id or results.id(rec)) .. ".json"
@@ -164,9 +183,9 @@ function results.read(path)
   return v
 end
 
---- Every result record (*.json with schema lpact-result/1) in dir, in
--- file-name order; each gets a `file` field. The manifest and other JSON
--- files are skipped.
+--- Every result record in dir (*.json with schema lpact-result/1, or
+-- without a schema but with a test_acc), in file-name order; each gets a
+-- `file` field. The manifest and other JSON files are skipped.
 function results.read_dir(dir)
   local names, err = io_.listdir(dir)
   if not names then lpact.fail("cannot read the results folder " .. err, 1) end
@@ -174,7 +193,8 @@ function results.read_dir(dir)
   for _, name in ipairs(names) do
     if name:match("%.json$") and not name:find("%.tmp%-") then
       local rec = results.read(dir .. "/" .. name)
-      if type(rec) == "table" and rec.schema == results.SCHEMA then
+      if type(rec) == "table" and (rec.schema == results.SCHEMA
+          or (rec.schema == nil and (rec.test_acc ~= nil or rec.final_test_acc ~= nil))) then
         rec.file = name
         out[#out + 1] = rec
       end
@@ -252,15 +272,24 @@ local function sorter(rank)
 end
 
 local function variant(rec)
-  if type(rec.modes) ~= "table" then return "" end
+  local modes = modes_of(rec)
+  if not modes then return "" end
   local keys, parts = {}, {}
-  for k in pairs(rec.modes) do keys[#keys + 1] = k end
+  for k in pairs(modes) do keys[#keys + 1] = k end
   table.sort(keys)
-  for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. tostring(rec.modes[k]) end
+  for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. tostring(modes[k]) end
   return table.concat(parts, " ")
 end
 
 local function num(v) return type(v) == "number" and v == v and v or nil end
+
+-- A record's name: its id, else its file name without .json.
+local function run_id(r)
+  if r.id ~= nil then return tostring(r.id) end
+  if r.file then return (tostring(r.file):gsub("%.json$", "")) end
+  return "?"
+end
+
 
 local function mean_sd(xs)
   local n, s = #xs, 0
@@ -273,32 +302,61 @@ end
 
 --- Groups records into tables: {kind = "matrix", dataset=, model=,
 -- variant=, activations = {…}, formats = {…}, cells = {[act] = {[fmt] =
--- {mean=, sd=, n=, seeds=}}}, epochs = {…}} for records with an activation
--- and a format; the rest go into one {kind = "runs", records = {…}}.
--- Accuracies in the cells are percentages.
+-- {mean=, sd=, n=}}}, epochs = {…}, seeds = {…}, runs = N} for records
+-- with an activation and a format, one per (dataset, model, variant); fp32
+-- records join every variant of their dataset and model as its baseline.
+-- The rest go into one {kind = "runs", records = {…}}. Accuracies in the
+-- cells are percentages.
 function results.tables(records)
-  local groups, order, others = {}, {}, {}
+  -- fp32 runs are the baseline of every variant of their dataset and
+  -- model (an FP32 activation has no mode, levels or scale of its own).
+  local groups, order, others, base = {}, {}, {}, {}
+  local function group(dataset, model, var)
+    local key = table.concat({ tostring(dataset or "?"), tostring(model or "?"), var }, "\0")
+    local g = groups[key]
+    if not g then
+      g = { dataset = dataset, model = model, variant = var, raw = {}, acts = {}, fmts = {}, epochs = {},
+        seeds = {}, runs = 0 }
+      groups[key] = g
+      order[#order + 1] = key
+    end
+    return g
+  end
+  local function add(g, r)
+    local a, f = tostring(r.activation), tostring(r.format)
+    g.acts[a], g.fmts[f] = true, true
+    g.raw[a] = g.raw[a] or {}
+    g.raw[a][f] = g.raw[a][f] or { accs = {} }
+    local acc = num(r.test_acc or r.final_test_acc)
+    if acc then table.insert(g.raw[a][f].accs, 100 * acc) end
+    if r.seed ~= nil then g.seeds[tostring(r.seed)] = true end
+    if num(r.epochs) then g.epochs[r.epochs] = true end
+    g.runs = g.runs + 1
+  end
   for _, r in ipairs(records) do
-    local acc = num(r.test_acc)
     if r.activation ~= nil and r.format ~= nil then
-      local key = table.concat({ tostring(r.dataset or "?"), tostring(r.model or "?"), variant(r) }, "\0")
-      local g = groups[key]
-      if not g then
-        g = { kind = "matrix", dataset = r.dataset, model = r.model, variant = variant(r), raw = {}, acts = {},
-          fmts = {}, epochs = {}, seeds = {}, runs = 0, secs = {} }
-        groups[key] = g
-        order[#order + 1] = key
+      if tostring(r.format) == "fp32" then
+        local bk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")
+        base[bk] = base[bk] or {}
+        table.insert(base[bk], r)
+      else
+        add(group(r.dataset, r.model, variant(r)), r)
       end
-      local a, f = tostring(r.activation), tostring(r.format)
-      g.acts[a], g.fmts[f] = true, true
-      g.raw[a] = g.raw[a] or {}
-      g.raw[a][f] = g.raw[a][f] or { accs = {}, seeds = {} }
-      if acc then table.insert(g.raw[a][f].accs, 100 * acc) end
-      if r.seed ~= nil then table.insert(g.raw[a][f].seeds, r.seed) g.seeds[tostring(r.seed)] = true end
-      if r.epochs then g.epochs[r.epochs] = true end
-      g.runs = g.runs + 1
     else
       others[#others + 1] = r
+    end
+  end
+  for bk, list in pairs(base) do
+    local joined = false
+    for _, key in ipairs(order) do
+      local g = groups[key]
+      if tostring(g.dataset or "?") .. "\0" .. tostring(g.model or "?") == bk then
+        for _, r in ipairs(list) do add(g, r) end
+        joined = true
+      end
+    end
+    if not joined then   -- only fp32 runs: a table of their own
+      for _, r in ipairs(list) do add(group(r.dataset, r.model, ""), r) end
     end
   end
   table.sort(order)
@@ -322,7 +380,7 @@ function results.tables(records)
     end
     local epochs, seeds = {}, {}
     for e in pairs(g.epochs) do epochs[#epochs + 1] = e end
-    for s in pairs(g.seeds) do seeds[#seeds + 1] = s end
+    for sd in pairs(g.seeds) do seeds[#seeds + 1] = sd end
     table.sort(epochs)
     table.sort(seeds, function(x, y)
       local nx, ny = tonumber(x), tonumber(y)
@@ -333,7 +391,7 @@ function results.tables(records)
       activations = acts, formats = fmts, cells = cells, epochs = epochs, seeds = seeds, runs = g.runs }
   end
   if #others > 0 then
-    table.sort(others, function(x, y) return tostring(x.id or x.file or "") < tostring(y.id or y.file or "") end)
+    table.sort(others, function(x, y) return run_id(x) < run_id(y) end)
     out[#out + 1] = { kind = "runs", records = others }
   end
   return out
@@ -410,7 +468,7 @@ function results.markdown(records, opts)
       line("|---|---|---|---:|---:|---:|---:|")
       for _, r in ipairs(tb.records) do
         local s = mean_secs(r)
-        line(string.format("| %s | %s | %s | %s | %s | %s | %s |", tostring(r.id or r.file or "?"),
+        line(string.format("| %s | %s | %s | %s | %s | %s | %s |", run_id(r),
           tostring(r.model or "-"), tostring(r.dataset or "-"), tostring(r.seed or "-"), tostring(r.epochs or "-"),
           pct(num(r.test_acc) and 100 * r.test_acc), s and string.format("%.2f", s) or "-"))
       end
@@ -419,6 +477,17 @@ function results.markdown(records, opts)
   end
   while out[#out] == "" do out[#out] = nil end
   return table.concat(out, "\n") .. "\n"
+end
+
+local function final_loss(r)
+  if num(r.final_loss) then return r.final_loss end
+  if num(r.loss) then return r.loss end
+  if type(r.loss) == "table" then return num(r.loss[#r.loss]) end
+end
+
+local function peak_kb(r)
+  if math.type(r.peak_memory_kb) == "integer" then return r.peak_memory_kb end
+  if num(r.peak_memory) then return math.tointeger(r.peak_memory // 1024) end
 end
 
 local function csv_field(v)
@@ -474,14 +543,14 @@ end
 function results.runs_csv(records)
   local lines = { "id,model,dataset,activation,format,variant,seed,epochs,test_acc,final_loss,seconds_per_epoch,peak_memory_kb" }
   local sorted = { table.unpack(records) }
-  table.sort(sorted, function(x, y) return tostring(x.id or x.file or "") < tostring(y.id or y.file or "") end)
+  table.sort(sorted, function(x, y) return run_id(x) < run_id(y) end)
   for _, r in ipairs(sorted) do
     local s = mean_secs(r)
-    lines[#lines + 1] = table.concat({ csv_field(r.id), csv_field(r.model), csv_field(r.dataset), csv_field(r.activation),
+    lines[#lines + 1] = table.concat({ csv_field(run_id(r)), csv_field(r.model), csv_field(r.dataset), csv_field(r.activation),
       csv_field(r.format), csv_field(variant(r)), csv_field(r.seed), csv_field(r.epochs),
       num(r.test_acc) and string.format("%.2f", 100 * r.test_acc) or "",
-      num(r.final_loss) and string.format("%.4f", r.final_loss) or "",
-      s and string.format("%.2f", s) or "", csv_field(r.peak_memory_kb) }, ",")
+      final_loss(r) and string.format("%.4f", final_loss(r)) or "",
+      s and string.format("%.2f", s) or "", csv_field(peak_kb(r)) }, ",")
   end
   return table.concat(lines, "\n") .. "\n"
 end
