@@ -18,12 +18,12 @@
 --   --json FILE      write the result as one JSON object (written atomically)
 --   --quiet          no per-epoch lines
 
-local usage = [[
+local usage = [==[
 usage: lpact scripts/train.lua [--model mlp|cnn_small|lenet5|vgg_cifar|resnet8|resnet20]
          [--act NAME] [--epochs N] [--batch N] [--seed N] [--lr X] [--opt adam|adamw|sgd]
          [--momentum X] [--wd X] [--schedule none|cosine|onecycle|step] [--clip X]
          [--dataset fashion-mnist|mnist|cifar10|spirals|blobs|builtin] [--data DIR]
-         [--limit N] [--threads N] [--json FILE] [--quiet]]]
+         [--limit N] [--threads N] [--json FILE] [--quiet]]==]
 
 local numeric = { epochs = "int", batch = "int", seed = "int", limit = "int", threads = "int",
   lr = "num", momentum = "num", wd = "num", clip = "num" }

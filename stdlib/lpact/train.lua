@@ -32,15 +32,19 @@ function train.correct(logits, y)
 end
 
 --- Accuracy and mean loss of model on a set {x=, y=}: evaluate(model, set
--- [, {batch = 1000, loss = ag.cross_entropy}]) -> accuracy, loss. Runs in
+-- [, {batch = 500, loss = ag.cross_entropy}]) -> accuracy, loss. Runs in
 -- eval mode without recording gradients and restores the model's mode.
 function train.evaluate(model, set, o)
   o = o or {}
   local data = require "lpact.data"
-  local bs = o.batch or 1000
+  local bs = o.batch or 500
   local lossf = o.loss or ag.cross_entropy
   local was_training = model.training
   model:eval()
+  -- Evaluation uses other batch sizes than training: hand the training
+  -- buffers back to the system first, so the two working sets never add up.
+  collectgarbage()
+  if lpact.tensor_memory then lpact.tensor_memory(true) end
   local n, correct, total = 0, 0, 0
   local ok, err = pcall(ag.no_grad, function()
     for x, y in data.batches(set, bs, { shuffle = false }) do
@@ -51,9 +55,13 @@ function train.evaluate(model, set, o)
       local l = lossf(out, y)
       total = total + (l.data or l):item() * m
       n = n + m
+      out, l = nil, nil
+      collectgarbage() -- the Lua heap is small: return this batch's tensors to the storage cache now
     end
   end)
   if was_training ~= false then model:train() end
+  collectgarbage()
+  if lpact.tensor_memory then lpact.tensor_memory(true) end
   if not ok then error(err, 0) end
   if n == 0 then return 0 / 0, 0 / 0 end
   return correct / n, total / n
@@ -75,7 +83,7 @@ local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge en
 --   schedule (an lpact.schedule; its `per` says "epoch" or "step"; sets optimizer.lr),
 --   loss (function(logits, y) -> scalar Var; default ag.cross_entropy),
 --   clip (a maximum global gradient norm), max_batches (per epoch, for quick runs),
---   eval (true: evaluate data.test after every epoch), eval_batch (1000),
+--   eval (true: evaluate data.test after every epoch), eval_batch (500),
 --   verbose (true), progress ("auto": live line when stdout is a terminal),
 --   on_batch(info), on_epoch(info): callbacks; returning false from either stops training.
 -- Returns the history {epochs = {{epoch=, train_loss=, train_acc=, test_acc=,
@@ -117,7 +125,8 @@ function train.fit(o)
       local t0 = clock()
       local last_draw = -1
       local seen, correct, loss_sum, b = 0, 0, 0, 0
-      for x, y in data.batches(ds.train, bs, { shuffle = o.shuffle ~= false, seed = seed, epoch = epoch }) do
+      for x, y in data.batches(ds.train, bs, { shuffle = o.shuffle ~= false, seed = seed, epoch = epoch,
+          augment = o.augment, mean = o.mean, std = o.std }) do
         b = b + 1
         if b > nb then break end
         if per_step then opt.lr = sched:at(step) end
@@ -142,6 +151,12 @@ function train.fit(o)
         if o.on_batch and o.on_batch { epoch = epoch, batch = b, batches = nb, loss = lv, step = step, model = model, optimizer = opt } == false then
           stop = true
         end
+        logits, loss = nil, nil
+        -- A full collection costs little (the Lua heap holds only the small
+        -- graph objects) and hands this batch's tensors back to the storage
+        -- cache at once, so the next batch reuses them: peak memory stays at
+        -- one batch's worth instead of growing until the collector runs.
+        collectgarbage()
         if live then
           local now = clock()
           if now - last_draw >= 0.1 or b == nb then
