@@ -29,7 +29,7 @@ static lp_tensor *push_empty(lua_State *L) {
  * are made (the storage cache then hands their buffers out again). */
 static void gc_pressure(lua_State *L, int64_t n) {
   int kb = (int)((n * 4) >> 10);
-  if (kb > 0) lua_gc(L, LUA_GCSTEP, kb);
+  if (kb > 0 && lua_gc(L, LUA_GCISRUNNING)) lua_gc(L, LUA_GCSTEP, kb);
 }
 
 static void check_shape(lua_State *L, int ndim, const int64_t *shape) {

@@ -17,7 +17,8 @@
 /* ---- storage cache ------------------------------------------------------ */
 
 #define CACHE_SLOTS 64
-#define CACHE_MAX_BYTES ((size_t)512 << 20)
+#define CACHE_MAX_BYTES ((size_t)96 << 20)   /* all cached buffers      */
+#define CACHE_MAX_ONE ((size_t)32 << 20)     /* one buffer: larger ones are freed */
 
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct { float *data; size_t cap; } cache[CACHE_SLOTS];
@@ -52,6 +53,11 @@ static void cache_give(float *p, size_t cap) {
   size_t bytes = cap * sizeof(float);
   pthread_mutex_lock(&cache_mu);
   live_bytes -= bytes;
+  if (bytes > CACHE_MAX_ONE) {
+    pthread_mutex_unlock(&cache_mu);
+    free(p);
+    return;
+  }
   /* Evict the oldest entries until the new one fits. */
   while (cache_n > 0 && (cache_n == CACHE_SLOTS || cache_bytes + bytes > CACHE_MAX_BYTES)) {
     free(cache[0].data);
