@@ -85,12 +85,11 @@ local function idx_pair(dir, images, labels, limit, classes)
   return { x = x, y = y, n = count(limit, idims[1]) }
 end
 
-local function mnist_like(opts, name, default_dir, env, package_name, class_names)
+local function mnist_like(opts, name, default_dir, env, hint, class_names)
   opts = opts or {}
   local dir = opts.dir or os.getenv(env) or default_dir
   if not isdir(dir) then
-    local msg = string.format("%s not found: no directory %s (install the Debian package %s, or set %s or pass dir=)",
-      name, dir, package_name, env)
+    local msg = string.format("%s not found: no directory %s (%s, or set %s or pass dir=)", name, dir, hint, env)
     if opts.fallback then
       io.stderr:write("lpact: ", msg, "; using the built-in synthetic stand-in instead\n")
       local ds = data.builtin { seed = opts.seed, limit = opts.limit }
@@ -113,7 +112,7 @@ end
 -- missing (saying so on stderr) instead of failing.
 function data.fashion_mnist(opts)
   return mnist_like(opts, "fashion-mnist", "/usr/share/datasets/fashion-mnist", "LPACT_DATA",
-    "dataset-fashion-mnist", { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "install the Debian package dataset-fashion-mnist", { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
       "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot" })
 end
 
@@ -121,7 +120,7 @@ end
 -- directory is opts.dir, else $LPACT_MNIST, else /usr/share/datasets/mnist.
 function data.mnist(opts)
   return mnist_like(opts, "mnist", "/usr/share/datasets/mnist", "LPACT_MNIST",
-    "of your choice (none in Debian ships MNIST)", { "0", "1", "2", "3", "4", "5", "6", "7", "8", "9" })
+    "put the four MNIST IDX files there", { "0", "1", "2", "3", "4", "5", "6", "7", "8", "9" })
 end
 
 --- CIFAR-10 from the binary batches (data_batch_1.bin … data_batch_5.bin,
