@@ -55,6 +55,21 @@ static int l_format(lua_State *L) {
   return 1;
 }
 
+/* lpact.parse_format(spec) -> Format, or nil and the parser's message
+ * (for command lines that report it as one line). */
+static int l_parse_format(lua_State *L) {
+  const char *spec = luaL_checkstring(L, 1);
+  lp_format f;
+  char err[256];
+  if (lp_format_parse(&f, spec, err, sizeof err) != LP_OK) {
+    luaL_pushfail(L);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  lp_push_format(L, &f);
+  return 1;
+}
+
 static Format *check_self(lua_State *L) { return to_format(L, 1); }
 
 /* Counter for the next n stochastic draws: an explicit one (argument i,
@@ -503,6 +518,8 @@ int luaopen_lpact_format(lua_State *L) {
   lua_newtable(L);
   lua_pushcfunction(L, l_format);
   lua_setfield(L, -2, "format");
+  lua_pushcfunction(L, l_parse_format);
+  lua_setfield(L, -2, "parse_format");
   lua_newtable(L);
   for (int i = 0; lp_format_presets[i] != NULL; i++) {
     lua_pushstring(L, lp_format_presets[i]);

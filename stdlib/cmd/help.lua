@@ -1,0 +1,62 @@
+--- lpact help [COMMAND] — list the commands, or show one command's usage.
+-- first line of each command's doc comment).
+
+local lpact = require "lpact"
+
+local function cmd_dir()
+  local path = package.searchpath("cmd.help", package.path)
+  return path and path:gsub("help%.lua$", "")
+end
+
+-- A one-line description of a command file: the words after " — " on
+-- its first doc line, else the first line of the paragraph below it.
+local function summary(path)
+  local fh = io.open(path)
+  if not fh then return "" end
+  local text = fh:read("a")
+  fh:close()
+  local first = text:match("^%-%-%-%s*([^\n]*)") or ""
+  local desc = first:match("%s+—%s+(.*)$")
+  if not desc then
+    for line in text:gmatch("[^\n]+") do
+      if not line:match("^%-%-") then break end
+      local body = line:match("^%-%-%-?%s*(.-)%s*$")
+      if body ~= "" and line ~= text:match("^[^\n]*") then desc = body break end
+    end
+  end
+  desc = desc or ""
+  if #desc > 72 then desc = desc:sub(1, 69) .. "..." end
+  return desc
+end
+
+return function(args)
+  local dir = cmd_dir()
+  local entries = dir and lpact.io and lpact.io.listdir and lpact.io.listdir(dir) or {}
+  local rows = {}
+  for _, e in ipairs(entries) do
+    local n = e:match("^([%w_%-]+)%.lua$")
+    if n then rows[#rows + 1] = { n, summary(dir .. e) } end
+  end
+  table.sort(rows, function(a, b) return a[1] < b[1] end)
+  if args and args[1] then
+    for _, r in ipairs(rows) do
+      if r[1] == args[1] then
+        local fh = io.open(dir .. r[1] .. ".lua")
+        local text = fh and fh:read("a") or ""
+        if fh then fh:close() end
+        for line in text:gmatch("[^\n]+") do
+          if not line:match("^%-%-") then break end
+          print((line:gsub("^%-%-%-?%s?", "")))
+        end
+        return 0
+      end
+    end
+    lpact.fail("no command '" .. args[1] .. "' (try 'lpact help')")
+  end
+  print("usage: lpact [script.lua [args...]] | lpact -e CODE | lpact COMMAND [args...]")
+  print("commands:")
+  for _, r in ipairs(rows) do print(string.format("  %-10s %s", r[1], r[2])) end
+  print("'lpact help COMMAND' shows a command's usage.")
+  print("lpact-repl starts the interactive lab; docs/ has the manuals.")
+  return 0
+end
