@@ -282,13 +282,19 @@ static int k_dropout(lua_State *L) {
 
 /* ---- activations -------------------------------------------------------- */
 
-static lp_act check_act(lua_State *L, int i, float *alpha, int ai) {
+static lp_act check_act_d(lua_State *L, int i, double *alpha, int ai) {
   const char *name = luaL_checkstring(L, i);
   int a = lp_act_from_name(name);
   if (a < 0) luaL_argerror(L, i, lua_pushfstring(L, "unknown activation '%s'", name));
-  float def = a == LP_ACT_LEAKY_RELU ? 0.01f : 1.0f;
-  *alpha = (float)luaL_optnumber(L, ai, def);
+  *alpha = luaL_optnumber(L, ai, a == LP_ACT_LEAKY_RELU ? 0.01 : 1.0);
   return (lp_act)a;
+}
+
+static lp_act check_act(lua_State *L, int i, float *alpha, int ai) {
+  double al;
+  lp_act a = check_act_d(L, i, &al, ai);
+  *alpha = (float)al;
+  return a;
 }
 
 /* kernels.act(name, x [, alpha]) -> f(x) */
@@ -315,15 +321,15 @@ static int k_act_backward(lua_State *L) {
 
 /* kernels.act_value(name, x [, alpha]) / kernels.act_deriv(...): on numbers, in double. */
 static int k_act_value(lua_State *L) {
-  float alpha;
-  lp_act a = check_act(L, 1, &alpha, 3);
+  double alpha;
+  lp_act a = check_act_d(L, 1, &alpha, 3);
   lua_pushnumber(L, lp_act_value(a, luaL_checknumber(L, 2), alpha));
   return 1;
 }
 
 static int k_act_deriv(lua_State *L) {
-  float alpha;
-  lp_act a = check_act(L, 1, &alpha, 3);
+  double alpha;
+  lp_act a = check_act_d(L, 1, &alpha, 3);
   lua_pushnumber(L, lp_act_deriv(a, luaL_checknumber(L, 2), alpha));
   return 1;
 }
