@@ -78,6 +78,18 @@ end
 
 local function contig(t) return t:is_contiguous() and t or t:contiguous() end
 
+-- g with the shape of ref (the same numel): g itself when the shapes
+-- already agree, so no view keeps g's storage alive after g is freed.
+local function like(g, ref)
+  local a, b = g:shape(), ref:shape()
+  if #a == #b then
+    local same = true
+    for i = 1, #a do if a[i] ~= b[i] then same = false break end end
+    if same then return g end
+  end
+  return g:reshape(b)
+end
+
 local function shape_str(t)
   local s = t:shape()
   return "(" .. table.concat(s, ", ") .. (#s == 1 and ",)" or ")")
@@ -184,8 +196,8 @@ function Var:backward(grad)
     grads[n] = nil
     if g ~= nil then
       if n.is_leaf then
-        if n.grad == nil then n.grad = contig(g:reshape(n.data:shape())):clone()
-        else K.add_into(n.grad, g:reshape(n.data:shape())) end
+        if n.grad == nil then n.grad = like(g, n.data):clone()
+        else K.add_into(n.grad, like(g, n.data)) end
       else
         local ins = n._inputs
         local gi = table.pack(n._backward(g))
@@ -206,7 +218,7 @@ function Var:backward(grad)
               grads[c] = gc
               holds[gc] = (holds[gc] or 0) + 1
             else
-              local sum = contig(old) + gc:reshape(old:shape())
+              local sum = old + like(gc, old)
               grads[c] = sum
               holds[sum] = 1
               release(old)
