@@ -194,10 +194,10 @@ static inline uint32_t count_le(const int64_t *a, size_t n, int64_t k) {
 
 static inline uint32_t qz_code_fast(const lp_qz *q, double x) {
   int64_t k = okey(x);
-  if (q->blo) {
-    size_t bk = (size_t)(((uint64_t)k ^ UINT64_C(0x8000000000000000)) >> (64 - LP_QZ_BUCKET_BITS));
-    uint32_t lo = q->blo[bk], hi = q->bhi[bk];
-    if (lo == hi) return q->rcode[lo];
+  if (q->bucket) {
+    uint64_t e = q->bucket[((uint64_t)k ^ UINT64_C(0x8000000000000000)) >> (64 - LP_QZ_BUCKET_BITS)];
+    if (!(e >> 63)) return (uint32_t)e;
+    uint32_t lo = (uint32_t)e, hi = (uint32_t)(e >> 32) & 0x7fffffffu;
     return q->rcode[lo + count_le(q->thr + lo, hi - lo, k)];
   }
   return q->rcode[count_le(q->thr, (size_t)q->nranks - 1, k)];
@@ -276,9 +276,8 @@ int lp_qz_init(lp_qz *q, const lp_format *f) {
   free(kc);
   if (q->fast && nr > 1) {
     size_t nb = (size_t)1 << LP_QZ_BUCKET_BITS;
-    q->blo = malloc(nb * sizeof *q->blo);
-    q->bhi = malloc(nb * sizeof *q->bhi);
-    if (!q->blo || !q->bhi) {
+    q->bucket = malloc(nb * sizeof *q->bucket);
+    if (!q->bucket) {
       lp_qz_free(q);
       return LP_ENOMEM;
     }
@@ -286,17 +285,17 @@ int lp_qz_init(lp_qz *q, const lp_format *f) {
     for (size_t bk = 0; bk < nb; bk++) {
       int64_t klo = (int64_t)(((uint64_t)bk << shift) ^ UINT64_C(0x8000000000000000));
       int64_t khi = (int64_t)((((uint64_t)bk << shift) | ((UINT64_C(1) << shift) - 1)) ^ UINT64_C(0x8000000000000000));
-      q->blo[bk] = count_le(q->thr, (size_t)nr - 1, klo);
-      q->bhi[bk] = count_le(q->thr, (size_t)nr - 1, khi);
+      uint32_t lo = count_le(q->thr, (size_t)nr - 1, klo), hi = count_le(q->thr, (size_t)nr - 1, khi);
+      q->bucket[bk] = lo == hi ? q->rcode[lo]
+                               : (UINT64_C(1) << 63) | ((uint64_t)hi << 32) | lo;
     }
   }
   return LP_OK;
 }
 
 void lp_qz_free(lp_qz *q) {
-  free(q->blo);
-  free(q->bhi);
-  q->blo = NULL, q->bhi = NULL;
+  free(q->bucket);
+  q->bucket = NULL;
   free(q->thr);
   free(q->rcode);
   free(q->val);
@@ -363,13 +362,18 @@ typedef struct {
 static void lookup_range(void *vctx, size_t begin, size_t end) {
   const fwd_ctx *c = vctx;
   const lp_qz *q = c->qin;
-  uint32_t nc = q->ncodes;
-  int unit = c->s_i == 1.0;
+  const uint32_t nc = q->ncodes;
+  const int unit = c->s_i == 1.0, fast = q->fast;
+  const double s_i = c->s_i;
+  const float *restrict x = c->x, *restrict T = c->T;
+  float *restrict y = c->y, *restrict codes = c->codes;
+  const uint32_t *restrict map = c->map;
+  const uint64_t ctr0 = c->ctr0;
   for (size_t i = begin; i < end; i++) {
-    double u = unit ? (double)c->x[i] : (double)c->x[i] / c->s_i;
-    uint32_t k = (q->fast && !isnan(u)) ? qz_code_fast(q, u) : lp_qz_code(q, u, c->ctr0 + i);
-    c->y[i] = k < nc ? c->T[k] : NAN;
-    if (c->codes) c->codes[i] = (float)(c->map ? c->map[k] : k);
+    double u = unit ? (double)x[i] : (double)x[i] / s_i;
+    uint32_t k = (fast && !isnan(u)) ? qz_code_fast(q, u) : lp_qz_code(q, u, ctr0 + i);
+    y[i] = k < nc ? T[k] : NAN;
+    if (codes) codes[i] = (float)(map ? map[k] : k);
   }
 }
 
@@ -461,7 +465,7 @@ static float softplusf_(float x) {
   return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x));
 }
 
-static float derivf(int fn, float x, float alpha) {
+static inline float derivf(int fn, float x, float alpha) {
   switch (fn) {
   case LP_QF_RELU: return x > 0 ? 1.0f : 0.0f;
   case LP_QF_LEAKY_RELU: return x > 0 ? 1.0f : alpha;
@@ -494,17 +498,26 @@ static float derivf(int fn, float x, float alpha) {
 
 static void ste_range(void *vctx, size_t begin, size_t end) {
   const ste_ctx *c = vctx;
+  const float *restrict x = c->x, *restrict g = c->g;
+  float *restrict dx = c->dx;
+  if (c->rule == LP_STE_IDENTITY) {
+    for (size_t i = begin; i < end; i++) dx[i] = g[i];
+    return;
+  }
+  if (c->rule == LP_STE_FPRIME && c->fn == LP_QF_RELU) {
+    for (size_t i = begin; i < end; i++) dx[i] = x[i] > 0 ? g[i] : 0.0f;
+    return;
+  }
   for (size_t i = begin; i < end; i++) {
-    float x = c->x[i], d;
+    float xi = x[i], d;
     switch (c->rule) {
-    case LP_STE_IDENTITY: d = 1.0f; break;
     case LP_STE_CLIPPED:
-      d = (x >= c->lo && x <= c->hi) ? derivf(c->fn, x, (float)c->alpha) : 0.0f;
+      d = (xi >= c->lo && xi <= c->hi) ? derivf(c->fn, xi, (float)c->alpha) : 0.0f;
       break;
-    case LP_STE_STAIRCASE: d = (float)stair_slope(c, x); break;
-    default: d = derivf(c->fn, x, (float)c->alpha); break;
+    case LP_STE_STAIRCASE: d = (float)stair_slope(c, xi); break;
+    default: d = derivf(c->fn, xi, (float)c->alpha); break;
     }
-    c->dx[i] = c->g[i] * d;
+    dx[i] = g[i] * d;
   }
 }
 
@@ -526,12 +539,23 @@ typedef struct {
 
 static void scatter_chunks(void *vctx, size_t begin, size_t end) {
   const scat_ctx *c = vctx;
+  const size_t nT = c->nT;
+  const float *restrict g = c->g, *restrict codes = c->codes;
   for (size_t k = begin; k < end; k++) {
-    double *p = c->part + k * c->nT;
-    size_t i0 = c->n * k / c->nchunks, i1 = c->n * (k + 1) / c->nchunks;
-    for (size_t i = i0; i < i1; i++) {
-      size_t code = (size_t)c->codes[i];
-      if (code < c->nT) p[code] += c->g[i];
+    /* four interleaved rows break the dependency of repeated codes */
+    double *restrict p = c->part + k * 4 * nT;
+    size_t i0 = c->n * k / c->nchunks, i1 = c->n * (k + 1) / c->nchunks, i = i0;
+    for (; i + 4 <= i1; i += 4) {
+      size_t a0 = (size_t)codes[i], a1 = (size_t)codes[i + 1];
+      size_t a2 = (size_t)codes[i + 2], a3 = (size_t)codes[i + 3];
+      if (a0 < nT) p[a0] += g[i];
+      if (a1 < nT) p[nT + a1] += g[i + 1];
+      if (a2 < nT) p[2 * nT + a2] += g[i + 2];
+      if (a3 < nT) p[3 * nT + a3] += g[i + 3];
+    }
+    for (; i < i1; i++) {
+      size_t a = (size_t)codes[i];
+      if (a < nT) p[a] += g[i];
     }
   }
 }
@@ -540,8 +564,8 @@ void lp_qact_scatter(float *dT, size_t nT, const float *g, const float *codes,
                      size_t n, double mult) {
   size_t nchunks = n / 65536 + 1;
   if (nchunks > 64) nchunks = 64;
-  while (nchunks > 1 && nchunks * nT > (size_t)1 << 22) nchunks /= 2;
-  double *part = calloc(nchunks * nT, sizeof *part);
+  while (nchunks > 1 && nchunks * nT > (size_t)1 << 20) nchunks /= 2;
+  double *part = calloc(nchunks * 4 * nT, sizeof *part);
   if (!part) {      /* out of memory: a serial float sum, same order */
     for (size_t i = 0; i < n; i++) {
       size_t code = (size_t)codes[i];
@@ -553,7 +577,7 @@ void lp_qact_scatter(float *dT, size_t nT, const float *g, const float *codes,
   lp_parallel_for(nchunks, 1, scatter_chunks, &c);
   for (size_t t = 0; t < nT; t++) {
     double s = 0;
-    for (size_t k = 0; k < nchunks; k++) s += part[k * nT + t];
+    for (size_t k = 0; k < nchunks * 4; k++) s += part[k * nT + t];
     dT[t] += (float)(mult * s);
   }
   free(part);

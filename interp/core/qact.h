@@ -80,9 +80,10 @@ typedef struct lp_qz {
   double lo, hi;        /* smallest and largest finite value              */
   uint32_t code_zero, code_negzero;  /* codes of +0 and -0 (same if none) */
   /* buckets over the top LP_QZ_BUCKET_BITS bits of a double's ordered key
-   * (sign, exponent, 3 mantissa bits): the ranks at both ends of each, so
-   * most inputs find their rank with one load; the rest search thr[lo, hi) */
-  uint32_t *blo, *bhi;
+   * (sign, exponent, 3 mantissa bits): a bucket holding one rank stores its
+   * code (top bit clear), so most inputs find their code with one load;
+   * otherwise (top bit set) it stores the rank range [lo, hi) to search. */
+  uint64_t *bucket;
 } lp_qz;
 
 #define LP_QZ_BUCKET_BITS 15
