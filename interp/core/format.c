@@ -89,19 +89,22 @@ static int unexpected(char *err, size_t errlen, const char *spec, const char *s,
               c, p + 1, expected);
 }
 
-/* Reads decimal digits at s[*p] into *v (saturating at 10^9); requires one. */
+/* Reads decimal digits at s[*p] into *v; requires one. Returns -1 for no
+ * digit, 1 when the number has more than max_digits significant digits or
+ * does not fit in 64 bits, else 0. */
 static int read_uint(const char *s, size_t *p, unsigned long long *v, int max_digits) {
-  size_t start = *p;
+  size_t start = *p, sig = 0;          /* significant digits (after leading zeros) */
   unsigned long long x = 0;
   int over = 0;
   while (s[*p] >= '0' && s[*p] <= '9') {
     unsigned d = (unsigned)(s[*p] - '0');
     if (x > (UINT64_MAX - d) / 10) over = 1;
     else x = x * 10 + d;
+    if (x > 0) sig++;
     (*p)++;
   }
   if (*p == start) return -1;
-  if (over || (int)(*p - start) > max_digits) return 1;
+  if (over || (int)sig > max_digits) return 1;
   *v = x;
   return 0;
 }
