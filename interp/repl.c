@@ -53,12 +53,24 @@ static lua_State *comp_L;       /* the state completion reads (raw) */
 
 /* ---- signals while a line is being edited -------------------------------- */
 
-static volatile sig_atomic_t got_int, got_tstp, got_fatal;
+static volatile sig_atomic_t got_int, got_tstp, got_fatal, got_winch;
 
 static void on_prompt_signal(int sig) {
   if (sig == SIGINT) got_int = 1;
   else if (sig == SIGTSTP) got_tstp = 1;
+  else if (sig == SIGWINCH) got_winch = 1;
   else got_fatal = sig;
+}
+
+/* SIGWINCH only raises a flag, at the prompt and while code runs alike:
+ * the next read refreshes readline's idea of the size (and COLUMNS). */
+static void winch_install(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_prompt_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGWINCH, &sa, NULL);
 }
 
 static const int fatal_signals[] = {SIGTERM, SIGHUP, SIGQUIT};
@@ -127,6 +139,10 @@ static int read_tty(const char *prompt, char **out) {
   line_got = NULL;
   line_done = 0;
   got_int = got_tstp = 0;
+  if (got_winch) {
+    got_winch = 0;
+    rl_reset_screen_size();
+  }
   rl_callback_handler_install(prompt, on_line);
   while (!line_done) {
     fd_set fds;
@@ -152,6 +168,10 @@ static int read_tty(const char *prompt, char **out) {
       fputc('\n', rl_outstream);
       fflush(rl_outstream);
       return READ_INTR;
+    }
+    if (got_winch) {            /* the window changed size */
+      got_winch = 0;
+      rl_resize_terminal();
     }
     if (got_tstp) {             /* Ctrl-Z: suspend with the terminal restored */
       got_tstp = 0;
@@ -720,7 +740,7 @@ int lp_repl_run(lua_State *L) {
   if (interactive) {
     rl_readline_name = "lpact";
     rl_catch_signals = 0;       /* this loop owns the signals (read_tty) */
-    rl_catch_sigwinch = 1;
+    rl_catch_sigwinch = 0;      /* ... SIGWINCH included (winch_install) */
     rl_change_environment = 1;  /* COLUMNS/LINES follow the window */
     rl_outstream = isatty(STDOUT_FILENO) ? stdout : stderr;
     rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{(,+-*/%^~#[]";
@@ -730,12 +750,14 @@ int lp_repl_run(lua_State *L) {
     comp_L = L;
     history_open();
     prompt_signals_install();
+    winch_install();
   }
   lua_pushcfunction(L, repl_main);
   int status = lua_pcall(L, 0, 0, 0);
   if (interactive) {
     prompt_signals_remove();
     signal(SIGINT, SIG_DFL);
+    signal(SIGWINCH, SIG_DFL);
     history_close();
     comp_L = NULL;
   }

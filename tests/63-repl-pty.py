@@ -2,11 +2,13 @@
 values, Tab completion, multi-line input, errors, Ctrl-C (in a computation
 and at the prompt), Ctrl-D, history on exit, terminal restored after a
 fatal signal, HOME unset. Standard library only (pty, termios)."""
+import fcntl
 import os
 import pty
 import re
 import select
 import signal
+import struct
 import shutil
 import sys
 import tempfile
@@ -188,6 +190,12 @@ try:
     s.send("6 * 7\r")
     ok(s.expect(r"\n42\nlpact> ") is not None, "Ctrl-C at the prompt clears the line", getattr(s, "last", None))
 
+    # A new window size reaches COLUMNS (what the renderers fit to).
+    fcntl.ioctl(s.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 101, 0, 0))
+    time.sleep(0.2)
+    s.send("os.getenv 'COLUMNS'\r")
+    ok(s.expect(r"\n101\nlpact> ") is not None, "a resized window updates COLUMNS", getattr(s, "last", None))
+
     attrs = termios.tcgetattr(s.fd)
     ok(not (attrs[3] & termios.ICANON), "readline has the terminal in raw mode at the prompt")
 
@@ -206,7 +214,7 @@ try:
     s = Session(env)
     s.expect(r"lpact> ")
     s.send("\x1b[A\r")
-    ok(s.expect(r"6 \* 7\n42\nlpact> ") is not None, "the next session recalls the history", getattr(s, "last", None))
+    ok(s.expect(r"os\.getenv 'COLUMNS'\n80\nlpact> ") is not None, "the next session recalls the history", getattr(s, "last", None))
 
     # A fatal signal at the prompt restores the terminal before dying.
     s.send("1\r")

@@ -8,6 +8,11 @@
 
 local repl = {}
 
+-- The printer keeps its own references, so that a session that redefines
+-- print, tostring or io still gets its values printed.
+local tostring, select, type, concat = tostring, select, type, table.concat
+local stdout = io.stdout
+
 local function show() return require "lpact.show" end
 
 --- The one-line banner shown when the REPL starts.
@@ -114,9 +119,9 @@ function repl.print(...)
     out[i] = s
     if s:find("\n", 1, true) then multi = true end
   end
-  local text = table.concat(out, multi and "\n" or "\t")
-  io.write(text, text:sub(-1) == "\n" and "" or "\n")
-  io.stdout:flush()
+  local text = concat(out, multi and "\n" or "\t")
+  stdout:write(text, text:sub(-1) == "\n" and "" or "\n")
+  stdout:flush()
 end
 
 return repl
