@@ -12,6 +12,7 @@
 
 #include "bind/bind.h"
 #include "core/ops.h"
+#include "core/parallel.h"
 #include "core/rng.h"
 
 /* ---- the userdata ------------------------------------------------------- */
@@ -272,6 +273,19 @@ static int l_memory(lua_State *L) {
   return 3;
 }
 
+/* lpact.threads([n]) -> the thread count in force (sets it first when n
+ * is given; 0 means one per core). Kernels give the same bits whatever the
+ * count, except where docs/tensors.md says otherwise. */
+static int l_threads(lua_State *L) {
+  if (!lua_isnoneornil(L, 1)) {
+    lua_Integer n = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, n >= 0 && n <= 64, 1, "thread count must be 0..64");
+    lp_set_threads((int)n);
+  }
+  lua_pushinteger(L, lp_threads());
+  return 1;
+}
+
 /* ---- shape and elements ------------------------------------------------- */
 
 static int m_shape(lua_State *L) {
@@ -371,6 +385,24 @@ static int m_item(lua_State *L) {
     return luaL_error(L, "item: tensor of shape %s has %d elements, not 1", shape_s(L, t),
                       (int)lp_tensor_numel(t));
   lua_pushnumber(L, lp_tensor_data(t)[0]);
+  return 1;
+}
+
+/* t:hash() -> a 64-bit FNV-1a hash of the float32 bit patterns in logical
+ * order (with the shape): equal hashes mean bit-identical tensors. */
+static int m_hash(lua_State *L) {
+  lp_tensor *t = lp_check_tensor(L, 1);
+  uint64_t h = UINT64_C(0xcbf29ce484222325);
+  int64_t n = lp_tensor_numel(t);
+  const float *x = lp_tensor_data(t);
+  for (int d = 0; d < t->ndim; d++) h = (h ^ (uint64_t)t->shape[d]) * UINT64_C(0x100000001b3);
+  int contig = lp_tensor_is_contiguous(t);
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t b;
+    memcpy(&b, x + (contig ? i : lp_tensor_offset_of(t, i)), 4);
+    h = (h ^ b) * UINT64_C(0x100000001b3);
+  }
+  lua_pushinteger(L, (lua_Integer)h);
   return 1;
 }
 
@@ -999,7 +1031,7 @@ static int m_tostring(lua_State *L) {
 static const luaL_Reg methods[] = {
   {"shape", m_shape}, {"dim", m_dim}, {"numel", m_numel}, {"size", m_size},
   {"is_contiguous", m_is_contiguous}, {"get", m_get}, {"set", m_set}, {"item", m_item},
-  {"totable", m_totable}, {"clone", m_clone}, {"contiguous", m_contiguous},
+  {"totable", m_totable}, {"hash", m_hash}, {"clone", m_clone}, {"contiguous", m_contiguous},
   {"reshape", m_reshape}, {"view", m_view}, {"narrow", m_narrow}, {"select", m_select},
   {"t", m_transpose}, {"transpose", m_transpose}, {"permute", m_permute},
   {"unsqueeze", m_unsqueeze}, {"squeeze", m_squeeze}, {"free", m_free}, {"shares", m_shares},
@@ -1027,7 +1059,7 @@ static const luaL_Reg metamethods[] = {
 static const luaL_Reg functions[] = {
   {"tensor", l_tensor}, {"zeros", l_zeros}, {"ones", l_ones}, {"full", l_full},
   {"arange", l_arange}, {"rand", l_rand}, {"randn", l_randn}, {"matmul", l_matmul},
-  {"is_tensor", l_is_tensor}, {"tensor_memory", l_memory}, {NULL, NULL}};
+  {"is_tensor", l_is_tensor}, {"tensor_memory", l_memory}, {"threads", l_threads}, {NULL, NULL}};
 
 int luaopen_lpact_tensor(lua_State *L) {
   luaL_newmetatable(L, LP_TENSOR_MT);

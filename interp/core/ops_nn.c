@@ -12,12 +12,61 @@
 
 #define GRAIN 32768
 
-void lp_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
-             const float *A, int64_t lda, const float *B, int64_t ldb,
-             float beta, float *C, int64_t ldc) {
+/* Matrix products are split into tiles whose boundaries depend only on
+ * the shapes, and each tile is one single-threaded sgemm; the pool runs
+ * the tiles. So every element is computed by the same call whatever the
+ * thread count, and results are bit-identical with 1 or 2 threads
+ * (OpenBLAS's own threading is not: its splits follow the thread count). */
+#define GEMM_TILES 8
+#define GEMM_MIN_FLOPS 2000000.0
+
+typedef struct {
+  int ta, tb;
+  int64_t m, n, k, lda, ldb, ldc, step;
+  int split_rows;
+  float alpha, beta;
+  const float *A, *B;
+  float *C;
+} gemm_ctx;
+
+static void sgemm1(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *A,
+                   int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
               (blasint)m, (blasint)n, (blasint)k, alpha, A, (blasint)lda, B, (blasint)ldb, beta, C,
               (blasint)ldc);
+}
+
+static void gemm_tiles(void *vc, size_t lo, size_t hi) {
+  const gemm_ctx *g = vc;
+  for (size_t t = lo; t < hi; t++) {
+    int64_t b0 = (int64_t)t * g->step;
+    if (g->split_rows) {
+      int64_t mb = g->m - b0 < g->step ? g->m - b0 : g->step;
+      if (mb <= 0) continue;
+      sgemm1(g->ta, g->tb, mb, g->n, g->k, g->alpha, g->ta ? g->A + b0 : g->A + b0 * g->lda, g->lda,
+             g->B, g->ldb, g->beta, g->C + b0 * g->ldc, g->ldc);
+    } else {
+      int64_t nb = g->n - b0 < g->step ? g->n - b0 : g->step;
+      if (nb <= 0) continue;
+      sgemm1(g->ta, g->tb, g->m, nb, g->k, g->alpha, g->A, g->lda,
+             g->tb ? g->B + b0 * g->ldb : g->B + b0, g->ldb, g->beta, g->C + b0, g->ldc);
+    }
+  }
+}
+
+void lp_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
+             const float *A, int64_t lda, const float *B, int64_t ldb,
+             float beta, float *C, int64_t ldc) {
+  if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
+  if ((double)m * (double)n * (double)k < GEMM_MIN_FLOPS || (m < 32 && n < 32)) {
+    sgemm1(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  gemm_ctx g = {ta, tb, m, n, k, lda, ldb, ldc, 0, m > n, alpha, beta, A, B, C};
+  int64_t dim = g.split_rows ? m : n;
+  g.step = ((dim + GEMM_TILES - 1) / GEMM_TILES + 15) & ~(int64_t)15;   /* multiple of 16 */
+  size_t tiles = (size_t)((dim + g.step - 1) / g.step);
+  lp_parallel_for(tiles, 1, gemm_tiles, &g);
 }
 
 /* ---- linear ------------------------------------------------------------- */
