@@ -22,7 +22,9 @@ local function parse_dec(s)
   if l == "nan" or l == "-nan" or l == "+nan" then return 0 / 0 end
   local x = tonumber(s)
   if x == nil then return nil end
-  return x + 0.0
+  x = x + 0.0
+  if x == 0 and s:sub(1, 1) == "-" then x = -0.0 end   -- "-0" reads as an integer
+  return x
 end
 
 local function parse_bits(s)

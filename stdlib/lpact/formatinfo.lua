@@ -100,7 +100,8 @@ function M.levels(f, maxbits, label)
   for k, c in ipairs(codes) do vals[k] = M.shortest(c.value) end
   local vw = 5
   for _, v in ipairs(vals) do vw = math.max(vw, #v) end
-  rows[1] = string.format("%-" .. (nd + 2) .. "s  %-" .. math.max(width, 4) .. "s  %-" .. vw .. "s  %s",
+  local cw = math.max(4, nd + 2)
+  rows[1] = string.format("%-" .. cw .. "s  %-" .. math.max(width, 4) .. "s  %-" .. vw .. "s  %s",
     "code", "bits", "value", "gap to next")
   local half = f.signed and #codes // 2 or #codes
   for k, c in ipairs(codes) do
@@ -111,8 +112,8 @@ function M.levels(f, maxbits, label)
       gap = M.shortest(math.abs(n.value - c.value))
     end
     local note = (c.kind == "unused") and "  (unused: nosub)" or ""
-    rows[#rows + 1] = string.format("0x%0" .. nd .. "x  %-" .. math.max(width, 4) .. "s  %-" .. vw .. "s  %s%s",
-      c.code, c.bits, vals[k], gap, note)
+    rows[#rows + 1] = string.format("%-" .. cw .. "s  %-" .. math.max(width, 4) .. "s  %-" .. vw .. "s  %s%s",
+      string.format("0x%0" .. nd .. "x", c.code), c.bits, vals[k], gap, note)
   end
   return rows
 end
