@@ -56,6 +56,11 @@ local chi = 0
 for k = 1, 4 do chi = chi + (pos[k] - 500) ^ 2 / 500 end
 t.ok(chi < 16.3, string.format("uniform positions (chi-square %.2f < 16.3, p = 0.001 with 3 d.o.f.)", chi))
 t.raises(function() data.batches(set, 0) end, "batch size must be an integer >= 1", "batch 0 refused")
+t.raises(io_.gather, "index 103%.0 out of range 0%.%.102", "gather: an index past the end refused", set.x,
+  io_.from_list({ 0, 103 }, { 2 }), 0, 2)
+t.raises(io_.gather, "index 1%.5 out of range", "gather: a fractional index refused", set.x, io_.from_list({ 1.5 }, { 1 }), 0, 1)
+t.raises(io_.fill_bytes, "24 bytes needed at position 1, only 3 left", "fill_bytes: short string refused",
+  io_.from_list({ 1, 2, 3, 4, 5, 6 }, { 6 }), "abc")
 
 -- Augmentation. Images (n, 2, 6, 5) with distinct positive pixel values.
 local n, C, H, W = 40, 2, 6, 5

@@ -239,7 +239,8 @@ static int d_fill_bytes(lua_State *L) {
   size_t n = (size_t)lp_tensor_numel(t) * 4;
   luaL_argcheck(L, pos >= 1 && (size_t)pos - 1 <= len, 3, "position out of range");
   if (len - ((size_t)pos - 1) < n)
-    return luaL_error(L, "%zu bytes needed at position %lld, only %zu left", n, (long long)pos, len - ((size_t)pos - 1));
+    return luaL_error(L, "%I bytes needed at position %I, only %I left", (lua_Integer)n, pos,
+                      (lua_Integer)(len - ((size_t)pos - 1)));
   float *d = lp_tensor_data(t);
   if (n) memcpy(d, s + pos - 1, n);
   if (!little_endian()) swap4((unsigned char *)d, n);
@@ -340,7 +341,7 @@ static int64_t *index_block(lua_State *L, int permi, int64_t start, int64_t coun
   for (int64_t i = 0; i < count; i++) {
     double v = p ? p[start + i] : (double)(start + i);
     if (!(v >= 0 && v < (double)rows) || v != floor(v))
-      luaL_error(L, "index %f out of range 0..%lld", v, (long long)rows - 1);
+      luaL_error(L, "index %f out of range 0..%I", (lua_Number)v, (lua_Integer)(rows - 1));
     idx[i] = (int64_t)v;
   }
   return idx;
@@ -442,7 +443,7 @@ static int d_from_list(lua_State *L) {
     lua_rawgeti(L, 1, i + 1);
     int isnum;
     lua_Number v = lua_tonumberx(L, -1, &isnum);
-    if (!isnum) return luaL_error(L, "bad argument #1 to 'from_list' (element %lld is not a number)", (long long)i + 1);
+    if (!isnum) return luaL_error(L, "bad argument #1 to 'from_list' (element %I is not a number)", (lua_Integer)(i + 1));
     d[i] = (float)v;
     lua_pop(L, 1);
   }
