@@ -70,7 +70,7 @@ t.raises(function() return levels("fp2", { 1, 2 }) end, "2 learned levels given 
 
 -- E3M2 (bias 3) as a grid: one row per exponent field.
 t.is(table.concat(lines(tostring(levels("e3m2", nil, { width = 80 }))), "\n", 2), table.concat({
-  "rows: exponent field eee, columns: mantissa field mm; * max; relative gap 14.3% to 100%",
+  "s = 0 (s = 1 mirrors); rows eee × columns mm; * max; relative gap 14.3%–100%",
   "eee  scale    00      01     10      11     gap",
   "000   2^-2     0  0.0625  0.125  0.1875  0.0625",
   "001   2^-2  0.25  0.3125  0.375  0.4375  0.0625",
@@ -81,8 +81,17 @@ t.is(table.concat(lines(tostring(levels("e3m2", nil, { width = 80 }))), "\n", 2)
   "110    2^3     8      10     12      14       2",
   "111    2^4    16      20     24     28*       4",
 }, "\n"), "levels e3m2: the grid")
-t.ok(#lines(tostring(levels("e4m3", nil, { width = 80 }))) <= 24, "levels e4m3 fits one screen (24 lines)")
-t.ok(#lines(tostring(levels("e5m2", nil, { width = 140 }))) <= 24, "levels e5m2 fits one screen at 140 columns")
+local function fits(text, w, h)
+  local l = lines(text)
+  local widest = 0
+  for _, x in ipairs(l) do widest = math.max(widest, utf8.len(x)) end
+  return #l <= h and widest <= w, string.format("%d lines, %d columns", #l, widest)
+end
+for _, spec in ipairs { "e4m3", "e3m2", "e2m3", "fp6", "e4m3:nosub", "ue4m3", "e5m2" } do
+  t.ok(fits(tostring(levels(spec, nil, { width = 80 })), 80, spec == "e5m2" and 36 or 24), "levels " .. spec .. " fits one 80-column screen (24 lines; e5m2: 36)",
+    select(2, fits(tostring(levels(spec, nil, { width = 80 })), 80, 24)))
+end
+t.ok(fits(tostring(levels("e5m2", nil, { width = 140 })), 140, 24), "levels e5m2 fits one screen at 140 columns")
 
 -- FP8 (E4M3FN) summary: max 448 = 1.75 * 2^8, min normal 2^-6, min
 -- subnormal 2^-9, epsilon 2^-3, 256 codes - 2 NaNs - one of the zeros.

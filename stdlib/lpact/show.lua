@@ -355,11 +355,8 @@ local function levels_grid(v)
         r = { bits = d.ebits > 0 and bits_of(c.e, d.ebits) or "-", scale = "2^" .. scale, cells = {}, gap = nil }
         rows[c.e + 1] = r
       end
-      local text
-      if c.kind == "unused" then text = "—"
-      elseif c.kind == "nan" or c.kind == "inf" then text = num(c.value)
-      else
-        text = short(c.value)
+      local cell = { kind = c.kind, value = c.value, max = c.value == d.max }
+      if c.kind ~= "unused" and c.kind ~= "nan" and c.kind ~= "inf" then
         local g = nxt[abs(c.value)]
         if g then
           if c.m == 0 or not r.gap then r.gap = g - abs(c.value) end
@@ -368,44 +365,66 @@ local function levels_grid(v)
             relmin, relmax = math.min(relmin, rel), math.max(relmax, rel)
           end
         end
-        if c.value == d.max then text = text .. "*" end
       end
-      r.cells[c.m + 1] = text
+      r.cells[c.m + 1] = cell
     end
   end
-  local head = { d.ebits > 0 and string.rep("e", d.ebits) or "e", "scale" }
-  for m = 0, nm - 1 do head[#head + 1] = d.mbits > 0 and bits_of(m, d.mbits) or "" end
-  head[#head + 1] = "gap"
-  local lines = {}
-  for _, r in ipairs(rows) do
-    local l = { r.bits, r.scale }
-    for m = 1, nm do l[#l + 1] = r.cells[m] or "" end
-    l[#l + 1] = r.gap and short(r.gap) or "—"
-    lines[#lines + 1] = l
+  local width = show.width(v.opts)
+  -- Tries a layout: cell text by `cellf`, columns separated by `sep`, with
+  -- or without the gap column; returns its lines and widest line.
+  local function layout_with(cellf, sep, with_gap)
+    local head = { d.ebits > 0 and string.rep("e", d.ebits) or "e", "scale" }
+    for m = 0, nm - 1 do head[#head + 1] = d.mbits > 0 and bits_of(m, d.mbits) or "" end
+    if with_gap then head[#head + 1] = "gap" end
+    local lines = {}
+    for _, r in ipairs(rows) do
+      local l = { r.bits, r.scale }
+      for m = 1, nm do
+        local c = r.cells[m]
+        local text = ""
+        if c then
+          if c.kind == "unused" then text = "—"
+          elseif c.kind == "nan" or c.kind == "inf" then text = num(c.value)
+          else text = cellf(c.value) .. (c.max and "*" or "") end
+        end
+        l[#l + 1] = text
+      end
+      if with_gap then l[#l + 1] = r.gap and cellf(r.gap) or "—" end
+      lines[#lines + 1] = l
+    end
+    local widths = {}
+    for i = 1, #head do widths[i] = ulen(head[i]) end
+    for _, l in ipairs(lines) do
+      for i = 1, #l do widths[i] = math.max(widths[i], ulen(l[i])) end
+    end
+    local function render(l)
+      local cells = { rpad(l[1], widths[1]), lpad(l[2], widths[2]) }
+      for i = 3, #l do cells[#cells + 1] = lpad(l[i], widths[i]) end
+      return (table.concat(cells, sep):gsub("%s+$", ""))
+    end
+    local body = { render(head) }
+    local w = ulen(body[1])
+    for _, l in ipairs(lines) do
+      body[#body + 1] = render(l)
+      w = math.max(w, ulen(body[#body]))
+    end
+    return body, w
   end
-  local widths = {}
-  for i = 1, #head do widths[i] = ulen(head[i]) end
-  for _, l in ipairs(lines) do
-    for i = 1, #l do widths[i] = math.max(widths[i], ulen(l[i])) end
-  end
-  local function render(l)
-    local cells = { rpad(l[1], widths[1]), lpad(l[2], widths[2]) }
-    for i = 3, #l do cells[#cells + 1] = lpad(l[i], widths[i]) end
-    return (table.concat(cells, "  "):gsub("%s+$", ""))
+  local g3 = function(x) return fmt_str("%.3g", x) end
+  local body, colw
+  for _, try in ipairs { { short, "  ", true }, { g3, " ", true }, { g3, " ", false } } do
+    body, colw = layout_with(try[1], try[2], try[3])
+    if colw <= width then break end
   end
   local out = {}
-  out[1] = fmt_str("%s = %s: %d codes, %d distinct values; non-negative codes (s = 1 mirrors them)",
-    d.name, d.spec, #d.codes, d.nvalues or 0)
-  out[2] = fmt_str("rows: exponent field %s, columns: mantissa field %s; * max; relative gap %s to %s",
-    string.rep("e", d.ebits), string.rep("m", d.mbits), pct(relmin), pct(relmax))
-  local body = { render(head) }
-  for _, l in ipairs(lines) do body[#body + 1] = render(l) end
+  out[1] = fmt_str("%s = %s: %d codes, %d distinct values", d.name, d.spec, #d.codes, d.nvalues or 0)
+  out[2] = fmt_str("%srows %s × columns %s; * max; relative gap %s–%s",
+    d.signed and "s = 0 (s = 1 mirrors); " or "", string.rep("e", d.ebits),
+    string.rep("m", d.mbits), pct(relmin), pct(relmax))
   -- two grids side by side when the rows are many and the screen wide
-  local colw = 0
-  for _, b in ipairs(body) do colw = math.max(colw, ulen(b)) end
-  local width = show.width(v.opts)
-  if #lines > 16 and 2 * colw + 3 <= width then
-    local half = math.ceil(#lines / 2)
+  local nrows = #body - 1
+  if nrows > 16 and 2 * colw + 3 <= width then
+    local half = math.ceil(nrows / 2)
     for i = 1, half + 1 do
       local left = body[i]
       local right = i == 1 and body[1] or body[half + i]
@@ -419,8 +438,11 @@ end
 
 --- The table of every code of a format: code, bit fields (sign | exponent |
 -- mantissa), value, gap to the next larger magnitude, relative gap, kind.
--- Formats up to 5 bits list every code; up to 8 bits the non-negative
--- codes (the negative ones mirror them) in columns fitted to the width.
+-- Formats up to 5 bits list every code. Larger ones with up to 3
+-- mantissa bits show a grid of the non-negative codes (the negative ones
+-- mirror them): one row per exponent field (a binade), one column per
+-- mantissa field, fitted to the width (E4M3 fits 80 x 24); others list
+-- the non-negative codes in columns.
 -- With `learned` (a list or tensor of one level per code) a column of
 -- learned levels stands next to the format's values.
 function show.levels(fmt, learned, opts)
@@ -433,7 +455,7 @@ function show.levels(fmt, learned, opts)
   local lv = learned_list(learned, #d.codes)
   if opts and opts.original then opts.original = learned_list(opts.original, #d.codes) end
   local npos = #d.codes >> (d.signed and 1 or 0)
-  if not lv and npos > 16 and d.mbits <= 4 then
+  if not lv and npos > 16 and d.mbits <= 3 and not (opts and opts.original) then
     return view({ desc = d, opts = opts }, levels_grid)
   end
   return view({ desc = d, learned = lv, opts = opts }, function(v)
