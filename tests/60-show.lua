@@ -154,6 +154,19 @@ t.like(tostring(e), "^relu in fp4 against fp32, 7 inputs\nmax |error|  1  %(at x
 local e2 = errors("tanh", "fp2", -4, 4, { n = 801 })
 t.near(e2.max, math.tanh and math.tanh(4) or 0.999329299739067, 1e-12, "errors: tanh in fp2 is 0, max error tanh(4)")
 
+-- errors of a quantized activation layer as it stands: tanh in fp2 is
+-- the zero function (every |tanh| < 1 rounds to 0, 1 itself to the even 0).
+if pcall(require, "lpact.qact") then
+  local layer = lpact.qact.layer { "tanh", fmt = "fp2" }
+  local el = errors(layer, -4, 4, { n = 801 })
+  t.near(el.max, 0.999329299739067, 1e-6, "errors(layer): tanh in fp2 is 0, max error tanh(4)")
+  t.like(tostring(el), "^qact tanh fp2 .* against fp32, 801 inputs", "errors(layer): its report")
+  local ll2 = levels(lpact.qact.layer { "relu", fmt = "fp2", levels = "learnable" })
+  t.like(tostring(ll2), "learned", "levels(layer) of learnable levels has a learned column")
+else
+  t.diag("lpact.qact missing: layer checks skipped")
+end
+
 -- plot: structure, and one-line errors for bad input
 local p = plot("relu", "fp2", -2, 2, { width = 30, height = 4, color = false })
 local pl = lines(tostring(p))

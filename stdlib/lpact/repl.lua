@@ -76,7 +76,9 @@ end
 -- values of a tensor / list given in place of lo): max, mean and RMS
 -- absolute error, and a histogram of the signed error. With a table of
 -- lpact.qact options in place of the format (errors("tanh", {fmt =
--- "fp4", mode = "lut"}, -3, 3)) the layer itself is measured.
+-- "fp4", mode = "lut"}, -3, 3)) such a layer is measured; and
+-- errors(layer, lo, hi) measures a lpact.qact layer as it stands, its
+-- learned levels included.
 --     errors("sigmoid", "fp4", -6, 6)
 function errors(f, fmt, lo, hi, opts)
   return show().errors(f, fmt, lo, hi, opts)

@@ -875,6 +875,12 @@ show.activations = {
 local function activation(f, who)
   if type(f) == "function" then return f, "f" end
   if type(f) == "string" then
+    local qk = rawget(lpact, "qk")
+    if type(qk) == "table" and type(qk.f) == "function" and type(qk.fninfo) == "function"
+        and qk.fninfo(f) ~= nil then  -- the engine's own double-precision reference
+      local qf = qk.f
+      return function(x) return qf(f, x) end, f
+    end
     local fn = show.activations[f]
     if not fn then
       local names = {}
@@ -1019,6 +1025,7 @@ end
 -- input = false (quantize only the output).
 --     errors("sigmoid", "fp4", -6, 6)
 function show.errors(f, fmt, lo, hi, opts)
+  if type(f) == "table" and f.fin and f.forward then return show.errors_layer(f, fmt, lo, hi) end
   if type(hi) == "table" and opts == nil then opts, hi = hi, nil end
   opts = opts or {}
   if type(fmt) == "table" and not fmt.ebits then return show.errors_qact(f, fmt, lo, hi, opts) end
@@ -1073,6 +1080,62 @@ function show.errors(f, fmt, lo, hi, opts)
     if v.nan > 0 then out[#out + 1] = fmt_str("NaN results  %d (left out)", v.nan) end
     out[#out + 1] = tostring(v.hist)
     return table.concat(out, "\n")
+  end)
+end
+
+--- The error of a quantized activation layer as it stands (learned
+-- levels included) against its function in double precision:
+-- errors(layer, lo, hi [, opts]) or errors(layer, tensor [, opts]).
+function show.errors_layer(layer, lo, hi, opts)
+  if type(hi) == "table" and opts == nil then opts, hi = hi, nil end
+  opts = opts or {}
+  local xs
+  if type(lo) == "number" then
+    if type(hi) ~= "number" or not (lo < hi) then
+      fail(fmt_str("errors: an input range lo < hi expected, got %s, %s", tostring(lo), tostring(hi)))
+    end
+    local n = opts.n or 1001
+    xs = {}
+    for i = 0, n - 1 do xs[#xs + 1] = lo + (hi - lo) * i / (n - 1) end
+  else
+    xs = numbers(lo, "errors")
+  end
+  local ag = require "lpact.autograd"
+  local was = layer.training
+  layer:eval()
+  local ok, out = pcall(ag.no_grad, function() return layer:forward(lpact.tensor(xs)) end)
+  if was then layer:train() end
+  if not ok then fail("errors: the layer failed: " .. tostring(type(out) == "table" and out.msg or out)) end
+  local ys = (type(out) == "table" and out.data or out):totable()
+  local ref = layer.luaf or activation(layer.name, "errors")
+  local errs, emax, sabs, s2, sgn, nanc, argmax = {}, 0, 0, 0, 0, 0, nil
+  for i, x in ipairs(xs) do
+    local e = ys[i] - ref(x)
+    if e ~= e then nanc = nanc + 1
+    else
+      errs[#errs + 1] = e
+      local a = abs(e)
+      if a > emax then emax, argmax = a, x end
+      sabs, s2, sgn = sabs + a, s2 + a * a, sgn + e
+    end
+  end
+  if #errs == 0 then fail("errors: the layer gives NaN everywhere on the input") end
+  local n = #errs
+  local r = { fname = layer.name, fmtname = layer:describe(), n = #xs, max = emax, argmax = argmax,
+    mean = sabs / n, rms = math.sqrt(s2 / n), bias = sgn / n, nan = nanc, errors = errs, opts = opts }
+  r.hist = show.hist(errs, { bins = opts.bins, width = opts.width, color = opts.color, title = "signed error" })
+  r.figure = r.hist.figure
+  r.figure.title = "error of " .. r.fmtname
+  return view(r, function(v)
+    local out_ = {}
+    out_[1] = fmt_str("%s against fp32, %d inputs", v.fmtname, v.n)
+    out_[2] = fmt_str("max |error|  %.6g  (at x = %s)", v.max, v.argmax and fmt_str("%.6g", v.argmax) or "—")
+    out_[3] = fmt_str("mean |error| %.6g", v.mean)
+    out_[4] = fmt_str("RMS error    %.6g", v.rms)
+    out_[5] = fmt_str("mean error   %.6g  (bias)", v.bias)
+    if v.nan > 0 then out_[#out_ + 1] = fmt_str("NaN results  %d (left out)", v.nan) end
+    out_[#out_ + 1] = tostring(v.hist)
+    return table.concat(out_, "\n")
   end)
 end
 
