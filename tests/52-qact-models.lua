@@ -85,6 +85,24 @@ local MXc = qact.layer { "identity", fmt = "fp4", scale = { "mx", block = 4, axi
 near_list(vals(MXc:forward(xm))[2], { 0.5, 0.25, 0.125, 1, 96, 0, 0, 0 }, 0, "MX ceil: amax 100 -> X 32 (100/32 -> 3)")
 t.is(lpact.qk.mx_scale(7, 6, "ceil"), 2, "qk.mx_scale ceil")
 
+-- PACT: a learnable clipping level alpha = 3 (s = alpha / 6 = 0.5), STE clipped
+local P = qact.layer { "relu", fmt = "fp4", scale = { "pact", init = 3 } }
+local xp = ag.param(lpact.tensor { 0.2, 1.1, 2.9, 3.5, 7 })
+local yp = P:forward(xp)
+t.same(vals(yp), { 0.25, 1, 3, 3, 3 }, "PACT alpha 3: x / 0.5 = .4 2.2 5.8 7 14 -> .5 2 6 6 6, times 0.5")
+ag.sum(yp):backward()
+t.same(vals(P.clip.grad), { 2 }, "PACT: d/dalpha = number of x >= alpha")
+t.same(vals(xp.grad), { 1, 1, 1, 0, 0 }, "PACT: x gradient clipped at alpha")
+-- LSQ: a learnable step s = 1: dy/ds = Q(z/s) - z/s inside the range, Q outside;
+-- 0.2 1.1 2.9 7 -> (0 - .2) + (1 - 1.1) + (3 - 2.9) + 6 = 5.8, times 1/sqrt(4 * 6)
+local Q = qact.layer { "relu", fmt = "fp4", scale = { "lsq", init = 1 } }
+local yq = Q:forward(ag.param(lpact.tensor { 0.2, 1.1, 2.9, 7 }))
+ag.sum(yq):backward()
+t.near(Q.step.grad:get(1), 5.8 / math.sqrt(24), 1e-6, "LSQ step gradient by hand")
+local Q2 = qact.layer { "relu", fmt = "fp4", scale = "lsq" }
+Q2:forward(lpact.tensor { 1, 3 })
+t.near(Q2.step.data:get(1), 2 * 2 / math.sqrt(6), 1e-6, "LSQ initial step from the first batch: 2 mean|x| / sqrt(6)")
+
 -- telemetry on a hand-made input (fp4: min positive 0.5, max 6)
 local T = qact.layer { "relu", fmt = "fp4", telemetry = true }
 T:forward(lpact.tensor { 0, 0.1, 7, -100, 0 / 0, 1, 0.3, -0.2 })

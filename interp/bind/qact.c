@@ -366,6 +366,23 @@ static int l_scatter(lua_State *L) {
   return 0;
 }
 
+/* qk.scale_grad(g, x, y, "lsq"|"pact", fn, alpha, s, lo, hi) -> number */
+static int l_scale_grad(lua_State *L) {
+  static const char *const kinds[] = { "lsq", "pact", NULL };
+  lp_tensor *g = lp_check_contiguous(L, 1);
+  lp_tensor *x = lp_check_contiguous(L, 2);
+  lp_tensor *y = lp_check_contiguous(L, 3);
+  int kind = luaL_checkoption(L, 4, NULL, kinds);
+  int fn = check_fn(L, 5);
+  double alpha = luaL_optnumber(L, 6, lp_qf_default_alpha(fn));
+  double s = luaL_checknumber(L, 7), lo = luaL_checknumber(L, 8), hi = luaL_checknumber(L, 9);
+  if (lp_tensor_numel(g) != lp_tensor_numel(x) || lp_tensor_numel(y) != lp_tensor_numel(x))
+    return luaL_error(L, "scale_grad: g, x and y must have the same size");
+  lua_pushnumber(L, lp_qact_scale_grad(lp_tensor_data(g), lp_tensor_data(x), lp_tensor_data(y),
+                                       (size_t)lp_tensor_numel(x), kind, fn, alpha, s, lo, hi));
+  return 1;
+}
+
 /* qk.amax(x) -> max |x| over non-NaN elements, NaN count */
 static int l_amax(lua_State *L) {
   lp_tensor *x = lp_check_contiguous(L, 1);
@@ -441,7 +458,7 @@ static const luaL_Reg methods[] = {
 static const luaL_Reg funcs[] = {
   { "new", l_new }, { "ste", l_ste }, { "scatter", l_scatter }, { "amax", l_amax },
   { "group_amax", l_group_amax }, { "mx_scale", l_mx_scale }, { "f", l_f },
-  { "fprime", l_fprime }, { "ops", l_ops }, { "fninfo", l_fninfo }, { NULL, NULL },
+  { "fprime", l_fprime }, { "ops", l_ops }, { "fninfo", l_fninfo }, { "scale_grad", l_scale_grad }, { NULL, NULL },
 };
 
 int luaopen_lpact_qact(lua_State *L) {

@@ -651,6 +651,22 @@ void lp_qact_group_scales(double *si, double *so, const double *amax, size_t ng,
   }
 }
 
+double lp_qact_scale_grad(const float *g, const float *x, const float *y, size_t n,
+                          int kind, int fn, double alpha, double s, double lo, double hi) {
+  double sum = 0;
+  for (size_t i = 0; i < n; i++) {
+    double xi = x[i], d;
+    if (isnan(xi) || isnan((double)y[i])) continue;
+    if (kind == LP_SCALE_PACT) d = xi >= s ? 1.0 : 0.0;
+    else {
+      double q = (double)y[i] / s, z = lp_qf_eval(fn, xi, alpha) / s;
+      d = (z >= lo && z <= hi) ? q - z : q;
+    }
+    sum += (double)g[i] * d;
+  }
+  return sum;
+}
+
 void lp_qact_telemetry(lp_qstats *st, uint64_t *usage, const float *x, size_t n,
                        const lp_qz *q, double s, uint64_t ctr0) {
   int codes = !q->identity && !q->wide;

@@ -193,6 +193,18 @@ void lp_qact_group_scales(double *si, double *so, const double *amax, size_t ng,
                           int fn, double alpha, double in_hi, double out_hi,
                           int mx, int rule, int use_in, int use_out);
 
+/* Gradient of a learnable scale s, summed over the elements (in double):
+ *   LSQ  (Esser et al. 2020), with y = s * Q(z / s), z = f(x) (the scale
+ *        on both sides): dy/ds = Q(z/s) - z/s inside [lo, hi], Q(z/s)
+ *        (the clamped bound) outside; y is the forward output, so
+ *        Q(z/s) = y / s;
+ *   PACT (Choi et al. 2018), s the clipping level alpha: dy/dalpha = 1
+ *        where x >= alpha, 0 elsewhere.
+ * Returns sum_i g[i] * dy_i/ds. */
+enum { LP_SCALE_LSQ = 0, LP_SCALE_PACT = 1 };
+double lp_qact_scale_grad(const float *g, const float *x, const float *y, size_t n,
+                          int kind, int fn, double alpha, double s, double lo, double hi);
+
 typedef struct lp_qstats {
   uint64_t n;           /* elements seen                                 */
   uint64_t sat;         /* |x / s| beyond the format's range (clamped)    */

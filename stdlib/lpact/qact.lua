@@ -26,7 +26,10 @@
 --   scale       nil/"none" | a number (fixed s_i) | {fixed = s_i, out = s_o}
 --               | "amax" (per tensor, current batch) | {"amax", history = N,
 --               init = s} (delayed: max of the last N batches) | "channel"
---               (per-channel amax along axis 2) | "mx" | {"mx", block = 32,
+--               (per-channel amax along axis 2) | {"lsq", init = s} (a
+--               learnable step, LSQ; init from the first batch if absent) |
+--               {"pact", init = 6} (a learnable clipping level, PACT) |
+--               "mx" | {"mx", block = 32,
 --               axis = -1, rule = "floor" | "ceil", pad = false, size = n}
 --               (size: the axis length, checked when the layer is built)
 --   scale_at    "in" | "out" | "both" (default "both"): where amax scaling
@@ -99,6 +102,13 @@ local function parse_scale(cfg)
     return { kind = "amax", history = h, init = s.init, hist = {} }
   elseif kind == "channel" then
     return { kind = "channel", axis = s.axis or 2 }
+  elseif kind == "lsq" or kind == "pact" then
+    local init = s.init
+    if init ~= nil and (type(init) ~= "number" or not (init > 0 and init < math.huge)) then
+      fail(cfg, "scale", kind .. " init must be a positive number")
+    end
+    if kind == "pact" and init == nil then init = 6 end
+    return { kind = kind, init = init }
   elseif kind == "mx" then
     local b = s.block or 32
     if math.type(b) ~= "integer" or b < 1 then fail(cfg, "scale", "MX block must be a positive integer") end
@@ -109,7 +119,7 @@ local function parse_scale(cfg)
     end
     return { kind = "mx", block = b, axis = s.axis or -1, rule = rule, pad = s.pad }
   end
-  fail(cfg, "scale", "unknown rule '" .. tostring(kind) .. "' (none, fixed, amax, channel, mx)")
+  fail(cfg, "scale", "unknown rule '" .. tostring(kind) .. "' (none, fixed, amax, channel, mx, lsq, pact)")
 end
 
 local function with_sr(spec, cfg)
@@ -126,7 +136,8 @@ function QAct:init(cfg)
   local f = cfg[1] or cfg.fn or "relu"
   self.mode = cfg.mode or "emulate"
   if not MODES[self.mode] then fail(cfg, "mode", "expected emulate, lut or ops, got '" .. tostring(self.mode) .. "'") end
-  self.ste = cfg.ste or "fprime"
+  local sk = type(cfg.scale) == "table" and (cfg.scale[1] or cfg.scale.rule) or cfg.scale
+  self.ste = cfg.ste or (sk == "pact" and "clipped" or "fprime")
   if not STES[self.ste] then fail(cfg, "ste", "expected fprime, identity, clipped or staircase, got '" .. tostring(self.ste) .. "'") end
   if type(f) == "function" then
     self.luaf, self.name = f, "lua-function"
@@ -159,6 +170,12 @@ function QAct:init(cfg)
   self.learnable = lv ~= "fixed"
   self.sorted = cfg.sorted and true or false
   if self.learnable then self:_init_levels(type(lv) == "table" and lv or nil) end
+  local k = self.scale.kind
+  if k == "lsq" or k == "pact" then
+    -- a learnable scale: the LSQ step (both sides) or the PACT clipping level
+    self._sv = self:param(k == "lsq" and "step" or "clip", lpact.tensor { self.scale.init or 1 })
+    self._sv_ready = self.scale.init ~= nil
+  end
   self.frozen = false
   self:reset_telemetry()
 end
@@ -191,6 +208,9 @@ function QAct:_build()
     fail(cfg, "ste", "staircase needs a per-tensor scale")
   end
   if (k == "channel" or k == "mx") and self.luaf then fail(cfg, "scale", "grouped scales need a built-in function") end
+  if (k == "lsq" or k == "pact") and (self.luaf or mode == "lut") then
+    fail(cfg, "scale", "a learnable scale needs a built-in function and emulate or ops mode")
+  end
   if (k == "channel" or k == "mx") and cfg.levels and cfg.levels ~= "fixed" and self.scale_at ~= "in" then
     fail(cfg, "levels", "learnable levels with grouped scales need scale_at = 'in' (one output grid)")
   end
@@ -292,6 +312,20 @@ function QAct:_scales(xd)
   local s = self.scale
   if s.kind == "none" then return 1, 1 end
   if s.kind == "fixed" then return s.si, s.so end
+  if s.kind == "lsq" or s.kind == "pact" then
+    local info, t = self.info, self._sv.data
+    if not self._sv_ready then
+      -- LSQ's initial step from the first batch: 2 mean|x| / sqrt(max)
+      local m = xd:abs():mean()
+      if type(m) ~= "number" then m = m:item() end
+      t:set(1, m > 0 and 2 * m / math.sqrt(info.out_hi) or 1)
+      self._sv_ready = true
+    end
+    local v = t:get(1)
+    if not (v > 1e-12) then v = 1e-12; t:set(1, v) end   -- keep the scale positive
+    if s.kind == "lsq" then return v, v end
+    return v / (info.in_codes > 0 and info.in_hi or 1), v / (info.out_codes > 0 and info.out_hi or 1)
+  end
   -- amax
   local info = self.info
   local cur = qk.amax(xd)
@@ -337,6 +371,7 @@ function QAct:forward(x)
   if not xd:is_contiguous() then xd = xd:contiguous() end
   if self.capture_fn then self.capture_fn(self, xd) end
   if self.learnable and self.sorted and not self.frozen and self.training then self:_project() end
+  local sv = self._sv
   local n = xd:numel()
   local ctr0 = self.ctr
   if self.cfg.sr then self.ctr = self.ctr + n end
@@ -404,10 +439,29 @@ function QAct:forward(x)
         dT = lpact.zeros { lev.data:numel() }
         qk.scatter(dT, g, codes, mult)
       end
-      return dx, dT
+      local ds
+      if sv then
+        local kind = layer.scale.kind
+        local v = sv.data:get(1)
+        local d
+        if kind == "lsq" then
+          -- LSQ's gradient scale 1 / sqrt(N * Q_max)
+          d = qk.scale_grad(g, xd, y, "lsq", layer.luaf and "identity" or layer.name, layer.alpha, v,
+            info.out_lo, info.out_hi) / math.sqrt(xd:numel() * info.out_hi)
+        else
+          d = qk.scale_grad(g, xd, y, "pact", layer.name, layer.alpha, v, 0, 0)
+        end
+        ds = lpact.tensor { d }
+      end
+      if lev and sv then return dx, dT, ds end
+      if lev then return dx, dT end
+      if sv then return dx, ds end
+      return dx
     end,
   }
+  if lev and sv then return op(x, lev, sv) end
   if lev then return op(x, lev) end
+  if sv then return op(x, sv) end
   return op(x)
 end
 
