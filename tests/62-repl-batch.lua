@@ -95,6 +95,15 @@ t.is(out, "alive\n", "and the session goes on")
 out = run("hist({1, 2, 2, 3})\n", "TERM=xterm")
 t.ok(not out:find("\27", 1, true), "batch output has no colour even with TERM=xterm")
 
+-- The program's own arguments.
+local pv = io.popen(exe .. " --version 2>&1; echo \"exit=$?\"")
+t.like(pv:read("a"), "^lpact%-repl %d+%.%d+%.%d+ %(Lua 5%.4[.%d]*%)\nexit=0\n$", "--version")
+pv:close()
+local pu = io.popen(exe .. " script.lua 2>&1 >/dev/null; echo \"exit=$?\"")
+t.like(pu:read("a"), "^lpact%-repl: unknown argument 'script.lua' %(to run a script: lpact script.lua%)\n.*exit=2\n$",
+  "a script argument is a usage error pointing at lpact")
+pu:close()
+
 os.remove(tmp)
 os.remove(tmp .. ".err")
 t.done()
