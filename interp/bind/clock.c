@@ -1,6 +1,9 @@
 /* clock.c — lpact.wallclock(): a monotonic wall clock in seconds, for the
  * training loop's examples/s, ETA and seconds per epoch (os.clock counts
  * CPU time of every thread, os.time whole seconds). */
+#ifndef _GNU_SOURCE
+#define _POSIX_C_SOURCE 200809L  /* clock_gettime */
+#endif
 #include <time.h>
 
 #include <lauxlib.h>
