@@ -163,6 +163,10 @@ if pcall(require, "lpact.qact") then
   t.like(tostring(el), "^qact tanh fp2 .* against fp32, 801 inputs", "errors(layer): its report")
   local ll2 = levels(lpact.qact.layer { "relu", fmt = "fp2", levels = "learnable" })
   t.like(tostring(ll2), "learned", "levels(layer) of learnable levels has a learned column")
+  local pl2 = tostring(plot(layer, -2, 2, { width = 40, height = 5, color = false }))
+  t.is(#lines(pl2), 5 + 3, "plot(layer): a chart of the layer as it stands")
+  t.like(pl2, "tanh %(fp32%).*tanh in fp2", "plot(layer): its legend")
+  t.is(hist(require("lpact.autograd").var(lpact.tensor { 1, 2, 3 }), { bins = 3 }).finite, 3, "hist of an autograd Var")
 else
   t.diag("lpact.qact missing: layer checks skipped")
 end

@@ -65,7 +65,8 @@ end
 -- Q(f(Q(x))) on one terminal chart (braille cells). f is a function of
 -- one number or an activation name ("tanh", "relu", ...). opts: n
 -- (samples), width, height, input=false (quantize only the output).
--- The result can :save("tanh-fp4.png").
+-- plot(layer, lo, hi) draws a lpact.qact layer as it stands (learned
+-- levels included). The result can :save("tanh-fp4.png").
 --     plot("tanh", "fp4", -4, 4)
 function plot(f, fmt, lo, hi, opts)
   return show().plot(f, fmt, lo, hi, opts)

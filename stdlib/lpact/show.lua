@@ -665,6 +665,9 @@ end
 
 --- A flat list of numbers from a tensor, a (nested) list, or a number.
 local function numbers(x, who)
+  if type(x) == "table" and type(x.data) == "userdata" and getmetatable(x) ~= nil then
+    x = x.data                  -- an autograd Var: its tensor
+  end
   if type(x) == "userdata" and x.totable then x = x:totable() end
   if type(x) == "number" then return { x } end
   if type(x) ~= "table" then
@@ -924,6 +927,27 @@ local function sample(f, fmt, lo, hi, n, who, input)
   return xs, ys, qs, fname, F
 end
 
+-- Samples a lpact.qact layer as it stands (learned levels included)
+-- against its function: xs, ys (f), qs (the layer), name.
+local function sample_layer(layer, lo, hi, n)
+  if type(lo) ~= "number" or type(hi) ~= "number" or not (lo < hi) then
+    fail(fmt_str("plot: an input range lo < hi expected, got %s, %s", tostring(lo), tostring(hi)))
+  end
+  local xs = {}
+  for i = 0, n - 1 do xs[#xs + 1] = lo + (hi - lo) * i / (n - 1) end
+  local ag = require "lpact.autograd"
+  local was = layer.training
+  layer:eval()
+  local ok, out = pcall(ag.no_grad, function() return layer:forward(lpact.tensor(xs)) end)
+  if was then layer:train() end
+  if not ok then fail("plot: the layer failed: " .. tostring(type(out) == "table" and out.msg or out)) end
+  local qs = (type(out) == "table" and out.data or out):totable()
+  local ref = layer.luaf or activation(layer.name, "plot")
+  local ys = {}
+  for i, x in ipairs(xs) do ys[i] = ref(x) end
+  return xs, ys, qs, layer.name
+end
+
 local BRAILLE_BITS = { { 0x01, 0x02, 0x04, 0x40 }, { 0x08, 0x10, 0x20, 0x80 } }
 
 --- f and its quantized version Q(f(Q(x))) on one terminal chart drawn in
@@ -932,13 +956,22 @@ local BRAILLE_BITS = { { 0x01, 0x02, 0x04, 0x40 }, { 0x08, 0x10, 0x20, 0x80 } }
 -- quantize only the output. The view can :save("tanh-fp4.png").
 --     plot("tanh", "fp4", -4, 4)
 function show.plot(f, fmt, lo, hi, opts)
+  local layer
+  if type(f) == "table" and f.fin and f.forward then  -- plot(layer, lo, hi [, opts])
+    layer, fmt, lo, hi, opts = f, nil, fmt, lo, hi
+  end
   opts = opts or {}
   local width = show.width(opts)
   local height = opts.height or 14
   local plotw = math.max(10, width - 10)
   local n = opts.n or plotw * 2
-  local xs, ys, qs, fname, F = sample(f, fmt, lo, hi, n, "plot", opts.input)
-  local fmtname = type(fmt) == "string" and fmt or tostring(F)
+  local xs, ys, qs, fname, F
+  if layer then
+    xs, ys, qs, fname = sample_layer(layer, lo, hi, n)
+  else
+    xs, ys, qs, fname, F = sample(f, fmt, lo, hi, n, "plot", opts.input)
+  end
+  local fmtname = layer and layer:describe():gsub("^qact %S+ ", "") or type(fmt) == "string" and fmt or tostring(F)
   local p = { xs = xs, ys = ys, qs = qs, fname = fname, fmtname = fmtname, lo = lo, hi = hi,
     height = height, opts = opts }
   p.figure = { kind = "plot", title = opts.title or fmt_str("%s in %s", fname, fmtname),
@@ -946,7 +979,6 @@ function show.plot(f, fmt, lo, hi, opts)
     series = { { x = xs, y = ys, label = fname .. " (fp32)" },
       { x = xs, y = qs, label = fmt_str("%s in %s", fname, fmtname), steps = true } } }
   return view(p, function(v)
-    local W = math.max(10, show.width(v.opts) - 10)
     local H = v.height
     local ymin, ymax = huge, -huge
     for i = 1, #v.ys do
@@ -959,6 +991,9 @@ function show.plot(f, fmt, lo, hi, opts)
     end
     if ymin == huge then return "plot: nothing finite to draw" end
     if ymin == ymax then ymin, ymax = ymin - 1, ymax + 1 end
+    local function ynum(y) local t = fmt_str("%.4g", y); return t == "-0" and "0" or t end
+    local lw = math.max(#ynum(ymax), #ynum(ymin), 1)
+    local W = math.max(10, show.width(v.opts) - lw - 2)
     local cols, rows = W * 2, H * 4
     local grid = { {}, {} }                 -- per series: cell index -> dot bits
     local function dot(s, px, py)
@@ -986,11 +1021,10 @@ function show.plot(f, fmt, lo, hi, opts)
       end
     end
     local color = show.color(v.opts)
-    local ylab = { [0] = num(ymax), [H - 1] = num(ymin) }
+    local ylab = { [0] = ynum(ymax), [H - 1] = ynum(ymin) }
     local zero_row = (ymin < 0 and ymax > 0) and (py_of(0) // 4) or nil
     if zero_row and zero_row ~= 0 and zero_row ~= H - 1 then ylab[zero_row] = "0" end
-    local lw = 0
-    for _, s in pairs(ylab) do lw = math.max(lw, #s) end
+
     local out = {}
     for r = 0, H - 1 do
       local cells = {}
