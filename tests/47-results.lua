@@ -36,8 +36,8 @@ t.is(results.record({ model = "m", name = "Custom Name" }, {}).id, "Custom Name"
 
 -- Peak memory grows when memory is touched.
 local before = results.peak_memory_kb()
-local big = lpact.io.builtin(20000, 1, 0)   -- 20000 x 784 floats = 62.7 MB
-t.ok(results.peak_memory_kb() >= before + 50000, "VmHWM follows a 63 MB allocation")
+local big = lpact.full({4000, 4000}, 1.5)   -- 16M floats written: 64 MB
+t.ok(results.peak_memory_kb() >= before + 50000, "VmHWM follows a 64 MB allocation")
 big = nil
 
 -- A run: manifest + one file per configuration, all atomic.
