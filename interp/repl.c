@@ -134,8 +134,16 @@ static void on_line(char *line) {
 
 /* Reads one line on the terminal. Returns READ_LINE with *out malloc'ed,
  * READ_EOF on Ctrl-D, READ_INTR when Ctrl-C cleared the line. A fatal
- * signal restores the terminal and re-raises itself. */
+ * signal restores the terminal and re-raises itself. The prompt's signals
+ * stay blocked except inside pselect, so none can slip in between the
+ * checks and the wait. */
 static int read_tty(const char *prompt, char **out) {
+  static const int sigs[] = {SIGINT, SIGTSTP, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH};
+  sigset_t block, orig;
+  sigemptyset(&block);
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&block, sigs[i]);
+  sigprocmask(SIG_BLOCK, &block, &orig);
+  int status = READ_LINE;
   line_got = NULL;
   line_done = 0;
   got_int = got_tstp = 0;
@@ -148,7 +156,8 @@ static int read_tty(const char *prompt, char **out) {
     fd_set fds;
     FD_ZERO(&fds);
     FD_SET(fileno(rl_instream), &fds);
-    int r = select(fileno(rl_instream) + 1, &fds, NULL, NULL, NULL);
+    int r = pselect(fileno(rl_instream) + 1, &fds, NULL, NULL, NULL, &orig);
+    int err = errno;
     if (got_fatal) {
       int sig = got_fatal;
       rl_callback_sigcleanup();
@@ -156,6 +165,7 @@ static int read_tty(const char *prompt, char **out) {
       fputc('\n', rl_outstream);
       fflush(rl_outstream);
       signal(sig, SIG_DFL);
+      sigprocmask(SIG_SETMASK, &orig, NULL);
       raise(sig);
       _exit(128 + sig);
     }
@@ -167,7 +177,8 @@ static int read_tty(const char *prompt, char **out) {
       rl_callback_handler_remove();
       fputc('\n', rl_outstream);
       fflush(rl_outstream);
-      return READ_INTR;
+      status = READ_INTR;
+      break;
     }
     if (got_winch) {            /* the window changed size */
       got_winch = 0;
@@ -177,19 +188,24 @@ static int read_tty(const char *prompt, char **out) {
       got_tstp = 0;
       rl_deprep_terminal();
       signal(SIGTSTP, SIG_DFL);
+      sigprocmask(SIG_SETMASK, &orig, NULL);
       raise(SIGTSTP);           /* stops here until SIGCONT */
+      sigprocmask(SIG_BLOCK, &block, NULL);
       prompt_signals_install();
       rl_prep_terminal(1);
       rl_forced_update_display();
       continue;
     }
     if (r < 0) {
-      if (errno == EINTR) continue;
+      if (err == EINTR) continue;
       rl_callback_handler_remove();
-      return READ_EOF;
+      status = READ_EOF;
+      break;
     }
     if (r > 0) rl_callback_read_char();
   }
+  sigprocmask(SIG_SETMASK, &orig, NULL);
+  if (status != READ_LINE) return status;
   if (line_got == NULL) {
     fputc('\n', rl_outstream);
     fflush(rl_outstream);

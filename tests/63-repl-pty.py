@@ -190,6 +190,13 @@ try:
     s.send("6 * 7\r")
     ok(s.expect(r"\n42\nlpact> ") is not None, "Ctrl-C at the prompt clears the line", getattr(s, "last", None))
 
+    # Ctrl-Z (ignored here: an orphaned process group is not stopped) must
+    # leave a working prompt behind.
+    s.send("\x1a")
+    time.sleep(0.2)
+    s.send("7 * 6\r")
+    ok(s.expect(r"\n42\nlpact> ") is not None, "after Ctrl-Z the prompt still works", getattr(s, "last", None))
+
     # A new window size reaches COLUMNS (what the renderers fit to).
     fcntl.ioctl(s.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 101, 0, 0))
     time.sleep(0.2)
