@@ -333,7 +333,6 @@ void lp_qact_table(float *T, uint32_t *ocode, const lp_qz *qin, const lp_qz *qou
     double y;
     if (has_codes) {
       uint32_t oc = lp_qz_code(qout, z, 0);
-      if (levels && oc == qout->code_negzero) oc = qout->code_zero;  /* one level for +-0 */
       if (ocode) ocode[c] = oc;
       y = oc >= qout->ncodes ? NAN : (levels ? (double)levels[oc] : qout->val[oc]);
     } else {
@@ -413,7 +412,6 @@ static void direct_range(void *vctx, size_t begin, size_t end) {
     uint64_t octr = (c->ctr0 ^ UINT64_C(0x8000000000000000)) + i;
     if (ocodes) {
       uint32_t k = lp_qz_code(qo, z, octr);
-      if (c->levels && k == qo->code_negzero) k = qo->code_zero;    /* one level for +-0 */
       double y = k >= qo->ncodes ? NAN : (c->levels ? (double)c->levels[k] : qo->val[k]);
       c->y[i] = (float)(s_o * y);
       if (c->codes) c->codes[i] = (float)k;

@@ -109,8 +109,7 @@ enum { LP_QMODE_EMULATE = 0, LP_QMODE_LUT = 1, LP_QMODE_OPS = 2 };
  * receives the output code of each entry, qin->ncodes + 1 of them (the last
  * for the NaN-input sentinel; qout must have codes), and
  * `levels` (qout->ncodes floats, or NULL for the format's own values)
- * replaces Q_out's value: T[c] = s_o * levels[ocode[c]]; with levels, -0
- * and +0 are one level (the code of +0). */
+ * replaces Q_out's value: T[c] = s_o * levels[ocode[c]]. */
 void lp_qact_table(float *T, uint32_t *ocode, const lp_qz *qin, const lp_qz *qout,
                    int fn, double alpha, int mode, double s_i, double s_o,
                    const float *levels);
