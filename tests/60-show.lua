@@ -27,7 +27,7 @@ t.is(show.num(1 / 3), "0.3333333333333333", "num: 1/3 needs 16 digits")
 
 -- FP4 (E2M1, bias 1): values 0, 0.5 | 1, 1.5 | 2, 3 | 4, 6; the gap to the
 -- next magnitude and the gap relative to the value, by hand.
-local fp4 = tostring(show.levels("fp4", nil, { width = 80 }))
+local fp4 = tostring(show.levels("fp4", nil, { width = 80, color = false }))
 t.like(lines(fp4)[1], "^fp4 = e2m1[^:]*:.*16 codes, 15 distinct values$", "levels fp4: title")
 t.is(body(fp4), table.concat({
   "code  s ee m  value  gap  rel gap  kind",
@@ -48,6 +48,11 @@ t.is(body(fp4), table.concat({
   "0xe   1 11 0     -4    2      50%",
   "0xf   1 11 1     -6    —        —  max",
 }, "\n"), "levels fp4: every code, fields, value, gaps")
+
+-- In colour the fields are painted, and nothing else moves.
+local coloured = tostring(show.levels("fp4", nil, { width = 80, color = true }))
+t.like(coloured, "\27%[31m0\27%[0m \27%[32m00\27%[0m \27%[34m0\27%[0m", "levels: sign, exponent, mantissa in colour")
+t.is((coloured:gsub("\27%[[%d;]*m", "")), fp4, "levels: colour adds escape codes only")
 
 -- The same table from a plain description (no Format involved).
 local desc = tostring(show.levels({ name = "x", ebits = 2, mbits = 1, bias = 1 }, nil, { width = 80 }))

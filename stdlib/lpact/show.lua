@@ -82,7 +82,11 @@ local function paint(on, color, s)
 end
 
 -- Display width of UTF-8 text (one column per code point).
-local function ulen(s) return utf8.len(s) or #s end
+-- (escape codes take no room)
+local function ulen(s)
+  if s:find("\27", 1, true) then s = s:gsub("\27%[[%d;]*m", "") end
+  return utf8.len(s) or #s
+end
 local function rpad(s, n) return s .. string.rep(" ", n - ulen(s)) end
 local function lpad(s, n) return string.rep(" ", n - ulen(s)) .. s end
 
@@ -296,11 +300,13 @@ local function bits_of(x, n)
   return table.concat(t)
 end
 
-local function field_text(d, c)
+-- The fields of a code, "s eee mm"; on a colour terminal the sign,
+-- exponent and mantissa fields in red, green and blue.
+local function field_text(d, c, color)
   local parts = {}
-  if d.signed then parts[#parts + 1] = tostring(c.s) end
-  if d.ebits > 0 then parts[#parts + 1] = bits_of(c.e, d.ebits) end
-  if d.mbits > 0 then parts[#parts + 1] = bits_of(c.m, d.mbits) end
+  if d.signed then parts[#parts + 1] = paint(color, "red", tostring(c.s)) end
+  if d.ebits > 0 then parts[#parts + 1] = paint(color, "green", bits_of(c.e, d.ebits)) end
+  if d.mbits > 0 then parts[#parts + 1] = paint(color, "blue", bits_of(c.m, d.mbits)) end
   return table.concat(parts, " ")
 end
 
@@ -461,6 +467,7 @@ function show.levels(fmt, learned, opts)
   return view({ desc = d, learned = lv, opts = opts }, function(v)
     local d_, lv_ = v.desc, v.learned
     local orig = v.opts and v.opts.original
+    local color = show.color(v.opts)
     local nxt = magnitudes(d_)
     local hexw = floor((d_.bits + 3) / 4)
     local rows = {}
@@ -478,7 +485,7 @@ function show.levels(fmt, learned, opts)
         local note = c.kind
         if note == "normal" then note = (abs(val) == d_.max) and "max" or "" end
         if note == "unused" then val = 0 / 0 end
-        local r = { fmt_str("0x%0" .. hexw .. "x", c.code), field_text(d_, c),
+        local r = { fmt_str("0x%0" .. hexw .. "x", c.code), field_text(d_, c, color),
           c.kind == "unused" and "—" or num(val) }
         if orig then r[#r + 1] = num(orig[c.code + 1]) end
         if lv_ then
