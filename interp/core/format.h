@@ -73,6 +73,11 @@ double lp_round(const lp_format *f, double x, uint64_t ctr);
 void lp_quantize(const lp_format *f, float *dst, const float *src, size_t n,
                  float scale, uint64_t ctr0);
 
+/* Which lanes lp_quantize uses: 0 = the portable 8-lane code built for the
+ * baseline CPU, 1 = the best the CPU has (AVX2; the default). Returns the
+ * previous level. For tests and benchmarks; results are the same. */
+int lp_quantize_simd(int level);
+
 /* Codes: an n-bit code is sign | exponent field | mantissa field. */
 uint32_t lp_format_ncodes(const lp_format *f);          /* 2^bits (0 if bits = 32) */
 double lp_decode(const lp_format *f, uint32_t code);     /* NaN/inf as float */

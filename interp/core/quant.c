@@ -37,7 +37,7 @@ typedef struct {
   int sr;
   uint32_t D, nmask, halfm1, pflip, pbit;   /* normal range, bit pattern */
   float thr;                /* 2^emin: below it, the fixed-gap range */
-  float s1, s2, q, tclamp;  /* t = |x| * s1 * s2 = |x| / q, clamped */
+  float s1, s2, q;          /* t = |x| * s1 * s2 = |x| / q */
   float maxv, ovpos, ovneg; /* overflow results, signed */
   int unsign;
   uint32_t rs, ls, radd_on; /* sr, normal range: add (W >> rs) << ls */
@@ -73,7 +73,6 @@ static void make_plan(qplan *p, const lp_format *f) {
   p->s1 = pow2f(-qe / 2);
   p->s2 = pow2f(-qe - (-qe / 2));
   p->q = (float)q;
-  p->tclamp = f->subnormals ? pow2f(M) : 1.0f;
   p->maxv = (float)f->maxval;
   p->ovpos = (float)lp_format_overflow_value(f, 0);
   p->ovneg = (float)lp_format_overflow_value(f, 1);
@@ -112,7 +111,7 @@ INLINE vf bcast_f(float x) { return (vf){x, x, x, x, x, x, x, x}; }
 /* The plan's numbers as lane vectors, built once per call. */
 typedef struct {
   vu halfm1, pflip, pbit, nmask, signmask, topmask, one, zero;
-  vf thr, s1, s2, q, tclamp, maxv, ovpos, ovneg, magic, two_k, two31;
+  vf thr, s1, s2, q, maxv, ovpos, ovneg, magic, two_k, two31;
   vq steps, m1, m2;
   uint64_t key0;
   uint32_t D, rs, ls, gshift;
@@ -132,7 +131,6 @@ INLINE void make_vplan(vplan *v, const qplan *p) {
   v->s1 = bcast_f(p->s1);
   v->s2 = bcast_f(p->s2);
   v->q = bcast_f(p->q);
-  v->tclamp = bcast_f(p->tclamp);
   v->maxv = bcast_f(p->maxv);
   v->ovpos = bcast_f(p->ovpos);
   v->ovneg = bcast_f(p->ovneg);
@@ -173,8 +171,9 @@ INLINE vf round8(const vplan *v, const vf *xp, uint64_t base, const int sr) {
   vu au = u ^ sg;
   vf a = (vf)au;
   vi lt = a < v->thr;
-  vf t = a * v->s1 * v->s2;
-  t = (vf)sel(t < v->tclamp, (vu)t, (vu)v->tclamp);
+  /* lanes outside the fixed-gap range (and NaN) enter it as 0, so t stays
+   * in [0, 2^M) and every conversion below is in range */
+  vf t = (vf)((vu)lt & au) * v->s1 * v->s2;
   vu nu, ys;
   if (!sr) {
     nu = (au + v->halfm1 + (((au >> v->D) ^ v->pflip) & v->pbit)) & v->nmask;
@@ -249,13 +248,23 @@ INLINE void run_lanes_mode(const qplan *plan, float *dst, const float *src, size
       if (rescale) y = y * vs;
       memcpy(dst + i, &y, sizeof y);
     }
-  else
+  else {
+    for (; i + 16 <= n; i += 16) {              /* two independent groups */
+      vf x0, x1;
+      memcpy(&x0, src + i, sizeof x0);
+      memcpy(&x1, src + i + 8, sizeof x1);
+      vf y0 = round8(p, &x0, ctr + i, sr);
+      vf y1 = round8(p, &x1, ctr + i + 8, sr);
+      memcpy(dst + i, &y0, sizeof y0);
+      memcpy(dst + i + 8, &y1, sizeof y1);
+    }
     for (; i + 8 <= n; i += 8) {
       vf x;
       memcpy(&x, src + i, sizeof x);
       vf y = round8(p, &x, ctr + i, sr);
       memcpy(dst + i, &y, sizeof y);
     }
+  }
   while (i < n) PARTIAL();
 #undef PARTIAL
 }
@@ -276,13 +285,21 @@ static void lanes_base(const qplan *p, float *dst, const float *src, size_t n, f
   run_lanes(p, dst, src, n, scale, rescale, ctr);
 }
 
+static int simd_level = 1;
+
+int lp_quantize_simd(int level) {
+  int old = simd_level;
+  simd_level = level ? 1 : 0;
+  return old;
+}
+
 static int have_avx2(void) {
   static int cached = -1;
   if (cached < 0) {
     __builtin_cpu_init();
     cached = __builtin_cpu_supports("avx2") ? 1 : 0;
   }
-  return cached;
+  return cached && simd_level;
 }
 
 /* ------------------------------------------------------------ drivers */

@@ -277,19 +277,24 @@ int main(void) {
       for (int sc = 0; sc < 3; sc++) {
         float scale = scales[sc];
         uint64_t ctr0 = 1001 + (uint64_t)sc;       /* odd and even starts */
-        lp_quantize(&f, dst, src, nf, scale, ctr0);
-        size_t bad2 = 0;
         for (size_t i = 0; i < nf; i++) {
           float u = scale == 1.0f ? src[i] : src[i] / scale;
           float w = (float)ref_round(&r, (double)u, ctr0 + i);
-          if (scale != 1.0f) w = w * scale;
-          if (!same(dst[i], w)) {
-            if (bad2++ < 3)
-              tap_diag("%s:%s scale %g x=%a: quantize %a want %a", specs[s], modes[m], scale, src[i], dst[i], w);
-          }
+          dst2[i] = scale != 1.0f ? w * scale : w;
         }
-        tap_ok(bad2 == 0, "%s:%s lp_quantize (scale %g) == reference on %zu floats", specs[s], modes[m],
-               scale, nf);
+        for (int level = 1; level >= 0; level--) {   /* AVX2 (if any), then baseline lanes */
+          lp_quantize_simd(level);
+          lp_quantize(&f, dst, src, nf, scale, ctr0);
+          size_t bad2 = 0;
+          for (size_t i = 0; i < nf; i++)
+            if (!same(dst[i], dst2[i])) {
+              if (bad2++ < 3)
+                tap_diag("%s:%s scale %g x=%a: quantize %a want %a", specs[s], modes[m], scale, src[i], dst[i], dst2[i]);
+            }
+          tap_ok(bad2 == 0, "%s:%s lp_quantize (scale %g, %s lanes) == reference on %zu floats", specs[s],
+                 modes[m], scale, level ? "best" : "baseline", nf);
+        }
+        lp_quantize_simd(1);
         /* codes: code(Q(x / scale)) */
         if (sc == 1 && f.bits <= 16) {
           uint32_t *codes = malloc((nf + 1) * sizeof(uint32_t));
