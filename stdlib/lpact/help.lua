@@ -53,6 +53,7 @@ local function file_doc(path)
 end
 
 local function stdlib_dir() return lpact.engine.stdlib_dir or "." end
+local function q(path) return "'" .. path:gsub("'", "'\\''") .. "'" end
 
 --- The doc comment of a Lua function (from its source file), with its
 -- definition line; nil when there is none.
@@ -74,7 +75,7 @@ local function load_c_docs()
   if c_docs then return c_docs end
   c_docs = {}
   local dir = stdlib_dir() .. "/../interp/bind"
-  local p = io.popen("ls " .. dir .. "/*.c " .. stdlib_dir() .. "/../interp/engine.c 2>/dev/null")
+  local p = io.popen("ls " .. q(dir) .. "/*.c " .. q(stdlib_dir() .. "/../interp/engine.c") .. " 2>/dev/null")
   if not p then return c_docs end
   for path in p:lines() do
     local lines = lines_of(path) or {}
@@ -239,7 +240,7 @@ local function overview()
   out[#out + 1] = "lpact functions:"
   out[#out + 1] = columns(fns, 2, width)
   local mods = {}
-  local p = io.popen("ls " .. stdlib_dir() .. "/lpact 2>/dev/null")
+  local p = io.popen("ls " .. q(stdlib_dir() .. "/lpact") .. " 2>/dev/null")
   if p then
     for f in p:lines() do
       local n = f:match("^([%w_]+)%.lua$")
