@@ -537,6 +537,12 @@ typedef struct {
   const float *g, *codes;
 } scat_ctx;
 
+/* A code as an index below nT, or nT for anything else (NaN, negative,
+ * fractional garbage from a script): converted only when in range. */
+static inline size_t code_index(float cf, size_t nT) {
+  return (cf >= 0 && cf < (float)nT) ? (size_t)cf : nT;
+}
+
 static void scatter_chunks(void *vctx, size_t begin, size_t end) {
   const scat_ctx *c = vctx;
   const size_t nT = c->nT;
@@ -546,15 +552,15 @@ static void scatter_chunks(void *vctx, size_t begin, size_t end) {
     double *restrict p = c->part + k * 4 * nT;
     size_t i0 = c->n * k / c->nchunks, i1 = c->n * (k + 1) / c->nchunks, i = i0;
     for (; i + 4 <= i1; i += 4) {
-      size_t a0 = (size_t)codes[i], a1 = (size_t)codes[i + 1];
-      size_t a2 = (size_t)codes[i + 2], a3 = (size_t)codes[i + 3];
+      size_t a0 = code_index(codes[i], nT), a1 = code_index(codes[i + 1], nT);
+      size_t a2 = code_index(codes[i + 2], nT), a3 = code_index(codes[i + 3], nT);
       if (a0 < nT) p[a0] += g[i];
       if (a1 < nT) p[nT + a1] += g[i + 1];
       if (a2 < nT) p[2 * nT + a2] += g[i + 2];
       if (a3 < nT) p[3 * nT + a3] += g[i + 3];
     }
     for (; i < i1; i++) {
-      size_t a = (size_t)codes[i];
+      size_t a = code_index(codes[i], nT);
       if (a < nT) p[a] += g[i];
     }
   }
@@ -568,7 +574,7 @@ void lp_qact_scatter(float *dT, size_t nT, const float *g, const float *codes,
   double *part = calloc(nchunks * 4 * nT, sizeof *part);
   if (!part) {      /* out of memory: a serial float sum, same order */
     for (size_t i = 0; i < n; i++) {
-      size_t code = (size_t)codes[i];
+      size_t code = code_index(codes[i], nT);
       if (code < nT) dT[code] += (float)(mult * g[i]);
     }
     return;

@@ -7,13 +7,13 @@
 -- other processes falls on all of them alike; the ratios come from one run.
 --
 -- Returns function(args) -> exit status; args[1] = batches per round
--- (default 20), args[2] = rounds (default 3), args[3] = "mlp", "cnn" or
+-- (default 10), args[2] = rounds (default 2), args[3] = "mlp", "cnn" or
 -- "both" (default), args[4] = format (default fp4).
 
 return function(args)
   args = args or {}
-  local per = math.tointeger(tonumber(args[1])) or 20
-  local rounds = math.tointeger(tonumber(args[2])) or 3
+  local per = math.tointeger(tonumber(args[1])) or 10
+  local rounds = math.tointeger(tonumber(args[2])) or 2
   local which = args[3] or "both"
   local fmt = args[4] or "fp4"
   local data = lpact.data
