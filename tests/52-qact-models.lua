@@ -51,6 +51,15 @@ for i, v in ipairs(lt:levels()) do
 end
 t.ok(moved, "training changed the learnable levels")
 
+-- a precision schedule inside train.fit: the level count changes between
+-- epochs (256 -> 16) and Adam's moments for the levels restart
+local ms = lpact.models.mlp { 784, 16, 10, act = qact { "relu", fmt = "fp8", levels = "learnable" } }
+local hook = qact.scheduler(ms, { precision = qact.schedule { { 1, "fp8" }, { 2, "fp4" } } })
+t.lives(function()
+  lpact.train.fit { model = ms, data = d, epochs = 2, batch = 64, verbose = false, eval = false, on_epoch = hook }
+end, "train.fit with a precision schedule fp8 -> fp4")
+t.is(#qact.layers(ms)[1]:levels(), 16, "after the schedule: 16 levels")
+
 -- per-tensor amax: s_i = amax / 6 = 0.05 for relu fp4, s_o = max relu / 6 = 0.05
 local A = qact.layer { "relu", fmt = "fp4", scale = "amax" }
 near_list(vals(A:forward(lpact.tensor { 0.1, 0.2, 0.3, 0.26 })), { 0.1, 0.2, 0.3, 0.3 }, 1e-6,
