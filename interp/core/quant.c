@@ -302,6 +302,75 @@ static int have_avx2(void) {
   return cached && simd_level;
 }
 
+/* Codes of 8 values of the format (the output of round8): the bit
+ * pattern's exponent and top mantissa bits in the normal range, the
+ * value in units of the subnormal gap below it; inf and NaN by table. */
+typedef struct {
+  vf thr, es1, es2;
+  vu nbase, signbit, nancode, infcode, expinf, mantmask, absmask;
+  uint32_t M, D;
+} venc;
+
+INLINE void make_venc(venc *e, const qplan *p) {
+  e->thr = bcast_f(p->thr);
+  e->es1 = bcast_f(p->es1);
+  e->es2 = bcast_f(p->es2);
+  e->nbase = bcast_u((uint32_t)(127 + p->emin - 1));
+  e->signbit = bcast_u(p->signbit);
+  e->nancode = bcast_u(p->nancode);
+  e->infcode = bcast_u(p->infcode);
+  e->expinf = bcast_u(0x7f800000u);
+  e->mantmask = bcast_u(0x7fffffu);
+  e->absmask = bcast_u(0x7fffffffu);
+  e->M = (uint32_t)p->mbits;
+  e->D = p->D;
+}
+
+INLINE vu encode8(const venc *e, const vf *yp) {
+  vu u = (vu)*yp;
+  vu au = u & e->absmask;
+  vf a = (vf)au;
+  vi lt = a < e->thr;
+  vf t = (vf)((vu)lt & au) * e->es1 * e->es2;          /* exact integer below thr */
+  vu msub = (vu)__builtin_convertvector(t, vi);
+  vu mnorm = (((au >> 23) - e->nbase) << e->M) + ((au & e->mantmask) >> e->D);
+  vu mag = sel(lt, msub, mnorm);
+  mag = sel((vi)(au == e->expinf), e->infcode, mag);
+  vu code = mag | ((vu)((vi)u >> 31) & e->signbit);
+  return sel((vi)au > (vi)e->expinf, e->nancode, code);
+}
+
+INLINE void encode_lanes(const qplan *plan, uint32_t *codes, const float *y, size_t m) {
+  venc E;
+  make_venc(&E, plan);
+  size_t i = 0;
+  for (; i + 8 <= m; i += 8) {
+    vf v;
+    memcpy(&v, y + i, sizeof v);
+    vu c = encode8(&E, &v);
+    memcpy(codes + i, &c, sizeof c);
+  }
+  if (i < m) {
+    float buf[8] = {0};
+    uint32_t out[8];
+    memcpy(buf, y + i, (m - i) * sizeof(float));
+    vf v;
+    memcpy(&v, buf, sizeof v);
+    vu c = encode8(&E, &v);
+    memcpy(out, &c, sizeof c);
+    memcpy(codes + i, out, (m - i) * sizeof(uint32_t));
+  }
+}
+
+__attribute__((target("avx2"))) static void encode_avx2(const qplan *p, uint32_t *codes, const float *y,
+                                                        size_t m) {
+  encode_lanes(p, codes, y, m);
+}
+
+static void encode_base(const qplan *p, uint32_t *codes, const float *y, size_t m) {
+  encode_lanes(p, codes, y, m);
+}
+
 /* ------------------------------------------------------------ drivers */
 
 /* The exact path: any mode, one element at a time through lp_round. */
@@ -354,32 +423,16 @@ void lp_quantize(const lp_format *f, float *dst, const float *src, size_t n, flo
   lp_parallel_for(n, 1 << 16, quantize_range, &j);
 }
 
-/* Code of y, a value of the format or NaN/inf (the output of rounding). */
-static inline uint32_t code_of(const qplan *p, float y) {
-  uint32_t u;
-  memcpy(&u, &y, 4);
-  uint32_t au = u & 0x7fffffffu, sg = u >> 31;
-  if (au > 0x7f800000u) return p->nancode;
-  uint32_t mag;
-  if (au == 0x7f800000u) mag = p->infcode;
-  else {
-    float a;
-    memcpy(&a, &au, 4);
-    if (a < p->thr) mag = (uint32_t)(a * p->es1 * p->es2);
-    else mag = ((uint32_t)((int)(au >> 23) - 127 - p->emin + 1) << p->mbits) + ((au & 0x7fffffu) >> p->D);
-  }
-  return mag | (sg ? p->signbit : 0);
-}
-
 static void codes_range(void *ctx, size_t begin, size_t end) {
   qjob *j = ctx;
   float buf[512];
   for (size_t i = begin; i < end; i += 512) {
     size_t m = end - i < 512 ? end - i : 512;
     quantize_block(j->f, &j->plan, buf, j->src + i, m, j->scale, j->ctr0 + i, 0);
-    if (j->f->emin >= -126)
-      for (size_t k = 0; k < m; k++) j->codes[i + k] = code_of(&j->plan, buf[k]);
-    else
+    if (j->f->emin >= -126) {
+      if (have_avx2()) encode_avx2(&j->plan, j->codes + i, buf, m);
+      else encode_base(&j->plan, j->codes + i, buf, m);
+    } else
       for (size_t k = 0; k < m; k++) {
         uint32_t c;
         j->codes[i + k] = lp_encode(j->f, (double)buf[k], &c) == LP_OK ? c : 0;
