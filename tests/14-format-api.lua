@@ -15,6 +15,9 @@ t.ok(rawequal(z, x), "round_ returns its tensor")
 t.same(x:totable(), {0.5, -0.0, 2.0, 4.0, 6.0, -6.0}, "round_ rounds in place")
 local m = lpact.tensor{{0.3, 1.2}, {-3.3, 9}}
 t.same(fp4:round(m):shape(), {2, 2}, "shape kept")
+t.same(fp4:round(m:t()):totable(), {{0.5, -3.0}, {1.0, 6.0}}, "a transposed view is read in its own order")
+t.same(fp4:quantize(m:t(), {scale = 2}):totable(), {{0.0, -3.0}, {1.0, 8.0}}, "quantize reads views too")
+t.raises(function() fp4:round_(m:t()) end, "contiguous tensor expected", "round_ needs a contiguous tensor")
 -- scale: y = s * Q(x / s); with s = 4 the grid is 4 * fp4
 local q = fp4:quantize(lpact.tensor{1.1, 5, 10, 30, -3}, {scale = 4})
 t.same(q:totable(), {2.0, 4.0, 8.0, 24.0, -4.0}, "quantize with scale 4 (ties to even: -0.75 -> -1)")

@@ -81,6 +81,19 @@ static uint64_t take_ctr(lua_State *L, Format *u, int i, uint64_t n) {
   return c;
 }
 
+/* Argument i as a tensor to read: itself when contiguous, else a
+ * contiguous copy (made by its own :contiguous() method) that replaces it
+ * on the stack. */
+static lp_tensor *check_tensor_in(lua_State *L, int i) {
+  lp_tensor *t = lp_check_tensor(L, i);
+  if (lp_tensor_is_contiguous(t)) return t;
+  lua_getfield(L, i, "contiguous");
+  lua_pushvalue(L, i);
+  lua_call(L, 1, 1);
+  lua_replace(L, i);
+  return lp_check_contiguous(L, i);
+}
+
 /* f:round(x [, ctr]): a number, a table of numbers or a Tensor. */
 static int m_round(lua_State *L) {
   Format *u = check_self(L);
@@ -110,7 +123,7 @@ static int m_round(lua_State *L) {
     return 1;
   }
   if (luaL_testudata(L, 2, LP_TENSOR_MT) != NULL) {
-    lp_tensor *src = lp_check_contiguous(L, 2);
+    lp_tensor *src = check_tensor_in(L, 2);
     size_t n = (size_t)lp_tensor_numel(src);
     uint64_t c = take_ctr(L, u, 3, n);
     lp_tensor *dst = lp_push_tensor_like(L, src, 0);
@@ -134,7 +147,7 @@ static int m_round_(lua_State *L) {
 /* f:quantize(tensor [, {scale=, ctr=}]) -> new tensor scale*Q(t/scale). */
 static int m_quantize(lua_State *L) {
   Format *u = check_self(L);
-  lp_tensor *src = lp_check_contiguous(L, 2);
+  lp_tensor *src = check_tensor_in(L, 2);
   double scale = 1.0;
   int has_ctr = 0;
   lua_Integer ctr = 0;
