@@ -1,0 +1,45 @@
+-- scripts/train.lua from the command line: a quick run on a synthetic set,
+-- its JSON result, and bad usage (exit status 2, one line).
+local t = require "lpact.tap"
+local B = os.getenv("LPACT_BUILD") or "build"
+local exe = B .. "/lpact scripts/train.lua "
+
+local function run(args)
+  local p = io.popen(exe .. args .. " 2>&1; echo \"exit=$?\"")
+  local out = p:read("a")
+  p:close()
+  local body, code = out:match("^(.-)exit=(%d+)\n$")
+  return body, tonumber(code)
+end
+
+local json = os.tmpname()
+local out, code = run("--dataset blobs --limit 300 --epochs 3 --batch 32 --lr 0.01 --seed 1 --json " .. json)
+t.is(code, 0, "a run on blobs exits 0")
+t.like(out, "mlp on blobs %(300 training", "the header names model and data")
+t.like(out, "Linear%(2 %-> 64%)", "the model is printed")
+t.like(out, "epoch 3/3  loss", "one line per epoch")
+local acc = tonumber(out:match("final test accuracy ([%d.]+)%%"))
+t.ok(acc and acc >= 90, "blobs learnt: " .. tostring(acc) .. "%")
+local f = io.open(json)
+local js = f and f:read("a") or ""
+if f then f:close() end
+t.like(js, '^{"model": "mlp", "dataset": "blobs", "act": "relu", "optimizer": "adam", "lr": 0%.01,', "JSON result")
+t.like(js, '"test_acc_per_epoch": %[[%d.]+, [%d.]+, [%d.]+%]', "JSON has the accuracy of each epoch")
+os.remove(json)
+
+out, code = run("--dataset spirals --limit 200 --epochs 1 --model mlp --act gelu --opt sgd --schedule cosine --quiet")
+t.is(code, 0, "sgd + cosine + gelu on spirals runs")
+t.like(out, "^final test accuracy", "--quiet prints only the result")
+
+out, code = run("--epochs x")
+t.is(code, 2, "a bad number exits 2")
+t.like(out, "^lpact: %-%-epochs needs an integer, got 'x'", "and says which option")
+out, code = run("--bogus 1")
+t.is(code, 2, "an unknown option exits 2")
+out, code = run("--dataset blobs --model cnn_small")
+t.like(out, "cnn_small needs images", "an image model on a 2-D set is refused")
+t.is(code, 2, "with status 2")
+out, code = run("--dataset fashion-mnist --data /no/such/dir --epochs 1")
+t.like(out, "/no/such/dir", "a missing data directory is named")
+t.ok(code ~= 0, "and the run fails")
+t.done()
