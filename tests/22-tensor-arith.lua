@@ -82,6 +82,11 @@ t.same(lpact.arange(24):reshape { 2, 3, 4 }:sum(2):totable(), { { 12, 15, 18, 21
 local big = lpact.ones { 1000001 }
 t.is(big:sum(), 1000001.0, "sum accumulates in double (float32 would stall at 2^24 only much later, but order is fixed)")
 
+t.is(T { 1, 2, -2 }:sumsq(), 9.0, "sumsq = 1 + 4 + 4")
+t.is(T { { 3, 4 } }:t():sumsq(), 25.0, "sumsq of a view")
+t.is(lpact.count_correct(T { { 1, 2 }, { 3, 0 }, { 0, 0 } }, T { 1, 1, 0 }), 2, "count_correct: argmax per row (first on ties) equals the label")
+t.raises(function() return lpact.count_correct(T { 1, 2 }, T { 1 }) end, "count_correct: logits of shape %(2,%) and labels of shape %(1,%)", "count_correct shape check")
+
 -- matmul by hand
 t.same(lpact.matmul(T { { 1, 2 }, { 3, 4 } }, T { { 5, 6 }, { 7, 8 } }):totable(), { { 19, 22 }, { 43, 50 } }, "2x2 matmul")
 t.same(lpact.matmul(T { { 1, 2, 3 } }, T { { 1 }, { 0 }, { -1 } }):totable(), { { -2 } }, "row times column")

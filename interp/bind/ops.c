@@ -314,8 +314,8 @@ static int k_act_backward(lua_State *L) {
   lp_tensor *d = lp_check_contiguous(L, 2), *x = lp_check_contiguous(L, 3);
   if (!lp_tensor_same_shape(d, x))
     return luaL_error(L, "act_backward: gradient of shape %s vs input %s", sh(L, d), sh(L, x));
-  lp_tensor *dx = lp_push_tensor_like(L, x, 1);
-  lp_act_backward(a, lp_tensor_data(dx), lp_tensor_data(d), lp_tensor_data(x), lp_tensor_numel(dx), alpha);
+  lp_tensor *dx = lp_push_tensor_like(L, x, 0);
+  lp_act_backward(a, lp_tensor_data(dx), lp_tensor_data(d), lp_tensor_data(x), lp_tensor_numel(dx), alpha, 0);
   return 1;
 }
 

@@ -880,6 +880,44 @@ static int reduce(lua_State *L, lp_redop op) {
   return 1;
 }
 
+/* t:sumsq() -> the sum of squares (double accumulation), e.g. for
+ * gradient-norm clipping. */
+static int m_sumsq(lua_State *L) {
+  lp_tensor *t = lp_check_tensor(L, 1);
+  int64_t n = lp_tensor_numel(t);
+  const float *x = lp_tensor_data(t);
+  int contig = lp_tensor_is_contiguous(t);
+  double s = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double v = x[contig ? i : lp_tensor_offset_of(t, i)];
+    s += v * v;
+  }
+  lua_pushnumber(L, s);
+  return 1;
+}
+
+/* lpact.count_correct(logits (N, K), labels (N)) -> how many rows have
+ * their largest logit (the first, on ties) at the label (0-based class). */
+static int l_count_correct(lua_State *L) {
+  lp_tensor *x = lp_check_contiguous(L, 1), *y = lp_check_tensor(L, 2);
+  if (x->ndim != 2 || y->ndim != 1 || y->shape[0] != x->shape[0]) {
+    char a[128];
+    lp_shape_str(a, sizeof a, x->ndim, x->shape);
+    return luaL_error(L, "count_correct: logits of shape %s and labels of shape %s (expected (N, K) and (N,))",
+                      a, shape_s(L, y));
+  }
+  int64_t N = x->shape[0], K = x->shape[1], hits = 0;
+  const float *p = lp_tensor_data(x), *lab = lp_tensor_data(y);
+  for (int64_t n = 0; n < N; n++) {
+    int64_t best = 0;
+    for (int64_t k = 1; k < K; k++)
+      if (p[n * K + k] > p[n * K + best]) best = k;
+    if ((float)best == lab[y->stride[0] * n]) hits++;
+  }
+  lua_pushinteger(L, hits);
+  return 1;
+}
+
 static int m_sum(lua_State *L) { return reduce(L, LP_RSUM); }
 static int m_mean(lua_State *L) { return reduce(L, LP_RMEAN); }
 static int m_max(lua_State *L) { return reduce(L, LP_RMAX); }
@@ -1047,7 +1085,7 @@ static const luaL_Reg methods[] = {
   {"round", m_round}, {"trunc", m_trunc}, {"sign", m_sign}, {"square", m_square},
   {"reciprocal", m_reciprocal}, {"relu", m_relu}, {"erf", m_erf}, {"isnan", m_isnan},
   {"isfinite", m_isfinite}, {"clamp", m_clamp},
-  {"sum", m_sum}, {"mean", m_mean}, {"max", m_max}, {"min", m_min}, {"argmax", m_argmax},
+  {"sum", m_sum}, {"sumsq", m_sumsq}, {"mean", m_mean}, {"max", m_max}, {"min", m_min}, {"argmax", m_argmax},
   {"argmin", m_argmin}, {"matmul", l_matmul},
   {NULL, NULL}};
 
@@ -1059,7 +1097,7 @@ static const luaL_Reg metamethods[] = {
 static const luaL_Reg functions[] = {
   {"tensor", l_tensor}, {"zeros", l_zeros}, {"ones", l_ones}, {"full", l_full},
   {"arange", l_arange}, {"rand", l_rand}, {"randn", l_randn}, {"matmul", l_matmul},
-  {"is_tensor", l_is_tensor}, {"tensor_memory", l_memory}, {"threads", l_threads}, {NULL, NULL}};
+  {"is_tensor", l_is_tensor}, {"tensor_memory", l_memory}, {"threads", l_threads}, {"count_correct", l_count_correct}, {NULL, NULL}};
 
 int luaopen_lpact_tensor(lua_State *L) {
   luaL_newmetatable(L, LP_TENSOR_MT);

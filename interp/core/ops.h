@@ -86,8 +86,10 @@ double lp_act_value(lp_act a, double x, double alpha);
 double lp_act_deriv(lp_act a, double x, double alpha);
 /* out (n) = f(inp (n)); threaded when large. out may equal inp. */
 void lp_act_forward(lp_act a, float *out, const float *inp, int64_t n, float alpha);
-/* dinp (n) += dout * f'(inp); inp is the forward's input. */
-void lp_act_backward(lp_act a, float *dinp, const float *dout, const float *inp, int64_t n, float alpha);
+/* dinp (n) += dout * f'(inp) (accumulate) or = (!accumulate: dinp may
+ * then be uninitialised); inp is the forward's input. */
+void lp_act_backward(lp_act a, float *dinp, const float *dout, const float *inp, int64_t n, float alpha,
+                     int accumulate);
 
 /* ---- softmax and cross-entropy (ops_nn.c) ------------------------------- */
 

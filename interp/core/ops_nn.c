@@ -1,6 +1,12 @@
 /* ops_nn.c — matrix products (OpenBLAS sgemm), linear layers,
  * activations, softmax / cross-entropy, dropout, batchnorm and fused
  * optimizer steps: forward and backward side by side. */
+/* The kernels' loops are simple and hot: let gcc vectorise them as at -O3
+ * (the build's -O2 uses a very cheap cost model). Same arithmetic, same
+ * results: no fast-math. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
 #include <math.h>
 #include <string.h>
 
@@ -163,6 +169,7 @@ typedef struct {
   float alpha;
   float *out;
   const float *x, *dout;
+  int acc;
 } act_ctx;
 
 static void act_fwd_range(void *vc, size_t lo, size_t hi) {
@@ -196,54 +203,56 @@ static void act_fwd_range(void *vc, size_t lo, size_t hi) {
   }
 }
 
+/* g[i] and x[i] are loaded unconditionally and the select comes after,
+ * so the loops vectorise (a conditional load would not). */
+#define ACT_BWD_LOOP2(PRE, EXPR)                                         \
+  do {                                                                   \
+    if (acc)                                                             \
+      for (size_t i = lo; i < hi; i++) {                                 \
+        float xi = x[i], gi = g[i]; PRE; d[i] += (EXPR);                  \
+      }                                                                  \
+    else                                                                 \
+      for (size_t i = lo; i < hi; i++) {                                 \
+        float xi = x[i], gi = g[i]; PRE; d[i] = (EXPR);                   \
+      }                                                                  \
+  } while (0)
+#define ACT_BWD_LOOP(EXPR) ACT_BWD_LOOP2((void)xi, EXPR)
+
 static void act_bwd_range(void *vc, size_t lo, size_t hi) {
   const act_ctx *c = vc;
   float *d = c->out;
   const float *x = c->x, *g = c->dout;
-  float al = c->alpha;
+  const float al = c->alpha;
+  const int acc = c->acc;
   switch (c->a) {
-  case LP_ACT_RELU: for (size_t i = lo; i < hi; i++) d[i] += x[i] > 0 ? g[i] : 0.0f; break;
-  case LP_ACT_LEAKY_RELU: for (size_t i = lo; i < hi; i++) d[i] += x[i] > 0 ? g[i] : al * g[i]; break;
-  case LP_ACT_RELU6: for (size_t i = lo; i < hi; i++) d[i] += x[i] > 0 && x[i] < 6 ? g[i] : 0.0f; break;
-  case LP_ACT_HARDTANH:
-    for (size_t i = lo; i < hi; i++) d[i] += x[i] > -1 && x[i] < 1 ? g[i] : 0.0f;
-    break;
-  case LP_ACT_HARDSIGMOID:
-    for (size_t i = lo; i < hi; i++) d[i] += x[i] > -3 && x[i] < 3 ? g[i] / 6.0f : 0.0f;
-    break;
-  case LP_ACT_ELU: for (size_t i = lo; i < hi; i++) d[i] += x[i] > 0 ? g[i] : g[i] * al * expf(x[i]); break;
-  case LP_ACT_SIGMOID:
-    for (size_t i = lo; i < hi; i++) { float s = sigmf(x[i]); d[i] += g[i] * s * (1.0f - s); }
-    break;
-  case LP_ACT_TANH:
-    for (size_t i = lo; i < hi; i++) { float t = tanhf(x[i]); d[i] += g[i] * (1.0f - t * t); }
-    break;
-  case LP_ACT_SILU:
-    for (size_t i = lo; i < hi; i++) { float s = sigmf(x[i]); d[i] += g[i] * s * (1.0f + x[i] * (1.0f - s)); }
-    break;
-  case LP_ACT_SOFTPLUS: for (size_t i = lo; i < hi; i++) d[i] += g[i] * sigmf(x[i]); break;
+  case LP_ACT_RELU: ACT_BWD_LOOP(xi > 0 ? gi : 0.0f); break;
+  case LP_ACT_LEAKY_RELU: ACT_BWD_LOOP(xi > 0 ? gi : al * gi); break;
+  case LP_ACT_RELU6: ACT_BWD_LOOP(xi > 0 && xi < 6 ? gi : 0.0f); break;
+  case LP_ACT_HARDTANH: ACT_BWD_LOOP(xi > -1 && xi < 1 ? gi : 0.0f); break;
+  case LP_ACT_HARDSIGMOID: ACT_BWD_LOOP(xi > -3 && xi < 3 ? gi / 6.0f : 0.0f); break;
+  case LP_ACT_ELU: ACT_BWD_LOOP(xi > 0 ? gi : gi * al * expf(xi)); break;
+  case LP_ACT_SIGMOID: ACT_BWD_LOOP2(float s = sigmf(xi), gi * s * (1.0f - s)); break;
+  case LP_ACT_TANH: ACT_BWD_LOOP2(float t = tanhf(xi), gi * (1.0f - t * t)); break;
+  case LP_ACT_SILU: ACT_BWD_LOOP2(float s = sigmf(xi), gi * s * (1.0f + xi * (1.0f - s))); break;
+  case LP_ACT_SOFTPLUS: ACT_BWD_LOOP(gi * sigmf(xi)); break;
   case LP_ACT_GELU:
-    for (size_t i = lo; i < hi; i++)
-      d[i] += g[i] * (0.5f * (1.0f + erff(x[i] * 0.70710678f)) +
-                      x[i] * expf(-0.5f * x[i] * x[i]) * 0.39894228f);
+    ACT_BWD_LOOP(gi * (0.5f * (1.0f + erff(xi * 0.70710678f)) + xi * expf(-0.5f * xi * xi) * 0.39894228f));
     break;
-  case LP_ACT_MISH:
-    for (size_t i = lo; i < hi; i++) {
-      float t = tanhf(softplusf(x[i]));
-      d[i] += g[i] * (t + x[i] * sigmf(x[i]) * (1.0f - t * t));
-    }
-    break;
-  default: for (size_t i = lo; i < hi; i++) d[i] += g[i]; break;
+  case LP_ACT_MISH: ACT_BWD_LOOP2(float t = tanhf(softplusf(xi)), gi * (t + xi * sigmf(xi) * (1.0f - t * t))); break;
+  default: ACT_BWD_LOOP(gi); break;
   }
 }
+#undef ACT_BWD_LOOP
+#undef ACT_BWD_LOOP2
 
 void lp_act_forward(lp_act a, float *out, const float *inp, int64_t n, float alpha) {
-  act_ctx c = {a, alpha, out, inp, NULL};
+  act_ctx c = {a, alpha, out, inp, NULL, 0};
   lp_parallel_for((size_t)n, GRAIN, act_fwd_range, &c);
 }
 
-void lp_act_backward(lp_act a, float *dinp, const float *dout, const float *inp, int64_t n, float alpha) {
-  act_ctx c = {a, alpha, dinp, inp, dout};
+void lp_act_backward(lp_act a, float *dinp, const float *dout, const float *inp, int64_t n, float alpha,
+                     int accumulate) {
+  act_ctx c = {a, alpha, dinp, inp, dout, accumulate};
   lp_parallel_for((size_t)n, GRAIN, act_bwd_range, &c);
 }
 
