@@ -39,6 +39,8 @@ typedef struct {
   float thr;                /* 2^emin: below it, the fixed-gap range */
   float s1, s2, q;          /* t = |x| * s1 * s2 = |x| / q */
   float maxv, ovpos, ovneg; /* overflow results, signed */
+  float infpos, infneg;     /* results for +-inf inputs */
+  int mode;
   int unsign;
   uint32_t rs, ls, radd_on; /* sr, normal range: add (W >> rs) << ls */
   uint32_t gshift, topmask; /* sr, fixed-gap range */
@@ -56,7 +58,8 @@ static void make_plan(qplan *p, const lp_format *f) {
   memset(p, 0, sizeof *p);
   int M = f->mbits;
   p->sr = f->mode == LP_SR;
-  p->fast = (f->mode == LP_RNE || f->mode == LP_SR) && f->emin >= -126;
+  p->mode = (int)f->mode;
+  p->fast = f->emin >= -126;
   p->D = (uint32_t)(23 - M);
   p->nmask = ~((UINT32_C(1) << p->D) - 1);
   p->halfm1 = p->D > 0 ? (UINT32_C(1) << (p->D - 1)) - 1 : 0;
@@ -76,6 +79,11 @@ static void make_plan(qplan *p, const lp_format *f) {
   p->maxv = (float)f->maxval;
   p->ovpos = (float)lp_format_overflow_value(f, 0);
   p->ovneg = (float)lp_format_overflow_value(f, 1);
+  {
+    float big = f->overflow == LP_SAT ? (float)f->maxval : f->policy == LP_FN ? NAN : INFINITY;
+    p->infpos = big;
+    p->infneg = -big;
+  }
   p->unsign = !f->is_signed;
   int k = f->sr_bits >= 1 && f->sr_bits <= 32 ? f->sr_bits : 32;
   uint32_t kk = (uint32_t)k < p->D ? (uint32_t)k : p->D;
@@ -110,8 +118,8 @@ INLINE vf bcast_f(float x) { return (vf){x, x, x, x, x, x, x, x}; }
 
 /* The plan's numbers as lane vectors, built once per call. */
 typedef struct {
-  vu halfm1, pflip, pbit, nmask, signmask, topmask, one, zero;
-  vf thr, s1, s2, q, maxv, ovpos, ovneg, magic, two_k, two31;
+  vu halfm1, pflip, pbit, nmask, signmask, topmask, one, zero, lowmask, half, lsb, expinf;
+  vf thr, s1, s2, q, maxv, ovpos, ovneg, infpos, infneg, magic, two_k, two31, halff, zerof;
   vq steps, m1, m2;
   uint64_t key0;
   uint32_t D, rs, ls, gshift;
@@ -127,6 +135,14 @@ INLINE void make_vplan(vplan *v, const qplan *p) {
   v->topmask = bcast_u(p->topmask);
   v->one = bcast_u(1);
   v->zero = bcast_u(0);
+  v->lowmask = ~v->nmask;
+  v->half = bcast_u(p->D > 0 ? UINT32_C(1) << (p->D - 1) : 0);
+  v->lsb = bcast_u(UINT32_C(1) << p->D);
+  v->expinf = bcast_u(0x7f800000u);
+  v->infpos = bcast_f(p->infpos);
+  v->infneg = bcast_f(p->infneg);
+  v->halff = bcast_f(0.5f);
+  v->zerof = bcast_f(0.0f);
   v->thr = bcast_f(p->thr);
   v->s1 = bcast_f(p->s1);
   v->s2 = bcast_f(p->s2);
@@ -162,24 +178,26 @@ INLINE vu sr_words(const vplan *v, uint64_t base) {
   return (vu)z;
 }
 
-/* Rounds 8 lanes (already divided by the scale). base: counter of lane 0
- * (even; used by sr only). */
-INLINE vf round8(const vplan *v, const vf *xp, uint64_t base, const int sr) {
+/* Rounds 8 lanes (already divided by the scale) by `mode` (a constant
+ * after inlining, so each mode gets its own loop). base: counter of lane
+ * 0 (even; used by sr only). */
+INLINE vf round8(const vplan *v, const vf *xp, uint64_t base, const int mode) {
   vf x = *xp;
   vu u = (vu)x;
   vu sg = u & v->signmask;
   vu au = u ^ sg;
   vf a = (vf)au;
+  vi neg = (vi)u >> 31;
   vi lt = a < v->thr;
   /* lanes outside the fixed-gap range (and NaN) enter it as 0, so t stays
    * in [0, 2^M) and every conversion below is in range */
   vf t = (vf)((vu)lt & au) * v->s1 * v->s2;
   vu nu, ys;
-  if (!sr) {
+  if (mode == LP_RNE) {
     nu = (au + v->halfm1 + (((au >> v->D) ^ v->pflip) & v->pbit)) & v->nmask;
-    vf r = (t + v->magic) - v->magic;
+    vf r = (t + v->magic) - v->magic;       /* the FPU's own ties-to-even */
     ys = (vu)(r * v->q);
-  } else {
+  } else if (mode == LP_SR) {
     vu w = sr_words(v, base);
     vu radd = v->radd_on ? (w >> v->rs) << v->ls : v->zero;
     nu = (au + radd) & v->nmask;
@@ -187,24 +205,55 @@ INLINE vf round8(const vplan *v, const vf *xp, uint64_t base, const int sr) {
     vq any = (vq)lt;
     if ((any[0] | any[1] | any[2] | any[3]) == 0) ys = nu;
     else {
+      vi ni = __builtin_convertvector(t, vi);
+      vf nf = __builtin_convertvector(ni, vf);
+      vf g = (t - nf) * v->two_k;           /* frac * 2^k, exact, < 2^32 */
+      vi ge = g >= v->two31;
+      vf gh = (vf)sel(ge, (vu)(g - v->two31), (vu)g);
+      vu G = (vu)__builtin_convertvector(gh, vi) + ((vu)ge & v->signmask);
+      vu Gs = G << v->gshift;
+      vu sum = Gs + (w & v->topmask);
+      vi up = sum < Gs;                     /* carry: floor(frac 2^k) + R >= 2^k */
+      vf upf = __builtin_convertvector((vi)((vu)up & v->one), vf);
+      ys = (vu)((nf + upf) * v->q);
+    }
+  } else {
+    /* directed modes, rna and rno: the bit pattern above the fixed-gap
+     * range, integer and fraction of t below it */
+    vu tr = au & v->nmask;
+    vi inexact = (vi)((au & v->lowmask) != v->zero);
     vi ni = __builtin_convertvector(t, vi);
     vf nf = __builtin_convertvector(ni, vf);
-    vf g = (t - nf) * v->two_k;
-    vi ge = g >= v->two31;
-    vf gh = (vf)sel(ge, (vu)(g - v->two31), (vu)g);
-    vu G = (vu)__builtin_convertvector(gh, vi) + ((vu)ge & v->signmask);
-    vu Gs = G << v->gshift;
-    vu sum = Gs + (w & v->topmask);
-    vi up = sum < Gs;
+    vf fr = t - nf;
+    /* inexact below thr: a fraction, or a t so small that it underflowed */
+    vi sub_inexact = (fr > v->zerof) | ((t == v->zerof) & (vi)(au != v->zero));
+    vi up;
+    if (mode == LP_RNA) {
+      nu = (au + v->half) & v->nmask;
+      up = fr >= v->halff;
+    } else if (mode == LP_RTZ) {
+      nu = tr;
+      up = (vi)v->zero;
+    } else if (mode == LP_RUP || mode == LP_RDN) {
+      vi away = mode == LP_RUP ? ~neg : neg;
+      nu = (au + ((vu)away & v->lowmask)) & v->nmask;
+      up = sub_inexact & away;
+    } else {                                  /* rno: an inexact result goes to the odd code */
+      vi even = (vi)((((tr >> v->D) ^ v->pflip) & v->one) == v->zero);
+      nu = tr + ((vu)(inexact & even) & v->lsb);
+      up = sub_inexact & (vi)(((vu)ni & v->one) == v->zero);
+    }
     vf upf = __builtin_convertvector((vi)((vu)up & v->one), vf);
     ys = (vu)((nf + upf) * v->q);
-    }
   }
   vu y = sel(lt, ys, nu);
   vi ov = (vf)y > v->maxv;
-  vi neg = (vi)(sg != v->zero);
   vu ovv = sel(neg, (vu)v->ovneg, (vu)v->ovpos);
   vu res = sel(ov, ovv, y | sg);
+  if (mode != LP_RNE && mode != LP_SR) {      /* an infinite input is exact: not an overflow */
+    vi isinf = (vi)(au == v->expinf);
+    res = sel(isinf, sel(neg, (vu)v->infneg, (vu)v->infpos), res);
+  }
   vi nan = x != x;
   res = sel(nan, u, res);
   if (v->unsign) res = sel(neg & ~nan, v->zero, res);
@@ -214,7 +263,7 @@ INLINE vf round8(const vplan *v, const vf *xp, uint64_t base, const int sr) {
 /* Rounds n elements with counters ctr, ctr+1, ...; the 8-lane groups
  * start at even counters so that W pairs line up. */
 INLINE void run_lanes_mode(const qplan *plan, float *dst, const float *src, size_t n, float scale,
-                           int rescale, uint64_t ctr, const int sr) {
+                           int rescale, uint64_t ctr, const int mode) {
   vplan V;                    /* a local: stores to dst cannot alias it */
   make_vplan(&V, plan);
   const vplan *p = &V;
@@ -232,7 +281,7 @@ INLINE void run_lanes_mode(const qplan *plan, float *dst, const float *src, size
     memcpy(buf + off, src + i, m * sizeof(float));                       \
     memcpy(&x, buf, sizeof x);                                           \
     if (scaled) x = x / vs;                                              \
-    y = round8(p, &x, c - off, sr);                                      \
+    y = round8(p, &x, c - off, mode);                                      \
     if (scaled && rescale) y = y * vs;                                   \
     memcpy(buf, &y, sizeof y);                                           \
     memcpy(dst + i, buf + off, m * sizeof(float));                       \
@@ -244,7 +293,7 @@ INLINE void run_lanes_mode(const qplan *plan, float *dst, const float *src, size
       vf x;
       memcpy(&x, src + i, sizeof x);
       x = x / vs;
-      vf y = round8(p, &x, ctr + i, sr);
+      vf y = round8(p, &x, ctr + i, mode);
       if (rescale) y = y * vs;
       memcpy(dst + i, &y, sizeof y);
     }
@@ -253,15 +302,15 @@ INLINE void run_lanes_mode(const qplan *plan, float *dst, const float *src, size
       vf x0, x1;
       memcpy(&x0, src + i, sizeof x0);
       memcpy(&x1, src + i + 8, sizeof x1);
-      vf y0 = round8(p, &x0, ctr + i, sr);
-      vf y1 = round8(p, &x1, ctr + i + 8, sr);
+      vf y0 = round8(p, &x0, ctr + i, mode);
+      vf y1 = round8(p, &x1, ctr + i + 8, mode);
       memcpy(dst + i, &y0, sizeof y0);
       memcpy(dst + i + 8, &y1, sizeof y1);
     }
     for (; i + 8 <= n; i += 8) {
       vf x;
       memcpy(&x, src + i, sizeof x);
-      vf y = round8(p, &x, ctr + i, sr);
+      vf y = round8(p, &x, ctr + i, mode);
       memcpy(dst + i, &y, sizeof y);
     }
   }
@@ -271,8 +320,15 @@ INLINE void run_lanes_mode(const qplan *plan, float *dst, const float *src, size
 
 INLINE void run_lanes(const qplan *p, float *dst, const float *src, size_t n, float scale,
                       int rescale, uint64_t ctr) {
-  if (p->sr) run_lanes_mode(p, dst, src, n, scale, rescale, ctr, 1);
-  else run_lanes_mode(p, dst, src, n, scale, rescale, ctr, 0);
+  switch (p->mode) {
+    case LP_RNE: run_lanes_mode(p, dst, src, n, scale, rescale, ctr, LP_RNE); break;
+    case LP_RNA: run_lanes_mode(p, dst, src, n, scale, rescale, ctr, LP_RNA); break;
+    case LP_RTZ: run_lanes_mode(p, dst, src, n, scale, rescale, ctr, LP_RTZ); break;
+    case LP_RUP: run_lanes_mode(p, dst, src, n, scale, rescale, ctr, LP_RUP); break;
+    case LP_RDN: run_lanes_mode(p, dst, src, n, scale, rescale, ctr, LP_RDN); break;
+    case LP_RNO: run_lanes_mode(p, dst, src, n, scale, rescale, ctr, LP_RNO); break;
+    default: run_lanes_mode(p, dst, src, n, scale, rescale, ctr, LP_SR); break;
+  }
 }
 
 __attribute__((target("avx2"))) static void lanes_avx2(const qplan *p, float *dst, const float *src,
