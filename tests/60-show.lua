@@ -190,6 +190,23 @@ t.raises(function() return plot("tanh", "nosuchformat", -1, 1) end, "^plot: [^\n
 t.raises(function() return levels "e9m9" end, "^levels: [^\n]*$", "levels: a bad spec is one line")
 t.raises(function() return levels(42) end, "a format expected", "levels: wrong type")
 
+-- Tensors, NumPy-like: one common width, summarised past 1000 elements.
+t.is(show.tensor(lpact.tensor { { 1, 2 }, { 3, 4 } }), "Tensor (2, 2)\n[[1, 2],\n [3, 4]]", "tensor: 2 x 2")
+t.is(show.tensor(lpact.arange(2000)),
+  "Tensor (2000,)  min 0, max 1999, mean 999.5\n[   0,    1,    2,  ..., 1997, 1998, 1999]", "tensor: summarised")
+t.is(show.tensor(lpact.arange(12) / 4, { width = 30 }), table.concat({
+  "Tensor (12,)  min 0, max 2.75, mean 1.375",
+  "[   0, 0.25,  0.5, 0.75,    1,",
+  "  1.25,  1.5, 1.75,    2, 2.25,",
+  "   2.5, 2.75]",
+}, "\n"), "tensor: a long row wraps at the width")
+t.is(show.tensor(lpact.tensor(3.5)), "Tensor ()\n3.5", "tensor: 0-D")
+t.is(show.tensor(lpact.tensor { 1, 0 / 0, -1 / 0 }), "Tensor (3,)\n[   1,  nan, -inf]", "tensor: NaN and inf")
+t.like(show.tensor(lpact.full({ 4, 5 }, 0 / 0)), "^Tensor %(4, 5%)  min nan, max nan, mean nan, 20 NaN\n", "tensor: NaN counted")
+local big = show.tensor(lpact.zeros { 50, 60, 70 })
+t.ok(#lines(big) <= 70, "tensor: 210000 elements in a few lines", #lines(big))
+t.like(require("lpact.repl").render(lpact.tensor { 1, 2 }), "^Tensor %(2,%)\n%[1, 2%]$", "the REPL prints Tensors this way")
+
 -- plain tables print inline
 t.is(show.table({ 1, 2, { a = 1, b = "x" }, k = 3 }), '{1, 2, {a = 1, b = "x"}, k = 3}', "table: inline view")
 local cyc = {}

@@ -98,12 +98,20 @@ local function is_format(v)
   return mt ~= nil and mt == debug.getregistry()["lpact.Format"]
 end
 
+local function is_tensor(v)
+  local mt = debug.getmetatable(v)
+  return mt ~= nil and mt == debug.getregistry()["lpact.Tensor"]
+end
+
 --- Renders one value the way the REPL prints it: Formats get their
--- one-screen summary, plain tables a short inline view, everything else
--- tostring (Tensors and models have their own __tostring).
+-- one-screen summary, Tensors an abbreviated NumPy-like view with their
+-- statistics, plain tables a short inline view, everything else tostring
+-- (models list their layers through their own __tostring).
 function repl.render(v)
   if type(v) == "userdata" and is_format(v) then
     return tostring(show().format(v))
+  elseif type(v) == "userdata" and is_tensor(v) then
+    return show().tensor(v)
   elseif type(v) == "table" and debug.getmetatable(v) == nil then
     return show().table(v)
   elseif type(v) == "string" then

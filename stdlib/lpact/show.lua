@@ -1230,6 +1230,110 @@ function show.errors_qact(f, cfg, lo, hi, opts)
   end)
 end
 
+-- Tensors -----------------------------------------------------------------------
+
+--- A tensor for the REPL, NumPy-like: its shape (and min, max, mean and
+-- the NaN count when it has more than 9 elements), then the values with
+-- one common width; past `opts.threshold` elements (default 1000) each
+-- dimension shows its first and last 3 entries around "...". Rows longer
+-- than the width wrap.
+function show.tensor(t, opts)
+  opts = opts or {}
+  local shape = t:shape()
+  local nd, n = #shape, t:numel()
+  local dims = {}
+  for i = 1, nd do dims[i] = math.tointeger(shape[i]) or shape[i] end
+  local head = "Tensor (" .. table.concat(dims, ", ") .. (nd == 1 and ",)" or ")")
+  if n > 9 then
+    local ok, mn, mx, mean, nan = pcall(function()
+      return t:min(), t:max(), t:mean(), t:isnan():sum()
+    end)
+    if ok then
+      local function g4(x) return x ~= x and "nan" or fmt_str("%.4g", x) end
+      head = head .. fmt_str("  min %s, max %s, mean %s", g4(mn), g4(mx), g4(mean))
+      if nan and nan > 0 then head = head .. fmt_str(", %d NaN", math.tointeger(nan) or nan) end
+    end
+  end
+  if nd == 0 then return head .. "\n" .. num(t:item()) end
+  if n == 0 then return head .. "\n[]" end
+  local summarize = n > (opts.threshold or 1000)
+  local edge = opts.edgeitems or 3
+  local function shown(size)
+    local l = {}
+    if summarize and size > 2 * edge then
+      for i = 1, edge do l[#l + 1] = i end
+      l[#l + 1] = false
+      for i = size - edge + 1, size do l[#l + 1] = i end
+    else
+      for i = 1, size do l[i] = i end
+    end
+    return l
+  end
+  local lists = {}
+  for d = 1, nd do lists[d] = shown(dims[d]) end
+  -- the values shown, read one by one (cheap even for a huge tensor)
+  local vals, idx = {}, {}
+  local integral = true
+  local function gather(d)
+    for _, i in ipairs(lists[d]) do
+      if i then
+        idx[d] = i
+        if d == nd then
+          local v = t:get(table.unpack(idx, 1, nd))
+          vals[#vals + 1] = v
+          if v ~= v or abs(v) == huge or v ~= floor(v) or abs(v) >= 1e6 then integral = false end
+        else
+          gather(d + 1)
+        end
+      end
+    end
+  end
+  gather(1)
+  local function cell(v)
+    if v ~= v then return "nan" elseif v == huge then return "inf" elseif v == -huge then return "-inf" end
+    if integral then return fmt_str("%d", v) end
+    local s_ = fmt_str("%.4g", v)
+    return s_ == "-0" and "-0" or s_
+  end
+  local w = 0
+  for _, v in ipairs(vals) do w = math.max(w, #cell(v)) end
+  local width = show.width(opts)
+  local k = 0
+  local function render(d, indent)
+    if d == nd then
+      local cells = {}
+      for _, i in ipairs(lists[d]) do
+        if i then
+          k = k + 1
+          cells[#cells + 1] = lpad(cell(vals[k]), w)
+        else
+          cells[#cells + 1] = lpad("...", w)
+        end
+      end
+      -- wrap the row at the width
+      local lines_, line = {}, "["
+      for c, text in ipairs(cells) do
+        local piece = text .. (c < #cells and "," or "]")
+        if #line + #piece + 1 > width - indent and line ~= "[" then
+          lines_[#lines_ + 1] = line
+          line = " " .. piece
+        else
+          line = line .. (line == "[" and "" or " ") .. piece
+        end
+      end
+      lines_[#lines_ + 1] = line
+      return table.concat(lines_, "\n" .. string.rep(" ", indent + 1))
+    end
+    local parts = {}
+    for _, i in ipairs(lists[d]) do
+      parts[#parts + 1] = i and render(d + 1, indent + 1) or "..."
+    end
+    local sep = "," .. string.rep("\n", nd - d) .. string.rep(" ", indent + 1)
+    return "[" .. table.concat(parts, sep) .. "]"
+  end
+  return head .. "\n" .. render(1, 0)
+end
+
 -- Plain tables --------------------------------------------------------------------
 
 local function is_ident(k) return type(k) == "string" and k:match("^[%a_][%w_]*$") ~= nil end
