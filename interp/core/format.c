@@ -446,6 +446,14 @@ int lp_encode(const lp_format *f, double x, uint32_t *code) {
 
 /* ------------------------------------------------------------ rounding */
 
+/* 2^q for -1022 <= q <= 1023, from the bits. */
+static inline double pow2(int q) {
+  uint64_t b = (uint64_t)(q + 1023) << 52;
+  double r;
+  memcpy(&r, &b, sizeof r);
+  return r;
+}
+
 /* The result of an overflow (the rounded magnitude exceeds max). */
 static double overflow_value(const lp_format *f, int neg) {
   double big = f->policy == LP_FN ? NAN : INFINITY;
@@ -480,10 +488,21 @@ double lp_round(const lp_format *f, double x, uint64_t ctr) {
     return neg ? -big : big;
   }
   if (a == 0) return x;
-  int ex;
-  double fr = frexp(a, &ex);                   /* a = fr * 2^ex, fr in [0.5, 1) */
-  uint64_t S = (uint64_t)ldexp(fr, 53);        /* a = S * 2^(ex - 53), exact */
-  int e = ex - 1;                              /* floor(log2 a) */
+  /* a = S * 2^(ex - 53) with the integer S < 2^53, read from the bits;
+   * e = floor(log2 a) */
+  uint64_t bits;
+  memcpy(&bits, &a, sizeof bits);
+  int bexp = (int)(bits >> 52);
+  uint64_t S = bits & ((UINT64_C(1) << 52) - 1);
+  int ex, e;
+  if (bexp == 0) {                             /* a double subnormal */
+    ex = -1021;
+    e = 63 - __builtin_clzll(S) - 1074;
+  } else {
+    S |= UINT64_C(1) << 52;
+    ex = bexp - 1022;
+    e = bexp - 1023;
+  }
   if (e > f->emax) return overflow_value(f, neg);
   int M = f->mbits, Q;
   long long base;                              /* code of the grid point 0 of this bracket */
@@ -522,7 +541,7 @@ double lp_round(const lp_format *f, double x, uint64_t ctr) {
       break;
     }
   }
-  double v = ldexp((double)(n + (uint64_t)up), Q);
+  double v = (double)(n + (uint64_t)up) * pow2(Q);   /* exact */
   if (v > f->maxval) return overflow_value(f, neg);
   return neg ? -v : v;
 }

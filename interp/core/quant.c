@@ -2,16 +2,17 @@
  * lp_quantize_codes.
  *
  * Results equal lp_round element by element (tests/c/format_exact.c checks
- * it). `rne` and `sr` take a branch-free path over 8 lanes (GCC/clang
- * vector extensions, built for AVX2 when the CPU has it, else for the
- * baseline), with every per-format number computed once in a plan:
+ * it against a separate reference). Every mode runs branch-free over 8
+ * lanes (GCC/clang vector extensions, built for AVX2 when the CPU has it,
+ * else for the baseline), with every per-format number computed once in a
+ * plan:
  *   - |x| >= 2^emin (the format's normal range): integer rounding of the
  *     binary32 bit pattern at a fixed position (23 - M bits dropped);
  *   - |x| <  2^emin: t = |x| / q in units of the subnormal gap q is exact
  *     (a power-of-two scale), its integer and fractional parts are exact
  *     floats, and the rounding is decided on those.
- * Everything else (other modes, formats whose normal range reaches into
- * binary32 subnormals) goes through lp_round one element at a time. */
+ * Formats whose normal range reaches into binary32 subnormals (bias > 127)
+ * go through lp_round one element at a time. */
 #include <math.h>
 #include <string.h>
 
