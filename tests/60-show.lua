@@ -189,6 +189,10 @@ t.raises(function() return plot("tanh", "fp4", 1, -1) end, "lo < hi expected", "
 t.raises(function() return plot("tanh", "nosuchformat", -1, 1) end, "^plot: [^\n]*$", "plot: a bad format is one line")
 t.raises(function() return levels "e9m9" end, "^levels: [^\n]*$", "levels: a bad spec is one line")
 t.raises(function() return levels(42) end, "a format expected", "levels: wrong type")
+t.raises(function() return levels "fp16" end, "^levels: fp16 has 2^16 codes; levels lists formats up to 12 bits", "levels: fp16 is too large to list")
+t.raises(function() return compare("fp16", "fp4") end, "^compare: fp16 has 2^16 codes", "compare: fp16 is too large to draw")
+t.like(tostring(show.format "fp32"), "\nlayout         s eeeeeeee m+  1 sign, 8 exponent, 23 mantissa bits\n", "format: a long layout keeps its spacing")
+t.like(tostring(show.format "bf16"), "values         65279 distinct finite values in 65536 codes", "format: bf16 counts its values")
 
 -- Tensors, NumPy-like: one common width, summarised past 1000 elements.
 t.is(show.tensor(lpact.tensor { { 1, 2 }, { 3, 4 } }), "Tensor (2, 2)\n[[1, 2],\n [3, 4]]", "tensor: 2 x 2")

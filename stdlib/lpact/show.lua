@@ -167,6 +167,9 @@ local function field_value(d, s, e, m, kind)
   return s == 1 and -v or v
 end
 
+--- Formats up to this many bits have their codes listed (levels, compare).
+show.MAX_LIST_BITS = 12
+
 --- A plain description of a format: name, spec, signed, ebits, mbits, bits,
 -- bias, subnormals, policy, overflow, mode, max, minnorm, minsub, epsilon,
 -- and codes = {{code=, s=, e=, m=, value=, kind=}, ...} (up to 2^16 codes).
@@ -193,6 +196,7 @@ function show.describe(fmt, who)
     d.minsub = pick(info, "min_subnormal", "minsub", "min_sub", "min_positive")
     d.epsilon = pick(info, "epsilon", "eps")
     d.identity = pick(info, "identity")
+    d.nvalues = pick(info, "nvalues")
     d.format = f
   else
     for k, v in pairs(d0) do d[k] = v end
@@ -206,7 +210,7 @@ function show.describe(fmt, who)
   d.spec = d.spec or d.name
   d.bits = (d.signed and 1 or 0) + d.ebits + d.mbits
   d.epsilon = d.epsilon or 2.0 ^ -d.mbits
-  if d.bits <= 16 and not d.identity then
+  if d.bits <= show.MAX_LIST_BITS and not d.identity then
     local codes = {}
     local mb, eb = d.mbits, d.ebits
     for c = 0, (1 << d.bits) - 1 do
@@ -238,7 +242,7 @@ function show.describe(fmt, who)
     end
     local n = 0
     for _ in pairs(distinct) do n = n + 1 end
-    d.nvalues = n
+    d.nvalues = d.nvalues or n
     d.max = d.max or maxv
     d.minsub = d.minsub or (minpos < huge and minpos or nil)
     d.minnorm = d.minnorm or (minnorm < huge and minnorm or nil)
@@ -274,7 +278,7 @@ function show.format(fmt, opts)
     if d_.signed then fields[#fields + 1] = "1 sign" end
     fields[#fields + 1] = d_.ebits .. " exponent"
     fields[#fields + 1] = d_.mbits .. " mantissa bits"
-    row("layout", rpad(layout(d_), 14) .. table.concat(fields, ", "))
+    row("layout", rpad(layout(d_), math.max(14, ulen(layout(d_)) + 2)) .. table.concat(fields, ", "))
     row("bias", tostring(d_.bias))
     row("policy", fmt_str("%s (%s); overflow %s", d_.policy, POLICY_TEXT[d_.policy] or "?", d_.overflow))
     row("rounding", d_.mode)
@@ -455,8 +459,8 @@ function show.levels(fmt, learned, opts)
   if type(learned) == "table" and learned.width and #learned == 0 then opts, learned = learned, nil end
   local d = show.describe(fmt, "levels")
   if not d.codes then
-    fail(fmt_str("levels: %s has %s codes; levels shows formats up to 16 bits", d.name,
-      d.identity and "2^32" or tostring(1 << d.bits)))
+    fail(fmt_str("levels: %s has 2^%d codes; levels lists formats up to %d bits (its summary: lpact.format \"%s\")",
+      d.name, d.bits, show.MAX_LIST_BITS, d.name))
   end
   local lv = learned_list(learned, #d.codes)
   if opts and opts.original then opts.original = learned_list(opts.original, #d.codes) end
@@ -583,7 +587,9 @@ function show.compare(...)
   local descs = {}
   for i = 1, args.n do
     local d = show.describe(args[i], "compare")
-    if not d.codes then fail("compare: " .. d.name .. " has too many codes to draw") end
+    if not d.codes then
+      fail(fmt_str("compare: %s has 2^%d codes; compare draws formats up to %d bits", d.name, d.bits, show.MAX_LIST_BITS))
+    end
     descs[i] = d
   end
   return view({ descs = descs, opts = opts }, function(v)
