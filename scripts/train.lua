@@ -16,6 +16,7 @@
 --   --limit N        use only the first N training and test images
 --   --threads N      kernel threads [$LPACT_THREADS or all cores]
 --   --json FILE      write the result as one JSON object (written atomically)
+--   --normalize      standardise inputs per channel with the training set's mean and std
 --   --quiet          no per-epoch lines
 
 local usage = [==[
@@ -23,7 +24,7 @@ usage: lpact scripts/train.lua [--model mlp|cnn_small|lenet5|vgg_cifar|resnet8|r
          [--act NAME] [--epochs N] [--batch N] [--seed N] [--lr X] [--opt adam|adamw|sgd]
          [--momentum X] [--wd X] [--schedule none|cosine|onecycle|step] [--clip X]
          [--dataset fashion-mnist|mnist|cifar10|spirals|blobs|builtin] [--data DIR]
-         [--limit N] [--threads N] [--json FILE] [--quiet]]==]
+         [--limit N] [--threads N] [--json FILE] [--normalize] [--quiet]]==]
 
 local numeric = { epochs = "int", batch = "int", seed = "int", limit = "int", threads = "int",
   lr = "num", momentum = "num", wd = "num", clip = "num" }
@@ -38,6 +39,7 @@ while i <= #arg do
   if not key then lpact.fail("unexpected argument '" .. a .. "'\n" .. usage) end
   key = key:gsub("-", "_")
   if key == "quiet" then o.quiet = true
+  elseif key == "normalize" then o.normalize = true
   elseif key == "help" then io.write(usage, "\n"); os.exit(0)
   elseif numeric[key] or strings[key] then
     local v = arg[i + 1]
@@ -72,6 +74,8 @@ elseif o.dataset == "spirals" then ds = data.spirals { n = o.limit or 600, seed 
 elseif o.dataset == "blobs" then ds = data.blobs { n = o.limit or 600, seed = o.seed }
 elseif o.dataset == "builtin" then ds = data.builtin { limit = o.limit, seed = o.seed }
 else lpact.fail("unknown dataset '" .. o.dataset .. "'\n" .. usage) end
+
+if o.normalize then data.normalize(ds) end
 
 local shape = ds.train.x:shape()
 local chans, size = shape[2], shape[3]
@@ -113,7 +117,8 @@ elseif o.schedule ~= "none" then lpact.fail("unknown schedule '" .. o.schedule .
 
 if not o.quiet then
   print(string.format("%s on %s (%d training, %d test examples), %s, batch %d, seed %d",
-    o.model, ds.name or o.dataset, ds.train.x:size(1), ds.test.x:size(1), tostring(opt), o.batch, o.seed))
+    o.model, ds.name or o.dataset, ds.train.x:size(1), ds.test.x:size(1), tostring(opt), o.batch, o.seed)
+    .. (o.normalize and ", inputs standardised" or ""))
   print(model)
 end
 

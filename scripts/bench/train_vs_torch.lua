@@ -4,7 +4,7 @@
 --   epoch 1 loss 0.5123 train_acc 0.8201 test_acc 0.8512 seconds 1.234
 --   result model=mlp seconds_per_epoch=1.234 test_acc=0.8512
 -- usage: lpact scripts/bench/train_vs_torch.lua [--model mlp|cnn_small] [--epochs N]
---        [--batch N] [--lr X] [--seed N] [--limit N] [--data DIR]
+--        [--batch N] [--lr X] [--seed N] [--limit N] [--data DIR] [--normalize 1]
 local o = { model = "mlp", epochs = 1, batch = 128, lr = 1e-3, seed = 1 }
 local i = 1
 while i <= #arg do
@@ -15,6 +15,7 @@ while i <= #arg do
 end
 
 local ds = lpact.data.fashion_mnist { dir = o.data, limit = o.limit }
+if o.normalize == 1 then lpact.data.normalize(ds) end
 local model
 if o.model == "mlp" then model = lpact.models.mlp { 784, 256, 128, 10, act = "relu", seed = o.seed }
 elseif o.model == "cnn_small" then model = lpact.models.cnn_small { act = "relu", seed = o.seed }

@@ -80,12 +80,16 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--normalize", type=int, default=0, help="1: standardise with the training set's mean and std")
     ap.add_argument("--data", default=os.environ.get("LPACT_DATA", "/usr/share/datasets/fashion-mnist"))
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     xtr, ytr, xte, yte = load(args.data, args.limit or None)
+    if args.normalize:
+        mean, std = xtr.mean().item(), xtr.std().item()
+        xtr, xte = (xtr - mean) / std, (xte - mean) / std
     model = {"mlp": mlp, "cnn_small": cnn_small}[args.model]()
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     n = len(xtr)
