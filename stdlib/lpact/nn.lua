@@ -356,10 +356,12 @@ function Linear:init(nin, nout, o)
   if b then self:param("bias", b) end
 end
 
+--- "Linear(in -> out)".
 function Linear:describe()
   return string.format("Linear(%d -> %d%s)", self.nin, self.nout, self.bias and "" or ", no bias")
 end
 
+--- (N, in) -> (N, out); refuses other shapes naming the layer.
 function Linear:forward(x)
   local d = data_of(x)
   if d:dim() ~= 2 or d:size(2) ~= self.nin then
@@ -387,6 +389,7 @@ function Conv2d:init(cin, cout, k, o)
   if b then self:param("bias", b) end
 end
 
+--- "Conv2d(cin -> cout, kxk, stride s, pad p)".
 function Conv2d:describe()
   local extra = ""
   if self.stride ~= 1 then extra = extra .. ", stride " .. self.stride end
@@ -395,6 +398,7 @@ function Conv2d:describe()
   return string.format("Conv2d(%d -> %d, %dx%d%s)", self.cin, self.cout, self.k, self.k, extra)
 end
 
+--- (N, cin, H, W) -> (N, cout, OH, OW).
 function Conv2d:forward(x)
   local d = data_of(x)
   if d:dim() ~= 4 or d:size(2) ~= self.cin
@@ -418,7 +422,9 @@ nn.MaxPool2d = MaxPool2d
 function MaxPool2d:init(k, s)
   self.k, self.stride = k or 2, s or k or 2
 end
+--- "MaxPool2d(k, stride s)".
 function MaxPool2d:describe() return string.format("MaxPool2d(%d, stride %d)", self.k, self.stride) end
+--- (N, C, H, W) -> (N, C, OH, OW), the max of each window.
 function MaxPool2d:forward(x)
   pool_check(self, x)
   return ag.maxpool2d(x, self.k, self.stride)
@@ -431,7 +437,9 @@ nn.AvgPool2d = AvgPool2d
 function AvgPool2d:init(k, s)
   self.k, self.stride = k or 2, s or k or 2
 end
+--- "AvgPool2d(k, stride s)".
 function AvgPool2d:describe() return string.format("AvgPool2d(%d, stride %d)", self.k, self.stride) end
+--- (N, C, H, W) -> (N, C, OH, OW), the mean of each window.
 function AvgPool2d:forward(x)
   pool_check(self, x)
   return ag.avgpool2d(x, self.k, self.stride)
@@ -442,6 +450,7 @@ nn.GlobalAvgPool = GlobalAvgPool
 
 --- nn.GlobalAvgPool(): (N, C, H, W) -> (N, C), the mean of each plane.
 function GlobalAvgPool:describe() return "GlobalAvgPool" end
+--- (N, C, H, W) -> (N, C).
 function GlobalAvgPool:forward(x)
   if data_of(x):dim() ~= 4 then self:shape_error("(N, C, H, W)", x) end
   return ag.global_avgpool(x)
@@ -465,7 +474,9 @@ function BatchNorm:init(c, o)
   self:buffer("running_mean", lpact.zeros { c })
   self:buffer("running_var", lpact.ones { c })
 end
+--- "BatchNorm(c)".
 function BatchNorm:describe() return string.format("BatchNorm(%d)", self.c) end
+--- Normalises per channel (batch statistics in training, running ones in eval).
 function BatchNorm:forward(x)
   local d = data_of(x)
   local nd = d:dim()
@@ -490,7 +501,9 @@ function Dropout:init(p, o)
   self.key = o.seed or nn.next_seed()
   self.ctr = 0
 end
+--- "Dropout(p)".
 function Dropout:describe() return string.format("Dropout(%g)", self.p) end
+--- Drops elements in training (a fresh part of the stream each call); identity in eval.
 function Dropout:forward(x)
   if not self.training or self.p == 0 then return x end
   local ctr = self.ctr
@@ -503,6 +516,7 @@ nn.Flatten = Flatten
 
 --- nn.Flatten(): (N, ...) -> (N, rest).
 function Flatten:describe() return "Flatten" end
+--- (N, ...) -> (N, rest).
 function Flatten:forward(x)
   if data_of(x):dim() == 2 then return x end
   return ag.flatten(x)
@@ -530,10 +544,12 @@ function Activation:init(name, alpha)
   end
   self.name, self.alpha = name, alpha
 end
+--- The function and its number format, e.g. "relu fp32".
 function Activation:describe()
   if self.alpha then return string.format("%s(%g) fp32", self.name, self.alpha) end
   return self.name .. " fp32"
 end
+--- f(x) elementwise, in float32.
 function Activation:forward(x)
   if self.name == "identity" then return x end
   return ag.act(self.name, x, self.alpha)
@@ -624,10 +640,12 @@ function Sequential:get(i) return self._children[i] and self._children[i].module
 --- The number of modules.
 function Sequential:len() return #self._children end
 
+--- "Sequential" or "Sequential: <name>".
 function Sequential:describe()
   return self.label and ("Sequential: " .. self.label) or "Sequential"
 end
 
+--- Feeds x through the children in order.
 function Sequential:forward(x)
   local c = self._children
   for i = 1, #c do x = c[i].module:forward(x) end
@@ -644,8 +662,10 @@ function Residual:init(body, shortcut)
   if shortcut then self:add("shortcut", shortcut) end
 end
 
+--- "Residual".
 function Residual:describe() return "Residual" end
 
+--- body(x) + shortcut(x); refuses mismatched shapes naming both.
 function Residual:forward(x)
   local c = self._children
   local y = c[1].module:forward(x)
