@@ -94,6 +94,18 @@ static void prompt_signals_remove(void) {
     signal(fatal_signals[i], SIG_DFL);
 }
 
+/* While code runs, SIGINT goes to the engine's handler through this
+ * wrapper, which also notes that a Ctrl-C came (so that what follows the
+ * terminal's "^C" starts on a new line). */
+static struct sigaction engine_sigint;
+static volatile sig_atomic_t got_run_int;
+
+static void on_run_sigint(int sig) {
+  got_run_int = 1;
+  if (engine_sigint.sa_handler != SIG_DFL && engine_sigint.sa_handler != SIG_IGN)
+    engine_sigint.sa_handler(sig);
+}
+
 /* Swaps the SIGINT handler between the prompt's and the engine's with the
  * signal blocked, so a Ctrl-C in between is never lost nor fatal. While
  * code runs the other signals have their default actions. */
@@ -104,6 +116,13 @@ static void sigint_to_engine(lua_State *L) {
   sigprocmask(SIG_BLOCK, &set, &old);
   if (interactive) prompt_signals_remove();
   lp_engine_sigint_install(L);
+  if (interactive && sigaction(SIGINT, NULL, &engine_sigint) == 0 &&
+      !(engine_sigint.sa_flags & SA_SIGINFO)) {
+    struct sigaction sa = engine_sigint;
+    sa.sa_handler = on_run_sigint;
+    sigaction(SIGINT, &sa, NULL);
+  }
+  got_run_int = 0;
   sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
@@ -664,6 +683,11 @@ static int docall(lua_State *L, int narg, int nres) {
   sigint_to_engine(L);
   int status = lua_pcall(L, narg, nres, base);
   sigint_to_prompt();
+  if (got_run_int) {            /* after the terminal's ^C */
+    got_run_int = 0;
+    fputc('\n', stdout);
+    fflush(stdout);
+  }
   clear_stray_hook(L);
   lua_remove(L, base);
   return status;

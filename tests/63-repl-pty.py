@@ -183,6 +183,18 @@ try:
     ok(s.expect(r"true\t9\nlpact> ") is not None, "the next line runs and the variables are kept",
        getattr(s, "last", None))
 
+    # A training loop catches Ctrl-C itself (soft mode): it stops after the
+    # current batch and returns its history; the prompt comes back on a
+    # new line after the terminal's ^C.
+    s.send("data = lpact.data.spirals{n = 300, classes = 3, seed = 1}; m = lpact.models.mlp{2, 16, 3}\r")
+    s.expect(r"lpact> ")
+    s.send("h = lpact.train.fit{model = m, data = data, epochs = 100000, batch = 32, verbose = false, progress = false}\r")
+    time.sleep(0.5)
+    s.send("\x03")
+    ok(s.expect(r"\^C\nlpact> ", 10) is not None, "Ctrl-C stops a training loop after its batch", getattr(s, "last", None))
+    s.send("h.interrupted, #h.epochs < 100000\r")
+    ok(s.expect(r"\ntrue\ttrue\nlpact> ") is not None, "and its history says so", getattr(s, "last", None))
+
     s.send("garbage typed here")
     time.sleep(0.2)
     s.send("\x03")
