@@ -50,7 +50,7 @@ local function rounder(E, M, bias, policy, inf_over)
 end
 
 local fs = {
-  relu = function(x) return x > 0 and x or (x < 0 and 0.0 or x) end,
+  relu = function(x) return x > 0 and x or (x < 0 and -0.0 or x) end,   -- relu(-2) = -0
   sigmoid = function(x) return 1 / (1 + math.exp(-x)) end,
   tanh = function(x)
     if x == 0 then return x end   -- tanh(-0) = -0

@@ -40,7 +40,8 @@ const char *lp_qf_name(int fn);
 /* Default alpha: 0.01 for leaky_relu, 1 for elu, 0 otherwise. */
 double lp_qf_default_alpha(int fn);
 /* f(x) and f'(x) in double (gelu is the erf form; hardsigmoid is
- * relu6(x + 3) / 6; f'(0) of relu-like kinks is 0). */
+ * relu6(x + 3) / 6; f'(0) of relu-like kinks is 0; relu and relu6 of a
+ * negative x are -0, keeping the input's sign like a rounding does). */
 double lp_qf_eval(int fn, double x, double alpha);
 double lp_qf_deriv(int fn, double x, double alpha);
 /* 1 if f is non-decreasing on the whole real line. */
