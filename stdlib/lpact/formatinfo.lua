@@ -54,12 +54,18 @@ function M.describe(f)
   add("layout", string.format("%s%d exponent + %d mantissa bits = %d bits, %s codes",
     i.signed and "1 sign + " or "unsigned, ", i.ebits, i.mbits, i.bits,
     i.bits >= 32 and "2^32" or tostring(i.ncodes)))
-  add("bias", string.format("%d (exponents %d .. %d)", i.bias, i.emin, i.emax))
+  if i.ebits > 0 then
+    add("bias", string.format("%d (normal exponents %d .. %d)", i.bias, i.emin, i.emax))
+  else
+    add("bias", string.format("%d (fixed point: values m * 2^%d)", i.bias, 1 - i.bias - i.mbits))
+  end
   add("values", string.format("%d distinct finite (+0 and -0 count once)", i.nvalues))
   add("max", S(i.max) .. pow2(i.max))
   add("min normal", i.ebits > 0 and (S(i.min_normal) .. pow2(i.min_normal)) or "none (no exponent bits: fixed point)")
-  add("min subnormal", i.subnormals and (S(i.min_subnormal) .. pow2(i.min_subnormal)) or "none (nosub)")
-  add("epsilon", S(i.epsilon) .. pow2(i.epsilon) .. ", the gap after 1 in units of 1")
+  if not i.subnormals then add("min subnormal", "none (nosub)")
+  elseif i.mbits == 0 then add("min subnormal", "none (M = 0: no nonzero subnormal)")
+  else add("min subnormal", S(i.min_subnormal) .. pow2(i.min_subnormal)) end
+  add("epsilon", S(i.epsilon) .. pow2(i.epsilon) .. ", the relative gap 2^-M")
   add("dynamic range", string.format("%.2f binades (log2 of max / min positive)", i.binades))
   local specials = {
     ieee = "inf and NaN in the top exponent (ieee)",
@@ -104,12 +110,19 @@ function M.levels(f, maxbits, label)
   rows[1] = string.format("%-" .. cw .. "s  %-" .. math.max(width, 4) .. "s  %-" .. vw .. "s  %s",
     "code", "bits", "value", "gap to next")
   local half = f.signed and #codes // 2 or #codes
+  local function finite(c) return c.kind == "zero" or c.kind == "subnormal" or c.kind == "normal" end
   for k, c in ipairs(codes) do
     local gap = ""
-    local n = codes[k + 1]
-    local finite = c.kind == "zero" or c.kind == "subnormal" or c.kind == "normal"
-    if finite and n and k ~= half and (n.kind == "zero" or n.kind == "subnormal" or n.kind == "normal") then
-      gap = M.shortest(math.abs(n.value - c.value))
+    if finite(c) then
+      -- the next value of the same sign (unused codes skipped)
+      local last = k <= half and half or #codes
+      for j = k + 1, last do
+        local n = codes[j]
+        if n.kind ~= "unused" then
+          if finite(n) then gap = M.shortest(math.abs(n.value - c.value)) end
+          break
+        end
+      end
     end
     local note = (c.kind == "unused") and "  (unused: nosub)" or ""
     rows[#rows + 1] = string.format("%-" .. cw .. "s  %-" .. math.max(width, 4) .. "s  %-" .. vw .. "s  %s%s",
