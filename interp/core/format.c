@@ -284,6 +284,7 @@ static int find_preset(const char *name) {
 int lp_format_parse(lp_format *f, const char *s, char *err, size_t errlen) {
   memset(f, 0, sizeof *f);
   if (err != NULL && errlen > 0) err[0] = '\0';
+  if (s == NULL) return fail(err, errlen, LP_EINVAL, "(null)", "no spec given");
   size_t wl = 0;
   while ((s[wl] >= 'a' && s[wl] <= 'z') || (s[wl] >= '0' && s[wl] <= '9') || s[wl] == '_') wl++;
   char word[32];
@@ -345,6 +346,7 @@ int lp_format_parse(lp_format *f, const char *s, char *err, size_t errlen) {
 int lp_format_with(lp_format *f, const lp_format *base, const char *opts, char *err, size_t errlen) {
   lp_format g = *base;
   if (err != NULL && errlen > 0) err[0] = '\0';
+  if (opts == NULL) opts = "";
   pstate st = {&g, opts, 0, 0, 0, 0, 0, 0, 0};
   int rc = parse_options(&st, opts, 0, opts[0] == ':', err, errlen);
   if (rc != LP_OK) return rc;
