@@ -42,6 +42,7 @@
 #include "engine.h"
 
 #define HISTORY_MAX 1000        /* entries kept in ~/.lpact_history */
+#define HIST_SEP '\x1e'         /* a newline inside a history entry, on file */
 #define TRACE_MAX 5             /* frames of a short traceback */
 #define PROMPT1 "lpact> "
 #define PROMPT2 "   ..> "
@@ -284,23 +285,34 @@ static void history_open(void) {
   close(fd);
   history_truncate_file(history_path, HISTORY_MAX);
   read_history(history_path);
+  for (int i = 0; i < history_length; i++) {  /* multi-line entries back */
+    HIST_ENTRY *e = history_get(history_base + i);
+    if (e == NULL || strchr(e->line, HIST_SEP) == NULL) continue;
+    char *line = strdup(e->line);
+    if (line == NULL) break;
+    for (char *p = line; *p; p++)
+      if (*p == HIST_SEP) *p = '\n';
+    HIST_ENTRY *old = replace_history_entry(i, line, e->data);
+    if (old != NULL) free_history_entry(old);
+    free(line);
+  }
 }
 
-/* Adds a complete chunk to the history, appended to the file at once so
- * that every exit path (even a kill) keeps it. Lines of a multi-line chunk
- * are joined by spaces: the history file holds one entry per line. */
+/* Adds a complete chunk to the history (a multi-line chunk is one entry,
+ * recalled whole), appended to the file at once so that every exit path
+ * (even a kill) keeps it. The file holds one entry per line: the newlines
+ * inside an entry are written as HIST_SEP. */
 static void history_add(const char *chunk) {
   if (!interactive || chunk[strspn(chunk, " \t\n")] == '\0') return;
-  char *entry = strdup(chunk);
-  if (entry == NULL) return;
-  for (char *p = entry; *p; p++)
-    if (*p == '\n') *p = ' ';
   HIST_ENTRY *last = history_length > 0 ? history_get(history_base + history_length - 1) : NULL;
-  if (last == NULL || strcmp(last->line, entry) != 0) {
-    add_history(entry);
-    if (history_path != NULL) append_history(1, history_path);
-  }
-  free(entry);
+  if (last != NULL && strcmp(last->line, chunk) == 0) return;
+  add_history(chunk);
+  if (history_path == NULL) return;
+  FILE *f = fopen(history_path, "a");
+  if (f == NULL) return;
+  for (const char *p = chunk; *p; p++) fputc(*p == '\n' ? HIST_SEP : *p, f);
+  fputc('\n', f);
+  fclose(f);
 }
 
 static void history_close(void) {
