@@ -162,7 +162,15 @@ local function method_tables(obj)
   local mt = debug.getmetatable(obj)
   local idx = mt and rawget(mt, "__index")
   local tables = {}
-  if type(idx) == "table" then tables[1] = idx
+  if type(idx) == "table" then
+    -- the class, then its parents (classes chain through __index tables)
+    local seen = {}
+    while type(idx) == "table" and not seen[idx] and #tables < 8 do
+      seen[idx] = true
+      tables[#tables + 1] = idx
+      local pmt = debug.getmetatable(idx)
+      idx = pmt and rawget(pmt, "__index")
+    end
   elseif type(idx) == "function" and debug.getinfo(idx, "S").what == "C" then
     for i = 1, 8 do
       local n, v = debug.getupvalue(idx, i)
@@ -203,7 +211,7 @@ end
 local function summary(doc, maxlen)
   if not doc then return "" end
   local s = doc:gsub("\n", " "):gsub("^[^—]-—%s*", "")
-  s = s:match("^(.-[%.;])%s") or s
+  s = s:match("^(.-[%.;])%s+%u") or s:match("^(.-%.)$") or s
   if #s > maxlen then s = s:sub(1, maxlen - 1):gsub("[\128-\191]*$", ""):gsub("[\192-\255]$", "") .. "…" end
   return s
 end
@@ -300,12 +308,13 @@ local function describe_object(x)
   local s = tostring(x)
   local out = { s:find("\n") and tostring(tname) or fmt_str("%s  (%s)", tostring(tname), s) }
   local width = require("lpact.show").width()
-  local bare = {}
+  local bare, done = {}, {}
+  out[#out + 1] = "Methods (obj:name(...); help(obj.name) shows one):"
   for _, t in ipairs(tables) do
-    local ks = sorted_keys(t, function(_, v) return type(v) == "function" end)
+    local ks = sorted_keys(t, function(k, v) return type(v) == "function" and not done[k] and not k:match("^_") end)
     if #ks > 0 then
-      out[#out + 1] = "Methods (obj:name(...); help(obj.name) shows one):"
       for _, k in ipairs(ks) do
+        done[k] = true
         local d
         if debug.getinfo(t[k], "S").what == "C" then d = c_doc(t[k]) else d = help.doc_of_function(t[k]) end
         if d then
