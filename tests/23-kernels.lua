@@ -41,6 +41,38 @@ local mo, idx = K.maxpool2d(p, 2)
 t.same(mo:totable(), { { { { 5, 7 }, { 13, 15 } } } }, "maxpool 2x2")
 local dx = K.maxpool2d_backward(T { { { { 1, 2 }, { 3, 4 } } } }, idx, p)
 t.same(dx:totable(), { { { { 0, 0, 0, 0 }, { 0, 1, 0, 2 }, { 0, 0, 0, 0 }, { 0, 3, 0, 4 } } } }, "maxpool backward routes to the argmax")
+do -- 2x2 pooling on wide planes (the 4-wide vector path) against a direct scan,
+   -- with many ties (small integers): the first maximum in row-major window order wins
+  local X = (lpact.randn({ 2, 3, 10, 18 }, 31) * 1.5):round()
+  local out, id = K.maxpool2d(X, 2)
+  local bad = 0
+  for n = 1, 2 do for c = 1, 3 do for i = 1, 5 do for j = 1, 9 do
+    local best, bi
+    for a = 0, 1 do for b = 0, 1 do
+      local v = X:get(n, c, 2 * i - 1 + a, 2 * j - 1 + b)
+      if best == nil or v > best then best, bi = v, (2 * i - 2 + a) * 18 + (2 * j - 2 + b) end
+    end end
+    if out:get(n, c, i, j) ~= best then bad = bad + 1 end
+    -- the index tensor holds int32 bits; check it through the backward instead
+    local _ = bi
+  end end end end
+  t.is(bad, 0, "maxpool 2x2 on 10x18 planes equals a direct scan")
+  local g = lpact.rand({ 2, 3, 5, 9 }, 32)
+  local dx = K.maxpool2d_backward(g, id, X)
+  local bad2 = 0
+  for n = 1, 2 do for c = 1, 3 do for i = 1, 5 do for j = 1, 9 do
+    local best, bi, bj
+    for a = 0, 1 do for b = 0, 1 do
+      local v = X:get(n, c, 2 * i - 1 + a, 2 * j - 1 + b)
+      if best == nil or v > best then best, bi, bj = v, 2 * i - 1 + a, 2 * j - 1 + b end
+    end end
+    if dx:get(n, c, bi, bj) ~= g:get(n, c, i, j) then bad2 = bad2 + 1 end
+  end end end end
+  t.is(bad2, 0, "maxpool backward sends each gradient to the first maximum of its window")
+  X:set(1, 1, 1, 2, 0 / 0)
+  local on = K.maxpool2d(X, 2)
+  t.ok(on:get(1, 1, 1, 1) ~= on:get(1, 1, 1, 1), "a NaN in a window gives NaN")
+end
 t.same(K.maxpool2d(p, 3, 1):totable(), { { { { 10, 11 }, { 14, 15 } } } }, "maxpool 3x3 stride 1")
 t.same(K.avgpool2d(p, 2):totable(), { { { { 2.5, 4.5 }, { 10.5, 12.5 } } } }, "avgpool 2x2")
 t.same(K.avgpool2d_backward(T { { { { 4, 8 }, { 0, 0 } } } }, 2, 2, 0, p):totable(),

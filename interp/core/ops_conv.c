@@ -10,6 +10,9 @@
 #pragma GCC optimize("O3")
 #endif
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "core/ops.h"
 #include "core/parallel.h"
@@ -221,18 +224,46 @@ static void maxpool_range(void *vc, size_t lo, size_t hi) {
        * plain compares and selects (the first of equal values wins) */
       for (int64_t oh = 0; oh < OH; oh++) {
         const float *r0 = x + 2 * oh * W, *r1 = r0 + W;
-        for (int64_t ow = 0; ow < OW; ow++) {
+        float *yo = y + oh * OW;
+        int32_t *io = ix + oh * OW;
+        int64_t ow = 0;
+#if defined(__SSE2__)
+        /* four windows at a time: split even and odd columns, the max by
+         * maxps in the scalar code's order, then the first position that
+         * holds it through compare masks */
+        const __m128i lane = _mm_set_epi32(6, 4, 2, 0), one = _mm_set1_epi32(1);
+        const __m128i wp1 = _mm_set1_epi32((int32_t)W + 1);
+        for (; ow + 4 <= OW && 2 * ow + 8 <= W; ow += 4) {
+          __m128 a0 = _mm_loadu_ps(r0 + 2 * ow), a1 = _mm_loadu_ps(r0 + 2 * ow + 4);
+          __m128 c0 = _mm_loadu_ps(r1 + 2 * ow), c1 = _mm_loadu_ps(r1 + 2 * ow + 4);
+          __m128 v0 = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0));
+          __m128 v1 = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1));
+          __m128 v2 = _mm_shuffle_ps(c0, c1, _MM_SHUFFLE(2, 0, 2, 0));
+          __m128 v3 = _mm_shuffle_ps(c0, c1, _MM_SHUFFLE(3, 1, 3, 1));
+          __m128 best = _mm_max_ps(_mm_max_ps(v3, v2), _mm_max_ps(v1, v0));
+          __m128i e0 = _mm_castps_si128(_mm_cmpeq_ps(v0, best));
+          __m128i e1 = _mm_castps_si128(_mm_cmpeq_ps(v1, best));
+          __m128i e2 = _mm_castps_si128(_mm_cmpeq_ps(v2, best));
+          __m128i off = _mm_add_epi32(wp1, e2);                      /* W or W + 1 */
+          off = _mm_or_si128(_mm_and_si128(e1, one), _mm_andnot_si128(e1, off));
+          off = _mm_andnot_si128(e0, off);
+          __m128i base = _mm_add_epi32(_mm_set1_epi32((int32_t)(2 * oh * W + 2 * ow)), lane);
+          _mm_storeu_ps(yo + ow, best);
+          _mm_storeu_si128((__m128i *)(void *)(io + ow), _mm_add_epi32(base, off));
+        }
+#endif
+        for (; ow < OW; ow++) {
           int64_t b0 = 2 * oh * W + 2 * ow;
-          float best = r0[2 * ow], v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
-          int64_t bi = b0;
-          bi = v1 > best ? b0 + 1 : bi;
-          best = v1 > best ? v1 : best;
-          bi = v2 > best ? b0 + W : bi;
-          best = v2 > best ? v2 : best;
-          bi = v3 > best ? b0 + W + 1 : bi;
-          best = v3 > best ? v3 : best;
-          y[oh * OW + ow] = best;
-          ix[oh * OW + ow] = (int32_t)bi;
+          float v0 = r0[2 * ow], v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
+          /* the max by selects, then the first position holding it: the
+           * same winner as a strict '>' scan */
+          float m01 = v1 > v0 ? v1 : v0, m23 = v3 > v2 ? v3 : v2;
+          float best = m23 > m01 ? m23 : m01;
+          int64_t bi = v2 == best ? b0 + W : b0 + W + 1;
+          bi = v1 == best ? b0 + 1 : bi;
+          bi = v0 == best ? b0 : bi;
+          yo[ow] = best;
+          io[ow] = (int32_t)bi;
         }
       }
       continue;
