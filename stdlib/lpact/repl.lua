@@ -45,8 +45,9 @@ function levels(fmt, learned, opts)
 end
 
 --- compare(a, b, ...) — the value sets of two or more formats on one
--- number line (positive half; `compare("e2m1", "e1m2", {signed=true})`
--- shows both signs).
+-- number line (their non-negative halves: formats are symmetric), linear
+-- or log2 as their range asks; a last table of options may give width
+-- and scale = "linear" | "log".
 --     compare("e2m1", "e1m2")      compare("e4m3", "e5m2")
 function compare(...)
   return show().compare(...)
