@@ -54,8 +54,9 @@ function compare(...)
 end
 
 --- hist(x [, opts]) — a histogram of a tensor or a list of numbers in the
--- terminal, with bin edges and counts. opts: bins (default: fit the
--- height), width (default: the terminal's), title, log (log-scale counts).
+-- terminal, with bin edges and counts. opts: bins (default: Sturges'
+-- rule, 5 to 24), range = {lo, hi}, width (default: the terminal's),
+-- title, log (bars by log(1 + count)). NaN and infinities are counted apart.
 -- The result can :save("h.png") or :save("h.svg").
 --     hist(lpact.randn({1000}, 1))
 function hist(x, opts)
