@@ -1116,6 +1116,7 @@ function show.errors(f, fmt, lo, hi, opts)
   r.hist = show.hist(errs, { bins = opts.bins, width = opts.width, color = opts.color,
     title = "signed error", xlabel = fmt_str("%s in %s minus fp32", fname, fmtname) })
   r.figure = r.hist.figure
+  r.figure.label = fmt_str("signed error, %d inputs", #errs)
   r.figure.title = fmt_str("error of %s in %s", fname, fmtname)
   return view(r, function(v)
     local out = {}
@@ -1172,6 +1173,7 @@ function show.errors_layer(layer, lo, hi, opts)
     mean = sabs / n, rms = math.sqrt(s2 / n), bias = sgn / n, nan = nanc, errors = errs, opts = opts }
   r.hist = show.hist(errs, { bins = opts.bins, width = opts.width, color = opts.color, title = "signed error" })
   r.figure = r.hist.figure
+  r.figure.label = fmt_str("signed error, %d inputs", #errs)
   r.figure.title = "error of " .. r.fmtname
   return view(r, function(v)
     local out_ = {}
@@ -1222,6 +1224,7 @@ function show.errors_qact(f, cfg, lo, hi, opts)
   end
   v.hist = show.hist(errs, { bins = opts.bins, width = opts.width, color = opts.color, title = "signed error" })
   v.figure = v.hist.figure
+  v.figure.label = fmt_str("signed error, %d inputs", #errs)
   v.figure.title = fmt_str("error of %s in %s", fname, v.fmtname)
   return view(v, function(w)
     local out = {}
