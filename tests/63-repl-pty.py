@@ -153,6 +153,12 @@ try:
     s.send("\x15\r")
     s.expect(r"lpact> ")
 
+    # A metatable whose __index is the table itself: Tab must not loop.
+    s.send("cyc = setmetatable({abc = 1}, {}); getmetatable(cyc).__index = cyc\r")
+    s.expect(r"lpact> ")
+    s.send("cyc.ab\t\r")
+    ok(s.expect(r"cyc\.abc\n1\nlpact> ") is not None, "Tab through an __index cycle", getattr(s, "last", None))
+
     s.send("function sq(x)\r")
     ok(s.expect(r"\.\.> ") is not None, "an incomplete chunk shows the continuation prompt",
        getattr(s, "last", None))
