@@ -57,6 +57,9 @@ t.is(fp4:with"rtz:rne".mode, "rne", "later options override in with()")
 t.raises(function() fp4:with"foo" end, "unknown option 'foo' at column 1", "with: bad option")
 t.raises(function() fp4:with{colour = "red"} end, "unknown option colour", "with: bad key")
 t.raises(function() fp4:with{seed = "x"} end, "seed must be an integer", "with: bad seed type")
+t.raises(function() fp4:with{mode = "fin"} end, "mode 'fin' is not one of rne rna rtz rup rdn rno sr", "with: mode must be a mode")
+t.raises(function() fp4:with{policy = "sat"} end, "policy 'sat' is not one of ieee fn fin", "with: policy must be a policy")
+t.is(lpact.format"e4m3":with{policy = "ieee", overflow = "sat"}.spec, "e4m3:bias=7:ieee:sat:rne", "with{policy, overflow}")
 t.raises(function() fp4:with"inf" end, "needs the ieee or fn policy", "with: invalid combination")
 
 -- info and properties

@@ -357,7 +357,17 @@ static int m_with(lua_State *L) {
       } else {
         if (lua_type(L, -1) != LUA_TSTRING)
           return luaL_error(L, "bad argument #1 to 'with' (%s must be a string)", keys[i]);
-        snprintf(opt, sizeof opt, ":%.40s", lua_tostring(L, -1));
+        const char *v = lua_tostring(L, -1);
+        static const char *const allowed[][8] = {
+          {"rne", "rna", "rtz", "rup", "rdn", "rno", "sr", NULL},   /* mode */
+          {"ieee", "fn", "fin", NULL},                               /* policy */
+          {"sat", "inf", NULL}};                                     /* overflow */
+        int which = !strcmp(keys[i], "mode") ? 0 : !strcmp(keys[i], "policy") ? 1 : 2, ok = 0;
+        for (int k = 0; allowed[which][k] != NULL; k++) ok |= !strcmp(v, allowed[which][k]);
+        if (!ok)
+          return luaL_error(L, "bad argument #1 to 'with' (%s '%s' is not one of %s)", keys[i], v,
+                            which == 0 ? "rne rna rtz rup rdn rno sr" : which == 1 ? "ieee fn fin" : "sat inf");
+        snprintf(opt, sizeof opt, ":%.40s", v);
       }
       lua_pop(L, 1);
       strncat(all, opt, sizeof all - strlen(all) - 1);
