@@ -136,6 +136,27 @@ t.same(cv:forward(img).data:totable(), { { { { 13, 17 }, { 25, 29 } } } }, "Conv
 t.same(nn.MaxPool2d(2, 1):forward(img).data:totable(), { { { { 5, 6 }, { 8, 9 } } } }, "MaxPool2d(2, stride 1) by hand")
 t.same(nn.GlobalAvgPool():forward(img).data:totable(), { { 5 } }, "GlobalAvgPool by hand")
 
+-- Every zoo model trains: two SGD steps on one fixed batch lower its loss.
+for _, case in ipairs {
+  { "mlp", models.mlp { 784, 32, 10 }, { 4, 1, 28, 28 } },
+  { "cnn_small", models.cnn_small {}, { 4, 1, 28, 28 } },
+  { "lenet5", models.lenet5 {}, { 4, 1, 28, 28 } },
+  { "vgg_cifar", models.vgg_cifar { widths = { 4, 8 } }, { 4, 3, 32, 32 } },
+  { "resnet8", models.resnet { depth = 8, width = 4 }, { 4, 3, 32, 32 } },
+} do
+  local name, model, shp = case[1], case[2], case[3]
+  local x, y = lpact.rand(shp, 5), lpact.tensor { 0, 1, 2, 3 }
+  local opt = require("lpact.optim").SGD(model:parameters(), { lr = 0.01 })
+  local losses = {}
+  for i = 1, 3 do
+    opt:zero_grad()
+    local l = ag.cross_entropy(model:forward(x), y)
+    losses[i] = l.data:item()
+    if i < 3 then l:backward(); opt:step() end
+  end
+  t.ok(losses[3] < losses[1], string.format("%s: loss %.4f -> %.4f after two steps", name, losses[1], losses[3]))
+end
+
 -- clone: an independent copy.
 local cl = lin:clone()
 cl.weight.data:fill(0)
