@@ -112,7 +112,9 @@ static void make_plan(qplan *p, const lp_format *f) {
 
 #define INLINE static inline __attribute__((always_inline))
 
-INLINE vu sel(vi m, vu a, vu b) { return ((vu)m & a) | (~(vu)m & b); }
+/* lanewise m ? a : b for a mask m of all-ones / all-zeros lanes (a macro:
+ * no function takes a vector by value) */
+#define sel(m, a, b) ((((vu)(m)) & (a)) | (~((vu)(m)) & (b)))
 
 INLINE vu bcast_u(uint32_t x) { return (vu){x, x, x, x, x, x, x, x}; }
 INLINE vf bcast_f(float x) { return (vf){x, x, x, x, x, x, x, x}; }
