@@ -56,12 +56,17 @@ static int k_linear_backward(lua_State *L) {
       d->shape[0] != x->shape[0] || d->shape[1] != w->shape[0])
     return luaL_error(L, "linear_backward: shapes %s, %s, %s do not fit", sh(L, d), sh(L, x), sh(L, w));
   int64_t N = x->shape[0], K = x->shape[1], O = w->shape[0], bs[1] = {O};
-  lp_tensor *dx = push_grad(L, nx, 2), *dw = push_grad(L, nw, 3);
-  lp_tensor *db = NULL;
-  if (nb) db = lp_push_tensor(L, 1, bs, 1);
+  lua_settop(L, 6);
+  /* written, not accumulated: no need to zero them first */
+  lp_tensor *dx = NULL, *dw = NULL, *db = NULL;
+  if (nx) dx = lp_push_tensor_like(L, lp_check_tensor(L, 2), 0);
   else lua_pushnil(L);
-  lp_linear_backward(data_or_null(dx), data_or_null(dw), data_or_null(db), lp_tensor_data(d),
-                     lp_tensor_data(x), lp_tensor_data(w), N, K, O);
+  if (nw) dw = lp_push_tensor_like(L, lp_check_tensor(L, 3), 0);
+  else lua_pushnil(L);
+  if (nb) db = lp_push_tensor(L, 1, bs, 0);
+  else lua_pushnil(L);
+  lp_linear_backward(data_or_null(dx), data_or_null(dw), data_or_null(db), lp_tensor_data(lp_check_tensor(L, 1)),
+                     lp_tensor_data(lp_check_tensor(L, 2)), lp_tensor_data(lp_check_tensor(L, 3)), N, K, O, 0);
   return 3;
 }
 
@@ -114,14 +119,18 @@ static int k_conv2d_backward(lua_State *L) {
                       (int)c.N, (int)c.O, (int)c.OH, (int)c.OW);
   lua_settop(L, 8);
   int64_t bs[1] = {c.O}, ws[1] = {lp_conv2d_workspace(c.N, c.C, c.O, c.kh, c.kw, c.OH, c.OW)};
-  lp_tensor *dx = push_grad(L, nx, 2), *dw = push_grad(L, nw, 3);
-  lp_tensor *db = NULL;
-  if (nb) db = lp_push_tensor(L, 1, bs, 1);
+  lp_tensor *dx = NULL, *dw = NULL, *db = NULL;   /* overwritten: not zeroed here */
+  if (nx) dx = lp_push_tensor_like(L, lp_check_tensor(L, 2), 0);
+  else lua_pushnil(L);
+  if (nw) dw = lp_push_tensor_like(L, lp_check_tensor(L, 3), 0);
+  else lua_pushnil(L);
+  if (nb) db = lp_push_tensor(L, 1, bs, 0);
   else lua_pushnil(L);
   lp_tensor *work = lp_push_tensor(L, 1, ws, 0);
   lp_conv2d_backward(data_or_null(dx), data_or_null(dw), data_or_null(db), lp_tensor_data(work),
-                     lp_tensor_data(d), lp_tensor_data(x), lp_tensor_data(w), c.N, c.C, c.H, c.W, c.O,
-                     c.kh, c.kw, c.stride, c.pad);
+                     lp_tensor_data(lp_check_tensor(L, 1)), lp_tensor_data(lp_check_tensor(L, 2)),
+                     lp_tensor_data(lp_check_tensor(L, 3)), c.N, c.C, c.H, c.W, c.O,
+                     c.kh, c.kw, c.stride, c.pad, 0);
   lp_tensor_free(work);
   lua_pop(L, 1);
   return 3;

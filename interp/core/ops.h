@@ -65,10 +65,12 @@ void lp_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
 /* linear: out (N, O) = inp (N, K) weight^T (K, O) + bias (O) (bias may be NULL) */
 void lp_linear_forward(float *out, const float *inp, const float *weight, const float *bias,
                        int64_t N, int64_t K, int64_t O);
-/* dinp (N, K) += dout W; dweight (O, K) += dout^T inp; dbias (O) += sum dout.
- * Any of dinp, dweight, dbias may be NULL. */
+/* dinp (N, K) += dout W; dweight (O, K) += dout^T inp; dbias (O) += sum dout
+ * (or = instead of += when !accumulate: the outputs may then be
+ * uninitialised). Any of dinp, dweight, dbias may be NULL. */
 void lp_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                        const float *inp, const float *weight, int64_t N, int64_t K, int64_t O);
+                        const float *inp, const float *weight, int64_t N, int64_t K, int64_t O,
+                        int accumulate);
 
 /* ---- activations (ops_nn.c) --------------------------------------------- */
 
@@ -139,10 +141,11 @@ int64_t lp_conv2d_workspace(int64_t N, int64_t C, int64_t O, int kh, int kw, int
 void lp_conv2d_forward(float *out, float *work, const float *inp, const float *weight,
                        const float *bias, int64_t N, int64_t C, int64_t H, int64_t W, int64_t O,
                        int kh, int kw, int stride, int pad);
-/* dinp += ..., dweight += ..., dbias += ... (each may be NULL) */
+/* dinp += ..., dweight += ..., dbias += ... (each may be NULL); with
+ * !accumulate they are overwritten (and may be uninitialised). */
 void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, const float *dout,
                         const float *inp, const float *weight, int64_t N, int64_t C, int64_t H,
-                        int64_t W, int64_t O, int kh, int kw, int stride, int pad);
+                        int64_t W, int64_t O, int kh, int kw, int stride, int pad, int accumulate);
 
 /* out (N, C, OH, OW) = max over k x k windows; idx (same shape) holds the
  * flat index (within the H*W plane) of the max, for the backward. */

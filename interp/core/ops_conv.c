@@ -168,11 +168,16 @@ void lp_conv2d_forward(float *out, float *work, const float *inp, const float *w
 
 void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, const float *dout,
                         const float *inp, const float *weight, int64_t N, int64_t C, int64_t H,
-                        int64_t W, int64_t O, int kh, int kw, int stride, int pad) {
+                        int64_t W, int64_t O, int kh, int kw, int stride, int pad, int accumulate) {
   // dinp (N, C, H, W), dweight (O, C, kh, kw), dbias (O), dout (N, O, OH, OW)
   int64_t OH = (H + 2 * pad - kh) / stride + 1, OW = (W + 2 * pad - kw) / stride + 1;
   int64_t P = OH * OW, CK = C * kh * kw;
   float *col = work, *tmp = work + CK * N * P;  // col (CK, N*P), tmp (O, N*P)
+  if (!accumulate) {
+    if (dinp) memset(dinp, 0, (size_t)(N * C * H * W) * sizeof *dinp);
+    if (dweight) memset(dweight, 0, (size_t)(O * CK) * sizeof *dweight);
+    if (dbias) memset(dbias, 0, (size_t)O * sizeof *dbias);
+  }
   if (N * P == 0 || O == 0) return;
   perm_ctx pc = {(float *)dout, tmp, NULL, N, O, P};
   lp_parallel_for((size_t)(N * O), (size_t)(32768 / (P + 1) + 1), permute_range, &pc);

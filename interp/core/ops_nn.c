@@ -93,13 +93,23 @@ void lp_linear_forward(float *out, const float *inp, const float *weight, const 
 }
 
 void lp_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                        const float *inp, const float *weight, int64_t N, int64_t K, int64_t O) {
+                        const float *inp, const float *weight, int64_t N, int64_t K, int64_t O,
+                        int accumulate) {
   // dinp (N, K), dweight (O, K), dbias (O), dout (N, O)
-  if (dinp && K > 0 && O > 0) lp_gemm(0, 0, N, K, O, 1.0f, dout, O, weight, K, 1.0f, dinp, K);
-  if (dweight && K > 0 && N > 0) lp_gemm(1, 0, O, K, N, 1.0f, dout, O, inp, K, 1.0f, dweight, K);
-  if (dbias)
+  float beta = accumulate ? 1.0f : 0.0f;
+  if (dinp) {
+    if (K > 0 && O > 0) lp_gemm(0, 0, N, K, O, 1.0f, dout, O, weight, K, beta, dinp, K);
+    else if (!accumulate) memset(dinp, 0, (size_t)(N * K) * sizeof *dinp);
+  }
+  if (dweight) {
+    if (K > 0 && N > 0) lp_gemm(1, 0, O, K, N, 1.0f, dout, O, inp, K, beta, dweight, K);
+    else if (!accumulate) memset(dweight, 0, (size_t)(O * K) * sizeof *dweight);
+  }
+  if (dbias) {
+    if (!accumulate) memset(dbias, 0, (size_t)O * sizeof *dbias);
     for (int64_t n = 0; n < N; n++)
       for (int64_t o = 0; o < O; o++) dbias[o] += dout[n * O + o];
+  }
 }
 
 /* ---- activations -------------------------------------------------------- */
