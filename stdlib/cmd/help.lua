@@ -18,11 +18,22 @@ local function summary(path)
   local first = text:match("^%-%-%-%s*([^\n]*)") or ""
   local desc = first:match("%s+—%s+(.*)$")
   if not desc then
-    for line in text:gmatch("[^\n]+") do
-      if not line:match("^%-%-") then break end
-      local body = line:match("^%-%-%-?%s*(.-)%s*$")
-      if body ~= "" and line ~= text:match("^[^\n]*") then desc = body break end
+    -- the first sentence of the paragraph below the first line
+    local words = {}
+    local n = 0
+    for line in text:gmatch("[^\n]*") do
+      n = n + 1
+      if n > 1 then
+        if not line:match("^%-%-") then break end
+        local body = line:match("^%-%-%-?%s*(.-)%s*$")
+        if body == "" then
+          if #words > 0 then break end
+        else
+          words[#words + 1] = body
+        end
+      end
     end
+    desc = table.concat(words, " "):match("^(.-%.)%s") or table.concat(words, " ")
   end
   desc = desc or ""
   if #desc > 72 then desc = desc:sub(1, 69) .. "..." end
