@@ -15,11 +15,15 @@ local fi = require "lpact.formatinfo"
 
 local USAGE = "usage: lpact round FORMAT [--mode M] [--seed N] [--in dec|bits] [--out dec|bits|code]"
 
+-- the positive quiet NaN (0/0 is negative on common hardware)
+local QNAN = string.unpack("<d", string.pack("<I8", 0x7ff8000000000000))
+
 local function parse_dec(s)
   local l = s:lower()
   if l == "inf" or l == "+inf" or l == "infinity" then return math.huge end
   if l == "-inf" or l == "-infinity" then return -math.huge end
-  if l == "nan" or l == "-nan" or l == "+nan" then return 0 / 0 end
+  if l == "nan" or l == "+nan" then return QNAN end
+  if l == "-nan" then return -QNAN end
   local x = tonumber(s)
   if x == nil then return nil end
   x = x + 0.0
