@@ -281,7 +281,7 @@ void lp_softmax_forward(float *out, const float *inp, int64_t N, int64_t K, int 
     double s = 0;
     for (int64_t k = 0; k < K; k++) s += exp((double)x[k] - mx);
     if (log) {
-      float lse = (float)(mx + logl(s));
+      float lse = (float)(mx + log(s));
       for (int64_t k = 0; k < K; k++) y[k] = x[k] - lse;
     } else {
       for (int64_t k = 0; k < K; k++) y[k] = (float)(exp((double)x[k] - mx) / s);

@@ -125,6 +125,7 @@ function Var:detach() return ag.var(self.data, false) end
 --- Zeroes v's gradient in place (keeps its buffer).
 function Var:zero_grad() if self.grad then self.grad:zero() end end
 
+--- "Var (requires grad, leaf)" or the op's name, then the tensor.
 function Var:__tostring()
   return string.format("Var%s%s\n%s", self.requires_grad and " (requires grad" or "",
     self.requires_grad and (self.is_leaf and ", leaf)" or (", " .. (self._name or "op") .. ")")) or "",
@@ -662,10 +663,13 @@ end
 Var.__unm = ag.neg
 Var.__pow = function(a, c) return ag.pow(a, c) end
 
---- Method forms: v:sum(), v:mean(), v:reshape(shape), v:act(name).
+--- v:sum([dim, keepdim]): ag.sum as a method.
 function Var:sum(dim, keepdim) return ag.sum(self, dim, keepdim) end
+--- v:mean([dim, keepdim]): ag.mean as a method.
 function Var:mean(dim, keepdim) return ag.mean(self, dim, keepdim) end
+--- v:reshape(shape): ag.reshape as a method.
 function Var:reshape(shape) return ag.reshape(self, shape) end
+--- v:act(name [, alpha]): ag.act as a method.
 function Var:act(name, alpha) return ag.act(name, self, alpha) end
 
 return ag
