@@ -96,9 +96,9 @@ void lp_act_backward(lp_act a, float *dinp, const float *dout, const float *inp,
 /* ---- softmax and cross-entropy (ops_nn.c) ------------------------------- */
 
 /* out (N, K) = softmax / log_softmax of inp (N, K) along K. */
-void lp_softmax_forward(float *out, const float *inp, int64_t N, int64_t K, int log);
+void lp_softmax_forward(float *out, const float *inp, int64_t N, int64_t K, int logsm);
 /* dinp (N, K) += backward of softmax (y = out) or log_softmax (y = out). */
-void lp_softmax_backward(float *dinp, const float *dout, const float *out, int64_t N, int64_t K, int log);
+void lp_softmax_backward(float *dinp, const float *dout, const float *out, int64_t N, int64_t K, int logsm);
 /* Mean cross-entropy of logits (N, K) against labels (N) (class index as
  * float); probs (N, K) receives softmax(logits) for the backward. Returns
  * the loss; returns NaN if a label is out of range (the binding checks). */

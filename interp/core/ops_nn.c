@@ -271,7 +271,7 @@ void lp_act_backward(lp_act a, float *dinp, const float *dout, const float *inp,
 
 /* ---- softmax and cross-entropy ------------------------------------------ */
 
-void lp_softmax_forward(float *out, const float *inp, int64_t N, int64_t K, int log) {
+void lp_softmax_forward(float *out, const float *inp, int64_t N, int64_t K, int logsm) {
   // out (N, K), inp (N, K)
   for (int64_t n = 0; n < N; n++) {
     const float *x = inp + n * K;
@@ -280,7 +280,7 @@ void lp_softmax_forward(float *out, const float *inp, int64_t N, int64_t K, int 
     for (int64_t k = 0; k < K; k++) if (x[k] > mx) mx = x[k];
     double s = 0;
     for (int64_t k = 0; k < K; k++) s += exp((double)x[k] - mx);
-    if (log) {
+    if (logsm) {
       float lse = (float)(mx + log(s));
       for (int64_t k = 0; k < K; k++) y[k] = x[k] - lse;
     } else {
@@ -289,13 +289,13 @@ void lp_softmax_forward(float *out, const float *inp, int64_t N, int64_t K, int 
   }
 }
 
-void lp_softmax_backward(float *dinp, const float *dout, const float *out, int64_t N, int64_t K, int log) {
+void lp_softmax_backward(float *dinp, const float *dout, const float *out, int64_t N, int64_t K, int logsm) {
   // dinp (N, K), dout (N, K), out (N, K): the forward's output
   for (int64_t n = 0; n < N; n++) {
     const float *g = dout + n * K, *y = out + n * K;
     float *d = dinp + n * K;
     double s = 0;
-    if (log) {
+    if (logsm) {
       for (int64_t k = 0; k < K; k++) s += g[k];
       for (int64_t k = 0; k < K; k++) d[k] += g[k] - expf(y[k]) * (float)s;
     } else {
