@@ -112,6 +112,16 @@ static void make_plan(qplan *p, const lp_format *f) {
 
 #define INLINE static inline __attribute__((always_inline))
 
+/* On x86 the lanes are also built for AVX2 and chosen at run time; other
+ * machines use the baseline build alone. */
+#if defined(__x86_64__) || defined(__i386__)
+#define LP_X86 1
+#define LP_AVX2 __attribute__((target("avx2")))
+#else
+#define LP_X86 0
+#define LP_AVX2
+#endif
+
 /* lanewise m ? a : b for a mask m of all-ones / all-zeros lanes (a macro:
  * no function takes a vector by value) */
 #define sel(m, a, b) ((((vu)(m)) & (a)) | (~((vu)(m)) & (b)))
@@ -334,7 +344,7 @@ INLINE void run_lanes(const qplan *p, float *dst, const float *src, size_t n, fl
   }
 }
 
-__attribute__((target("avx2"))) static void lanes_avx2(const qplan *p, float *dst, const float *src,
+LP_AVX2 static void lanes_avx2(const qplan *p, float *dst, const float *src,
                                                        size_t n, float scale, int rescale, uint64_t ctr) {
   run_lanes(p, dst, src, n, scale, rescale, ctr);
 }
@@ -353,12 +363,16 @@ int lp_quantize_simd(int level) {
 }
 
 static int have_avx2(void) {
+#if LP_X86
   static int cached = -1;
   if (cached < 0) {
     __builtin_cpu_init();
     cached = __builtin_cpu_supports("avx2") ? 1 : 0;
   }
   return cached && simd_level;
+#else
+  return 0;
+#endif
 }
 
 /* Codes of 8 values of the format (the output of round8): the bit
@@ -421,7 +435,7 @@ INLINE void encode_lanes(const qplan *plan, uint32_t *codes, const float *y, siz
   }
 }
 
-__attribute__((target("avx2"))) static void encode_avx2(const qplan *p, uint32_t *codes, const float *y,
+LP_AVX2 static void encode_avx2(const qplan *p, uint32_t *codes, const float *y,
                                                         size_t m) {
   encode_lanes(p, codes, y, m);
 }
