@@ -35,6 +35,18 @@ for _, cfg in ipairs { { 1, 0 }, { 1, 1 }, { 2, 1 }, { 2, 0 } } do
   t.ok((got - want):abs():max() < 1e-5, "conv equals the direct loop, stride " .. cfg[1] .. " pad " .. cfg[2])
 end
 
+do -- the backward reusing the forward's im2col gives the same bits as recomputing it
+  local X, W, B = lpact.randn({ 3, 2, 7, 6 }, 41), lpact.randn({ 4, 2, 3, 3 }, 42), lpact.randn({ 4 }, 43)
+  local y, work = K.conv2d(X, W, B, 2, 1, true)
+  t.ok(work ~= nil and y:hash() == K.conv2d(X, W, B, 2, 1):hash(), "conv2d(..., keep) returns the same output and its workspace")
+  local g = lpact.randn(y:shape(), 44)
+  local a1, a2, a3 = K.conv2d_backward(g, X, W, 2, 1, true, true, true)
+  local b1, b2, b3 = K.conv2d_backward(g, X, W, 2, 1, true, true, true, work)
+  t.ok(a1:hash() == b1:hash() and a2:hash() == b2:hash() and a3:hash() == b3:hash(), "conv2d_backward with the kept workspace")
+  t.raises(K.conv2d_backward, "conv2d_backward: workspace of 5 floats", "a wrong workspace is refused",
+    g, X, W, 2, 1, true, true, true, lpact.zeros { 5 })
+end
+
 -- pooling
 local p = lpact.arange(16):reshape { 1, 1, 4, 4 }
 local mo, idx = K.maxpool2d(p, 2)

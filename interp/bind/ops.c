@@ -92,33 +92,45 @@ static conv_dims conv_check(lua_State *L, lp_tensor *x, lp_tensor *w, int si, in
   return c;
 }
 
-/* kernels.conv2d(x (N,C,H,W), w (O,C,kh,kw), b (O) or nil, stride, pad) -> (N,O,OH,OW) */
+/* kernels.conv2d(x (N,C,H,W), w (O,C,kh,kw), b (O) or nil, stride, pad [, keep])
+ * -> (N,O,OH,OW) [, work]: with keep, also the workspace holding im2col(x),
+ * to hand to conv2d_backward so it need not recompute it. */
 static int k_conv2d(lua_State *L) {
   lp_tensor *x = lp_check_contiguous(L, 1), *w = lp_check_contiguous(L, 2), *b = opt_tensor(L, 3);
   conv_dims c = conv_check(L, x, w, 4, 5, "conv2d");
+  int keep = lua_toboolean(L, 6);
   if (b && (b->ndim != 1 || b->shape[0] != c.O))
     return luaL_error(L, "conv2d: bias of shape %s does not fit weight of shape %s", sh(L, b), sh(L, w));
   int64_t shape[4] = {c.N, c.O, c.OH, c.OW};
   int64_t ws[1] = {lp_conv2d_workspace(c.N, c.C, c.O, c.kh, c.kw, c.OH, c.OW)};
+  lua_settop(L, 6);
   lp_tensor *o = lp_push_tensor(L, 4, shape, 0);
   lp_tensor *work = lp_push_tensor(L, 1, ws, 0);
-  lp_conv2d_forward(lp_tensor_data(o), lp_tensor_data(work), lp_tensor_data(x), lp_tensor_data(w),
-                    data_or_null(b), c.N, c.C, c.H, c.W, c.O, c.kh, c.kw, c.stride, c.pad);
+  lp_conv2d_forward(lp_tensor_data(o), lp_tensor_data(work), lp_tensor_data(lp_check_tensor(L, 1)),
+                    lp_tensor_data(lp_check_tensor(L, 2)), b ? lp_tensor_data(lp_check_tensor(L, 3)) : NULL,
+                    c.N, c.C, c.H, c.W, c.O, c.kh, c.kw, c.stride, c.pad);
+  if (keep) return 2;
   lp_tensor_free(work);   /* back to the cache at once */
   lua_pop(L, 1);
   return 1;
 }
 
-/* kernels.conv2d_backward(dout, x, w, stride, pad, need_dx, need_dw, need_db) -> dx, dw, db */
+/* kernels.conv2d_backward(dout, x, w, stride, pad, need_dx, need_dw, need_db [, work])
+ * -> dx, dw, db. work: the second result of conv2d(..., true) for this x
+ * and w (reused, then overwritten); without it a workspace is made. */
 static int k_conv2d_backward(lua_State *L) {
   lp_tensor *d = lp_check_contiguous(L, 1), *x = lp_check_contiguous(L, 2), *w = lp_check_contiguous(L, 3);
   conv_dims c = conv_check(L, x, w, 4, 5, "conv2d_backward");
   int nx = lua_toboolean(L, 6), nw = lua_toboolean(L, 7), nb = lua_toboolean(L, 8);
+  lp_tensor *given = opt_tensor(L, 9);
   if (d->ndim != 4 || d->shape[0] != c.N || d->shape[1] != c.O || d->shape[2] != c.OH || d->shape[3] != c.OW)
     return luaL_error(L, "conv2d_backward: gradient of shape %s, expected (%d, %d, %d, %d)", sh(L, d),
                       (int)c.N, (int)c.O, (int)c.OH, (int)c.OW);
-  lua_settop(L, 8);
   int64_t bs[1] = {c.O}, ws[1] = {lp_conv2d_workspace(c.N, c.C, c.O, c.kh, c.kw, c.OH, c.OW)};
+  if (given && lp_tensor_numel(given) != ws[0])
+    return luaL_error(L, "conv2d_backward: workspace of %d floats, expected %d (from conv2d with the same x and w)",
+                      (int)lp_tensor_numel(given), (int)ws[0]);
+  lua_settop(L, 9);
   lp_tensor *dx = NULL, *dw = NULL, *db = NULL;   /* overwritten: not zeroed here */
   if (nx) dx = lp_push_tensor_like(L, lp_check_tensor(L, 2), 0);
   else lua_pushnil(L);
@@ -126,13 +138,15 @@ static int k_conv2d_backward(lua_State *L) {
   else lua_pushnil(L);
   if (nb) db = lp_push_tensor(L, 1, bs, 0);
   else lua_pushnil(L);
-  lp_tensor *work = lp_push_tensor(L, 1, ws, 0);
+  lp_tensor *work = given ? lp_check_tensor(L, 9) : lp_push_tensor(L, 1, ws, 0);
   lp_conv2d_backward(data_or_null(dx), data_or_null(dw), data_or_null(db), lp_tensor_data(work),
                      lp_tensor_data(lp_check_tensor(L, 1)), lp_tensor_data(lp_check_tensor(L, 2)),
                      lp_tensor_data(lp_check_tensor(L, 3)), c.N, c.C, c.H, c.W, c.O,
-                     c.kh, c.kw, c.stride, c.pad, 0);
-  lp_tensor_free(work);
-  lua_pop(L, 1);
+                     c.kh, c.kw, c.stride, c.pad, given != NULL, 0);
+  if (!given) {
+    lp_tensor_free(work);
+    lua_pop(L, 1);
+  }
   return 3;
 }
 

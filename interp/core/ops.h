@@ -137,15 +137,19 @@ void lp_col2im(float *dinp, const float *dcol, int64_t N, int64_t C, int64_t H, 
                int kh, int kw, int stride, int pad, int64_t OH, int64_t OW);
 /* Workspace floats conv2d needs: C*kh*kw*N*OH*OW + O*N*OH*OW. */
 int64_t lp_conv2d_workspace(int64_t N, int64_t C, int64_t O, int kh, int kw, int64_t OH, int64_t OW);
-/* out (N, O, OH, OW) = conv(inp (N, C, H, W), weight (O, C, kh, kw)) + bias (O) */
+/* out (N, O, OH, OW) = conv(inp (N, C, H, W), weight (O, C, kh, kw)) + bias (O);
+ * leaves im2col(inp) at the start of work, for the backward. */
 void lp_conv2d_forward(float *out, float *work, const float *inp, const float *weight,
                        const float *bias, int64_t N, int64_t C, int64_t H, int64_t W, int64_t O,
                        int kh, int kw, int stride, int pad);
 /* dinp += ..., dweight += ..., dbias += ... (each may be NULL); with
- * !accumulate they are overwritten (and may be uninitialised). */
+ * !accumulate they are overwritten (and may be uninitialised). col_ready:
+ * work still holds the forward's im2col of inp (it is then reused, not
+ * recomputed); either way work is overwritten. */
 void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, const float *dout,
                         const float *inp, const float *weight, int64_t N, int64_t C, int64_t H,
-                        int64_t W, int64_t O, int kh, int kw, int stride, int pad, int accumulate);
+                        int64_t W, int64_t O, int kh, int kw, int stride, int pad, int col_ready,
+                        int accumulate);
 
 /* out (N, C, OH, OW) = max over k x k windows; idx (same shape) holds the
  * flat index (within the H*W plane) of the max, for the backward. */

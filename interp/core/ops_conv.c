@@ -168,7 +168,8 @@ void lp_conv2d_forward(float *out, float *work, const float *inp, const float *w
 
 void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, const float *dout,
                         const float *inp, const float *weight, int64_t N, int64_t C, int64_t H,
-                        int64_t W, int64_t O, int kh, int kw, int stride, int pad, int accumulate) {
+                        int64_t W, int64_t O, int kh, int kw, int stride, int pad, int col_ready,
+                        int accumulate) {
   // dinp (N, C, H, W), dweight (O, C, kh, kw), dbias (O), dout (N, O, OH, OW)
   int64_t OH = (H + 2 * pad - kh) / stride + 1, OW = (W + 2 * pad - kw) / stride + 1;
   int64_t P = OH * OW, CK = C * kh * kw;
@@ -192,7 +193,7 @@ void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, 
       dbias[o] += ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
     }
   if (dweight) {
-    lp_im2col(col, inp, N, C, H, W, kh, kw, stride, pad, OH, OW);
+    if (!col_ready) lp_im2col(col, inp, N, C, H, W, kh, kw, stride, pad, OH, OW);
     lp_gemm(0, 1, O, CK, N * P, 1.0f, tmp, N * P, col, N * P, 1.0f, dweight, CK);
   }
   if (dinp) {

@@ -432,10 +432,15 @@ function ag.conv2d(x, w, b, stride, pad)
   if b ~= nil then b = V(b, 3, "conv2d") end
   stride, pad = stride or 1, pad or 0
   local X, W = contig(x.data), contig(w.data)
-  local out = K.conv2d(X, W, b and contig(b.data), stride, pad)
+  local keep = grad_enabled and (x.requires_grad or w.requires_grad or (b ~= nil and b.requires_grad))
+  -- with a graph, keep the forward's im2col for the backward (one copy of x
+  -- per kernel tap; freed by the backward)
+  local out, work = K.conv2d(X, W, b and contig(b.data), stride, pad, keep)
   return result(out, { x, w, b or NONE }, function(g)
-    return K.conv2d_backward(contig(g), X, W, stride, pad, x.requires_grad, w.requires_grad,
-      b ~= nil and b.requires_grad)
+    local dx, dw, db = K.conv2d_backward(contig(g), X, W, stride, pad, x.requires_grad, w.requires_grad,
+      b ~= nil and b.requires_grad, work)
+    work:free()
+    return dx, dw, db
   end, "conv2d")
 end
 
