@@ -36,6 +36,7 @@ typedef uint64_t vq __attribute__((vector_size(32)));
 typedef struct {
   int fast;                 /* 1: rne or sr through the lanes */
   int sr;
+  int sr_skip;              /* sr: use SR_SKIP (few elements below thr) */
   uint32_t D, nmask, halfm1, pflip, pbit;   /* normal range, bit pattern */
   float thr;                /* 2^emin: below it, the fixed-gap range */
   float s1, s2, q;          /* t = |x| * s1 * s2 = |x| / q */
@@ -112,6 +113,11 @@ static void make_plan(qplan *p, const lp_format *f) {
 
 #define INLINE static inline __attribute__((always_inline))
 
+/* sr when few elements fall below thr: a group whose lanes all lie above
+ * it skips the fixed-gap arithmetic (a branch that pays only when it is
+ * rarely taken; lp_quantize picks it from a sample of the input). */
+#define SR_SKIP 100
+
 /* On x86 the lanes are also built for AVX2 and chosen at run time; other
  * machines use the baseline build alone. */
 #if defined(__x86_64__) || defined(__i386__)
@@ -132,7 +138,8 @@ INLINE vf bcast_f(float x) { return (vf){x, x, x, x, x, x, x, x}; }
 /* The plan's numbers as lane vectors, built once per call. */
 typedef struct {
   vu halfm1, pflip, pbit, nmask, signmask, topmask, one, zero, lowmask, half, lsb, expinf;
-  vf thr, s1, s2, q, maxv, ovpos, ovneg, infpos, infneg, magic, two_k, two31, halff, zerof;
+  vf thr, s1, s2, q, maxv, ovpos, ovneg, infpos, infneg, magic, two_km1, halff, zerof;
+  vu ovxor;
   vq steps, m1, m2;
   uint64_t key0;
   uint32_t D, rs, ls, gshift;
@@ -164,8 +171,8 @@ INLINE void make_vplan(vplan *v, const qplan *p) {
   v->ovpos = bcast_f(p->ovpos);
   v->ovneg = bcast_f(p->ovneg);
   v->magic = bcast_f(8388608.0f);
-  v->two_k = bcast_f(p->two_k);
-  v->two31 = bcast_f(2147483648.0f);
+  v->two_km1 = bcast_f(p->two_k * 0.5f);
+  v->ovxor = (vu)v->ovpos ^ (vu)v->ovneg;
   v->key0 = p->key;
   const uint64_t g = UINT64_C(0x9e3779b97f4a7c15), m1 = UINT64_C(0xbf58476d1ce4e5b9),
                  m2 = UINT64_C(0x94d049bb133111eb);
@@ -210,25 +217,25 @@ INLINE vf round8(const vplan *v, const vf *xp, uint64_t base, const int mode) {
     nu = (au + v->halfm1 + (((au >> v->D) ^ v->pflip) & v->pbit)) & v->nmask;
     vf r = (t + v->magic) - v->magic;       /* the FPU's own ties-to-even */
     ys = (vu)(r * v->q);
-  } else if (mode == LP_SR) {
+  } else if (mode == LP_SR || mode == SR_SKIP) {
     vu w = sr_words(v, base);
     vu radd = v->radd_on ? (w >> v->rs) << v->ls : v->zero;
     nu = (au + radd) & v->nmask;
-    /* the fixed-gap range costs more: skip it when no lane needs it */
     vq any = (vq)lt;
-    if ((any[0] | any[1] | any[2] | any[3]) == 0) ys = nu;
+    if (mode == SR_SKIP && (any[0] | any[1] | any[2] | any[3]) == 0) ys = nu;
     else {
       vi ni = __builtin_convertvector(t, vi);
       vf nf = __builtin_convertvector(ni, vf);
-      vf g = (t - nf) * v->two_k;           /* frac * 2^k, exact, < 2^32 */
-      vi ge = g >= v->two31;
-      vf gh = (vf)sel(ge, (vu)(g - v->two31), (vu)g);
-      vu G = (vu)__builtin_convertvector(gh, vi) + ((vu)ge & v->signmask);
+      /* G = floor(frac 2^k) = 2 floor(h) + [frac(h) >= 1/2] with the exact
+       * h = frac 2^(k-1) < 2^31, which converts to int32 */
+      vf h = (t - nf) * v->two_km1;
+      vi hi = __builtin_convertvector(h, vi);
+      vi odd = (h - __builtin_convertvector(hi, vf)) >= v->halff;
+      vu G = ((vu)hi << 1) - (vu)odd;
       vu Gs = G << v->gshift;
       vu sum = Gs + (w & v->topmask);
       vi up = sum < Gs;                     /* carry: floor(frac 2^k) + R >= 2^k */
-      vf upf = __builtin_convertvector((vi)((vu)up & v->one), vf);
-      ys = (vu)((nf + upf) * v->q);
+      ys = (vu)(__builtin_convertvector(ni - up, vf) * v->q);
     }
   } else {
     /* directed modes, rna and rno: the bit pattern above the fixed-gap
@@ -256,14 +263,14 @@ INLINE vf round8(const vplan *v, const vf *xp, uint64_t base, const int mode) {
       nu = tr + ((vu)(inexact & even) & v->lsb);
       up = sub_inexact & (vi)(((vu)ni & v->one) == v->zero);
     }
-    vf upf = __builtin_convertvector((vi)((vu)up & v->one), vf);
-    ys = (vu)((nf + upf) * v->q);
+    ys = (vu)(__builtin_convertvector(ni - up, vf) * v->q);   /* up is 0 or -1 */
+    (void)nf;
   }
   vu y = sel(lt, ys, nu);
   vi ov = (vf)y > v->maxv;
-  vu ovv = sel(neg, (vu)v->ovneg, (vu)v->ovpos);
+  vu ovv = (vu)v->ovpos ^ ((vu)neg & v->ovxor);
   vu res = sel(ov, ovv, y | sg);
-  if (mode != LP_RNE && mode != LP_SR) {      /* an infinite input is exact: not an overflow */
+  if (mode != LP_RNE && mode != LP_SR && mode != SR_SKIP) {   /* an infinite input is exact */
     vi isinf = (vi)(au == v->expinf);
     res = sel(isinf, sel(neg, (vu)v->infneg, (vu)v->infpos), res);
   }
@@ -340,7 +347,10 @@ INLINE void run_lanes(const qplan *p, float *dst, const float *src, size_t n, fl
     case LP_RUP: run_lanes_mode(p, dst, src, n, scale, rescale, ctr, LP_RUP); break;
     case LP_RDN: run_lanes_mode(p, dst, src, n, scale, rescale, ctr, LP_RDN); break;
     case LP_RNO: run_lanes_mode(p, dst, src, n, scale, rescale, ctr, LP_RNO); break;
-    default: run_lanes_mode(p, dst, src, n, scale, rescale, ctr, LP_SR); break;
+    default:
+      if (p->sr_skip) run_lanes_mode(p, dst, src, n, scale, rescale, ctr, SR_SKIP);
+      else run_lanes_mode(p, dst, src, n, scale, rescale, ctr, LP_SR);
+      break;
   }
 }
 
@@ -463,6 +473,20 @@ static void quantize_block(const lp_format *f, const qplan *p, float *dst, const
   else lanes_base(p, dst, src, n, scale, rescale, ctr0);
 }
 
+/* For sr: samples up to 256 elements; below 4% under thr a group of 8
+ * has all lanes above it most of the time, and skipping pays. Speed only:
+ * both ways give the same bits. */
+static void choose_sr_skip(qplan *p, const float *src, size_t n, float scale) {
+  p->sr_skip = 0;
+  if (!p->sr || n == 0) return;
+  size_t step = n > 256 ? n / 256 : 1, seen = 0, below = 0;
+  for (size_t i = 0; i < n && seen < 256; i += step, seen++) {
+    float a = fabsf(scale == 1.0f ? src[i] : src[i] / scale);
+    below += a < p->thr;
+  }
+  p->sr_skip = below * 25 < seen;
+}
+
 typedef struct {
   const lp_format *f;
   qplan plan;
@@ -488,6 +512,7 @@ void lp_quantize(const lp_format *f, float *dst, const float *src, size_t n, flo
   qjob j;
   j.f = f;
   make_plan(&j.plan, f);
+  choose_sr_skip(&j.plan, src, n, scale);
   j.dst = dst;
   j.codes = NULL;
   j.src = src;
@@ -518,6 +543,7 @@ void lp_quantize_codes(const lp_format *f, uint32_t *codes, const float *src, si
   qjob j;
   j.f = f;
   make_plan(&j.plan, f);
+  choose_sr_skip(&j.plan, src, n, scale);
   j.dst = NULL;
   j.codes = codes;
   j.src = src;
