@@ -130,7 +130,7 @@ t.like(err, "^lpact: no benchmark 'nosuch'", "unknown bench")
 t.is(rc, 2, "exit 2")
 out, err, rc = run(exe .. " bench quantize 4096")
 t.like(out, "memcpy of the same buffer", "bench quantize prints memcpy")
-t.like(out, "\nfp2%s+sr%s+2%s+[%d.]+%s+[%d.]+%s+%d+%%\n$", "and the last case")
+t.like(out, "\nfp2%s+sr%s+2%s+[%d.]+%s+[%d.]+%s+%d+%%%s+[%dinf.]+%%\n$", "and the last case")
 t.is(rc, 0, "bench exits 0")
 out, err, rc = run(exe .. " help")
 for _, c in ipairs { "info", "levels", "round", "bench", "help" } do
