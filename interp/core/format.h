@@ -55,8 +55,10 @@ int lp_format_parse(lp_format *f, const char *spec, char *err, size_t errlen);
 int lp_format_with(lp_format *f, const lp_format *base, const char *opts,
                    char *err, size_t errlen);
 
-/* Rounds x to the format by its mode. ctr is the element's counter for
- * stochastic rounding (ignored by the other modes). The random word of
+/* Rounds x to the format by its mode, exactly (docs/formats.md, "Rounding,
+ * exactly"; an unsigned format sends every negative input to +0). ctr is
+ * the element's counter for stochastic rounding (ignored by the other
+ * modes). The random word of
  * counter c is W(c) = 32 bits of lp_rand64(lp_rng_key(f->seed, 0), c >> 1):
  * the low half for even c, the high half for odd c. With k = sr_bits and
  * R = W >> (32 - k), |x| goes up from its lower neighbour iff
@@ -65,7 +67,8 @@ int lp_format_with(lp_format *f, const lp_format *base, const char *opts,
 double lp_round(const lp_format *f, double x, uint64_t ctr);
 
 /* dst[i] = scale * Q(src[i] / scale) for i in [0, n), stochastic counters
- * ctr0 + i; dst may equal src. scale = 1 means none; otherwise the
+ * ctr0 + i; dst may equal src. scale (positive, finite) = 1 means none;
+ * otherwise the
  * division and the multiplication are binary32 operations (exact for a
  * power-of-two scale), so dst[i] == (float)(scale * lp_round(f,
  * (float)(src[i] / scale), ctr0 + i)). Threads across the pool for large
