@@ -1,7 +1,7 @@
 --- lpact.tap — a small Test Anything Protocol producer for the test suite.
 --
 --     local t = require "lpact.tap"
---     t.is(lpact.format"fp4":round(0.3), 0.25, "0.3 rounds to 0.25")
+--     t.is(lpact.format"fp4":round(0.3), 0.5, "0.3 rounds to the subnormal 0.5")
 --     t.done()
 --
 -- Every check prints one `ok`/`not ok` line; t.done() prints the plan and
