@@ -23,14 +23,12 @@ end
 -- Values in (-3, 3) at least 0.05 from every integer and from +-0.5 (the kinks).
 local function away(shape, seed)
   local r = lpact.rand(shape, seed, 0, 1)
-  local tt = r:totable()
   local flat = r:reshape { r:numel() }
   for i = 1, r:numel() do
     local u = flat:get(i)
     local k = math.floor(u * 12)              -- 12 cells of width 0.5 in [-3, 3)
     flat:set(i, -3 + k * 0.5 + 0.1 + 0.3 * (u * 12 - k))
   end
-  local _ = tt
   return ag.param(r)
 end
 
