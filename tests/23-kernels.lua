@@ -35,6 +35,14 @@ for _, cfg in ipairs { { 1, 0 }, { 1, 1 }, { 2, 1 }, { 2, 0 } } do
   t.ok((got - want):abs():max() < 1e-5, "conv equals the direct loop, stride " .. cfg[1] .. " pad " .. cfg[2])
 end
 
+do -- a big batch without a backward goes through in chunks of samples: same values
+  -- (within float32 summation-order noise: the chunks tile the matrix product differently)
+  local X, W, B = lpact.randn({ 700, 1, 28, 28 }, 45), lpact.randn({ 16, 1, 3, 3 }, 46), lpact.randn({ 16 }, 47)
+  local chunked, whole = K.conv2d(X, W, B, 1, 1), K.conv2d(X, W, B, 1, 1, true)
+  t.ok((chunked - whole):abs():max() < 1e-5, "chunked conv2d agrees with the whole-batch one")
+  t.is(chunked:hash(), K.conv2d(X, W, B, 1, 1):hash(), "and is reproducible")
+end
+
 do -- the backward reusing the forward's im2col gives the same bits as recomputing it
   local X, W, B = lpact.randn({ 3, 2, 7, 6 }, 41), lpact.randn({ 4, 2, 3, 3 }, 42), lpact.randn({ 4 }, 43)
   local y, work = K.conv2d(X, W, B, 2, 1, true)

@@ -74,6 +74,8 @@ static int k_linear_backward(lua_State *L) {
 
 typedef struct { int64_t N, C, H, W, O, OH, OW; int kh, kw, stride, pad; } conv_dims;
 
+#define CONV_WORK_BUDGET ((int64_t)6 << 20)   /* floats: 24 MB */
+
 static conv_dims conv_check(lua_State *L, lp_tensor *x, lp_tensor *w, int si, int pi, const char *fn) {
   conv_dims c;
   lua_Integer stride = luaL_optinteger(L, si, 1), pad = luaL_optinteger(L, pi, 0);
@@ -103,12 +105,25 @@ static int k_conv2d(lua_State *L) {
     return luaL_error(L, "conv2d: bias of shape %s does not fit weight of shape %s", sh(L, b), sh(L, w));
   int64_t shape[4] = {c.N, c.O, c.OH, c.OW};
   int64_t ws[1] = {lp_conv2d_workspace(c.N, c.C, c.O, c.kh, c.kw, c.OH, c.OW)};
+  /* Without keep (no backward to feed), big batches go through in chunks
+   * of samples so the workspace stays small enough for the storage cache
+   * (evaluation with batches of 1000 would otherwise map fresh memory). */
+  int64_t per = lp_conv2d_workspace(1, c.C, c.O, c.kh, c.kw, c.OH, c.OW), chunk = c.N;
+  if (!keep && ws[0] > CONV_WORK_BUDGET) {
+    chunk = per > 0 ? CONV_WORK_BUDGET / per : c.N;
+    if (chunk < 1) chunk = 1;
+    ws[0] = per * chunk;
+  }
   lua_settop(L, 6);
   lp_tensor *o = lp_push_tensor(L, 4, shape, 0);
   lp_tensor *work = lp_push_tensor(L, 1, ws, 0);
-  lp_conv2d_forward(lp_tensor_data(o), lp_tensor_data(work), lp_tensor_data(lp_check_tensor(L, 1)),
-                    lp_tensor_data(lp_check_tensor(L, 2)), b ? lp_tensor_data(lp_check_tensor(L, 3)) : NULL,
-                    c.N, c.C, c.H, c.W, c.O, c.kh, c.kw, c.stride, c.pad);
+  for (int64_t n0 = 0; n0 < c.N; n0 += chunk) {
+    int64_t nb = c.N - n0 < chunk ? c.N - n0 : chunk;
+    lp_conv2d_forward(lp_tensor_data(o) + n0 * c.O * c.OH * c.OW, lp_tensor_data(work),
+                      lp_tensor_data(lp_check_tensor(L, 1)) + n0 * c.C * c.H * c.W,
+                      lp_tensor_data(lp_check_tensor(L, 2)), b ? lp_tensor_data(lp_check_tensor(L, 3)) : NULL,
+                      nb, c.C, c.H, c.W, c.O, c.kh, c.kw, c.stride, c.pad);
+  }
   if (keep) return 2;
   lp_tensor_free(work);   /* back to the cache at once */
   lua_pop(L, 1);
