@@ -17,6 +17,8 @@
 --   --threads N      kernel threads [$LPACT_THREADS or all cores]
 --   --json FILE      write the result as one JSON object (written atomically)
 --   --normalize      standardise inputs per channel with the training set's mean and std
+--   --save FILE      write a checkpoint (model, optimizer, epoch) after every epoch
+--   --resume FILE    load a checkpoint and go on from the epoch after the saved one
 --   --quiet          no per-epoch lines
 
 local usage = [==[
@@ -24,11 +26,13 @@ usage: lpact scripts/train.lua [--model mlp|cnn_small|lenet5|vgg_cifar|resnet8|r
          [--act NAME] [--epochs N] [--batch N] [--seed N] [--lr X] [--opt adam|adamw|sgd]
          [--momentum X] [--wd X] [--schedule none|cosine|onecycle|step] [--clip X]
          [--dataset fashion-mnist|mnist|cifar10|spirals|blobs|builtin] [--data DIR]
-         [--limit N] [--threads N] [--json FILE] [--normalize] [--quiet]]==]
+         [--limit N] [--threads N] [--json FILE] [--normalize] [--save FILE] [--resume FILE]
+         [--quiet]]==]
 
 local numeric = { epochs = "int", batch = "int", seed = "int", limit = "int", threads = "int",
   lr = "num", momentum = "num", wd = "num", clip = "num" }
-local strings = { model = true, act = true, opt = true, schedule = true, data = true, dataset = true, json = true }
+local strings = { model = true, act = true, opt = true, schedule = true, data = true, dataset = true, json = true,
+  save = true, resume = true }
 
 local o = { model = "mlp", act = "relu", epochs = 5, batch = 128, seed = 1, opt = "adam",
   schedule = "none", dataset = "fashion-mnist" }
@@ -122,19 +126,36 @@ if not o.quiet then
   print(model)
 end
 
+local start = 1
+if o.resume then
+  local meta = lpact.checkpoint.load(o.resume, model, opt)
+  start = (math.tointeger(meta and meta.epoch) or 0) + 1
+  if not o.quiet then print(string.format("resumed from %s after epoch %d", o.resume, start - 1)) end
+end
+
 local hist = lpact.train.fit {
   model = model, data = ds, optimizer = opt, epochs = o.epochs, batch = o.batch, seed = o.seed,
-  schedule = sched, clip = o.clip, verbose = not o.quiet,
+  schedule = sched, clip = o.clip, verbose = not o.quiet, start_epoch = start,
+  on_epoch = o.save and function(e)
+    if not e.history.interrupted then -- only whole epochs are saved
+      lpact.checkpoint.save(o.save, model, opt, { epoch = e.epoch, test_acc = e.test_acc, model = o.model, seed = o.seed })
+    end
+  end or nil,
 }
+if hist.interrupted and o.save then print("the last whole epoch is saved in " .. o.save) end
 
 local last = hist.epochs[#hist.epochs]
 local secs = 0
 for _, e in ipairs(hist.epochs) do secs = secs + e.seconds end
-print(string.format("final test accuracy %.2f%%  (%d epochs, %.2f s/epoch)",
-  100 * (hist.test_acc or 0), #hist.epochs, secs / math.max(1, #hist.epochs)))
+if hist.test_acc then
+  print(string.format("final test accuracy %.2f%%  (%d epochs, %.2f s/epoch)",
+    100 * hist.test_acc, #hist.epochs, secs / math.max(1, #hist.epochs)))
+else
+  print("no test accuracy: no whole epoch was trained")
+end
 
 if o.json then
-  local function num(v) return v == v and string.format("%.6g", v) or "null" end
+  local function num(v) return v == v and string.format("%.17g", v) or "null" end
   local accs = {}
   for k, e in ipairs(hist.epochs) do accs[k] = num(e.test_acc or 0 / 0) end
   local s = string.format('{"model": "%s", "dataset": "%s", "act": "%s", "optimizer": "%s", "lr": %s, '

@@ -31,6 +31,29 @@ out, code = run("--dataset spirals --limit 200 --epochs 1 --model mlp --act gelu
 t.is(code, 0, "sgd + cosine + gelu on spirals runs")
 t.like(out, "^final test accuracy", "--quiet prints only the result")
 
+-- --save then --resume replays the same run: 2 + 1 epochs = 3 epochs, bit for bit.
+local ck, j3, jr = os.tmpname(), os.tmpname(), os.tmpname()
+local common = "--dataset spirals --limit 400 --batch 32 --lr 0.01 --seed 4 --quiet "
+run(common .. "--epochs 3 --json " .. j3)
+out, code = run(common .. "--epochs 2 --save " .. ck)
+t.is(code, 0, "a run with --save")
+out, code = run(common .. "--epochs 3 --resume " .. ck .. " --json " .. jr)
+t.is(code, 0, "a run with --resume")
+local function field(path, k)
+  local fh = io.open(path)
+  local txt = fh and fh:read("a") or ""
+  if fh then fh:close() end
+  return txt:match('"' .. k .. '": ([^,]+)')
+end
+t.ok(field(j3, "test_acc") ~= nil and field(j3, "test_acc") == field(jr, "test_acc")
+  and field(j3, "train_loss") == field(jr, "train_loss"),
+  string.format("resumed run ends exactly like the uninterrupted one (test_acc %s / %s, loss %s / %s)",
+    field(j3, "test_acc"), field(jr, "test_acc"), field(j3, "train_loss"), field(jr, "train_loss")))
+out, code = run("--dataset builtin --limit 64 --epochs 1 --quiet --resume " .. ck)
+t.like(out, "does not match the model", "a checkpoint of another model is refused")
+t.is(code, 1, "with status 1")
+os.remove(ck); os.remove(j3); os.remove(jr)
+
 out, code = run("--epochs x")
 t.is(code, 2, "a bad number exits 2")
 t.like(out, "^lpact: %-%-epochs needs an integer, got 'x'", "and says which option")

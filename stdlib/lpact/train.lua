@@ -83,6 +83,7 @@ local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge en
 --   schedule (an lpact.schedule; its `per` says "epoch" or "step"; sets optimizer.lr),
 --   loss (function(logits, y) -> scalar Var; default ag.cross_entropy),
 --   clip (a maximum global gradient norm), max_batches (per epoch, for quick runs),
+--   start_epoch (1; to resume a run from a checkpoint with the same shuffles),
 --   eval (true: evaluate data.test after every epoch), eval_batch (500),
 --   verbose (true), progress ("auto": live line when stdout is a terminal),
 --   on_batch(info), on_epoch(info): callbacks; returning false from either stops training.
@@ -115,11 +116,14 @@ function train.fit(o)
   local prev_catch = engine.catch_interrupt(true)
   local clock = lpact.wallclock
   local t_start = clock()
-  local step = 0
+  -- Resuming at start_epoch replays the same shuffles and schedule steps
+  -- as an uninterrupted run would (both depend only on seed and epoch).
+  local start = o.start_epoch or 1
+  local step = (start - 1) * nb
   local stop = false
 
   local function run()
-    for epoch = 1, epochs do
+    for epoch = start, epochs do
       if sched and not per_step then opt.lr = sched:at(epoch - 1) end
       model:train()
       local t0 = clock()
