@@ -98,6 +98,18 @@ ag.sum(ye):backward()
 local ge = E._lv.grad:totable()
 t.ok(ge[5] == 1 and ge[8] == 0.5 and ge[1] == 0, "emulate level gradient = s_o * sum of grads per output code")
 
+-- a Lua function with learnable output levels: x^2 in fp4
+local LF = qact.layer { function(v) return v * v end, fmt = "fp4", levels = "learnable" }
+local xf = ag.param(lpact.tensor { 1.2, -1.6 })
+local yf = LF:forward(xf)
+-- 1.2 -> 1 -> 1 (code 2); -1.6 -> -1.5 -> 2.25 -> 2 (code 4)
+t.same(vals(yf), { 1, 2 }, "Lua function x^2 in fp4")
+ag.sum(ag.mul(yf, lpact.tensor { 3, 5 })):backward()
+local gf = LF._lv.grad:totable()
+t.ok(gf[3] == 3 and gf[5] == 5, "its level gradient lands on the output codes 2 and 4")
+-- staircase STE: slope (2 - 1)/(1.5 - 1) = 2 at 1.2, (2 - 4)/(-1.5 + 2) = -4 at -1.6
+t.same(vals(xf.grad), { 6, -20 }, "Lua functions use the staircase STE: the table's slopes times g")
+
 -- STE rules
 local function grad_of(cfg, inputs)
   local layer = qact.layer(cfg)

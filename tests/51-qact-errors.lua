@@ -55,7 +55,11 @@ t.raises(function() core:grouped(lpact.zeros { 3 }, { axis = 3 }) end, "axis out
 t.raises(function() qk.ste(lpact.zeros { 3 }, lpact.zeros { 3 }, "staircase", "relu", 0, 0, 0, { 1, 0 }, { 0, 0 }) end,
   "px must increase", "ste: staircase points out of order")
 t.raises(function() qk.ste(lpact.zeros { 3 }, lpact.zeros { 2 }, "fprime", "relu") end, "size differs", "ste: sizes")
-t.lives(function() qk.scatter(lpact.zeros { 4 }, lpact.ones { 3 }, lpact.tensor { -5, 0 / 0, 1e30 }) end,
+t.lives(function() qk.scatter(lpact.zeros { 4 }, lpact.ones { 3 }, lpact.tensor { -5, 0 / 0, 1e30 }, 4) end,
   "scatter skips codes that are not entries")
+t.raises(function() qk.scatter(lpact.zeros { 4 }, lpact.ones { 30 }, lpact.zeros { 2 }, 1) end,
+  "codes buffer too small", "scatter: a codes buffer too small for g")
+t.raises(function() qk.scatter(lpact.zeros { 4 }, lpact.ones { 3 }, lpact.zeros { 2 }, 3) end,
+  "code width must be 1, 2 or 4", "scatter: bad code width")
 t.raises(function() core:telemetry(lpact.zeros { 3 }, 1, 0, lpact.zeros { 3 }) end, "usage tensor", "telemetry: bad usage size")
 t.done()

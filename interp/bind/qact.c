@@ -132,7 +132,26 @@ static int m_table(lua_State *L) {
   return 1;
 }
 
-/* q:lookup(x, T [, s_i [, use_map [, ctr0]]]) -> y, codes */
+/* Pushes a codes buffer for n codes of cw bytes: a 1-D Tensor of
+ * ceil(n cw / 4) floats used as raw bytes (only the kernels read it). */
+static void *push_codes(lua_State *L, size_t n, int cw) {
+  int64_t shape[1] = { (int64_t)((n * (size_t)cw + 3) / 4) };
+  if (shape[0] == 0) shape[0] = 1;
+  return lp_tensor_data(lp_push_tensor(L, 1, shape, 0));
+}
+
+/* Argument i as a codes buffer holding n codes of cw bytes. */
+static const void *check_codes(lua_State *L, int i, size_t n, int cw) {
+  lp_tensor *t = lp_check_contiguous(L, i);
+  if (cw != 1 && cw != 2 && cw != 4) luaL_error(L, "code width must be 1, 2 or 4");
+  if ((size_t)lp_tensor_numel(t) * 4 < n * (size_t)cw)
+    luaL_argerror(L, i, "codes buffer too small for the gradient");
+  return lp_tensor_data(t);
+}
+
+/* q:lookup(x, T [, s_i [, use_map [, ctr0 [, map]]]]) -> y, codes, width.
+ * use_map: record output codes through the map of the last q:table (or
+ * through `map`, a tensor of in_codes + 1 output codes). */
 static int m_lookup(lua_State *L) {
   qcore *q = check_qcore(L, 1);
   lp_tensor *x = lp_check_contiguous(L, 2);
@@ -143,13 +162,34 @@ static int m_lookup(lua_State *L) {
   if (!has_codes(&q->qin)) return luaL_error(L, "lookup: the input format has no codes");
   if ((uint64_t)lp_tensor_numel(T) != q->qin.ncodes)
     return luaL_argerror(L, 3, lua_pushfstring(L, "table of %d entries expected", (int)q->qin.ncodes));
-  if (use_map && !q->map_valid) return luaL_error(L, "lookup: no output-code map (call table first)");
+  const uint32_t *map = NULL;
+  uint32_t maxcode = q->qin.ncodes;
+  if (use_map && !lua_isnoneornil(L, 7)) {
+    lp_tensor *mt = lp_check_contiguous(L, 7);
+    if ((uint64_t)lp_tensor_numel(mt) != (uint64_t)q->qin.ncodes + 1)
+      return luaL_argerror(L, 7, "map of in_codes + 1 entries expected");
+    uint32_t *m = lua_newuserdatauv(L, (q->qin.ncodes + 1) * sizeof *m, 0);
+    const float *md = lp_tensor_data(mt);
+    maxcode = 0;
+    for (uint32_t c = 0; c <= q->qin.ncodes; c++) {
+      float v = md[c];
+      m[c] = (v >= 0 && v < 4294967295.0f) ? (uint32_t)v : 0xffffffffu;
+      if (m[c] > maxcode) maxcode = m[c];
+    }
+    map = m;
+  } else if (use_map) {
+    if (!q->map_valid) return luaL_error(L, "lookup: no output-code map (call table first)");
+    map = q->map;
+    maxcode = q->qout.ncodes;
+  }
+  size_t n = (size_t)lp_tensor_numel(x);
+  int cw = lp_qact_code_width(maxcode);
   lp_tensor *y = lp_push_tensor_like(L, x, 0);
-  lp_tensor *codes = lp_push_tensor_like(L, x, 0);
-  lp_qact_lookup(lp_tensor_data(y), lp_tensor_data(codes), lp_tensor_data(x),
-                 (size_t)lp_tensor_numel(x), &q->qin, si, lp_tensor_data(T),
-                 use_map ? q->map : NULL, (uint64_t)ctr);
-  return 2;
+  void *codes = push_codes(L, n, cw);
+  lp_qact_lookup(lp_tensor_data(y), codes, cw, lp_tensor_data(x), n, &q->qin, si,
+                 lp_tensor_data(T), map, (uint64_t)ctr);
+  lua_pushinteger(L, cw);
+  return 3;
 }
 
 /* Reads a group description {axis=, block=} for tensor x at index i into g;
@@ -187,7 +227,7 @@ static void read_scales(lua_State *L, int i, double *buf, size_t ng) {
   for (size_t k = 0; k < ng; k++) buf[k] = d[k];
 }
 
-/* q:direct(x, s_i, s_o [, levels [, groups [, ctr0]]]) -> y, codes
+/* q:direct(x, s_i, s_o [, levels [, groups [, ctr0]]]) -> y, codes, width
  * s_i and s_o: numbers or tensors with one scale per group. */
 static int m_direct(lua_State *L) {
   qcore *q = check_qcore(L, 1);
@@ -207,16 +247,18 @@ static int m_direct(lua_State *L) {
   double *buf = lua_newuserdatauv(L, 2 * ng * sizeof *buf, 0);  /* collected by the GC */
   read_scales(L, 3, buf, ng);
   read_scales(L, 4, buf + ng, ng);
+  size_t n = (size_t)lp_tensor_numel(x);
+  int cw = lp_qact_code_width(has_codes(&q->qout) ? q->qout.ncodes : 0);
   lp_tensor *y = lp_push_tensor_like(L, x, 0);
-  lp_tensor *codes = lp_push_tensor_like(L, x, 0);
-  lp_qact_direct(lp_tensor_data(y), lp_tensor_data(codes), lp_tensor_data(x),
-                 (size_t)lp_tensor_numel(x), &q->qin, &q->qout, q->fn, q->alpha, q->mode,
-                 grouped ? &g : NULL, buf, buf + ng, lev, (uint64_t)ctr);
-  return 2;
+  void *codes = push_codes(L, n, cw);
+  lp_qact_direct(lp_tensor_data(y), codes, cw, lp_tensor_data(x), n, &q->qin, &q->qout,
+                 q->fn, q->alpha, q->mode, grouped ? &g : NULL, buf, buf + ng, lev, (uint64_t)ctr);
+  lua_pushinteger(L, cw);
+  return 3;
 }
 
 /* q:grouped(x, {axis=, block=}, mx, rule, use_in, use_out [, levels [, ctr0]])
- * -> y, codes: per-group amax, scales (lp_qact_group_scales) and the
+ * -> y, codes, width: per-group amax, scales (lp_qact_group_scales) and the
  * per-element forward in one call; block 0 means per-channel. */
 static int m_grouped(lua_State *L) {
   static const char *const rules[] = { "floor", "ceil", NULL };
@@ -240,11 +282,13 @@ static int m_grouped(lua_State *L) {
                        has_codes(&q->qin) ? q->qin.hi : INFINITY,
                        has_codes(&q->qout) || q->qout.wide ? q->qout.hi : INFINITY,
                        mx, rule, use_in, use_out);
+  int cw = lp_qact_code_width(has_codes(&q->qout) ? q->qout.ncodes : 0);
   lp_tensor *y = lp_push_tensor_like(L, x, 0);
-  lp_tensor *codes = lp_push_tensor_like(L, x, 0);
-  lp_qact_direct(lp_tensor_data(y), lp_tensor_data(codes), lp_tensor_data(x), n, &q->qin, &q->qout,
+  void *codes = push_codes(L, n, cw);
+  lp_qact_direct(lp_tensor_data(y), codes, cw, lp_tensor_data(x), n, &q->qin, &q->qout,
                  q->fn, q->alpha, q->mode, &g, buf + ng, buf + 2 * ng, lev, (uint64_t)ctr);
-  return 2;
+  lua_pushinteger(L, cw);
+  return 3;
 }
 
 /* q:telemetry(x [, s [, ctr0 [, usage]]]) -> sat, under, nan, n; adds
@@ -323,6 +367,29 @@ static int ste_rule(lua_State *L, int i) {
   return luaL_checkoption(L, i, "fprime", r);
 }
 
+/* Reads staircase points from the tables at i and i + 1 into a userdata
+ * pushed on the stack; returns the count (0 if the rule needs none). */
+static int read_points(lua_State *L, int i, int rule, double **pts) {
+  int np = 0;
+  if (rule == LP_STE_STAIRCASE) {
+    luaL_checktype(L, i, LUA_TTABLE);
+    luaL_checktype(L, i + 1, LUA_TTABLE);
+    np = (int)luaL_len(L, i);
+    if (luaL_len(L, i + 1) != np) luaL_argerror(L, i + 1, "as many points as px expected");
+  }
+  double *p = lua_newuserdatauv(L, 2 * (size_t)(np > 0 ? np : 1) * sizeof *p, 0);
+  for (int k = 0; k < np; k++) {
+    lua_rawgeti(L, i, k + 1);
+    lua_rawgeti(L, i + 1, k + 1);
+    p[k] = luaL_checknumber(L, -2);
+    p[np + k] = luaL_checknumber(L, -1);
+    lua_pop(L, 2);
+    if (k > 0 && !(p[k] > p[k - 1])) luaL_argerror(L, i, "px must increase");
+  }
+  *pts = p;
+  return np;
+}
+
 /* qk.ste(x, g, rule, fn, alpha, lo, hi [, px_table, py_table]) -> dx */
 static int l_ste(lua_State *L) {
   lp_tensor *x = lp_check_contiguous(L, 1);
@@ -332,38 +399,55 @@ static int l_ste(lua_State *L) {
   double alpha = luaL_optnumber(L, 5, lp_qf_default_alpha(fn));
   double lo = luaL_optnumber(L, 6, -INFINITY), hi = luaL_optnumber(L, 7, INFINITY);
   if (lp_tensor_numel(x) != lp_tensor_numel(g)) return luaL_argerror(L, 2, "size differs from x");
-  int np = 0;
-  if (rule == LP_STE_STAIRCASE) {
-    luaL_checktype(L, 8, LUA_TTABLE);
-    luaL_checktype(L, 9, LUA_TTABLE);
-    np = (int)luaL_len(L, 8);
-    if (luaL_len(L, 9) != np) return luaL_argerror(L, 9, "as many points as px expected");
-  }
-  double *pts = lua_newuserdatauv(L, 2 * (size_t)(np > 0 ? np : 1) * sizeof *pts, 0);
-  for (int k = 0; k < np; k++) {
-    lua_rawgeti(L, 8, k + 1);
-    lua_rawgeti(L, 9, k + 1);
-    pts[k] = luaL_checknumber(L, -2);
-    pts[np + k] = luaL_checknumber(L, -1);
-    lua_pop(L, 2);
-    if (k > 0 && !(pts[k] > pts[k - 1])) return luaL_argerror(L, 8, "px must increase");
-  }
+  double *pts;
+  int np = read_points(L, 8, rule, &pts);
   lp_tensor *dx = lp_push_tensor_like(L, x, 0);
   lp_qact_ste(lp_tensor_data(dx), lp_tensor_data(g), lp_tensor_data(x), (size_t)lp_tensor_numel(x),
               rule, fn, alpha, lo, hi, pts, pts + np, np);
   return 1;
 }
 
-/* qk.scatter(dT, g, codes [, mult]): dT[codes[i]] += mult * g[i]. */
+/* qk.scatter(dT, g, codes, width [, mult]): dT[codes[i]] += mult * g[i]. */
 static int l_scatter(lua_State *L) {
   lp_tensor *dT = lp_check_contiguous(L, 1);
   lp_tensor *g = lp_check_contiguous(L, 2);
-  lp_tensor *c = lp_check_contiguous(L, 3);
-  double mult = luaL_optnumber(L, 4, 1.0);
-  if (lp_tensor_numel(g) != lp_tensor_numel(c)) return luaL_argerror(L, 3, "size differs from g");
-  lp_qact_scatter(lp_tensor_data(dT), (size_t)lp_tensor_numel(dT), lp_tensor_data(g),
-                  lp_tensor_data(c), (size_t)lp_tensor_numel(g), mult);
+  int cw = (int)luaL_checkinteger(L, 4);
+  size_t n = (size_t)lp_tensor_numel(g);
+  const void *codes = check_codes(L, 3, n, cw);
+  double mult = luaL_optnumber(L, 5, 1.0);
+  lp_qact_scatter(lp_tensor_data(dT), (size_t)lp_tensor_numel(dT), lp_tensor_data(g), codes, cw, n, mult);
   return 0;
+}
+
+/* qk.backward(g, x, rule, fn, alpha, lo, hi, px, py, dT, codes, width, mult)
+ * -> dx: the STE gradient, and (dT not nil) the level gradient added to
+ * dT, in one pass over g. */
+static int l_backward(lua_State *L) {
+  lp_tensor *g = lp_check_contiguous(L, 1);
+  lp_tensor *x = lp_check_contiguous(L, 2);
+  int rule = ste_rule(L, 3);
+  int fn = check_fn(L, 4);
+  double alpha = luaL_optnumber(L, 5, lp_qf_default_alpha(fn));
+  double lo = luaL_optnumber(L, 6, -INFINITY), hi = luaL_optnumber(L, 7, INFINITY);
+  size_t n = (size_t)lp_tensor_numel(x);
+  if ((size_t)lp_tensor_numel(g) != n) return luaL_argerror(L, 1, "size differs from x");
+  lp_tensor *dT = NULL;
+  const void *codes = NULL;
+  int cw = 1;
+  double mult = 1.0;
+  if (!lua_isnoneornil(L, 10)) {
+    dT = lp_check_contiguous(L, 10);
+    cw = (int)luaL_checkinteger(L, 12);
+    codes = check_codes(L, 11, n, cw);
+    mult = luaL_optnumber(L, 13, 1.0);
+  }
+  double *pts;
+  int np = read_points(L, 8, rule, &pts);
+  lp_tensor *dx = lp_push_tensor_like(L, x, 0);
+  lp_qact_backward(lp_tensor_data(dx), dT ? lp_tensor_data(dT) : NULL,
+                   dT ? (size_t)lp_tensor_numel(dT) : 0, mult, lp_tensor_data(g), lp_tensor_data(x),
+                   codes, cw, n, rule, fn, alpha, lo, hi, pts, pts + np, np);
+  return 1;
 }
 
 /* qk.scale_grad(g, x, y, "lsq"|"pact", fn, alpha, s, lo, hi) -> number */
@@ -458,7 +542,8 @@ static const luaL_Reg methods[] = {
 static const luaL_Reg funcs[] = {
   { "new", l_new }, { "ste", l_ste }, { "scatter", l_scatter }, { "amax", l_amax },
   { "group_amax", l_group_amax }, { "mx_scale", l_mx_scale }, { "f", l_f },
-  { "fprime", l_fprime }, { "ops", l_ops }, { "fninfo", l_fninfo }, { "scale_grad", l_scale_grad }, { NULL, NULL },
+  { "fprime", l_fprime }, { "ops", l_ops }, { "fninfo", l_fninfo }, { "scale_grad", l_scale_grad }, { "backward", l_backward },
+  { NULL, NULL },
 };
 
 int luaopen_lpact_qact(lua_State *L) {

@@ -347,8 +347,27 @@ void lp_qact_table(float *T, uint32_t *ocode, const lp_qz *qin, const lp_qz *qou
 
 /* ---- forward ---------------------------------------------------------- */
 
+/* Codes are stored in 1, 2 or 4 bytes (lp_qact_code_width). */
+static inline void put_code(void *codes, int cw, size_t i, uint32_t k) {
+  if (cw == 1) ((uint8_t *)codes)[i] = (uint8_t)k;
+  else if (cw == 2) ((uint16_t *)codes)[i] = (uint16_t)k;
+  else ((uint32_t *)codes)[i] = k;
+}
+
+static inline size_t get_code(const void *codes, int cw, size_t i) {
+  if (cw == 1) return ((const uint8_t *)codes)[i];
+  if (cw == 2) return ((const uint16_t *)codes)[i];
+  return ((const uint32_t *)codes)[i];
+}
+
+int lp_qact_code_width(uint32_t maxcode) {
+  return maxcode <= 0xff ? 1 : maxcode <= 0xffff ? 2 : 4;
+}
+
 typedef struct {
-  float *y, *codes;
+  float *y;
+  void *codes;
+  int cw;
   const float *x;
   const lp_qz *qin, *qout;
   double s_i;
@@ -369,21 +388,33 @@ static void lookup_range(void *vctx, size_t begin, size_t end) {
   const int unit = c->s_i == 1.0, fast = q->fast;
   const double s_i = c->s_i;
   const float *restrict x = c->x, *restrict T = c->T;
-  float *restrict y = c->y, *restrict codes = c->codes;
+  float *restrict y = c->y;
+  void *codes = c->codes;
+  const int cw = c->cw;
   const uint32_t *restrict map = c->map;
   const uint64_t ctr0 = c->ctr0;
+  if (unit && fast && cw == 1 && !map) {   /* the common case, kept simple */
+    uint8_t *restrict cb = codes;
+    for (size_t i = begin; i < end; i++) {
+      double u = x[i];
+      uint32_t k = !isnan(u) ? qz_code_fast(q, u) : nc;
+      y[i] = k < nc ? T[k] : NAN;
+      if (cb) cb[i] = (uint8_t)k;
+    }
+    return;
+  }
   for (size_t i = begin; i < end; i++) {
     double u = unit ? (double)x[i] : (double)x[i] / s_i;
     uint32_t k = (fast && !isnan(u)) ? qz_code_fast(q, u) : lp_qz_code(q, u, ctr0 + i);
     y[i] = k < nc ? T[k] : NAN;
-    if (codes) codes[i] = (float)(map ? map[k] : k);
+    if (codes) put_code(codes, cw, i, map ? map[k] : k);
   }
 }
 
-void lp_qact_lookup(float *y, float *codes, const float *x, size_t n,
+void lp_qact_lookup(float *y, void *codes, int cw, const float *x, size_t n,
                     const lp_qz *qin, double s_i, const float *T,
                     const uint32_t *map, uint64_t ctr0) {
-  fwd_ctx c = { .y = y, .codes = codes, .x = x, .qin = qin, .s_i = s_i, .T = T,
+  fwd_ctx c = { .y = y, .codes = codes, .cw = cw, .x = x, .qin = qin, .s_i = s_i, .T = T,
                 .map = map, .ctr0 = ctr0 };
   lp_parallel_for(n, GRAIN, lookup_range, &c);
 }
@@ -417,19 +448,19 @@ static void direct_range(void *vctx, size_t begin, size_t end) {
       uint32_t k = lp_qz_code(qo, z, octr);
       double y = k >= qo->ncodes ? NAN : (c->levels ? (double)c->levels[k] : qo->val[k]);
       c->y[i] = (float)(s_o * y);
-      if (c->codes) c->codes[i] = (float)k;
+      if (c->codes) put_code(c->codes, c->cw, i, k);
     } else {
       c->y[i] = (float)(s_o * lp_qz_round(qo, z, octr));
-      if (c->codes) c->codes[i] = 0;
+      if (c->codes) put_code(c->codes, c->cw, i, 0);
     }
   }
 }
 
-void lp_qact_direct(float *y, float *codes, const float *x, size_t n,
+void lp_qact_direct(float *y, void *codes, int cw, const float *x, size_t n,
                     const lp_qz *qin, const lp_qz *qout, int fn, double alpha,
                     int mode, const lp_qgroups *groups, const double *si,
                     const double *so, const float *levels, uint64_t ctr0) {
-  fwd_ctx c = { .y = y, .codes = codes, .x = x, .qin = qin, .qout = qout, .fn = fn,
+  fwd_ctx c = { .y = y, .codes = codes, .cw = cw, .x = x, .qin = qin, .qout = qout, .fn = fn,
                 .alpha = alpha, .mode = mode, .groups = groups, .si = si, .so = so,
                 .levels = levels, .ctr0 = ctr0 };
   lp_parallel_for(n, GRAIN / 4, direct_range, &c);
@@ -443,9 +474,14 @@ typedef struct {
   int rule, fn, np;
   double alpha, lo, hi;
   const double *px, *py;
-} ste_ctx;
+  /* the level gradient (part NULL: none): fixed chunks, 4 partial rows each */
+  double *part;
+  size_t nT, n, nchunks;
+  const void *codes;
+  int cw;
+} bwd_ctx;
 
-static double stair_slope(const ste_ctx *c, double x) {
+static double stair_slope(const bwd_ctx *c, double x) {
   if (c->np < 2 || !(x >= c->px[0] && x <= c->px[c->np - 1])) return 0.0;
   int lo = 0, hi = c->np - 1;   /* find k with px[k] <= x <= px[k+1] */
   while (hi - lo > 1) {
@@ -499,10 +535,11 @@ static inline float derivf(int fn, float x, float alpha) {
   }
 }
 
-static void ste_range(void *vctx, size_t begin, size_t end) {
-  const ste_ctx *c = vctx;
+/* dx over [begin, end) by the STE rule. */
+static void ste_span(const bwd_ctx *c, size_t begin, size_t end) {
   const float *restrict x = c->x, *restrict g = c->g;
   float *restrict dx = c->dx;
+  if (!dx) return;
   if (c->rule == LP_STE_IDENTITY) {
     for (size_t i = begin; i < end; i++) dx[i] = g[i];
     return;
@@ -524,72 +561,85 @@ static void ste_range(void *vctx, size_t begin, size_t end) {
   }
 }
 
-void lp_qact_ste(float *dx, const float *g, const float *x, size_t n, int rule,
-                 int fn, double alpha, double lo, double hi,
-                 const double *px, const double *py, int np) {
-  ste_ctx c = { .dx = dx, .g = g, .x = x, .rule = rule, .fn = fn, .alpha = alpha,
-                .lo = lo, .hi = hi, .px = px, .py = py, .np = np };
-  lp_parallel_for(n, GRAIN, ste_range, &c);
-}
-
-/* Fixed chunks (a function of n and nT only) each summing into its own row
- * of partials; rows are then added in chunk order: deterministic. */
-typedef struct {
-  double *part;
-  size_t nT, n, nchunks;
-  const float *g, *codes;
-} scat_ctx;
-
-/* A code as an index below nT, or nT for anything else (NaN, negative,
- * fractional garbage from a script): converted only when in range. */
-static inline size_t code_index(float cf, size_t nT) {
-  return (cf >= 0 && cf < (float)nT) ? (size_t)cf : nT;
-}
-
-static void scatter_chunks(void *vctx, size_t begin, size_t end) {
-  const scat_ctx *c = vctx;
+/* The level gradient of [begin, end) into four interleaved partial rows
+ * p[0..4 nT) (four rows break the dependency of repeated codes); codes
+ * at or above nT (the NaN sentinel) are skipped. */
+static void scatter_span(const bwd_ctx *c, double *restrict p, size_t begin, size_t end) {
   const size_t nT = c->nT;
-  const float *restrict g = c->g, *restrict codes = c->codes;
-  for (size_t k = begin; k < end; k++) {
-    /* four interleaved rows break the dependency of repeated codes */
-    double *restrict p = c->part + k * 4 * nT;
-    size_t i0 = c->n * k / c->nchunks, i1 = c->n * (k + 1) / c->nchunks, i = i0;
-    for (; i + 4 <= i1; i += 4) {
-      size_t a0 = code_index(codes[i], nT), a1 = code_index(codes[i + 1], nT);
-      size_t a2 = code_index(codes[i + 2], nT), a3 = code_index(codes[i + 3], nT);
+  const float *restrict g = c->g;
+  const void *codes = c->codes;
+  const int cw = c->cw;
+  size_t i = begin;
+  if (cw == 1) {
+    const uint8_t *restrict cb = codes;
+    for (; i + 4 <= end; i += 4) {
+      size_t a0 = cb[i], a1 = cb[i + 1], a2 = cb[i + 2], a3 = cb[i + 3];
       if (a0 < nT) p[a0] += g[i];
       if (a1 < nT) p[nT + a1] += g[i + 1];
       if (a2 < nT) p[2 * nT + a2] += g[i + 2];
       if (a3 < nT) p[3 * nT + a3] += g[i + 3];
     }
-    for (; i < i1; i++) {
-      size_t a = code_index(codes[i], nT);
-      if (a < nT) p[a] += g[i];
-    }
+  }
+  for (; i < end; i++) {
+    size_t a = get_code(codes, cw, i);
+    if (a < nT) p[a] += g[i];
   }
 }
 
-void lp_qact_scatter(float *dT, size_t nT, const float *g, const float *codes,
-                     size_t n, double mult) {
+static void bwd_chunks(void *vctx, size_t begin, size_t end) {
+  const bwd_ctx *c = vctx;
+  for (size_t k = begin; k < end; k++) {
+    size_t i0 = c->n * k / c->nchunks, i1 = c->n * (k + 1) / c->nchunks;
+    ste_span(c, i0, i1);
+    if (c->part) scatter_span(c, c->part + k * 4 * c->nT, i0, i1);
+  }
+}
+
+/* Chunks: a function of n and nT only, so sums do not depend on threads. */
+static size_t chunk_count(size_t n, size_t nT) {
   size_t nchunks = n / 65536 + 1;
   if (nchunks > 64) nchunks = 64;
   while (nchunks > 1 && nchunks * nT > (size_t)1 << 20) nchunks /= 2;
-  double *part = calloc(nchunks * 4 * nT, sizeof *part);
-  if (!part) {      /* out of memory: a serial float sum, same order */
+  return nchunks;
+}
+
+void lp_qact_backward(float *dx, float *dT, size_t nT, double mult, const float *g,
+                      const float *x, const void *codes, int cw, size_t n, int rule,
+                      int fn, double alpha, double lo, double hi,
+                      const double *px, const double *py, int np) {
+  bwd_ctx c = { .dx = dx, .g = g, .x = x, .rule = rule, .fn = fn, .alpha = alpha,
+                .lo = lo, .hi = hi, .px = px, .py = py, .np = np,
+                .nT = nT, .n = n, .codes = codes, .cw = cw };
+  c.nchunks = chunk_count(n, nT);
+  int sum = dT && codes && nT > 0;
+  if (sum) c.part = calloc(c.nchunks * 4 * nT, sizeof *c.part);
+  if (sum && !c.part) {         /* out of memory: a serial float sum */
     for (size_t i = 0; i < n; i++) {
-      size_t code = code_index(codes[i], nT);
-      if (code < nT) dT[code] += (float)(mult * g[i]);
+      size_t a = get_code(codes, cw, i);
+      if (a < nT) dT[a] += (float)(mult * g[i]);
     }
-    return;
   }
-  scat_ctx c = { .part = part, .nT = nT, .n = n, .nchunks = nchunks, .g = g, .codes = codes };
-  lp_parallel_for(nchunks, 1, scatter_chunks, &c);
-  for (size_t t = 0; t < nT; t++) {
-    double s = 0;
-    for (size_t k = 0; k < nchunks * 4; k++) s += part[k * nT + t];
-    dT[t] += (float)(mult * s);
+  lp_parallel_for(c.nchunks, 1, bwd_chunks, &c);
+  if (c.part) {
+    for (size_t t = 0; t < nT; t++) {
+      double s = 0;
+      for (size_t k = 0; k < c.nchunks * 4; k++) s += c.part[k * nT + t];
+      dT[t] += (float)(mult * s);
+    }
+    free(c.part);
   }
-  free(part);
+}
+
+void lp_qact_ste(float *dx, const float *g, const float *x, size_t n, int rule,
+                 int fn, double alpha, double lo, double hi,
+                 const double *px, const double *py, int np) {
+  lp_qact_backward(dx, NULL, 0, 1.0, g, x, NULL, 1, n, rule, fn, alpha, lo, hi, px, py, np);
+}
+
+void lp_qact_scatter(float *dT, size_t nT, const float *g, const void *codes, int cw,
+                     size_t n, double mult) {
+  lp_qact_backward(NULL, dT, nT, mult, g, NULL, codes, cw, n, LP_STE_IDENTITY, 0, 0, 0, 0,
+                   NULL, NULL, 0);
 }
 
 /* ---- scales and telemetry --------------------------------------------- */

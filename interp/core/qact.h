@@ -117,11 +117,16 @@ void lp_qact_table(float *T, uint32_t *ocode, const lp_qz *qin, const lp_qz *qou
 
 /* ---- forward ---------------------------------------------------------- */
 
+/* Codes per element are stored in cw = 1, 2 or 4 bytes (uint8/16/32):
+ * the width that holds codes up to maxcode (the NaN sentinel included). */
+int lp_qact_code_width(uint32_t maxcode);
+
 /* Table path: y[i] = T[c_i] with c_i = code(Q_in(x[i] / s_i)); codes[i]
- * receives c_i as a float (the NaN sentinel ncodes gives y = NaN). If map
- * is not NULL codes[i] receives map[c_i] instead (an output code), the
- * index the backward pass scatters to. Stochastic counters ctr0 + i. */
-void lp_qact_lookup(float *y, float *codes, const float *x, size_t n,
+ * (NULL to skip; cw bytes each) receives c_i (the NaN sentinel ncodes
+ * gives y = NaN). If map is not NULL codes[i] receives map[c_i] instead
+ * (an output code), the index the backward pass scatters to. Stochastic
+ * counters ctr0 + i. */
+void lp_qact_lookup(float *y, void *codes, int cw, const float *x, size_t n,
                     const lp_qz *qin, double s_i, const float *T,
                     const uint32_t *map, uint64_t ctr0);
 
@@ -141,8 +146,8 @@ size_t lp_qgroups_of(const lp_qgroups *g, size_t i);
  * v = s_i * Q_in(x / s_i) (x itself for identity), z = f(v) (ops mode:
  * f_ops(v) rounded to qout, then z / s_o), y = s_o * Q_out(z / s_o), and
  * with levels (qout with codes) y = s_o * levels[code]. codes, if not
- * NULL, receives the output code (qout with codes) as a float. */
-void lp_qact_direct(float *y, float *codes, const float *x, size_t n,
+ * NULL, receives the output code (qout with codes), cw bytes each. */
+void lp_qact_direct(float *y, void *codes, int cw, const float *x, size_t n,
                     const lp_qz *qin, const lp_qz *qout, int fn, double alpha,
                     int mode, const lp_qgroups *groups, const double *si,
                     const double *so, const float *levels, uint64_t ctr0);
@@ -164,11 +169,19 @@ void lp_qact_ste(float *dx, const float *g, const float *x, size_t n, int rule,
                  int fn, double alpha, double lo, double hi,
                  const double *px, const double *py, int np);
 
-/* Learnable levels: dT[codes[i]] += mult * g[i] (codes as floats; entries
- * >= nT, the NaN sentinel, are skipped). Summed in double in index order,
- * so the result is independent of the thread count. */
-void lp_qact_scatter(float *dT, size_t nT, const float *g, const float *codes,
+/* Learnable levels: dT[codes[i]] += mult * g[i] (codes cw bytes each;
+ * entries >= nT, the NaN sentinel, are skipped). Summed in double in fixed
+ * chunks (a function of n and nT), so the result does not depend on the
+ * thread count. */
+void lp_qact_scatter(float *dT, size_t nT, const float *g, const void *codes, int cw,
                      size_t n, double mult);
+
+/* Both in one pass over g: dx by the STE rule (lp_qact_ste; dx NULL to
+ * skip) and, if dT is not NULL, the level gradient (lp_qact_scatter). */
+void lp_qact_backward(float *dx, float *dT, size_t nT, double mult, const float *g,
+                      const float *x, const void *codes, int cw, size_t n, int rule,
+                      int fn, double alpha, double lo, double hi,
+                      const double *px, const double *py, int np);
 
 /* ---- scales and telemetry --------------------------------------------- */
 

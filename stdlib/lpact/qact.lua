@@ -379,10 +379,10 @@ function QAct:forward(x)
   local lev = self.learnable and self._lv or nil
   local kind = self.scale.kind
   local layer = self
-  local y, codes, mult, si, so
+  local y, codes, cw, mult, si, so
   if kind == "channel" or kind == "mx" then
     local s = self.scale
-    y, codes = self.core:grouped(xd, self:_groups(xd), s.kind == "mx", s.rule or "floor",
+    y, codes, cw = self.core:grouped(xd, self:_groups(xd), s.kind == "mx", s.rule or "floor",
       self.scale_at ~= "out", self.scale_at ~= "in", lev and lev.data, ctr0)
     mult, si, so = 1, 1, 1
   else
@@ -396,16 +396,15 @@ function QAct:forward(x)
         use_map = lev ~= nil and not self.luaf
       end
       self.effective = T
-      if self.luaf and lev then
-        -- Lua functions: output codes via the table of output codes
-        y, codes = self.core:lookup(xd, T, si, false, ctr0)
-        codes = self:_luaf_outcodes(codes, si, so)
+      if self.luaf and lev and self.mode ~= "lut" then
+        -- Lua functions: the output code of each input code, made here
+        y, codes, cw = self.core:lookup(xd, T, si, true, ctr0, self:_luaf_map(si, so))
       else
-        y, codes = self.core:lookup(xd, T, si, use_map, ctr0)
+        y, codes, cw = self.core:lookup(xd, T, si, use_map, ctr0)
       end
       mult = self.mode == "lut" and 1 or so
     else
-      y, codes = self.core:direct(xd, si, so, lev and lev.data, nil, ctr0)
+      y, codes, cw = self.core:direct(xd, si, so, lev and lev.data, nil, ctr0)
       mult = so
     end
   end
@@ -425,20 +424,18 @@ function QAct:forward(x)
     forward = function() return y end,
     backward = function(_, g)
       g = g:is_contiguous() and g or g:contiguous()
-      local dx
-      if rule == "staircase" then
-        local px, py = layer:_stair_points(si)
-        dx = qk.ste(xd, g, "staircase", "identity", 0, lo, hi, px, py)
-      elseif layer.luaf then
-        dx = qk.ste(xd, g, "identity", "identity", 0, lo, hi)
-      else
-        dx = qk.ste(xd, g, rule, layer.name, layer.alpha, lo, hi)
-      end
+      -- one pass over g: the STE's dx and the levels' gradient
       local dT
-      if lev and not layer.frozen then
-        dT = lpact.zeros { lev.data:numel() }
-        qk.scatter(dT, g, codes, mult)
+      if lev and not layer.frozen then dT = lpact.zeros { lev.data:numel() } end
+      local px, py
+      local r, fname, alpha = rule, layer.name, layer.alpha
+      if rule == "staircase" then
+        px, py = layer:_stair_points(si)
+        fname, alpha = "identity", 0
+      elseif layer.luaf then
+        r, fname, alpha = "identity", "identity", 0
       end
+      local dx = qk.backward(g, xd, r, fname, alpha, lo, hi, px, py, dT, codes, cw, mult)
       local ds
       if sv then
         local kind = layer.scale.kind
@@ -465,22 +462,16 @@ function QAct:forward(x)
   return op(x)
 end
 
--- Output codes for a Lua function with learnable levels (rare path).
-function QAct:_luaf_outcodes(incodes, si, so)
+-- The output code of every input code (and of the NaN sentinel) for a Lua
+-- function, as a tensor for core:lookup (learnable output levels).
+function QAct:_luaf_map(si, so)
   local info, map = self.info, {}
   for c = 1, info.in_codes do
     local v = info.in_values[c]
     map[c] = v == v and self.core:code(self.luaf(si * v) / so, "out") or info.out_codes
   end
-  local cs = incodes:totable()
-  local flat = {}
-  local function walk(t)
-    for _, v in ipairs(t) do
-      if type(v) == "table" then walk(v) else flat[#flat + 1] = map[math.tointeger(v) + 1] or info.out_codes end
-    end
-  end
-  if type(cs) == "table" then walk(cs) end
-  return lpact.tensor(flat):reshape(incodes:shape())
+  map[info.in_codes + 1] = info.out_codes
+  return lpact.tensor(map)
 end
 
 function QAct:_fixed_table(si, so)

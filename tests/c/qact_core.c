@@ -233,15 +233,18 @@ static void test_level_grad(void) {
   const float x[] = { 0.9f, 1.9f, 1.1f, -0.5f, 5.5f, 1.4f, NAN, 0.2f };
   const float w[] = { 0.5f, 1.0f, 0.25f, -1.0f, 2.0f, 0.125f, 3.0f, 4.0f };
   size_t n = 8;
-  float T[16], y[8], codes[8], dT[16] = { 0 };
+  float T[16], y[8], dT[16] = { 0 };
+  uint8_t codes[8];
+  tap_ok(lp_qact_code_width(16) == 1 && lp_qact_code_width(256) == 2 && lp_qact_code_width(65536) == 4,
+         "code widths: 1 byte up to 255, 2 up to 65535, else 4");
   lp_qact_table(T, NULL, &q, &q, LP_QF_RELU, 0, LP_QMODE_LUT, 1, 1, NULL);
-  lp_qact_lookup(y, codes, x, n, &q, 1, T, NULL, 0);
-  const float want_codes[] = { 2, 4, 2, 9, 7, 3, 16, 0 };
+  lp_qact_lookup(y, codes, 1, x, n, &q, 1, T, NULL, 0);
+  const uint8_t want_codes[] = { 2, 4, 2, 9, 7, 3, 16, 0 };
   int ok = 1;
   for (size_t i = 0; i < n; i++) ok &= codes[i] == want_codes[i];
   tap_ok(ok, "codes of 0.9 1.9 1.1 -0.5 5.5 1.4 NaN 0.2 are 2 4 2 9 7 3 16(NaN) 0");
   tap_ok(y[0] == 1 && y[1] == 2 && y[3] == 0 && y[4] == 6 && isnan(y[6]), "relu lut outputs");
-  lp_qact_scatter(dT, 16, w, codes, n, 1.0);
+  lp_qact_scatter(dT, 16, w, codes, 1, n, 1.0);
   float want[16] = { 0 };
   want[2] = 0.75f, want[4] = 1.0f, want[9] = -1.0f, want[7] = 2.0f, want[3] = 0.125f, want[0] = 4.0f;
   ok = 1;
@@ -252,14 +255,14 @@ static void test_level_grad(void) {
   memcpy(w2, w, sizeof w2);
   w2[6] = 0;
   float dT2[16] = { 0 };
-  lp_qact_scatter(dT2, 16, w2, codes, n, 1.0);
+  lp_qact_scatter(dT2, 16, w2, codes, 1, n, 1.0);
   int fd_ok = 1;
   for (int k = 0; k < 16; k++) {
     float Tp[16], Tm[16], yp[8], ym[8];
     memcpy(Tp, T, sizeof T), memcpy(Tm, T, sizeof T);
     Tp[k] += 0.25f, Tm[k] -= 0.25f;
-    lp_qact_lookup(yp, NULL, x, n, &q, 1, Tp, NULL, 0);
-    lp_qact_lookup(ym, NULL, x, n, &q, 1, Tm, NULL, 0);
+    lp_qact_lookup(yp, NULL, 1, x, n, &q, 1, Tp, NULL, 0);
+    lp_qact_lookup(ym, NULL, 1, x, n, &q, 1, Tm, NULL, 0);
     yp[6] = ym[6] = 0;
     double fd = (loss(yp, w2, n) - loss(ym, w2, n)) / 0.5;
     if (fabs(fd - dT2[k]) > 1e-6) fd_ok = 0;
@@ -267,22 +270,33 @@ static void test_level_grad(void) {
   tap_ok(fd_ok, "dT matches central finite differences of the loss for all 16 entries");
   /* mult: emulate's levels scale by s_o */
   float dT3[16] = { 0 };
-  lp_qact_scatter(dT3, 16, w, codes, n, 0.5);
+  lp_qact_scatter(dT3, 16, w, codes, 1, n, 0.5);
   tap_ok(dT3[2] == 0.375f, "scatter multiplies by s_o");
-  /* a large input: chunked sum equals the serial sum */
+  /* a large input: chunked sums equal the serial sum, for every width, and
+   * the fused backward gives the same dT and the STE's dx in one pass */
   size_t big = 300000;
-  float *gx = malloc(big * sizeof *gx), *cx = malloc(big * sizeof *cx);
+  float *gx = malloc(big * sizeof *gx), *xx = malloc(big * sizeof *xx), *dxx = malloc(big * sizeof *dxx);
+  uint8_t *c1 = malloc(big);
+  uint16_t *c2 = malloc(big * 2);
+  uint32_t *c4 = malloc(big * 4);
   double serial[16] = { 0 };
   for (size_t i = 0; i < big; i++) {
-    gx[i] = (float)((i % 7) * 0.125 - 0.25), cx[i] = (float)(i % 13);
+    gx[i] = (float)((i % 7) * 0.125 - 0.25), c1[i] = (uint8_t)(i % 13), c2[i] = c1[i], c4[i] = c1[i];
+    xx[i] = (float)((double)(i % 11) - 5.0);
     serial[i % 13] += gx[i];
   }
-  float dTb[16] = { 0 };
-  lp_qact_scatter(dTb, 16, gx, cx, big, 1.0);
+  float dTb[16] = { 0 }, dTc[16] = { 0 }, dTd[16] = { 0 }, dTe[16] = { 0 };
+  lp_qact_scatter(dTb, 16, gx, c1, 1, big, 1.0);
+  lp_qact_scatter(dTc, 16, gx, c2, 2, big, 1.0);
+  lp_qact_scatter(dTd, 16, gx, c4, 4, big, 1.0);
+  lp_qact_backward(dxx, dTe, 16, 1.0, gx, xx, c1, 1, big, LP_STE_FPRIME, LP_QF_RELU, 0, -6, 6, NULL, NULL, 0);
   ok = 1;
-  for (int k = 0; k < 16; k++) ok &= dTb[k] == (float)serial[k];
-  tap_ok(ok, "chunked scatter over 300000 elements equals the serial sum");
-  free(gx), free(cx);
+  for (int k = 0; k < 16; k++) ok &= dTb[k] == (float)serial[k] && dTc[k] == dTb[k] && dTd[k] == dTb[k] && dTe[k] == dTb[k];
+  tap_ok(ok, "chunked level sums over 300000 elements equal the serial sum (widths 1, 2, 4; fused)");
+  int dok = 1;
+  for (size_t i = 0; i < big; i++) dok &= dxx[i] == (xx[i] > 0 ? gx[i] : 0.0f);
+  tap_ok(dok, "fused backward: dx = g * relu'(x)");
+  free(gx), free(xx), free(dxx), free(c1), free(c2), free(c4);
   lp_qz_free(&q);
 }
 
@@ -352,7 +366,7 @@ static void test_mx(void) {
   lp_qact_group_amax(amax, x, 128, &gr);
   for (int k = 0; k < 4; k++) si[k] = lp_mx_scale(amax[k], 6, LP_MX_FLOOR), so[k] = 1;
   tap_ok(si[0] == 2 && si[1] == ldexp(1, -127) && si[2] == 0.25 && si[3] == 0.25, "block scales 2, 2^-127, 1/4, 1/4");
-  lp_qact_direct(y, NULL, x, 128, &q, &qid, LP_QF_IDENTITY, 0, LP_QMODE_EMULATE, &gr, si, so, NULL, 0);
+  lp_qact_direct(y, NULL, 1, x, 128, &q, &qid, LP_QF_IDENTITY, 0, LP_QMODE_EMULATE, &gr, si, so, NULL, 0);
   /* 3.1/2 = 1.55 -> 1.5 -> 3; -0.6/2 = -0.3 -> -0.5 -> -1; 5.1/2 = 2.55 -> 3 -> 6 */
   tap_ok(y[0] == 8 && y[1] == 3 && y[2] == -1 && y[3] == 6, "block 0: 8 3.1 -0.6 5.1 -> 8 3 -1 6");
   int zero = 1;
@@ -412,13 +426,14 @@ static void test_functions(void) {
   lp_format_parse(&f, "fp6", err, sizeof err);
   lp_qz q;
   lp_qz_init(&q, &f);
-  float T[64], x[1000], y1[1000], y2[1000], c1[1000], c2[1000];
+  float T[64], x[1000], y1[1000], y2[1000];
+  uint8_t c1[1000], c2[1000];
   uint32_t map[65];
   for (int i = 0; i < 1000; i++) x[i] = (float)((i - 500) * 0.037);
   double one = 1;
   lp_qact_table(T, map, &q, &q, LP_QF_GELU, 0, LP_QMODE_EMULATE, 1, 1, NULL);
-  lp_qact_lookup(y1, c1, x, 1000, &q, 1, T, map, 0);
-  lp_qact_direct(y2, c2, x, 1000, &q, &q, LP_QF_GELU, 0, LP_QMODE_EMULATE, NULL, &one, &one, NULL, 0);
+  lp_qact_lookup(y1, c1, 1, x, 1000, &q, 1, T, map, 0);
+  lp_qact_direct(y2, c2, 1, x, 1000, &q, &q, LP_QF_GELU, 0, LP_QMODE_EMULATE, NULL, &one, &one, NULL, 0);
   ok = 1;
   for (int i = 0; i < 1000; i++) ok &= y1[i] == y2[i] && c1[i] == c2[i];
   tap_ok(ok, "emulate: the table path equals the per-element path (values and output codes)");
