@@ -206,6 +206,20 @@ static inline uint32_t qz_code_fast(const lp_qz *q, double x) {
   return q->rcode[count_le(q->thr, (size_t)q->nranks - 1, k)];
 }
 
+/* binary32 bit patterns as unsigned integers in the order of the values
+ * (-0 just below +0) and back. */
+static inline uint32_t ukey_of_bits(uint32_t bits) {
+  return (bits ^ ((uint32_t)((int32_t)bits >> 31) & 0x7fffffffu)) ^ 0x80000000u;
+}
+
+static float float_of_ukey(uint32_t uk) {
+  uint32_t k = uk ^ 0x80000000u;
+  uint32_t bits = (k & 0x80000000u) ? k ^ 0x7fffffffu : k;
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
 int lp_qz_init(lp_qz *q, const lp_format *f) {
   memset(q, 0, sizeof *q);
   q->f = *f;
@@ -292,13 +306,28 @@ int lp_qz_init(lp_qz *q, const lp_format *f) {
       q->bucket[bk] = lo == hi ? q->rcode[lo]
                                : (UINT64_C(1) << 63) | ((uint64_t)hi << 32) | lo;
     }
+    q->fbucket = malloc(((size_t)1 << 12) * sizeof *q->fbucket);
+    if (!q->fbucket) {
+      lp_qz_free(q);
+      return LP_ENOMEM;
+    }
+    for (uint32_t bk = 0; bk < (1u << 12); bk++) {
+      float fl = float_of_ukey(bk << 20), fh = float_of_ukey((bk << 20) | 0xfffffu);
+      uint32_t lo = 0, hi = 1;
+      if (!isnan(fl) && !isnan(fh) && !isinf(fl) && !isinf(fh)) {
+        lo = count_le(q->thr, (size_t)nr - 1, okey((double)fl));
+        hi = count_le(q->thr, (size_t)nr - 1, okey((double)fh));
+      }
+      q->fbucket[bk] = lo == hi ? q->rcode[lo] : UINT32_MAX;
+    }
   }
   return LP_OK;
 }
 
 void lp_qz_free(lp_qz *q) {
   free(q->bucket);
-  q->bucket = NULL;
+  free(q->fbucket);
+  q->bucket = NULL, q->fbucket = NULL;
   free(q->thr);
   free(q->rcode);
   free(q->val);
@@ -393,13 +422,17 @@ static void lookup_range(void *vctx, size_t begin, size_t end) {
   const int cw = c->cw;
   const uint32_t *restrict map = c->map;
   const uint64_t ctr0 = c->ctr0;
-  if (unit && fast && cw == 1 && !map) {   /* the common case, kept simple */
-    uint8_t *restrict cb = codes;
+  if (unit && q->fbucket) {   /* binary32 inputs at scale 1: one load per code */
+    const uint32_t *restrict fb = q->fbucket;
+    uint8_t *restrict cb = cw == 1 ? codes : NULL;
     for (size_t i = begin; i < end; i++) {
-      double u = x[i];
-      uint32_t k = !isnan(u) ? qz_code_fast(q, u) : nc;
+      uint32_t bits;
+      memcpy(&bits, &x[i], sizeof bits);
+      uint32_t k = fb[ukey_of_bits(bits) >> 20];
+      if (k == UINT32_MAX) k = lp_qz_code(q, (double)x[i], ctr0 + i);
       y[i] = k < nc ? T[k] : NAN;
-      if (cb) cb[i] = (uint8_t)k;
+      if (cb) cb[i] = (uint8_t)(map ? map[k] : k);
+      else if (codes) put_code(codes, cw, i, map ? map[k] : k);
     }
     return;
   }
@@ -545,7 +578,12 @@ static void ste_span(const bwd_ctx *c, size_t begin, size_t end) {
     return;
   }
   if (c->rule == LP_STE_FPRIME && c->fn == LP_QF_RELU) {
-    for (size_t i = begin; i < end; i++) dx[i] = x[i] > 0 ? g[i] : 0.0f;
+    for (size_t i = begin; i < end; i++) {   /* branch-free: g masked by x > 0 */
+      uint32_t gb, m = -(uint32_t)(x[i] > 0);
+      memcpy(&gb, &g[i], sizeof gb);
+      gb &= m;
+      memcpy(&dx[i], &gb, sizeof gb);
+    }
     return;
   }
   for (size_t i = begin; i < end; i++) {

@@ -85,6 +85,10 @@ typedef struct lp_qz {
    * code (top bit clear), so most inputs find their code with one load;
    * otherwise (top bit set) it stores the rank range [lo, hi) to search. */
   uint64_t *bucket;
+  /* the same for binary32 inputs, by their top 12 bits (sign, exponent, 3
+   * mantissa bits): the code, or UINT32_MAX where the bucket holds a
+   * switching point, an infinity or NaNs (then the double path decides) */
+  uint32_t *fbucket;
 } lp_qz;
 
 #define LP_QZ_BUCKET_BITS 15

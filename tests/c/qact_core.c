@@ -135,6 +135,34 @@ static void test_codes_and_tables(void) {
     tap_ok(bad == 0, "%s: codes of values, midpoints, neighbours and overflow (%d values)", r->spec, r->n);
     tap_ok(q.val[lp_qz_code(&q, NAN, 0)] != q.val[lp_qz_code(&q, NAN, 0)], "%s: NaN in, NaN out", r->spec);
 
+    /* binary32 inputs (the lookup's one-load path) agree with the double
+     * path: values, midpoints and their float neighbours, specials */
+    {
+      size_t m = 0, cap = (size_t)r->n * 12 + 16;
+      float *xf = malloc(cap * sizeof *xf), *yf = malloc(cap * sizeof *yf), *Tz = malloc(q.ncodes * sizeof *Tz);
+      uint32_t *cf = malloc(cap * sizeof *cf);
+      for (int sg = 0; sg < 2; sg++)
+        for (int i = 0; i < r->n; i++) {
+          float v = (float)(sg ? -r->mag[i] : r->mag[i]);
+          xf[m++] = v, xf[m++] = nextafterf(v, INFINITY), xf[m++] = nextafterf(v, -INFINITY);
+          if (i + 1 < r->n) {
+            float mid = (float)((r->mag[i] + r->mag[i + 1]) / 2 * (sg ? -1 : 1));
+            xf[m++] = mid, xf[m++] = nextafterf(mid, INFINITY), xf[m++] = nextafterf(mid, -INFINITY);
+          }
+        }
+      const float sp[] = { 0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-45f, -1e-45f, 3e38f, -3e38f, 1e-20f };
+      for (size_t k = 0; k < sizeof sp / sizeof *sp; k++) xf[m++] = sp[k];
+      for (uint32_t c = 0; c < q.ncodes; c++) Tz[c] = (float)c;
+      lp_qact_lookup(yf, cf, 4, xf, m, &q, 1.0, Tz, NULL, 0);
+      int fb_bad = 0;
+      for (size_t i = 0; i < m; i++)
+        if (cf[i] != lp_qz_code(&q, (double)xf[i], 0) && fb_bad++ < 3)
+          tap_diag("%s: float path code of %.9g is %u, double path %u", r->spec, xf[i], cf[i],
+                   lp_qz_code(&q, (double)xf[i], 0));
+      tap_ok(fb_bad == 0, "%s: the binary32 lookup path agrees with the double path (%zu inputs)", r->spec, m);
+      free(xf), free(yf), free(Tz), free(cf);
+    }
+
     /* every table entry equals Q_out(f(value)) */
     float *T = malloc(q.ncodes * sizeof *T);
     for (size_t k = 0; k < sizeof fns / sizeof *fns; k++) {
