@@ -306,19 +306,39 @@ int lp_qz_init(lp_qz *q, const lp_format *f) {
       q->bucket[bk] = lo == hi ? q->rcode[lo]
                                : (UINT64_C(1) << 63) | ((uint64_t)hi << 32) | lo;
     }
-    q->fbucket = malloc(((size_t)1 << 12) * sizeof *q->fbucket);
-    if (!q->fbucket) {
-      lp_qz_free(q);
-      return LP_ENOMEM;
-    }
-    for (uint32_t bk = 0; bk < (1u << 12); bk++) {
-      float fl = float_of_ukey(bk << 20), fh = float_of_ukey((bk << 20) | 0xfffffu);
-      uint32_t lo = 0, hi = 1;
-      if (!isnan(fl) && !isnan(fh) && !isinf(fl) && !isinf(fh)) {
-        lo = count_le(q->thr, (size_t)nr - 1, okey((double)fl));
-        hi = count_le(q->thr, (size_t)nr - 1, okey((double)fh));
+    if (f->bits <= 15) {
+      q->fbucket = malloc(((size_t)1 << 13) * sizeof *q->fbucket);
+      if (!q->fbucket) {
+        lp_qz_free(q);
+        return LP_ENOMEM;
       }
-      q->fbucket[bk] = lo == hi ? q->rcode[lo] : UINT32_MAX;
+      const uint64_t slow = (UINT64_C(0xffff) << 48) | (UINT64_C(0xffff) << 32);
+      for (uint32_t bk = 0; bk < (1u << 13); bk++) {
+        uint32_t u0 = bk << 19, u1 = u0 | 0x7ffffu;
+        float fl = float_of_ukey(u0), fh = float_of_ukey(u1);
+        if (isnan(fl) || isnan(fh) || isinf(fl) || isinf(fh)) {
+          q->fbucket[bk] = slow;
+          continue;
+        }
+        uint32_t lo = count_le(q->thr, (size_t)nr - 1, okey((double)fl));
+        uint32_t hi = count_le(q->thr, (size_t)nr - 1, okey((double)fh));
+        if (lo == hi) {
+          q->fbucket[bk] = ((uint64_t)q->rcode[lo] << 48) | ((uint64_t)q->rcode[lo] << 32);
+        } else if (hi == lo + 1) {
+          /* the first float of the bucket at or past the switching point */
+          int64_t t = q->thr[lo];
+          uint32_t a = u0, b = u1;          /* key(a) < t <= key(b) */
+          if (okey((double)float_of_ukey(a)) >= t) b = a;
+          while (b - a > 1) {
+            uint32_t mid = a + (b - a) / 2;
+            if (okey((double)float_of_ukey(mid)) >= t) b = mid;
+            else a = mid;
+          }
+          q->fbucket[bk] = ((uint64_t)q->rcode[hi] << 48) | ((uint64_t)q->rcode[lo] << 32) | b;
+        } else {
+          q->fbucket[bk] = slow;
+        }
+      }
     }
   }
   return LP_OK;
@@ -423,13 +443,15 @@ static void lookup_range(void *vctx, size_t begin, size_t end) {
   const uint32_t *restrict map = c->map;
   const uint64_t ctr0 = c->ctr0;
   if (unit && q->fbucket) {   /* binary32 inputs at scale 1: one load per code */
-    const uint32_t *restrict fb = q->fbucket;
+    const uint64_t *restrict fb = q->fbucket;
     uint8_t *restrict cb = cw == 1 ? codes : NULL;
     for (size_t i = begin; i < end; i++) {
       uint32_t bits;
       memcpy(&bits, &x[i], sizeof bits);
-      uint32_t k = fb[ukey_of_bits(bits) >> 20];
-      if (k == UINT32_MAX) k = lp_qz_code(q, (double)x[i], ctr0 + i);
+      uint32_t uk = ukey_of_bits(bits);
+      uint64_t e = fb[uk >> 19];
+      uint32_t k = uk >= (uint32_t)e ? (uint32_t)(e >> 48) : (uint32_t)(e >> 32) & 0xffffu;
+      if (k == 0xffffu) k = lp_qz_code(q, (double)x[i], ctr0 + i);
       y[i] = k < nc ? T[k] : NAN;
       if (cb) cb[i] = (uint8_t)(map ? map[k] : k);
       else if (codes) put_code(codes, cw, i, map ? map[k] : k);

@@ -85,10 +85,13 @@ typedef struct lp_qz {
    * code (top bit clear), so most inputs find their code with one load;
    * otherwise (top bit set) it stores the rank range [lo, hi) to search. */
   uint64_t *bucket;
-  /* the same for binary32 inputs, by their top 12 bits (sign, exponent, 3
-   * mantissa bits): the code, or UINT32_MAX where the bucket holds a
-   * switching point, an infinity or NaNs (then the double path decides) */
-  uint32_t *fbucket;
+  /* the same for binary32 inputs (formats of at most 15 bits), by their
+   * top 13 bits (sign, exponent, 4 mantissa bits), each bucket holding at
+   * most one switching point: bits 0-31 the ordered key where the code
+   * changes, 32-47 the code below it, 48-63 the code from it on; 0xffff
+   * (never a code) where the double path must decide (infinities, NaNs,
+   * more than one switching point) */
+  uint64_t *fbucket;
 } lp_qz;
 
 #define LP_QZ_BUCKET_BITS 15
