@@ -148,8 +148,8 @@ local last = hist.epochs[#hist.epochs]
 local secs = 0
 for _, e in ipairs(hist.epochs) do secs = secs + e.seconds end
 if hist.test_acc then
-  print(string.format("final test accuracy %.2f%%  (%d epochs, %.2f s/epoch)",
-    100 * hist.test_acc, #hist.epochs, secs / math.max(1, #hist.epochs)))
+  print(string.format("final test accuracy %.2f%%  (%d epoch%s, %.2f s/epoch)",
+    100 * hist.test_acc, #hist.epochs, #hist.epochs == 1 and "" or "s", secs / math.max(1, #hist.epochs)))
 else
   print("no test accuracy: no whole epoch was trained")
 end
