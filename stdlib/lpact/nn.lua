@@ -326,7 +326,8 @@ function nn.tree(m)
     local kids = x._children or {}
     local n = own_params(x)
     if n > 0 then
-      label = label .. string.rep(" ", math.max(1, 48 - #label)) .. with_commas(n) .. " params"
+      local c = with_commas(n)
+      label = label .. string.rep(" ", math.max(1, 60 - #label - #c)) .. c .. " params"
     end
     lines[#lines + 1] = label
     for _, c in ipairs(kids) do walk(c.module, c.name, depth + 1) end
