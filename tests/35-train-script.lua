@@ -54,6 +54,31 @@ t.like(out, "does not match the model", "a checkpoint of another model is refuse
 t.is(code, 1, "with status 1")
 os.remove(ck); os.remove(j3); os.remove(jr)
 
+-- Ctrl-C from outside: the run stops after the current batch, says so and
+-- carries on with the rest of the script (a marker file says training began).
+do
+  local script, marker = os.tmpname(), os.tmpname()
+  os.remove(marker)
+  local f = io.open(script, "w")
+  f:write(string.format([[
+local ds = lpact.data.blobs { n = 2000, seed = 1 }
+local h = lpact.train.fit { model = lpact.models.mlp { 2, 8, 3 }, data = ds, epochs = 100000, batch = 10,
+  on_batch = function(i) if i.step == 5 then io.open(%q, "w"):close() end end }
+print("after fit", h.interrupted, #h.losses > 5)
+]], marker))
+  f:close()
+  local sh = string.format([[
+%s/lpact %s > %s.out 2>&1 & pid=$!
+i=0; while [ ! -e %s ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+kill -INT $pid; wait $pid; echo "exit=$?"; cat %s.out]], B, script, script, marker, script)
+  local p = io.popen(sh)
+  local o2 = p:read("a")
+  p:close()
+  t.like(o2, "^exit=0\n", "SIGINT: the script exits 0")
+  t.like(o2, "interrupted: stopped after the current batch\nafter fit\ttrue\ttrue", "SIGINT: training stops cleanly and the script goes on")
+  os.remove(script); os.remove(marker); os.remove(script .. ".out")
+end
+
 out, code = run("--epochs x")
 t.is(code, 2, "a bad number exits 2")
 t.like(out, "^lpact: %-%-epochs needs an integer, got 'x'", "and says which option")
