@@ -41,6 +41,34 @@ for i = 1, #c1 do same = same and string.format("%a", c1[i]) == string.format("%
 t.ok(same, string.format("same seed, identical loss curve bit for bit (%d steps, with dropout)", #c1))
 t.ok(c1[#c1] ~= c3[#c3], "another seed, another curve")
 
+-- The thread count does not change the curve either (cnn_small, 3 Adam steps).
+do
+  local script = os.tmpname()
+  local f = io.open(script, "w")
+  f:write([[
+local ag = require "lpact.autograd"
+local m = lpact.models.cnn_small { seed = 3 }
+local opt = lpact.optim.Adam(m:parameters(), { lr = 1e-3 })
+local x, y = lpact.rand({ 64, 1, 28, 28 }, 1), lpact.rand({ 64 }, 2) * 10
+y = y:floor()
+for _ = 1, 3 do
+  opt:zero_grad()
+  local l = ag.cross_entropy(m:forward(x), y)
+  l:backward(); opt:step()
+  io.write(string.format("%a ", l.data:item()))
+end
+]])
+  f:close()
+  local function curve_with(threads)
+    local p = io.popen("LPACT_THREADS=" .. threads .. " " .. B .. "/lpact " .. script .. " 2>&1")
+    local o = p:read("a"); p:close()
+    return o
+  end
+  local c1t, c2t = curve_with(1), curve_with(2)
+  t.ok(c1t:match("^0x") and c1t == c2t, "1 and 2 threads give the same cnn_small loss curve bit for bit: " .. c1t)
+  os.remove(script)
+end
+
 -- evaluate() by hand: identity weights, logits = x; labels all 0.
 -- Rows (2,0), (0,1), (3,1): predictions 0, 1, 0 -> accuracy 2/3;
 -- losses log(1+e^-2), log(1+e), log(1+e^-2).
