@@ -101,6 +101,10 @@ t.is(#ih.losses, 3, "after the current batch")
 t.is(#ih.epochs, 1, "the epoch in progress is recorded")
 t.is(lpact.engine.catch_interrupt(false), false, "the previous Ctrl-C setting is restored")
 
+t.raises(function() train.fit { model = models.mlp { 2, 3 }, data = blobs, batch = 0 } end, "'batch' must be an integer >= 1", "a bad batch size is refused")
+t.raises(function() train.fit { model = models.mlp { 2, 3 }, data = {} } end, "'data' must be a data set", "missing data is refused")
+t.raises(function() train.fit { data = blobs } end, "'model' %(a module%) is required", "a missing model is refused")
+
 -- Callbacks: returning false from on_epoch stops.
 local cnt = 0
 train.fit { model = models.mlp { 2, 4, 3 }, data = blobs, epochs = 5, batch = 100, verbose = false,

@@ -100,6 +100,8 @@ function train.fit(o)
   end
   local data = require "lpact.data"
   local epochs, bs = o.epochs or 1, o.batch or 128
+  if math.type(epochs) ~= "integer" or epochs < 0 then lpact.fail("train.fit: 'epochs' must be an integer >= 0, got " .. tostring(epochs)) end
+  if math.type(bs) ~= "integer" or bs < 1 then lpact.fail("train.fit: 'batch' must be an integer >= 1, got " .. tostring(bs)) end
   local seed = o.seed or 1
   local opt = o.optimizer or optim.Adam(model:parameters(), { lr = o.lr or 1e-3 })
   local lossf = o.loss or ag.cross_entropy
