@@ -446,6 +446,25 @@ static void lookup_range(void *vctx, size_t begin, size_t end) {
   const int cw = c->cw;
   const uint32_t *restrict map = c->map;
   const uint64_t ctr0 = c->ctr0;
+  if (unit && q->fbucket && cw == 1 && codes && !map) {   /* the hot loop of lut and fixed tables */
+    const uint64_t *restrict fb = q->fbucket;
+    uint8_t *restrict cb = codes;
+    for (size_t i = begin; i < end; i++) {
+      uint32_t bits;
+      memcpy(&bits, &x[i], sizeof bits);
+      uint32_t uk = ukey_of_bits(bits);
+      uint64_t e = fb[uk >> 19];
+      uint32_t k = uk >= (uint32_t)e ? (uint32_t)(e >> 48) : (uint32_t)(e >> 32) & 0xffffu;
+      if (k < nc) {
+        y[i] = T[k];
+      } else {   /* a bucket the double path decides (0xffff), NaN, infinities */
+        k = lp_qz_code(q, (double)x[i], ctr0 + i);
+        y[i] = k < nc ? T[k] : NAN;
+      }
+      cb[i] = (uint8_t)k;
+    }
+    return;
+  }
   if (unit && q->fbucket) {   /* binary32 inputs at scale 1: one load per code */
     const uint64_t *restrict fb = q->fbucket;
     uint8_t *restrict cb = cw == 1 ? codes : NULL;
