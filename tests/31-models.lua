@@ -157,6 +157,23 @@ for _, case in ipairs {
   t.ok(losses[3] < losses[1], string.format("%s: loss %.4f -> %.4f after two steps", name, losses[1], losses[3]))
 end
 
+-- summary: the output shape of every layer, for one input shape.
+local sum = models.cnn_small {}:summary { 1, 28, 28 }
+t.like(sum, "%(3%) MaxPool2d%(2, stride 2%)%s+%(N, 16, 14, 14%)", "summary: shape after the first pool")
+t.like(sum, "%(7%) Flatten%s+%(N, 1568%)", "summary: flattened features")
+t.like(sum, "^Sequential: cnn_small%s+%(N, 10%)", "summary: the model's output")
+local r8s = models.resnet { depth = 8 }
+local rsum = r8s:summary { 3, 32, 32 }
+t.like(rsum, "%(shortcut%) Sequential%s+%(N, 32, 16, 16%)", "summary: nested shortcut shapes")
+t.ok(r8s.training and rawget(r8s:get(1), "forward") == nil, "summary restores the mode and the methods")
+do
+  local lin = nn.Linear(3, 3)
+  local sh = nn.Sequential { lin, nn.Activation "tanh", lin }
+  sh:summary { 3 }
+  t.ok(rawget(lin, "forward") == nil, "summary unwraps a shared layer")
+end
+t.raises(function() models.mlp { 784, 10 }:summary { 3, 3 } end, "expected input of shape", "summary of a wrong shape names the layer")
+
 -- clone: an independent copy.
 local cl = lin:clone()
 cl.weight.data:fill(0)

@@ -339,6 +339,52 @@ function nn.tree(m)
   return table.concat(lines, "\n")
 end
 
+--- A table of the layers with the shape each one produces for an input of
+-- `shape` (without the batch dimension, e.g. {1, 28, 28}): runs one forward
+-- pass on zeros in eval mode without recording gradients, then restores
+-- the mode. Returns the text (also printed when print_it is true).
+function Module:summary(shape, print_it)
+  local full = { 2 }
+  for i, d in ipairs(shape) do full[i + 1] = d end
+  local rows, depth = {}, 0
+  local wrapped, seen = {}, {}
+  local function wrap(m, name)
+    if seen[m] then return end -- a shared layer is wrapped once
+    seen[m] = true
+    local orig = rawget(m, "forward")
+    wrapped[#wrapped + 1] = { m = m, orig = orig }
+    local cls_forward = m.forward
+    m.forward = function(self, x)
+      depth = depth + 1
+      local row = { depth = depth, name = name, desc = self.describe and self:describe() or "?" }
+      rows[#rows + 1] = row
+      local y = cls_forward(self, x)
+      local ys = data_of(y):shape()
+      ys[1] = "N"
+      row.out = "(" .. table.concat(ys, ", ") .. ")"
+      depth = depth - 1
+      return y
+    end
+    for _, c in ipairs(m._children or {}) do wrap(c.module, c.name) end
+  end
+  wrap(self, nil)
+  local was = self.training
+  self:eval()
+  local ok, err = pcall(ag.no_grad, function() return self:forward(lpact.zeros(full)) end)
+  for i = #wrapped, 1, -1 do rawset(wrapped[i].m, "forward", wrapped[i].orig) end
+  self:train(was ~= false)
+  if not ok then error(err, 0) end
+  local lines = {}
+  for _, r in ipairs(rows) do
+    local label = string.rep("  ", r.depth - 1) .. (r.name and ("(" .. r.name .. ") ") or "") .. r.desc
+    lines[#lines + 1] = label .. string.rep(" ", math.max(1, 56 - #label)) .. r.out
+  end
+  lines[#lines + 1] = string.format("%s parameters", with_commas(self:num_parameters()))
+  local text = table.concat(lines, "\n")
+  if print_it then print(text) end
+  return text
+end
+
 -- Layers ----------------------------------------------------------------------
 
 local Linear = nn.class("Linear")
