@@ -1,4 +1,4 @@
---- lpact report DIR [--out OUTDIR] [--no-figures]
+--- lpact report DIR [--out OUTDIR] [--no-figures] — tables and figures from a results folder.
 --
 -- Turns a folder of result files (one JSON object per trained
 -- configuration, written by lpact.results) into:
