@@ -80,5 +80,14 @@ f = io.open(dir .. "/bad.json", "w") f:write('{"schema": "lpact-result/1", ') f:
 ok, e = pcall(results.read_dir, dir)
 t.ok(not ok and e.msg:find("bad%.json: json%.decode: ") ~= nil, "a broken result file is named")
 
+-- A run's folder is created with its missing parents (results/demo on a
+-- fresh clone), and a path through a file is refused in one line.
+local run = results.open(dir .. "/deep/er/run", { name = "nested" })
+t.ok(io_.isdir(dir .. "/deep/er/run"), "results.open creates missing parent folders")
+t.ok(io.open(dir .. "/deep/er/run/manifest.json") ~= nil, "and writes the manifest there")
+local okm, em = io_.mkdir(dir .. "/x.txt/sub")
+t.ok(okm == nil and em:find("x%.txt/sub: Not a directory") ~= nil, "mkdir through a file: " .. tostring(em))
+_ = run
+
 os.execute("rm -rf " .. dir)
 t.done()

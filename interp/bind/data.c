@@ -577,14 +577,36 @@ static int d_listdir(lua_State *L) {
   return 1;
 }
 
-/* io.mkdir(path) -> true, or nil, message (an existing folder is fine). */
-static int d_mkdir(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
+/* Creates one folder; an existing folder is fine. Returns 0 or -1 (errno). */
+static int mkdir_one(const char *path) {
   struct stat sb;
-  if (mkdir(path, 0777) == 0 || (errno == EEXIST && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))) {
+  if (mkdir(path, 0777) == 0) return 0;
+  if (errno == EEXIST && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return 0;
+  if (errno == EEXIST) errno = ENOTDIR;
+  return -1;
+}
+
+/* io.mkdir(path) -> true, or nil, message. Creates missing parents too
+ * (like mkdir -p); an existing folder is fine. The path is copied into a
+ * Lua buffer, so an error leaves no C memory behind. */
+static int d_mkdir(lua_State *L) {
+  size_t len;
+  const char *path = luaL_checklstring(L, 1, &len);
+  luaL_argcheck(L, len > 0 && strlen(path) == len, 1, "non-empty path without NUL expected");
+  char *buf = lua_newuserdatauv(L, len + 1, 0);
+  memcpy(buf, path, len + 1);
+  for (size_t i = 1; i < len; i++) {
+    if (buf[i] != '/' || buf[i - 1] == '/') continue;
+    buf[i] = '\0';
+    int bad = mkdir_one(buf);
+    buf[i] = '/';
+    if (bad) goto fail;
+  }
+  if (mkdir_one(buf) == 0) {
     lua_pushboolean(L, 1);
     return 1;
   }
+fail:
   luaL_pushfail(L);
   lua_pushfstring(L, "%s: %s", path, strerror(errno));
   return 2;
