@@ -8,7 +8,7 @@
 --       [--epochs 5] [--batch 128] [--lr 1e-3] [--out results/paper]
 --       [--mode emulate|lut|ops] [--ste fprime|identity|clipped|staircase]
 --       [--scale none|amax|channel|mx|<number>] [--scale_at in|out|both]
---       [--in_fmt F] [--out_fmt F] [--limit N] [--tag NAME] [--dry]
+--       [--in_fmt F] [--out_fmt F] [--level_lr M] [--limit N] [--tag NAME] [--dry]
 --
 -- Defaults are the whole grid of the study (6 activations x 6 formats x 2
 -- level rules x 2 models x 3 seeds = 432 trainings: hours; select a slice).
@@ -31,7 +31,7 @@ while i <= #arg do
   if flags[k] then o[k] = true; i = i + 1
   else
     if arg[i + 1] == nil then lpact.fail("paper.lua: --" .. k .. " needs a value") end
-    if o[k] == nil and not ({ limit = 1, tag = 1, in_fmt = 1, out_fmt = 1 })[k] then
+    if o[k] == nil and not ({ limit = 1, tag = 1, in_fmt = 1, out_fmt = 1, level_lr = 1 })[k] then
       lpact.fail("paper.lua: unknown option --" .. k)
     end
     o[k] = arg[i + 1]
@@ -52,6 +52,7 @@ end
 
 local epochs, batch, lr = math.tointeger(num("epochs")), math.tointeger(num("batch")), num("lr")
 local scale = o.scale
+local level_lr = o.level_lr and num("level_lr")
 if tonumber(scale) then scale = tonumber(scale) elseif scale == "none" then scale = nil end
 
 local configs = {}
@@ -74,13 +75,13 @@ end
 local function qopts(c)
   if c.fmt == "fp32" and not o.in_fmt and not o.out_fmt then return nil end
   return { levels = c.levels, mode = o.mode, ste = o.ste, scale = scale, scale_at = o.scale_at,
-    in_fmt = o.in_fmt, out_fmt = o.out_fmt }
+    in_fmt = o.in_fmt, out_fmt = o.out_fmt, level_lr = c.levels == "learnable" and level_lr or nil }
 end
 
 local function record_name(c)
   local q = qopts(c) or {}
   return table.concat({ c.model, c.act, q.in_fmt or c.fmt, q.out_fmt or c.fmt, q.mode or "fp32", c.levels, q.ste or "-",
-    tostring(q.scale or "none"), q.scale_at or "-", "s" .. c.seed, "e" .. epochs, o.tag or "paper" }, "_"):gsub("[^%w_.-]", "-")
+    tostring(q.scale or "none"), q.scale_at or "-", "s" .. c.seed, "e" .. epochs, (o.tag or "paper") .. (q.level_lr and ("_llr" .. q.level_lr) or "") }, "_"):gsub("[^%w_.-]", "-")
 end
 
 print(string.format("%d configurations, %d epochs each, into %s", #configs, epochs, o.out))
@@ -112,7 +113,7 @@ for n, c in ipairs(configs) do
   if not q then probe.modes = { mode = "fp32" }
   else
     probe.modes = { mode = q.mode, levels = q.levels, ste = q.ste, scale = tostring(q.scale or "none"),
-      scale_at = q.scale and q.scale_at or nil }
+      scale_at = q.scale and q.scale_at or nil, level_lr = q.level_lr }
   end
   if o.tag then probe.modes.tag = o.tag end
   local id = results.record(probe, {}).id

@@ -7,7 +7,10 @@
 --
 -- `params` is model:parameters() (a list of {name=, var=}) or a plain list
 -- of Vars. The learning rate lives in opt.lr; a schedule or a script may
--- change it between steps. opt:state() returns everything a checkpoint
+-- change it between steps. A parameter steps with opt.lr times its
+-- multiplier: the list entry's `lr_mult`, else the Var's `lr_mult` field
+-- (set by the module that owns it, e.g. qact's `level_lr`), else 1 — a
+-- per-parameter learning rate, as PyTorch's param groups give. opt:state() returns everything a checkpoint
 -- needs (plain numbers and Tensors); opt:load_state(s) restores it.
 --
 -- The update itself runs in one fused C pass per tensor
@@ -24,7 +27,7 @@ local function normalize(params)
   local list = {}
   for i, p in ipairs(params) do
     if type(p) == "table" and p.var then
-      list[i] = { name = p.name or ("p" .. i), var = p.var }
+      list[i] = { name = p.name or ("p" .. i), var = p.var, lr_mult = p.lr_mult }
     elseif type(p) == "table" and p.data then
       list[i] = { name = "p" .. i, var = p }
     else
@@ -144,6 +147,16 @@ end
 
 local function zeros_like(t) return lpact.zeros(t:shape()) end
 
+-- A parameter's learning-rate multiplier (the list entry's, else its Var's, else 1).
+local function lr_mult(p)
+  local m = p.lr_mult or p.var.lr_mult
+  if m == nil then return 1 end
+  if type(m) ~= "number" or not (m >= 0 and m < math.huge) then
+    error(string.format("optimizer: parameter '%s' has lr_mult %s (a number >= 0 expected)", p.name, tostring(m)), 3)
+  end
+  return m
+end
+
 -- SGD ------------------------------------------------------------------
 
 local SGD = class("SGD", { "lr", "momentum", "dampening", "nesterov", "weight_decay" }, { "momentum" })
@@ -175,6 +188,7 @@ function SGD:step()
   for i, p in ipairs(self.params) do
     local w, g = p.var.data, p.var.grad
     if g then
+      local lr = lr * lr_mult(p)
       local slot = self.slots[i]
       local first = slot.momentum == nil
       if mom ~= 0 and first then slot.momentum = zeros_like(w) end
@@ -229,6 +243,7 @@ local function adam_step(self, decoupled)
   for i, p in ipairs(self.params) do
     local w, g = p.var.data, p.var.grad
     if g then
+      local lr = lr * lr_mult(p)
       local slot = self.slots[i]
       if not slot.m then slot.m, slot.v = zeros_like(w), zeros_like(w) end
       local m, v = slot.m, slot.v

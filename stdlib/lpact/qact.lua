@@ -21,6 +21,8 @@
 --               output level set (emulate, ops) becomes a parameter; or a
 --               list of initial values, one per code
 --   sorted      keep learnable levels in the order of their initial values
+--   level_lr    learning-rate multiplier of the learnable levels (1): the
+--               optimizer steps them with lr * level_lr
 --   ste         "fprime" (default) | "identity" | "clipped" | "staircase"
 --   sr          true: stochastic rounding of the input (seed = sr_seed)
 --   scale       nil/"none" | a number (fixed s_i) | {fixed = s_i, out = s_o}
@@ -169,7 +171,15 @@ function QAct:init(cfg)
   end
   self.learnable = lv ~= "fixed"
   self.sorted = cfg.sorted and true or false
-  if self.learnable then self:_init_levels(type(lv) == "table" and lv or nil) end
+  local llr = cfg.level_lr
+  if llr ~= nil and (type(llr) ~= "number" or not (llr >= 0 and llr < math.huge)) then
+    fail(cfg, "level_lr", "a learning-rate multiplier (a number >= 0) expected, got " .. tostring(llr))
+  end
+  if self.learnable then
+    self:_init_levels(type(lv) == "table" and lv or nil)
+    -- the optimizer steps the levels with lr * level_lr (optim's lr_mult)
+    if llr then self._lv.lr_mult = llr end
+  end
   local k = self.scale.kind
   if k == "lsq" or k == "pact" then
     -- a learnable scale: the LSQ step (both sides) or the PACT clipping level
@@ -819,7 +829,7 @@ function qact.experiment(o)
     if type(sc) == "table" then sc = sc[1] or sc.rule or "fixed" end
     modes = { mode = q.mode or "emulate", levels = type(q.levels) == "string" and q.levels or "fixed",
       ste = q.ste or "fprime", scale = sc and tostring(sc) or "none", scale_at = q.scale and (q.scale_at or "both") or nil,
-      sr = q.sr and "sr" or nil }
+      sr = q.sr and "sr" or nil, level_lr = q.level_lr }
   end
   if o.tag then modes.tag = o.tag end
   local cfg = {
