@@ -155,19 +155,16 @@ else
 end
 
 if o.json then
-  local function num(v) return v == v and string.format("%.17g", v) or "null" end
+  -- NaN (a run stopped before any epoch) has no JSON spelling: it becomes null.
+  local function num(v) if v ~= nil and v == v then return v end return lpact.json.null end
   local accs = {}
-  for k, e in ipairs(hist.epochs) do accs[k] = num(e.test_acc or 0 / 0) end
-  local s = string.format('{"model": "%s", "dataset": "%s", "act": "%s", "optimizer": "%s", "lr": %s, '
-    .. '"batch": %d, "seed": %d, "epochs": %d, "test_acc": %s, "test_acc_per_epoch": [%s], '
-    .. '"train_loss": %s, "seconds_per_epoch": %s, "interrupted": %s, "version": "%s"}\n',
-    o.model, o.dataset, o.act, o.opt, num(opt.lr), o.batch, o.seed, #hist.epochs,
-    num(hist.test_acc or 0 / 0), table.concat(accs, ", "), num(last and last.train_loss or 0 / 0),
-    num(secs / math.max(1, #hist.epochs)), tostring(hist.interrupted), lpact.version)
-  local tmp = o.json .. ".tmp"
-  local f, err = io.open(tmp, "w")
-  if not f then lpact.fail("cannot write " .. o.json .. ": " .. tostring(err), 1) end
-  f:write(s)
-  f:close()
-  lpact.engine.rename(tmp, o.json)
+  for k, e in ipairs(hist.epochs) do accs[k] = num(e.test_acc) end
+  local rec = {
+    model = o.model, dataset = o.dataset, act = o.act, optimizer = o.opt, lr = num(opt.lr),
+    batch = o.batch, seed = o.seed, epochs = #hist.epochs, test_acc = num(hist.test_acc),
+    test_acc_per_epoch = accs, train_loss = num(last and last.train_loss),
+    seconds_per_epoch = num(secs / math.max(1, #hist.epochs)),
+    interrupted = hist.interrupted and true or false, version = lpact.version,
+  }
+  require("lpact.files").write_atomic(o.json, lpact.json.encode(rec) .. "\n")
 end

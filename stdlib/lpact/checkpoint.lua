@@ -137,20 +137,7 @@ function checkpoint.save(path, model, optimizer, meta)
   local blob = header .. body .. string.pack("<I4", crc)
   assert(#blob == total)
 
-  local tmp = string.format("%s.tmp-%08x", path, io_.crc32(tostring({}) .. os.clock()))
-  local f, err = io.open(tmp, "wb")
-  if not f then lpact.fail(string.format("%s: cannot write the checkpoint: %s", path, err), 1) end
-  local ok, werr = f:write(blob)
-  local closed, cerr = f:close()
-  if not ok or not closed then
-    os.remove(tmp)
-    lpact.fail(string.format("%s: cannot write the checkpoint: %s", path, werr or cerr), 1)
-  end
-  local rok, rerr = pcall(lpact.engine.rename, tmp, path)
-  if not rok then
-    os.remove(tmp)
-    lpact.fail(tostring(rerr), 1)
-  end
+  require("lpact.files").write_atomic(path, blob, "the checkpoint")
   return path
 end
 

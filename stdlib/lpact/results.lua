@@ -27,21 +27,7 @@ results.MANIFEST_SCHEMA = "lpact-manifest/1"
 --- Writes text to path atomically (temporary file in the same folder, then
 -- rename). Raises lpact.fail (status 1) naming the path on failure.
 function results.write_file(path, text)
-  local tmp = string.format("%s.tmp-%08x", path, io_.crc32(tostring({}) .. os.clock() .. path))
-  local f, err = io.open(tmp, "wb")
-  if not f then lpact.fail(string.format("%s: cannot write: %s", path, (err or ""):gsub("^[^:]*: ", "")), 1) end
-  local ok, werr = f:write(text)
-  local closed, cerr = f:close()
-  if not ok or not closed then
-    os.remove(tmp)
-    lpact.fail(string.format("%s: cannot write: %s", path, werr or cerr), 1)
-  end
-  local rok, rerr = pcall(lpact.engine.rename, tmp, path)
-  if not rok then
-    os.remove(tmp)
-    lpact.fail(tostring(rerr), 1)
-  end
-  return path
+  return require("lpact.files").write_atomic(path, text)
 end
 
 --- The peak resident memory of this process in kB (VmHWM from
