@@ -8,7 +8,11 @@
 --       [--epochs 5] [--batch 128] [--lr 1e-3] [--out results/paper]
 --       [--mode emulate|lut|ops] [--ste fprime|identity|clipped|staircase]
 --       [--scale none|amax|channel|mx|<number>] [--scale_at in|out|both]
---       [--in_fmt F] [--out_fmt F] [--level_lr M] [--limit N] [--tag NAME] [--dry]
+--       [--in_fmt F] [--out_fmt F] [--level_lr M] [--level_warmup E]
+--       [--limit N] [--tag NAME] [--dry]
+--
+-- --level_lr M: learnable levels step with lr * M; --level_warmup E: they
+-- stay frozen for the first E epochs (fixed-level runs ignore both).
 --
 -- Defaults are the whole grid of the study (6 activations x 6 formats x 2
 -- level rules x 2 models x 3 seeds = 432 trainings: hours; select a slice).
@@ -31,7 +35,7 @@ while i <= #arg do
   if flags[k] then o[k] = true; i = i + 1
   else
     if arg[i + 1] == nil then lpact.fail("paper.lua: --" .. k .. " needs a value") end
-    if o[k] == nil and not ({ limit = 1, tag = 1, in_fmt = 1, out_fmt = 1, level_lr = 1 })[k] then
+    if o[k] == nil and not ({ limit = 1, tag = 1, in_fmt = 1, out_fmt = 1, level_lr = 1, level_warmup = 1 })[k] then
       lpact.fail("paper.lua: unknown option --" .. k)
     end
     o[k] = arg[i + 1]
@@ -53,6 +57,11 @@ end
 local epochs, batch, lr = math.tointeger(num("epochs")), math.tointeger(num("batch")), num("lr")
 local scale = o.scale
 local level_lr = o.level_lr and num("level_lr")
+local level_warmup = o.level_warmup and math.tointeger(num("level_warmup"))
+if o.level_warmup and not (level_warmup and level_warmup >= 0) then
+  lpact.fail("paper.lua: --level_warmup must be a whole number of epochs >= 0")
+end
+if level_warmup == 0 then level_warmup = nil end
 if tonumber(scale) then scale = tonumber(scale) elseif scale == "none" then scale = nil end
 
 local configs = {}
@@ -81,7 +90,8 @@ end
 local function record_name(c)
   local q = qopts(c) or {}
   return table.concat({ c.model, c.act, q.in_fmt or c.fmt, q.out_fmt or c.fmt, q.mode or "fp32", c.levels, q.ste or "-",
-    tostring(q.scale or "none"), q.scale_at or "-", "s" .. c.seed, "e" .. epochs, (o.tag or "paper") .. (q.level_lr and ("_llr" .. q.level_lr) or "") }, "_"):gsub("[^%w_.-]", "-")
+    tostring(q.scale or "none"), q.scale_at or "-", "s" .. c.seed, "e" .. epochs, (o.tag or "paper") .. (q.level_lr and ("_llr" .. q.level_lr) or "")
+    .. ((level_warmup and c.levels == "learnable") and ("_warm" .. level_warmup) or "") }, "_"):gsub("[^%w_.-]", "-")
 end
 
 print(string.format("%d configurations, %d epochs each, into %s", #configs, epochs, o.out))
@@ -113,7 +123,8 @@ for n, c in ipairs(configs) do
   if not q then probe.modes = { mode = "fp32" }
   else
     probe.modes = { mode = q.mode, levels = q.levels, ste = q.ste, scale = tostring(q.scale or "none"),
-      scale_at = q.scale and q.scale_at or nil, level_lr = q.level_lr }
+      scale_at = q.scale and q.scale_at or nil, level_lr = q.level_lr,
+      level_warmup = c.levels == "learnable" and level_warmup or nil }
   end
   if o.tag then probe.modes.tag = o.tag end
   local id = results.record(probe, {}).id
@@ -123,7 +134,8 @@ for n, c in ipairs(configs) do
     print(string.format("[%d/%d] %s: done before (%.2f%%)", n, #configs, name, 100 * (acc or 0)))
   else
     local r = qact.experiment { act = c.act, fmt = c.fmt, model = c.model, data = data, epochs = epochs,
-      batch = batch, lr = lr, seed = c.seed, qact = q, tag = o.tag }
+      batch = batch, lr = lr, seed = c.seed, qact = q, tag = o.tag,
+      level_warmup = c.levels == "learnable" and level_warmup or nil }
     run:add(r.cfg, r.history)
     acc = r.test_acc
     print(string.format("[%d/%d] %s: test %.2f%% (%.0f s)", n, #configs, name, 100 * acc, r.seconds))

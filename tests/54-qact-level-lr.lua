@@ -90,4 +90,19 @@ t.ok(okl, "Adam moves the levels by lr x level_lr on the first step")
 local W1 = m:parameters()[1].var.data
 t.ok(math.abs((W1 - W0):abs():max() - 1e-3) < 1e-6, "... and the weights by lr")
 
+-- qact.experiment's level_warmup = 1: the levels keep the format's values
+-- through epoch 1 and move in epoch 2 (200 synthetic images, 2 epochs).
+local d = lpact.data.builtin { limit = 200 }
+local seen = {}
+local r = qact.experiment { act = "relu", fmt = "fp2", qact = { levels = "learnable" }, data = d, epochs = 2,
+  batch = 50, level_warmup = 1,
+  on_epoch = function(info) seen[info.epoch] = qact.layers(info.model)[1]:levels() end }
+t.same(seen[1], { 0, 2, 0, -2 }, "level_warmup 1: levels unchanged after epoch 1")
+local moved = false
+for k, v in ipairs(seen[2]) do if v ~= seen[1][k] then moved = true end end
+t.ok(moved, "... and learned in epoch 2")
+t.is(r.cfg.modes.level_warmup, 1, "the record's modes name the warm-up")
+t.raises(function() qact.experiment { act = "relu", fmt = "fp2", data = d, level_warmup = -1 } end,
+  "level_warmup", "a negative warm-up is refused")
+
 t.done()

@@ -787,11 +787,14 @@ function qact.summary(model, with_levels)
   return table.concat(out, "\n")
 end
 
+local function modes_learnable(q) return q.levels ~= nil and q.levels ~= "fixed" end
+
 --- Trains one configuration. o = {act = "relu", fmt = "fp4" (or "fp32":
 -- the FP32 activation), qact = {extra qact options}, model = "mlp" |
 -- "cnn_small" | a function(act) -> model, data = a data set, epochs = 2,
 -- batch = 128, lr = 1e-3, seed = 1, verbose = false, max_batches =,
--- scheduler = function(model) -> on_epoch callback, tag = "..."}.
+-- scheduler = function(model) -> on_epoch callback, level_warmup = E
+-- (learnable levels frozen for the first E epochs), tag = "..."}.
 -- Returns {cfg = (a configuration for lpact.results.record / run:add),
 -- history = train.fit's history, model = the trained model, test_acc =,
 -- seconds =}.
@@ -816,6 +819,14 @@ function qact.experiment(o)
   else lpact.fail("qact.experiment: unknown model '" .. tostring(kind) .. "'") end
   local on_epoch = o.on_epoch
   if o.scheduler then on_epoch = o.scheduler(model) end
+  local lw = o.level_warmup
+  if lw ~= nil and (math.type(lw) ~= "integer" or lw < 0) then
+    lpact.fail("qact.experiment: level_warmup must be a number of epochs >= 0, got " .. tostring(lw))
+  end
+  if lw and lw > 0 then
+    -- learnable levels frozen for the first lw epochs, then learned
+    on_epoch = qact.scheduler(model, { levels = qact.schedule { { 1, "freeze" }, { lw + 1, "unfreeze" } }, chain = on_epoch })
+  end
   local t0 = lpact.wallclock()
   local hist = train.fit { model = model, data = o.data, epochs = o.epochs or 2, batch = o.batch or 128,
     lr = o.lr or 1e-3, seed = o.seed or 1, verbose = o.verbose or false, progress = false,
@@ -829,7 +840,8 @@ function qact.experiment(o)
     if type(sc) == "table" then sc = sc[1] or sc.rule or "fixed" end
     modes = { mode = q.mode or "emulate", levels = type(q.levels) == "string" and q.levels or "fixed",
       ste = q.ste or "fprime", scale = sc and tostring(sc) or "none", scale_at = q.scale and (q.scale_at or "both") or nil,
-      sr = q.sr and "sr" or nil, level_lr = q.level_lr }
+      sr = q.sr and "sr" or nil, level_lr = q.level_lr,
+      level_warmup = (lw and lw > 0 and modes_learnable(q)) and lw or nil }
   end
   if o.tag then modes.tag = o.tag end
   local cfg = {
