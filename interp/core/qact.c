@@ -216,6 +216,20 @@ static inline uint32_t ukey_of_bits(uint32_t bits) {
   return (bits ^ ((uint32_t)((int32_t)bits >> 31) & 0x7fffffffu)) ^ 0x80000000u;
 }
 
+/* binary32 bit patterns as signed integers in the order of the values
+ * (-0 = -1 just below +0 = 0; NaNs beyond the infinities) and back. */
+static inline int32_t skey_of_bits(uint32_t bits) {
+  return (int32_t)(bits ^ ((uint32_t)((int32_t)bits >> 31) & 0x7fffffffu));
+}
+
+static float float_of_skey(int32_t k) {
+  uint32_t bits = (uint32_t)k;
+  if (k < 0) bits ^= 0x7fffffffu;
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
 static float float_of_ukey(uint32_t uk) {
   uint32_t k = uk ^ 0x80000000u;
   uint32_t bits = (k & 0x80000000u) ? k ^ 0x7fffffffu : k;
@@ -343,6 +357,21 @@ int lp_qz_init(lp_qz *q, const lp_format *f) {
           q->fbucket[bk] = slow;
         }
       }
+      if (nr <= LP_QZ_SMALL) {
+        /* each switching point as the first binary32 signed key at or
+         * past it (keys of -inf .. +inf; past +inf: +inf's key + 1) */
+        const int64_t kmin = skey_of_bits(0xff800000u), kmax = skey_of_bits(0x7f800000u);
+        for (int r = 0; r + 1 < nr; r++) {
+          int64_t a = kmin - 1, b = kmax + 1;   /* key(a) < t <= key(b) */
+          while (b - a > 1) {
+            int64_t mid = a + (b - a) / 2;
+            if (okey((double)float_of_skey((int32_t)mid)) >= q->thr[r]) b = mid;
+            else a = mid;
+          }
+          q->sthr[r] = (int32_t)b;
+        }
+        q->nsmall = nr;
+      }
     }
   }
   return LP_OK;
@@ -434,6 +463,63 @@ typedef struct {
   const float *levels;
 } fwd_ctx;
 
+/* On x86 the small-format lookup also has an AVX2 loop, chosen at run
+ * time (the baseline build stays SSE2); other machines use the scalar
+ * loops alone. Both give the same bits. */
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define QACT_X86 1
+#include <immintrin.h>
+
+static int have_avx2(void) {
+  static int cached = -1;   /* a benign race: every thread stores the same value */
+  if (cached < 0) {
+    __builtin_cpu_init();
+    cached = __builtin_cpu_supports("avx2") ? 1 : 0;
+  }
+  return cached;
+}
+
+/* y[i] = ry[rank(x[i])] and cb[i] = rc[rank(x[i])] for i in [begin, end)
+ * rounded down to whole groups of 8 (NaN: y = NaN, cb = nan_code), ranks
+ * counted against q->sthr (see qact.h). Returns the first index not done. */
+__attribute__((target("avx2")))
+static size_t lookup_small_avx2(const lp_qz *q, const float *ry, const uint8_t *rc,
+                                uint8_t nan_code, float *y, uint8_t *cb, const float *x,
+                                size_t begin, size_t end) {
+  const int nt = q->nsmall - 1;
+  __m256i thr[LP_QZ_SMALL];
+  for (int j = 0; j < nt; j++) thr[j] = _mm256_set1_epi32(q->sthr[j] - 1);   /* s >= t: s > t - 1 */
+  const __m256 ylo = _mm256_loadu_ps(ry), yhi = _mm256_loadu_ps(ry + 8);
+  const __m128i rcv = _mm_loadu_si128((const __m128i *)rc);
+  const __m128i nanc = _mm_set1_epi8((char)nan_code);
+  const __m256i mag = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000);
+  const __m256i seven = _mm256_set1_epi32(7);
+  const __m256 qnan = _mm256_set1_ps(NAN);
+  size_t i = begin;
+  for (; i + 8 <= end; i += 8) {
+    __m256i b = _mm256_loadu_si256((const __m256i *)(x + i));
+    __m256i sk = _mm256_xor_si256(b, _mm256_and_si256(_mm256_srai_epi32(b, 31), mag));
+    __m256i isnan = _mm256_cmpgt_epi32(_mm256_and_si256(b, mag), inf);
+    __m256i r = _mm256_setzero_si256();
+    for (int j = 0; j < nt; j++) r = _mm256_sub_epi32(r, _mm256_cmpgt_epi32(sk, thr[j]));
+    __m256 v = _mm256_blendv_ps(_mm256_permutevar8x32_ps(ylo, r), _mm256_permutevar8x32_ps(yhi, r),
+                                _mm256_castsi256_ps(_mm256_cmpgt_epi32(r, seven)));
+    _mm256_storeu_ps(y + i, _mm256_blendv_ps(v, qnan, _mm256_castsi256_ps(isnan)));
+    /* ranks to bytes (NaN lanes -1: pshufb gives 0 there), then codes */
+    __m256i rn = _mm256_or_si256(r, isnan);
+    __m128i r16 = _mm_packs_epi32(_mm256_castsi256_si128(rn), _mm256_extracti128_si256(rn, 1));
+    __m128i r8 = _mm_packs_epi16(r16, r16);
+    __m128i n16 = _mm_packs_epi32(_mm256_castsi256_si128(isnan), _mm256_extracti128_si256(isnan, 1));
+    __m128i n8 = _mm_packs_epi16(n16, n16);
+    __m128i c8 = _mm_or_si128(_mm_shuffle_epi8(rcv, r8), _mm_and_si128(n8, nanc));
+    _mm_storel_epi64((__m128i *)(cb + i), c8);
+  }
+  return i;
+}
+#else
+#define QACT_X86 0
+#endif
+
 static void lookup_range(void *vctx, size_t begin, size_t end) {
   const fwd_ctx *c = vctx;
   const lp_qz *q = c->qin;
@@ -446,6 +532,19 @@ static void lookup_range(void *vctx, size_t begin, size_t end) {
   const int cw = c->cw;
   const uint32_t *restrict map = c->map;
   const uint64_t ctr0 = c->ctr0;
+#if QACT_X86
+  if (unit && q->nsmall > 0 && cw == 1 && codes && end - begin >= 8 && have_avx2()) {
+    /* the table and the stored code of every rank */
+    float ry[LP_QZ_SMALL] = { 0 };
+    uint8_t rc[LP_QZ_SMALL] = { 0 };
+    for (int r = 0; r < q->nsmall; r++) {
+      uint32_t k = q->rcode[r];
+      ry[r] = T[k];
+      rc[r] = (uint8_t)(map ? map[k] : k);
+    }
+    begin = lookup_small_avx2(q, ry, rc, (uint8_t)(map ? map[nc] : nc), y, codes, x, begin, end);
+  }
+#endif
   if (unit && q->fbucket && cw == 1 && codes && !map) {   /* the hot loop of lut and fixed tables */
     const uint64_t *restrict fb = q->fbucket;
     uint8_t *restrict cb = codes;

@@ -92,7 +92,16 @@ typedef struct lp_qz {
    * (never a code) where the double path must decide (infinities, NaNs,
    * more than one switching point) */
   uint64_t *fbucket;
+  /* formats of at most LP_QZ_SMALL ranks (FP4 and narrower), binary32
+   * inputs: the rank of x is the number of sthr[j] (j < nranks - 1) at or
+   * below its signed key (the bit pattern with the magnitude bits flipped
+   * when negative: -0 just below +0), NaN apart; 0 ranks: no such path.
+   * The lookup's vector loop counts them 8 elements at a time. */
+  int nsmall;
+  int32_t sthr[16];
 } lp_qz;
+
+#define LP_QZ_SMALL 16
 
 #define LP_QZ_BUCKET_BITS 15
 
