@@ -482,13 +482,15 @@ static int have_avx2(void) {
 /* y[i] = ry[rank(x[i])] and cb[i] = rc[rank(x[i])] for i in [begin, end)
  * rounded down to whole groups of 8 (NaN: y = NaN, cb = nan_code), ranks
  * counted against q->sthr (see qact.h). Returns the first index not done. */
-__attribute__((target("avx2")))
-static size_t lookup_small_avx2(const lp_qz *q, const float *ry, const uint8_t *rc,
-                                uint8_t nan_code, float *y, uint8_t *cb, const float *x,
-                                size_t begin, size_t end) {
-  const int nt = q->nsmall - 1;
+__attribute__((target("avx2"), always_inline))
+static inline size_t lookup_small_nt(const lp_qz *q, const float *ry, const uint8_t *rc,
+                                     uint8_t nan_code, float *y, uint8_t *cb, const float *x,
+                                     size_t begin, size_t end, const int nt) {
+  /* nt (a constant: the loop unrolls) thresholds, those past the format's
+   * own INT32_MAX: no key is above it */
   __m256i thr[LP_QZ_SMALL];
-  for (int j = 0; j < nt; j++) thr[j] = _mm256_set1_epi32(q->sthr[j] - 1);   /* s >= t: s > t - 1 */
+  for (int j = 0; j < nt; j++)   /* s >= t: s > t - 1 */
+    thr[j] = _mm256_set1_epi32(j < q->nsmall - 1 ? q->sthr[j] - 1 : INT32_MAX);
   const __m256 ylo = _mm256_loadu_ps(ry), yhi = _mm256_loadu_ps(ry + 8);
   const __m128i rcv = _mm_loadu_si128((const __m128i *)rc);
   const __m128i nanc = _mm_set1_epi8((char)nan_code);
@@ -500,8 +502,14 @@ static size_t lookup_small_avx2(const lp_qz *q, const float *ry, const uint8_t *
     __m256i b = _mm256_loadu_si256((const __m256i *)(x + i));
     __m256i sk = _mm256_xor_si256(b, _mm256_and_si256(_mm256_srai_epi32(b, 31), mag));
     __m256i isnan = _mm256_cmpgt_epi32(_mm256_and_si256(b, mag), inf);
-    __m256i r = _mm256_setzero_si256();
-    for (int j = 0; j < nt; j++) r = _mm256_sub_epi32(r, _mm256_cmpgt_epi32(sk, thr[j]));
+    /* rank = -(sum of the masks), in two chains */
+    __m256i r0 = _mm256_setzero_si256(), r1 = _mm256_setzero_si256();
+#pragma GCC unroll 16
+    for (int j = 0; j < nt; j++) {
+      if (j & 1) r1 = _mm256_add_epi32(r1, _mm256_cmpgt_epi32(sk, thr[j]));
+      else r0 = _mm256_add_epi32(r0, _mm256_cmpgt_epi32(sk, thr[j]));
+    }
+    __m256i r = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_add_epi32(r0, r1));
     __m256 v = _mm256_blendv_ps(_mm256_permutevar8x32_ps(ylo, r), _mm256_permutevar8x32_ps(yhi, r),
                                 _mm256_castsi256_ps(_mm256_cmpgt_epi32(r, seven)));
     _mm256_storeu_ps(y + i, _mm256_blendv_ps(v, qnan, _mm256_castsi256_ps(isnan)));
@@ -515,6 +523,15 @@ static size_t lookup_small_avx2(const lp_qz *q, const float *ry, const uint8_t *
     _mm_storel_epi64((__m128i *)(cb + i), c8);
   }
   return i;
+}
+
+__attribute__((target("avx2")))
+static size_t lookup_small_avx2(const lp_qz *q, const float *ry, const uint8_t *rc,
+                                uint8_t nan_code, float *y, uint8_t *cb, const float *x,
+                                size_t begin, size_t end) {
+  if (q->nsmall <= 4) return lookup_small_nt(q, ry, rc, nan_code, y, cb, x, begin, end, 3);
+  if (q->nsmall <= 8) return lookup_small_nt(q, ry, rc, nan_code, y, cb, x, begin, end, 7);
+  return lookup_small_nt(q, ry, rc, nan_code, y, cb, x, begin, end, LP_QZ_SMALL - 1);
 }
 #else
 #define QACT_X86 0
