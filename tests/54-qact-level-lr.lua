@@ -90,6 +90,35 @@ t.ok(okl, "Adam moves the levels by lr x level_lr on the first step")
 local W1 = m:parameters()[1].var.data
 t.ok(math.abs((W1 - W0):abs():max() - 1e-3) < 1e-6, "... and the weights by lr")
 
+-- level_init = "centroid": the first training batch sets each level to
+-- the mean of f(x) over the elements that use it. FP2 (e1m0) relu: x < 0
+-- -> -0 (code 2), 0 <= x < 1 -> +0 (code 0; 1 ties to even 0), x >= 1 -> 2
+-- (code 1); code 3 (-2) is unused. Batch: -0.5, -3 | 0.2, 0.6, 0.9, 1 | 1.5, 2.5.
+local xs = lpact.tensor { -0.5, 0.2, 0.6, 1.5, 2.5, -3, 0.9, 1 }
+local C = qact.layer { "relu", fmt = "fp2", levels = "learnable", level_init = "centroid" }
+C:eval(); C:forward(xs)
+t.same(C:levels(), { 0, 2, 0, -2 }, "centroid: an eval pass leaves the format's values")
+C:train(); C:forward(xs)
+near_all(C:levels(), { 2.7 / 4, 2, 0, -2 }, 1e-6, "centroid: +0 -> mean(.2,.6,.9,1), 2 -> mean(1.5,2.5), -0 -> 0, -2 unused")
+C._lv.data:set(2, 5)
+C:forward(xs)
+t.is(C:levels()[2], 5, "centroid: only the first training batch")
+-- with a fixed output scale s_o = 0.5 the levels are in units of s_o: 2 -> mean(f)/s_o
+local Cs = qact.layer { "relu", fmt = "fp2", levels = "learnable", level_init = "centroid", scale = { fixed = 1, out = 0.5 } }
+Cs:train(); Cs:forward(lpact.tensor { 0.2, 0.3, 1.5, 2.5 })
+-- f/s_o: .4, .6 -> Q = 0 (code 0); 3, 5 -> 2 (code 1)
+near_all(Cs:levels(), { 0.5, 4, 0, -2 }, 1e-6, "centroid with s_o = 1/2: levels are mean(f) / s_o")
+-- lut: by input code; -3 -> code 3 (-2), -0.5 -> -0 (code 2): relu gives 0 for both
+local CL = qact.layer { "relu", fmt = "fp2", mode = "lut", levels = "learnable", level_init = "centroid" }
+CL:train(); CL:forward(xs)
+near_all(CL:levels(), { 2.7 / 4, 2, 0, 0 }, 1e-6, "centroid in lut mode: by input code")
+t.raises(function() qact { "relu", fmt = "fp2", level_init = "centroid" } end,
+  "option 'level_init': centroid initialisation needs levels = 'learnable'", "centroid needs learnable levels")
+t.raises(function() qact { "relu", fmt = "fp2", levels = "learnable", level_init = "kmeans" } end,
+  "option 'level_init'", "unknown level_init")
+t.raises(function() qact { "relu", fmt = "fp2", levels = "learnable", level_init = "centroid", scale = "amax" } end,
+  "option 'level_init': centroid initialisation needs scale none or fixed", "centroid with a dynamic scale")
+
 -- qact.experiment's level_warmup = 1: the levels keep the format's values
 -- through epoch 1 and move in epoch 2 (200 synthetic images, 2 epochs).
 local d = lpact.data.builtin { limit = 200 }

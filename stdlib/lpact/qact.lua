@@ -23,6 +23,10 @@
 --   sorted      keep learnable levels in the order of their initial values
 --   level_lr    learning-rate multiplier of the learnable levels (1): the
 --               optimizer steps them with lr * level_lr
+--   level_init  "format" (default): learnable levels start at the format's
+--               values; "centroid": at the first training batch each level
+--               starts at the mean of f(x) over the elements that use it
+--               (Lloyd-Max centroids); unused levels keep the format's value
 --   ste         "fprime" (default) | "identity" | "clipped" | "staircase"
 --   sr          true: stochastic rounding of the input (seed = sr_seed)
 --   scale       nil/"none" | a number (fixed s_i) | {fixed = s_i, out = s_o}
@@ -180,6 +184,7 @@ function QAct:init(cfg)
     -- the optimizer steps the levels with lr * level_lr (optim's lr_mult)
     if llr then self._lv.lr_mult = llr end
   end
+  self:_check_level_init()
   local k = self.scale.kind
   if k == "lsq" or k == "pact" then
     -- a learnable scale: the LSQ step (both sides) or the PACT clipping level
@@ -248,6 +253,54 @@ function QAct:_init_levels(values)
   self._lv = self:param("levels", init)
   rawset(self, "levels", nil)   -- the method levels() reads them back
   if self.sorted then self:_order() end
+end
+
+-- Checks the level_init option and arms the centroid initialisation.
+function QAct:_check_level_init()
+  local cfg = self.cfg
+  local li = cfg.level_init or "format"
+  if li ~= "format" and li ~= "centroid" then
+    fail(cfg, "level_init", "expected 'format' or 'centroid', got '" .. tostring(li) .. "'")
+  end
+  self.level_init = li
+  if li ~= "centroid" then return end
+  if not self.learnable then fail(cfg, "level_init", "centroid initialisation needs levels = 'learnable'") end
+  if type(cfg.levels) == "table" then fail(cfg, "level_init", "centroid initialisation replaces a given list of levels") end
+  if self.mode == "ops" then fail(cfg, "level_init", "centroid initialisation needs mode emulate or lut") end
+  local k = self.scale.kind
+  if k ~= "none" and k ~= "fixed" then fail(cfg, "level_init", "centroid initialisation needs scale none or fixed") end
+  if self.info.in_codes == 0 and self.mode == "lut" then fail(cfg, "level_init", "lut needs input codes") end
+  self._centroid_pending = true
+end
+
+-- Centroid initialisation from the first training batch: level k = mean of
+-- f(x) / s_o (lut: f(x)) over the elements whose code is k (at most 65536
+-- elements, evenly strided); levels no element uses keep their value.
+function QAct:_centroid_init(xd)
+  self._centroid_pending = false
+  local si, so = self.scale.si or 1, self.scale.so or 1
+  local n = xd:numel()
+  local step = math.max(1, n // 65536)
+  local flat = xd:contiguous():reshape { n }
+  local lut = self.mode == "lut"
+  local core, name, alpha, luaf = self.core, self.name, self.alpha, self.luaf
+  local function f(v) if luaf then return luaf(v) end return qk.f(name, v, alpha) end
+  local sum, cnt = {}, {}
+  for i = 1, n, step do
+    local v = flat:get(i)
+    if v == v then
+      local q = si * core:round(v / si, "in")
+      local c
+      if lut then c = core:code(v / si, "in") else c = core:code(f(q) / so, "out") end
+      if c then
+        sum[c] = (sum[c] or 0) + (lut and f(v) or f(v) / so)
+        cnt[c] = (cnt[c] or 0) + 1
+      end
+    end
+  end
+  local t = self._lv.data
+  for c, s in pairs(sum) do t:set(c + 1, s / cnt[c]) end
+  if self.sorted then self:_project() end
 end
 
 -- The format's own table (lut: Q_out(f(v)) over input codes; else the
@@ -380,6 +433,7 @@ function QAct:forward(x)
   local xd = data_of(x)
   if not xd:is_contiguous() then xd = xd:contiguous() end
   if self.capture_fn then self.capture_fn(self, xd) end
+  if self._centroid_pending and self.training then self:_centroid_init(xd) end
   if self.learnable and self.sorted and not self.frozen and self.training then self:_project() end
   local sv = self._sv
   local n = xd:numel()
@@ -545,6 +599,8 @@ function QAct:set_format(fmt, out_fmt)
     v.data = new:clone()
     v.grad = nil
     if self.sorted then self:_order() end
+    -- centroid initialisation: again from the next training batch
+    if self.level_init == "centroid" then self._centroid_pending = true end
   end
   self:reset_telemetry()
   return self
@@ -840,7 +896,7 @@ function qact.experiment(o)
     if type(sc) == "table" then sc = sc[1] or sc.rule or "fixed" end
     modes = { mode = q.mode or "emulate", levels = type(q.levels) == "string" and q.levels or "fixed",
       ste = q.ste or "fprime", scale = sc and tostring(sc) or "none", scale_at = q.scale and (q.scale_at or "both") or nil,
-      sr = q.sr and "sr" or nil, level_lr = q.level_lr,
+      sr = q.sr and "sr" or nil, level_lr = q.level_lr, level_init = q.level_init,
       level_warmup = (lw and lw > 0 and modes_learnable(q)) and lw or nil }
   end
   if o.tag then modes.tag = o.tag end
