@@ -9,10 +9,12 @@
 --       [--mode emulate|lut|ops] [--ste fprime|identity|clipped|staircase]
 --       [--scale none|amax|channel|mx|<number>] [--scale_at in|out|both]
 --       [--in_fmt F] [--out_fmt F] [--level_lr M] [--level_warmup E]
---       [--limit N] [--tag NAME] [--dry]
+--       [--level_init format|centroid] [--limit N] [--tag NAME] [--dry]
 --
 -- --level_lr M: learnable levels step with lr * M; --level_warmup E: they
--- stay frozen for the first E epochs (fixed-level runs ignore both).
+-- stay frozen for the first E epochs; --level_init centroid: they start at
+-- the mean of f over the first batch's elements that use them (fixed-level
+-- runs ignore all three).
 --
 -- Defaults are the whole grid of the study (6 activations x 6 formats x 2
 -- level rules x 2 models x 3 seeds = 432 trainings: hours; select a slice).
@@ -35,7 +37,7 @@ while i <= #arg do
   if flags[k] then o[k] = true; i = i + 1
   else
     if arg[i + 1] == nil then lpact.fail("paper.lua: --" .. k .. " needs a value") end
-    if o[k] == nil and not ({ limit = 1, tag = 1, in_fmt = 1, out_fmt = 1, level_lr = 1, level_warmup = 1 })[k] then
+    if o[k] == nil and not ({ limit = 1, tag = 1, in_fmt = 1, out_fmt = 1, level_lr = 1, level_warmup = 1, level_init = 1 })[k] then
       lpact.fail("paper.lua: unknown option --" .. k)
     end
     o[k] = arg[i + 1]
@@ -84,14 +86,16 @@ end
 local function qopts(c)
   if c.fmt == "fp32" and not o.in_fmt and not o.out_fmt then return nil end
   return { levels = c.levels, mode = o.mode, ste = o.ste, scale = scale, scale_at = o.scale_at,
-    in_fmt = o.in_fmt, out_fmt = o.out_fmt, level_lr = c.levels == "learnable" and level_lr or nil }
+    in_fmt = o.in_fmt, out_fmt = o.out_fmt, level_lr = c.levels == "learnable" and level_lr or nil,
+    level_init = (c.levels == "learnable" and o.level_init ~= "format") and o.level_init or nil }
 end
 
 local function record_name(c)
   local q = qopts(c) or {}
   return table.concat({ c.model, c.act, q.in_fmt or c.fmt, q.out_fmt or c.fmt, q.mode or "fp32", c.levels, q.ste or "-",
     tostring(q.scale or "none"), q.scale_at or "-", "s" .. c.seed, "e" .. epochs, (o.tag or "paper") .. (q.level_lr and ("_llr" .. q.level_lr) or "")
-    .. ((level_warmup and c.levels == "learnable") and ("_warm" .. level_warmup) or "") }, "_"):gsub("[^%w_.-]", "-")
+    .. ((level_warmup and c.levels == "learnable") and ("_warm" .. level_warmup) or "")
+    .. (q.level_init and ("_" .. q.level_init) or "") }, "_"):gsub("[^%w_.-]", "-")
 end
 
 print(string.format("%d configurations, %d epochs each, into %s", #configs, epochs, o.out))
@@ -124,7 +128,7 @@ for n, c in ipairs(configs) do
   else
     probe.modes = { mode = q.mode, levels = q.levels, ste = q.ste, scale = tostring(q.scale or "none"),
       scale_at = q.scale and q.scale_at or nil, level_lr = q.level_lr,
-      level_warmup = c.levels == "learnable" and level_warmup or nil }
+      level_warmup = c.levels == "learnable" and level_warmup or nil, level_init = q.level_init }
   end
   if o.tag then probe.modes.tag = o.tag end
   local id = results.record(probe, {}).id
