@@ -15,6 +15,26 @@
 
 #define GRAIN 16384
 
+/* On x86 the small-format lookup also has an AVX2 loop, chosen at run
+ * time (lp_qz_init records whether the machine has AVX2; the baseline
+ * build stays SSE2); other machines use the scalar loops alone. Both give
+ * the same bits. */
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define QACT_X86 1
+#include <immintrin.h>
+#else
+#define QACT_X86 0
+#endif
+
+static int have_avx2(void) {
+#if QACT_X86
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") ? 1 : 0;
+#else
+  return 0;
+#endif
+}
+
 /* ---- activation functions ------------------------------------------- */
 
 static const char *const act_names[LP_QF_COUNT] = {
@@ -371,6 +391,7 @@ int lp_qz_init(lp_qz *q, const lp_format *f) {
           q->sthr[r] = (int32_t)b;
         }
         q->nsmall = nr;
+        q->avx2 = have_avx2();
       }
     }
   }
@@ -463,22 +484,7 @@ typedef struct {
   const float *levels;
 } fwd_ctx;
 
-/* On x86 the small-format lookup also has an AVX2 loop, chosen at run
- * time (the baseline build stays SSE2); other machines use the scalar
- * loops alone. Both give the same bits. */
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#define QACT_X86 1
-#include <immintrin.h>
-
-static int have_avx2(void) {
-  static int cached = -1;   /* a benign race: every thread stores the same value */
-  if (cached < 0) {
-    __builtin_cpu_init();
-    cached = __builtin_cpu_supports("avx2") ? 1 : 0;
-  }
-  return cached;
-}
-
+#if QACT_X86
 /* y[i] = ry[rank(x[i])] and cb[i] = rc[rank(x[i])] for i in [begin, end)
  * rounded down to whole groups of 8 (NaN: y = NaN, cb = nan_code), ranks
  * counted against q->sthr (see qact.h). Returns the first index not done. */
@@ -533,8 +539,6 @@ static size_t lookup_small_avx2(const lp_qz *q, const float *ry, const uint8_t *
   if (q->nsmall <= 8) return lookup_small_nt(q, ry, rc, nan_code, y, cb, x, begin, end, 7);
   return lookup_small_nt(q, ry, rc, nan_code, y, cb, x, begin, end, LP_QZ_SMALL - 1);
 }
-#else
-#define QACT_X86 0
 #endif
 
 static void lookup_range(void *vctx, size_t begin, size_t end) {
@@ -550,7 +554,7 @@ static void lookup_range(void *vctx, size_t begin, size_t end) {
   const uint32_t *restrict map = c->map;
   const uint64_t ctr0 = c->ctr0;
 #if QACT_X86
-  if (unit && q->nsmall > 0 && cw == 1 && codes && end - begin >= 8 && have_avx2()) {
+  if (unit && q->nsmall > 0 && cw == 1 && codes && end - begin >= 8 && q->avx2) {
     /* the table and the stored code of every rank */
     float ry[LP_QZ_SMALL] = { 0 };
     uint8_t rc[LP_QZ_SMALL] = { 0 };

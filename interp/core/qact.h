@@ -99,6 +99,7 @@ typedef struct lp_qz {
    * The lookup's vector loop counts them 8 elements at a time. */
   int nsmall;
   int32_t sthr[16];
+  int avx2;             /* the machine runs AVX2 (that loop may be used)   */
 } lp_qz;
 
 #define LP_QZ_SMALL 16
