@@ -103,6 +103,10 @@ near_all(C:levels(), { 2.7 / 4, 2, 0, -2 }, 1e-6, "centroid: +0 -> mean(.2,.6,.9
 C._lv.data:set(2, 5)
 C:forward(xs)
 t.is(C:levels()[2], 5, "centroid: only the first training batch")
+local C2 = qact.layer { "relu", fmt = "fp2", levels = "learnable", level_init = "centroid" }
+C2._lv.data:set(2, 3)   -- as a checkpoint's levels would be
+C2:train(); C2:forward(xs)
+t.same(C2:levels(), { 0, 3, 0, -2 }, "centroid: levels not at the format's values (loaded) are kept")
 -- with a fixed output scale s_o = 0.5 the levels are in units of s_o: 2 -> mean(f)/s_o
 local Cs = qact.layer { "relu", fmt = "fp2", levels = "learnable", level_init = "centroid", scale = { fixed = 1, out = 0.5 } }
 Cs:train(); Cs:forward(lpact.tensor { 0.2, 0.3, 1.5, 2.5 })

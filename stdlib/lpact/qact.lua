@@ -276,8 +276,14 @@ end
 -- Centroid initialisation from the first training batch: level k = mean of
 -- f(x) / s_o (lut: f(x)) over the elements whose code is k (at most 65536
 -- elements, evenly strided); levels no element uses keep their value.
+-- Levels that no longer hold the format's values (loaded from a
+-- checkpoint, set by a script) are left alone.
 function QAct:_centroid_init(xd)
   self._centroid_pending = false
+  local cur, orig = self._lv.data:totable(), self.original:totable()
+  for i = 1, #cur do
+    if cur[i] ~= orig[i] and (cur[i] == cur[i] or orig[i] == orig[i]) then return end
+  end
   local si, so = self.scale.si or 1, self.scale.so or 1
   local n = xd:numel()
   local step = math.max(1, n // 65536)
