@@ -71,9 +71,9 @@ double lp_qf_eval(int fn, double x, double alpha) {
   /* relu and relu6 of a negative x are -0 (x * 0): a zero result keeps the
    * input's sign, as rounding does; equal to +0 in value, but a layer with
    * learnable levels can tell "negative" from "small positive" */
-  case LP_QF_RELU: return x > 0 ? x : (x < 0 ? -0.0 : x);
+  case LP_QF_RELU: return (x > 0 || isnan(x)) ? x : copysign(0.0, x);  /* negative x: -0 */
   case LP_QF_LEAKY_RELU: return x > 0 ? x : alpha * x;
-  case LP_QF_RELU6: return x > 6 ? 6.0 : x > 0 ? x : (x < 0 ? -0.0 : x);
+  case LP_QF_RELU6: return x > 6 ? 6.0 : (x > 0 || isnan(x)) ? x : copysign(0.0, x);
   case LP_QF_ELU: return x > 0 ? x : alpha * expm1(x);
   case LP_QF_GELU: return 0.5 * x * (1.0 + erf(x * 0.70710678118654752440));
   case LP_QF_SILU: return x * sigmoid(x);

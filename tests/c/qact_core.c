@@ -71,9 +71,8 @@ static double rround(const rfmt *r, double x) {
 static double ref_f(int fn, double x) {
   switch (fn) {
   case LP_QF_RELU:   /* a negative x gives -0: the zero keeps the input's sign */
-    if (x > 0) return x;
-    if (x < 0) return -0.0;
-    return x;
+    if (isnan(x) || x > 0) return x;
+    return signbit(x) ? -0.0 : 0.0;
   case LP_QF_SIGMOID: return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
   case LP_QF_TANH: return tanh(x);
   case LP_QF_GELU: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
