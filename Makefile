@@ -79,7 +79,10 @@ $(BUILD)/tests/%: tests/c/%.c $(BUILD)/liblpact.a tests/c/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) -Itests/c $(CFLAGS_ALL) -o $@ $< $(BUILD)/liblpact.a $(LDLIBS_ALL)
 
-test: deps all
+# deps first, then a fresh make for the build: on a new machine the
+# compiler flags (pkg-config) can only be read once the packages are in.
+test: deps
+	$(MAKE) --no-print-directory all
 	LPACT_BUILD=$(BUILD) prove -f --exec tests/run $(sort $(wildcard tests/*.lua tests/*.py)) $(CTEST_BIN)
 
 # The suite under AddressSanitizer and UBSan, in a build folder of its own.
@@ -87,7 +90,8 @@ asan:
 	$(MAKE) --no-print-directory test BUILD=build-asan OPT='-O1 -g' \
 	  SAN='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer'
 
-demo: deps all
+demo: deps
+	$(MAKE) --no-print-directory all
 	$(BUILD)/lpact scripts/demo.lua
 
 install: all
