@@ -37,7 +37,7 @@ void lp_tensor_free(lp_tensor *t);          /* releases; t becomes empty */
 
 int64_t lp_tensor_numel(const lp_tensor *t);
 int lp_tensor_is_contiguous(const lp_tensor *t);
-/* Tensor engineer's additions. */
+/* Creation, copies and queries used by the kernels and the bindings. */
 void lp_tensor_set_contiguous_strides(lp_tensor *t);
 int lp_tensor_same_shape(const lp_tensor *a, const lp_tensor *b);
 /* Writes "(2, 3)" ("(5,)" for 1-D) into buf; returns the length. */
