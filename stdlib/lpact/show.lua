@@ -1065,6 +1065,28 @@ function show.plot(f, fmt, lo, hi, opts)
   end)
 end
 
+-- The error report shared by errors() and the layer's error view: r holds
+-- fname, fmtname, n, max, argmax, mean, rms, bias, nan; errs the signed
+-- errors. Attaches their histogram and figure, and renders as text.
+local function error_view(r, errs, opts, xlabel)
+  r.hist = show.hist(errs, { bins = opts.bins, width = opts.width, color = opts.color,
+    title = "signed error", xlabel = xlabel })
+  r.figure = r.hist.figure
+  r.figure.label = fmt_str("signed error, %d inputs", #errs)
+  r.figure.title = fmt_str("error of %s in %s", r.fname, r.fmtname)
+  return view(r, function(v)
+    local out = {}
+    out[1] = fmt_str("%s in %s against fp32, %d inputs", v.fname, v.fmtname, v.n)
+    out[2] = fmt_str("max |error|  %.6g  (at x = %s)", v.max, v.argmax and fmt_str("%.6g", v.argmax) or "—")
+    out[3] = fmt_str("mean |error| %.6g", v.mean)
+    out[4] = fmt_str("RMS error    %.6g", v.rms)
+    out[5] = fmt_str("mean error   %.6g  (bias)", v.bias)
+    if v.nan > 0 then out[#out + 1] = fmt_str("NaN results  %d (left out)", v.nan) end
+    out[#out + 1] = tostring(v.hist)
+    return table.concat(out, "\n")
+  end)
+end
+
 --- The error of the quantized activation Q(f(Q(x))) against f in FP32,
 -- over n points of [lo, hi] or over the values of a tensor/list given as
 -- `lo`: max, mean and RMS absolute error, mean signed error (bias), and a
@@ -1113,22 +1135,7 @@ function show.errors(f, fmt, lo, hi, opts)
   local fmtname = type(fmt) == "string" and fmt or tostring(F)
   local r = { fname = fname, fmtname = fmtname, n = #xs, max = emax, argmax = argmax, mean = sabs / n,
     rms = math.sqrt(s2 / n), bias = sgn / n, nan = nanc, errors = errs, opts = opts }
-  r.hist = show.hist(errs, { bins = opts.bins, width = opts.width, color = opts.color,
-    title = "signed error", xlabel = fmt_str("%s in %s minus fp32", fname, fmtname) })
-  r.figure = r.hist.figure
-  r.figure.label = fmt_str("signed error, %d inputs", #errs)
-  r.figure.title = fmt_str("error of %s in %s", fname, fmtname)
-  return view(r, function(v)
-    local out = {}
-    out[1] = fmt_str("%s in %s against fp32, %d inputs", v.fname, v.fmtname, v.n)
-    out[2] = fmt_str("max |error|  %.6g  (at x = %s)", v.max, v.argmax and fmt_str("%.6g", v.argmax) or "—")
-    out[3] = fmt_str("mean |error| %.6g", v.mean)
-    out[4] = fmt_str("RMS error    %.6g", v.rms)
-    out[5] = fmt_str("mean error   %.6g  (bias)", v.bias)
-    if v.nan > 0 then out[#out + 1] = fmt_str("NaN results  %d (left out)", v.nan) end
-    out[#out + 1] = tostring(v.hist)
-    return table.concat(out, "\n")
-  end)
+  return error_view(r, errs, opts, fmt_str("%s in %s minus fp32", fname, fmtname))
 end
 
 --- The error of a quantized activation layer as it stands (learned
@@ -1222,21 +1229,7 @@ function show.errors_qact(f, cfg, lo, hi, opts)
   for i, e in ipairs(errs) do
     if math.abs(e) == r.max then v.argmax = pts.x[i]; break end
   end
-  v.hist = show.hist(errs, { bins = opts.bins, width = opts.width, color = opts.color, title = "signed error" })
-  v.figure = v.hist.figure
-  v.figure.label = fmt_str("signed error, %d inputs", #errs)
-  v.figure.title = fmt_str("error of %s in %s", fname, v.fmtname)
-  return view(v, function(w)
-    local out = {}
-    out[1] = fmt_str("%s in %s against fp32, %d inputs", w.fname, w.fmtname, w.n)
-    out[2] = fmt_str("max |error|  %.6g  (at x = %s)", w.max, w.argmax and fmt_str("%.6g", w.argmax) or "—")
-    out[3] = fmt_str("mean |error| %.6g", w.mean)
-    out[4] = fmt_str("RMS error    %.6g", w.rms)
-    out[5] = fmt_str("mean error   %.6g  (bias)", w.bias)
-    if w.nan > 0 then out[#out + 1] = fmt_str("NaN results  %d (left out)", w.nan) end
-    out[#out + 1] = tostring(w.hist)
-    return table.concat(out, "\n")
-  end)
+  return error_view(v, errs, opts)
 end
 
 -- Tensors -----------------------------------------------------------------------
