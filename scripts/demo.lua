@@ -20,21 +20,42 @@ local function parse_args(a)
   while i <= #a do
     local k = a[i]:match("^%-%-([%w_]+)$")
     if not k or a[i + 1] == nil then lpact.fail("usage: lpact scripts/demo.lua [--epochs N] [--limit N] [--out DIR] [--acts a,b] [--formats f,g] [--levels fixed|learnable]") end
+    if o[k] == nil and k ~= "limit" then lpact.fail("unknown option --" .. k .. " (see the usage at the top of scripts/demo.lua)") end
     o[k] = a[i + 1]
     i = i + 2
   end
-  o.epochs = math.tointeger(tonumber(o.epochs)) or lpact.fail("--epochs: an integer expected")
-  o.limit = o.limit and (math.tointeger(tonumber(o.limit)) or lpact.fail("--limit: an integer expected"))
+  local function whole(k, min)
+    local n = math.tointeger(tonumber(o[k]))
+    if not n or n < min then lpact.fail(string.format("--%s: a whole number >= %d expected, got '%s'", k, min, tostring(o[k]))) end
+    return n
+  end
+  o.epochs = whole("epochs", 1)
+  o.limit = o.limit and whole("limit", 1)
+  if o.levels ~= "fixed" and o.levels ~= "learnable" then
+    lpact.fail("--levels: fixed or learnable expected, got '" .. tostring(o.levels) .. "'")
+  end
   local function list(s)
     local t = {}
     for w in s:gmatch("[^,]+") do t[#t + 1] = w end
     return t
   end
   o.acts, o.formats = list(o.acts), list(o.formats)
+  if #o.acts == 0 or #o.formats == 0 then lpact.fail("--acts and --formats need at least one value each") end
   return o
 end
 
 local o = parse_args(arg)
+
+-- Every layer is built once before any training, so that a bad activation
+-- or format fails now and not after minutes of work.
+do
+  local nn = require "lpact.nn"
+  for _, act in ipairs(o.acts) do
+    for _, fmt in ipairs(o.formats) do
+      if fmt == "fp32" then nn.act(act) else qact { act, fmt = fmt, levels = o.levels } end
+    end
+  end
+end
 
 -- The data: the real set, or the synthetic stand-in with a clear note.
 local data
@@ -77,7 +98,7 @@ local function row(cells)
   return "| " .. table.concat(cells, " | ") .. " |"
 end
 print()
-print(string.format("Test accuracy (%%) after %d epochs on %s%s:", o.epochs, data.name,
+print(string.format("Test accuracy (%%) after %d epoch%s on %s%s:", o.epochs, o.epochs == 1 and "" or "s", data.name,
   data.synthetic and " (SYNTHETIC stand-in)" or ""))
 print()
 local head, sep = { "activation" }, { "---" }

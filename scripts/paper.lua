@@ -56,14 +56,32 @@ local function num(k)
   return v
 end
 
-local epochs, batch, lr = math.tointeger(num("epochs")), math.tointeger(num("batch")), num("lr")
+local function int(k, min, v)
+  v = v or o[k]
+  local n = math.tointeger(tonumber(v))
+  if not n or n < min then
+    lpact.fail(string.format("paper.lua: --%s must be a whole number >= %d, got '%s'", k, min, tostring(v)))
+  end
+  return n
+end
+
+local epochs, batch, lr = int("epochs", 1), int("batch", 1), num("lr")
+if not (lr > 0 and lr < math.huge) then lpact.fail("paper.lua: --lr must be a positive number, got '" .. tostring(o.lr) .. "'") end
+if o.limit then int("limit", 1) end
 local scale = o.scale
 local level_lr = o.level_lr and num("level_lr")
-local level_warmup = o.level_warmup and math.tointeger(num("level_warmup"))
-if o.level_warmup and not (level_warmup and level_warmup >= 0) then
-  lpact.fail("paper.lua: --level_warmup must be a whole number of epochs >= 0")
-end
+local level_warmup = o.level_warmup and int("level_warmup", 0)
 if level_warmup == 0 then level_warmup = nil end
+for _, m in ipairs(list(o.models)) do
+  if m ~= "mlp" and m ~= "cnn_small" then lpact.fail("paper.lua: --models: unknown model '" .. m .. "' (mlp, cnn_small)") end
+end
+for _, lv in ipairs(list(o.levels)) do
+  if lv ~= "fixed" and lv ~= "learnable" then lpact.fail("paper.lua: --levels: expected fixed or learnable, got '" .. lv .. "'") end
+end
+for _, sd in ipairs(list(o.seeds)) do int("seeds", 0, sd) end
+if #list(o.acts) == 0 or #list(o.formats) == 0 or #list(o.models) == 0 or #list(o.seeds) == 0 or #list(o.levels) == 0 then
+  lpact.fail("paper.lua: --acts, --formats, --models, --levels and --seeds need at least one value each")
+end
 if tonumber(scale) then scale = tonumber(scale) elseif scale == "none" then scale = nil end
 
 local configs = {}
@@ -96,6 +114,28 @@ local function record_name(c)
     tostring(q.scale or "none"), q.scale_at or "-", "s" .. c.seed, "e" .. epochs, (o.tag or "paper") .. (q.level_lr and ("_llr" .. q.level_lr) or "")
     .. ((level_warmup and c.levels == "learnable") and ("_warm" .. level_warmup) or "")
     .. (q.level_init and ("_" .. q.level_init) or "") }, "_"):gsub("[^%w_.-]", "-")
+end
+
+-- Every distinct layer is built once now, so that a bad activation,
+-- format or option fails here, before the first training, and not after
+-- hours of them.
+do
+  local nn = require "lpact.nn"
+  local seen = {}
+  for _, c in ipairs(configs) do
+    local key = c.act .. "|" .. c.fmt .. "|" .. c.levels
+    if not seen[key] then
+      seen[key] = true
+      local q = qopts(c)
+      if q then
+        local spec = { c.act, fmt = c.fmt }
+        for k, v in pairs(q) do spec[k] = v end
+        qact(spec)
+      else
+        nn.act(c.act)
+      end
+    end
+  end
 end
 
 print(string.format("%d configurations, %d epochs each, into %s", #configs, epochs, o.out))

@@ -1,0 +1,180 @@
+-- scripts/demo.lua (the main job, `make demo`) and scripts/paper.lua (the
+-- study's grid) from the command line: the fallback to the synthetic set
+-- when Fashion-MNIST is missing, the tables and the records they write,
+-- the same numbers on a second run, resuming a sweep, and bad options
+-- refused with one line before any training.
+local t = require "lpact.tap"
+local B = os.getenv("LPACT_BUILD") or "build"
+
+local function run(script, args, env)
+  local p = io.popen((env or "") .. " " .. B .. "/lpact scripts/" .. script .. " " .. args .. " 2>&1; echo \"exit=$?\"")
+  local out = p:read("a")
+  p:close()
+  local body, code = out:match("^(.-)exit=(%d+)\n$")
+  return body, tonumber(code)
+end
+
+local function tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  return d
+end
+
+local function exists(path)
+  local f = io.open(path)
+  if f then f:close() end
+  return f ~= nil
+end
+
+local function lines(s)
+  local out = {}
+  for l in s:gmatch("[^\n]+") do out[#out + 1] = l end
+  return out
+end
+
+-- The records of a results folder, by activation .. "/" .. format (.. "/" .. levels).
+local function records(dir)
+  local p = io.popen("ls " .. dir)
+  local names = p:read("a")
+  p:close()
+  local out, n = {}, 0
+  for name in names:gmatch("[^\n]+") do
+    if name:match("%.json$") and name ~= "manifest.json" then
+      local f = assert(io.open(dir .. "/" .. name))
+      local r = lpact.json.decode(f:read("a"))
+      f:close()
+      out[r.activation .. "/" .. r.format .. "/" .. (r.modes.levels or "-")] = r
+      n = n + 1
+    end
+  end
+  return out, n
+end
+
+local NODATA = "LPACT_DATA=/nonexistent"
+
+-- demo.lua without the data set -------------------------------------------
+
+local out_dir = tmpdir()
+local demo_args = "--limit 300 --epochs 1 --acts relu,sigmoid --formats fp32,fp2 --out " .. out_dir
+local out, code = run("demo.lua", demo_args, NODATA)
+t.is(code, 0, "demo without the data set exits 0")
+t.like(out, "Fashion%-MNIST was not found %(", "it says the data set is missing")
+t.like(out, "apt%-get install dataset%-fashion%-mnist", "and how to get it")
+t.like(out, "built%-in SYNTHETIC stand%-in", "and that it runs on the synthetic set instead")
+t.like(out, "Test accuracy %(%%%) after 1 epoch on builtin %(SYNTHETIC stand%-in%):", "the table says which data it is")
+
+-- the accuracy table and the drop table agree with each other
+local acc, drop = {}, {}
+for _, l in ipairs(lines(out)) do
+  local a, x, y = l:match("^| (%a+) | ([%d.]+) | ([%d.]+) |$")
+  if a then acc[a] = { tonumber(x), tonumber(y) } end
+  local b, d = l:match("^| (%a+) | ([+-][%d.]+) |$")
+  if b then drop[b] = tonumber(d) end
+end
+t.ok(acc.relu and acc.sigmoid, "one accuracy row per activation")
+for _, a in ipairs { "relu", "sigmoid" } do
+  t.ok(acc[a] and drop[a] and math.abs(drop[a] - (acc[a][2] - acc[a][1])) <= 0.011,
+    string.format("%s: the drop from FP32 is FP2 minus FP32 (%s)", a, tostring(drop[a])))
+end
+
+-- one record per training, holding the printed accuracy
+local recs, n = records(out_dir)
+t.is(n, 4, "four records, one per configuration")
+t.ok(exists(out_dir .. "/manifest.json"), "and the run's manifest")
+local r = recs["relu/fp2/learnable"]
+t.ok(r and r.dataset == "builtin" and r.epochs == 1 and r.seed == 1 and r.modes.mode == "emulate",
+  "the relu FP2 record names data, epochs, seed and mode")
+t.ok(r and acc.relu and string.format("%.2f", 100 * r.test_acc) == string.format("%.2f", acc.relu[2]),
+  "its test accuracy is the one in the table")
+
+-- the same command gives the same numbers
+local out2 = run("demo.lua", demo_args .. "2", NODATA)
+local function table_of(s) return (s:match("(Test accuracy.-)\n%d+ trainings") or "") end
+t.ok(table_of(out) ~= "" and table_of(out) == table_of(out2), "a second run prints the same tables")
+
+-- demo.lua with the real data (installed by make deps) ---------------------
+
+if exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") then
+  local o3, c3 = run("demo.lua", "--limit 600 --epochs 1 --acts relu --formats fp32 --out " .. tmpdir())
+  t.is(c3, 0, "demo on the real Fashion-MNIST exits 0")
+  t.like(o3, "Fashion%-MNIST from /usr/share/datasets/fashion%-mnist: 600 training and 600 test images",
+    "it reads the Debian package's files")
+  t.like(o3, "after 1 epoch on fashion%-mnist:\n", "and its table is not marked synthetic")
+else
+  t.ok(true, "# SKIP dataset-fashion-mnist is not installed")
+end
+
+-- demo.lua: bad options -----------------------------------------------------
+
+for _, case in ipairs {
+  { "--epochs 0", "%-%-epochs: a whole number >= 1 expected, got '0'" },
+  { "--epochs two", "%-%-epochs: a whole number >= 1 expected" },
+  { "--limit -3", "%-%-limit: a whole number >= 1 expected" },
+  { "--levels maybe", "%-%-levels: fixed or learnable expected, got 'maybe'" },
+  { "--acts swish", "unknown activation 'swish'" },
+  { "--formats fp32,fp9", "unknown format 'fp9'" },
+  { "--colour red", "unknown option %-%-colour" },
+  { "--acts", "usage: lpact scripts/demo.lua" },
+} do
+  local dir = tmpdir()
+  local o4, c4 = run("demo.lua", "--limit 300 --epochs 1 --out " .. dir .. " " .. case[1], NODATA)
+  t.is(c4, 2, "demo " .. case[1] .. ": exit status 2")
+  t.ok(#lines(o4) == 1 and o4:match("^lpact: ") and o4:match(case[2]), "demo " .. case[1] .. ": one line: " .. o4:gsub("\n$", ""))
+  t.ok(not exists(dir), "demo " .. case[1] .. ": no results folder is written")
+end
+
+-- paper.lua ------------------------------------------------------------------
+
+out, code = run("paper.lua", "--acts relu,gelu --formats fp32,fp4 --levels fixed,learnable --seeds 1,2 --models mlp --dry")
+t.is(code, 0, "paper --dry exits 0")
+-- FP32 has no levels: per activation and seed one FP32 run and two FP4 runs
+t.like(out, "^12 configurations, 5 epochs each", "2 activations x 2 seeds x (1 FP32 + 2 FP4 level rules) = 12")
+local listed = 0
+for l in out:gmatch("\n  mlp_[%w_.-]+") do listed = listed + 1 end
+t.is(listed, 12, "--dry lists each configuration")
+
+local pdir = tmpdir()
+local pargs = "--acts relu --formats fp32,fp2 --levels fixed,learnable --seeds 1 --models mlp --epochs 1 --limit 300 --out " .. pdir
+out, code = run("paper.lua", pargs, NODATA)
+t.is(code, 0, "a small paper sweep on the synthetic set exits 0")
+t.like(out, "SYNTHETIC", "it says the data are synthetic")
+recs, n = records(pdir)
+t.is(n, 3, "three records: FP32, FP2 fixed, FP2 learnable")
+local rows = {}
+for lv, x, y in out:gmatch("\n| mlp | relu | (%a+) | ([%d.]+) | ([%d.]+) |") do rows[lv] = { x, y } end
+t.ok(rows.fixed and rows.learnable and rows.fixed[1] == rows.learnable[1], "both level rows show the one FP32 baseline")
+t.ok(rows.learnable and recs["relu/fp2/learnable"]
+  and string.format("%.2f", 100 * recs["relu/fp2/learnable"].test_acc) == rows.learnable[2],
+  "the table's FP2 learnable cell is its record's accuracy")
+t.ok(recs["relu/fp2/fixed"] and recs["relu/fp2/fixed"].modes.levels == "fixed", "the fixed run is recorded as fixed")
+
+-- an interrupted or repeated sweep skips what is done
+local again = run("paper.lua", pargs, NODATA)
+local skipped = 0
+for _ in again:gmatch("done before %(") do skipped = skipped + 1 end
+t.is(skipped, 3, "a second run finds all three records and trains nothing")
+t.ok(again:match("(| model.*)$") == out:match("(| model.*)$"), "and prints the same table")
+
+for _, case in ipairs {
+  { "--epochs 0", "%-%-epochs must be a whole number >= 1" },
+  { "--seeds 1,2.5", "%-%-seeds must be a whole number >= 0, got '2.5'" },
+  { "--lr -1", "%-%-lr must be a positive number" },
+  { "--models lenet", "unknown model 'lenet'" },
+  { "--levels fixed,maybe", "%-%-levels: expected fixed or learnable, got 'maybe'" },
+  { "--formats fp32,fp4,fp9", "unknown format 'fp9'" },
+  { "--ste magic", "option 'ste'" },
+  { "--scale foo", "option 'scale': unknown rule 'foo'" },
+  { "--level_init zzz", "option 'level_init'" },
+  { "--shuffle yes", "unknown option %-%-shuffle" },
+} do
+  local dir = tmpdir()
+  local o5, c5 = run("paper.lua", "--acts relu --formats fp32,fp4 --seeds 1 --models mlp --epochs 1 --limit 300 --out "
+    .. dir .. " " .. case[1], NODATA)
+  t.is(c5, 2, "paper " .. case[1] .. ": exit status 2")
+  t.ok(#lines(o5) == 1 and o5:match("^lpact: ") and o5:match(case[2]), "paper " .. case[1] .. ": one line, before any training: "
+    .. o5:gsub("\n$", ""))
+  t.ok(not exists(dir), "paper " .. case[1] .. ": no results folder is written")
+end
+
+os.execute("rm -rf '" .. out_dir .. "' '" .. out_dir .. "2' '" .. pdir .. "'")
+t.done()
