@@ -176,5 +176,17 @@ for _, case in ipairs {
   t.ok(not exists(dir), "paper " .. case[1] .. ": no results folder is written")
 end
 
+-- the benchmark script refuses bad counts instead of timing nothing
+for _, case in ipairs {
+  { "x", "batches per round must be a whole number >= 1, got 'x'" },
+  { "10 0", "rounds must be a whole number >= 1, got '0'" },
+  { "10 2 gpu", "the model must be mlp, cnn or both, got 'gpu'" },
+  { "10 2 mlp fp9", "unknown format 'fp9'" },
+} do
+  local o6, c6 = run("bench/qact_overhead.lua", case[1], NODATA)
+  t.is(c6, 2, "qact_overhead " .. case[1] .. ": exit status 2")
+  t.ok(#lines(o6) == 1 and o6:match(case[2]), "qact_overhead " .. case[1] .. ": one line: " .. o6:gsub("\n$", ""))
+end
+
 os.execute("rm -rf '" .. out_dir .. "' '" .. out_dir .. "2' '" .. pdir .. "'")
 t.done()

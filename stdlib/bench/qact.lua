@@ -12,10 +12,22 @@
 
 return function(args)
   args = args or {}
-  local per = math.tointeger(tonumber(args[1])) or 10
-  local rounds = math.tointeger(tonumber(args[2])) or 2
+  local function count(i, default, what)
+    if args[i] == nil then return default end
+    local n = math.tointeger(tonumber(args[i]))
+    if not n or n < 1 then
+      lpact.fail(string.format("bench qact: %s must be a whole number >= 1, got '%s'", what, tostring(args[i])))
+    end
+    return n
+  end
+  local per = count(1, 10, "batches per round")
+  local rounds = count(2, 2, "rounds")
   local which = args[3] or "both"
+  if which ~= "mlp" and which ~= "cnn" and which ~= "both" then
+    lpact.fail("bench qact: the model must be mlp, cnn or both, got '" .. tostring(which) .. "'")
+  end
   local fmt = args[4] or "fp4"
+  lpact.qact { "relu", fmt = fmt, mode = "lut", levels = "learnable" }   -- a bad format fails now
   local data = lpact.data
   local ok, ds = pcall(data.fashion_mnist, {})
   if not ok then
