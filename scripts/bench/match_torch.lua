@@ -7,12 +7,14 @@
 --   build/lpact scripts/bench/match_torch.lua mlp 60 /tmp/w.txt > /tmp/lpact.txt
 --   /usr/bin/python3 scripts/bench/match_torch.py mlp 60 /tmp/w.txt /tmp/lpact.txt
 local ag = require "lpact.autograd"
-local name, steps, wfile = arg[1] or "mlp", tonumber(arg[2]) or 60, arg[3] or "/tmp/lpact-weights.txt"
+local name, steps, wfile = arg[1] or "mlp", math.tointeger(tonumber(arg[2] or 60)), arg[3] or "/tmp/lpact-weights.txt"
+if not steps or steps < 1 then lpact.fail("steps must be a whole number >= 1, got '" .. tostring(arg[2]) .. "'") end
 local m
 if name == "mlp" then m = lpact.models.mlp { 784, 256, 128, 10 }
 elseif name == "cnn_small" then m = lpact.models.cnn_small {}
 else lpact.fail("model must be mlp or cnn_small") end
-local f = assert(io.open(wfile, "w"))
+local f, err = io.open(wfile, "w")
+if not f then lpact.fail("cannot write the weights: " .. err) end
 for _, p in ipairs(m:parameters()) do
   local parts = {}
   for i, v in ipairs(p.var.data:reshape { p.var.data:numel() }:totable()) do parts[i] = string.format("%.9g", v) end

@@ -10,9 +10,17 @@ local i = 1
 while i <= #arg do
   local k, v = arg[i]:match("^%-%-(%w+)$"), arg[i + 1]
   if not k or v == nil then lpact.fail("usage: lpact scripts/bench/train_vs_torch.lua [--model mlp|cnn_small] [--epochs N] [--batch N] [--lr X] [--seed N] [--limit N] [--data DIR]") end
+  if o[k] == nil and not ({ limit = 1, data = 1, normalize = 1 })[k] then lpact.fail("unknown option --" .. k) end
   o[k] = tonumber(v) or v
   i = i + 2
 end
+for _, k in ipairs { "epochs", "batch", "seed", "limit" } do
+  local v = o[k]
+  if v ~= nil and (math.type(v) ~= "integer" or v < (k == "seed" and 0 or 1)) then
+    lpact.fail(string.format("--%s must be a whole number >= %d, got '%s'", k, k == "seed" and 0 or 1, tostring(v)))
+  end
+end
+if type(o.lr) ~= "number" or not (o.lr > 0) then lpact.fail("--lr must be a positive number, got '" .. tostring(o.lr) .. "'") end
 
 local ds = lpact.data.fashion_mnist { dir = o.data, limit = o.limit }
 if o.normalize == 1 then lpact.data.normalize(ds) end
