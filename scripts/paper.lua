@@ -6,7 +6,7 @@
 --   lpact scripts/paper.lua [--acts relu,gelu,...] [--formats fp32,fp8,...]
 --       [--levels fixed,learnable] [--models mlp,cnn_small] [--seeds 1,2,3]
 --       [--epochs 5] [--batch 128] [--lr 1e-3] [--out results/paper]
---       [--mode emulate|lut|ops] [--ste fprime|identity|clipped|staircase]
+--       [--mode emulate|lut|ops] [--ste fprime,identity,clipped,staircase]
 --       [--scale none|amax|channel|mx|<number>] [--scale_at in|out|both]
 --       [--in_fmt F] [--out_fmt F] [--level_lr M] [--level_warmup E]
 --       [--level_init format|centroid] [--limit N] [--tag NAME] [--dry]
@@ -14,10 +14,12 @@
 -- --level_lr M: learnable levels step with lr * M; --level_warmup E: they
 -- stay frozen for the first E epochs; --level_init centroid: they start at
 -- the mean of f over the first batch's elements that use them (fixed-level
--- runs ignore all three).
+-- runs ignore all three). --ste takes a list like the others: each rule is
+-- one more dimension of the grid (--ste fprime,clipped compares the two).
 --
--- Defaults are the whole grid of the study (6 activations x 6 formats x 2
--- level rules x 2 models x 3 seeds = 432 trainings: hours; select a slice).
+-- Defaults are the whole grid of the study (6 activations x (FP32 + 5
+-- formats x 2 level rules) x 2 models x 3 seeds = 396 trainings: hours;
+-- select a slice).
 -- --dry lists the configurations without training. Records that already
 -- exist in --out are skipped, so an interrupted sweep resumes.
 
@@ -84,16 +86,20 @@ if #list(o.acts) == 0 or #list(o.formats) == 0 or #list(o.models) == 0 or #list(
 end
 if tonumber(scale) then scale = tonumber(scale) elseif scale == "none" then scale = nil end
 
+local stes = list(o.ste)
+if #stes == 0 then lpact.fail("paper.lua: --ste needs at least one rule") end
 local configs = {}
 for _, model in ipairs(list(o.models)) do
   for _, act in ipairs(list(o.acts)) do
     for _, fmt in ipairs(list(o.formats)) do
       for li, lv in ipairs(list(o.levels)) do
-        local plain = fmt == "fp32" and not o.in_fmt and not o.out_fmt
-        if not plain or li == 1 then   -- FP32 has no levels: one baseline
-          for _, seed in ipairs(list(o.seeds)) do
-            configs[#configs + 1] = { model = model, act = act, fmt = fmt, levels = plain and "fixed" or lv,
-              seed = math.tointeger(tonumber(seed)) }
+        for si, ste in ipairs(stes) do
+          local plain = fmt == "fp32" and not o.in_fmt and not o.out_fmt
+          if not plain or (li == 1 and si == 1) then   -- FP32 has no levels or STE: one baseline
+            for _, seed in ipairs(list(o.seeds)) do
+              configs[#configs + 1] = { model = model, act = act, fmt = fmt, levels = plain and "fixed" or lv,
+                ste = not plain and ste or nil, seed = math.tointeger(tonumber(seed)) }
+            end
           end
         end
       end
@@ -103,7 +109,7 @@ end
 
 local function qopts(c)
   if c.fmt == "fp32" and not o.in_fmt and not o.out_fmt then return nil end
-  return { levels = c.levels, mode = o.mode, ste = o.ste, scale = scale, scale_at = o.scale_at,
+  return { levels = c.levels, mode = o.mode, ste = c.ste, scale = scale, scale_at = o.scale_at,
     in_fmt = o.in_fmt, out_fmt = o.out_fmt, level_lr = c.levels == "learnable" and level_lr or nil,
     level_init = (c.levels == "learnable" and o.level_init ~= "format") and o.level_init or nil }
 end
@@ -123,7 +129,7 @@ do
   local nn = require "lpact.nn"
   local seen = {}
   for _, c in ipairs(configs) do
-    local key = c.act .. "|" .. c.fmt .. "|" .. c.levels
+    local key = c.act .. "|" .. c.fmt .. "|" .. c.levels .. "|" .. tostring(c.ste)
     if not seen[key] then
       seen[key] = true
       local q = qopts(c)
@@ -190,31 +196,43 @@ end
 run:finish()
 local results_list = res
 
--- Mean accuracy over seeds: rows model/activation/levels, columns formats.
+-- Mean accuracy over seeds: rows model/activation/levels (and STE when
+-- several are swept), columns formats. FP32 has neither levels nor an STE:
+-- its baseline is one per model/activation and stands in every such row.
 local fmts = list(o.formats)
-local rows, order = {}, {}
+local rows, order, base = {}, {}, {}
+local function add(t, k, acc)
+  local cell = t[k] or { sum = 0, n = 0 }
+  cell.sum, cell.n = cell.sum + acc, cell.n + 1
+  t[k] = cell
+end
 for _, r in ipairs(results_list) do
-  local key = r.c.model .. " | " .. r.c.act .. " | " .. r.c.levels
-  if not rows[key] then rows[key] = {}; order[#order + 1] = key end
-  local cell = rows[key][r.c.fmt] or { sum = 0, n = 0 }
-  cell.sum, cell.n = cell.sum + r.acc, cell.n + 1
-  rows[key][r.c.fmt] = cell
+  local ma = r.c.model .. " | " .. r.c.act
+  if not r.c.ste then
+    base[ma] = base[ma] or {}
+    add(base[ma], r.c.fmt, r.acc)
+  else
+    local key = ma .. " | " .. r.c.levels .. (#stes > 1 and (", " .. r.c.ste) or "")
+    if not rows[key] then rows[key] = { ma = ma }; order[#order + 1] = key end
+    add(rows[key], r.c.fmt, r.acc)
+  end
+end
+-- a model/activation with only FP32 runs still gets its row
+for _, r in ipairs(results_list) do
+  local ma = r.c.model .. " | " .. r.c.act
+  local has = false
+  for _, key in ipairs(order) do if rows[key].ma == ma then has = true end end
+  if not has then rows[ma .. " | -"] = { ma = ma }; order[#order + 1] = ma .. " | -" end
 end
 print()
-local head = { "model | activation | levels" }
+local head = { "model | activation | levels" .. (#stes > 1 and ", STE" or "") }
 for _, f in ipairs(fmts) do head[#head + 1] = f:upper() end
 print("| " .. table.concat(head, " | ") .. " |")
 print("|" .. string.rep(" --- |", 3) .. string.rep(" ---: |", #fmts))
 for _, key in ipairs(order) do
   local cells = { key }
   for _, f in ipairs(fmts) do
-    local c = rows[key][f]
-    -- FP32 has no levels: every row of the model/activation shows its baseline
-    if not c and f == "fp32" then
-      for _, k2 in ipairs(order) do
-        if k2:match("^(.*) | ") == key:match("^(.*) | ") and rows[k2].fp32 then c = rows[k2].fp32 end
-      end
-    end
+    local c = rows[key][f] or (base[rows[key].ma] or {})[f]
     cells[#cells + 1] = c and string.format("%.2f", 100 * c.sum / c.n) or "-"
   end
   print("| " .. table.concat(cells, " | ") .. " |")

@@ -155,6 +155,23 @@ for _ in again:gmatch("done before %(") do skipped = skipped + 1 end
 t.is(skipped, 3, "a second run finds all three records and trains nothing")
 t.ok(again:match("(| model.*)$") == out:match("(| model.*)$"), "and prints the same table")
 
+-- the STE as a grid dimension: one FP32 baseline, one row per level rule and STE
+out = run("paper.lua", "--acts relu --formats fp32,fp4 --levels fixed,learnable --ste fprime,clipped --seeds 1 --models mlp --dry")
+t.like(out, "^5 configurations", "1 FP32 + 2 level rules x 2 STEs = 5 configurations")
+local sdir = tmpdir()
+out, code = run("paper.lua", "--acts relu --formats fp32,fp2 --levels learnable --ste fprime,clipped --seeds 1 --models mlp "
+  .. "--epochs 1 --limit 300 --out " .. sdir, NODATA)
+t.is(code, 0, "a sweep over two STEs exits 0")
+recs, n = records(sdir)
+t.is(n, 3, "three records: FP32 and FP2 with each STE")
+t.like(out, "| model | activation | levels, STE | FP32 | FP2 |", "the table's rows name level rule and STE")
+local b1 = out:match("\n| mlp | relu | learnable, fprime | ([%d.]+) |")
+local b2 = out:match("\n| mlp | relu | learnable, clipped | ([%d.]+) |")
+t.ok(b1 and b1 == b2 and recs["relu/fp32/-"] and string.format("%.2f", 100 * recs["relu/fp32/-"].test_acc) == b1,
+  "both rows show the one FP32 baseline")
+t.ok(not out:match("| mlp | relu | fixed"), "no row for a level rule that was not swept")
+os.execute("rm -rf '" .. sdir .. "'")
+
 for _, case in ipairs {
   { "--epochs 0", "%-%-epochs must be a whole number >= 1" },
   { "--seeds 1,2.5", "%-%-seeds must be a whole number >= 0, got '2.5'" },
