@@ -132,13 +132,13 @@ t.is(out, want_md, "prints the Markdown")
 t.is(slurp(res .. "/report.md"), want_md, "report.md: exact text")
 t.is(slurp(res .. "/report.csv"), want_csv, "report.csv: exact text")
 local runs = slurp(res .. "/runs.csv")
-t.like(runs, "^id,model,dataset,activation,format,variant,seed,epochs,test_acc,final_loss,seconds_per_epoch,peak_memory_kb\n",
+t.like(runs, "^id,model,dataset,activation,format,variant,seed,epochs,test_acc,final_loss,seconds_per_epoch,peak_memory_kb,act_rms\n",
   "runs.csv header")
-t.like(runs, "\nbaseline,mlp,fashion%-mnist,,,,1,5,88%.12,,3%.50,\n", "runs.csv: the baseline row")
+t.like(runs, "\nbaseline,mlp,fashion%-mnist,,,,1,5,88%.12,,3%.50,,\n", "runs.csv: the baseline row")
 local lines = 0
 for _ in runs:gmatch("\n") do lines = lines + 1 end
 t.is(lines, 14, "runs.csv: header + 13 results")
-t.like(runs, "\nr10,cnn_small,fashion%-mnist,relu,fp32,levels=fixed mode=fp32,1,2,90%.00,0%.2500,,2048\n",
+t.like(runs, "\nr10,cnn_small,fashion%-mnist,relu,fp32,levels=fixed mode=fp32,1,2,90%.00,0%.2500,,2048,\n",
   "runs.csv: a flat record (final loss, peak memory in bytes -> kB)")
 
 -- The same tables through the library.

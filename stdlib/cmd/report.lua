@@ -7,6 +7,9 @@
 --   report.csv   the same tables, one row per (group, activation)
 --   runs.csv     one row per result file
 --   fig-<group>.png / .svg   accuracy per format, one line per activation
+--   err-<group>.png / .svg   the activation error histograms (first quantized
+--                layer, lowest seed), one panel per activation and format,
+--                for records that carry act_errors
 --                (through gnuplot; --no-figures skips them)
 -- written atomically into DIR or OUTDIR, and prints the Markdown.
 
@@ -89,6 +92,98 @@ local function figure(gp, tb, out, stem)
   return png, svg
 end
 
+-- Runs a gnuplot script that writes tpng/tsvg, then renames them into
+-- place; on failure removes them and fails with gnuplot's first line.
+local function draw(gp, script, png, svg, tpng, tsvg)
+  local sf = os.tmpname()
+  local f = assert(io.open(sf, "wb"))
+  f:write(script)
+  f:close()
+  local p = io.popen(shell_quote(gp) .. " " .. shell_quote(sf) .. " 2>&1")
+  local msg = p:read("a")
+  local ok = p:close()
+  os.remove(sf)
+  if not ok then
+    os.remove(tpng)
+    os.remove(tsvg)
+    local first = msg:match("[^\n]*[%w][^\n]*") or "failed"
+    lpact.fail("report: gnuplot failed: " .. first:gsub("^%s+", ""), 1)
+  end
+  lpact.engine.rename(tpng, png)
+  lpact.engine.rename(tsvg, svg)
+  return png, svg
+end
+
+-- The error histograms of one matrix table (the first quantized layer of
+-- the lowest seed, per activation and format) as one grid figure in
+-- out/<stem>.png and .svg; nil when no cell has them.
+local function error_figure(gp, tb, out, stem)
+  local fmts, acts = {}, {}
+  for _, f in ipairs(tb.formats) do
+    for _, a in ipairs(tb.activations) do
+      if tb.cells[a][f] and tb.cells[a][f].hist then fmts[#fmts + 1] = f break end
+    end
+  end
+  for _, a in ipairs(tb.activations) do
+    for _, f in ipairs(fmts) do
+      if tb.cells[a][f] and tb.cells[a][f].hist then acts[#acts + 1] = a break end
+    end
+  end
+  if #fmts == 0 then return nil end
+  local tag = string.format("%08x", io_.crc32(stem .. os.clock()))
+  local png, svg = out .. "/" .. stem .. ".png", out .. "/" .. stem .. ".svg"
+  local tpng, tsvg = png .. ".tmp-" .. tag, svg .. ".tmp-" .. tag
+  local w, h = math.max(480, 280 * #fmts), math.max(300, 210 * #acts + 60)
+  local L = {}
+  local function add(x) L[#L + 1] = x end
+  local body = {}
+  for _, a in ipairs(acts) do
+    for _, f in ipairs(fmts) do
+      local c = tb.cells[a][f]
+      body[#body + 1] = "set title " .. gp_quote(a .. " " .. f)
+      if c and c.hist then
+        -- about four x tics at a round step
+        local lo, hi = c.hist.edges[1], c.hist.edges[#c.hist.edges]
+        local span = (type(lo) == "number" and type(hi) == "number" and hi > lo) and (hi - lo) or 1
+        local step = 10 ^ math.floor(math.log(span / 4, 10))
+        for _, m in ipairs { 1, 2, 5, 10 } do
+          if span / (m * step) <= 5 then step = m * step break end
+        end
+        body[#body + 1] = string.format("set xtics %.9g", step)
+        local d = {}
+        for k, n in ipairs(c.hist.counts) do
+          local lo, hi = c.hist.edges[k], c.hist.edges[k + 1]
+          if type(lo) == "number" and type(hi) == "number" and type(n) == "number" then
+            d[#d + 1] = string.format("%.9g %.9g %.9g", (lo + hi) / 2, n, hi - lo)
+          end
+        end
+        body[#body + 1] = "plot '-' using 1:2:3 with boxes fs solid 0.6 lc rgb '#3b75c4' notitle"
+        body[#body + 1] = table.concat(d, "\n")
+        body[#body + 1] = "e"
+      else
+        body[#body + 1] = "set multiplot next"
+      end
+    end
+  end
+  local grid = table.concat(body, "\n")
+  for _, term in ipairs {
+    { "set terminal pngcairo noenhanced size " .. w .. "," .. h, tpng },
+    { "set terminal svg noenhanced size " .. w .. "," .. h .. " dynamic", tsvg },
+  } do
+    add(term[1])
+    add("set output " .. gp_quote(term[2]))
+    add("set multiplot layout " .. #acts .. "," .. #fmts .. " title " ..
+      gp_quote("activation error (output - f), first quantized layer"))
+    add("set yrange [0:*]")
+    add("set format y '%g'")
+    add("set key off")
+    add(grid)
+    add("unset multiplot")
+    add("set output")
+  end
+  return draw(gp, table.concat(L, "\n") .. "\n", png, svg, tpng, tsvg)
+end
+
 return function(args)
   local dir, out, figures = nil, nil, true
   local i = 1
@@ -148,6 +243,12 @@ return function(args)
         used[stem] = true
         figure(gp, tb, out, stem)
         io.write("figure: ", out, "/", stem, ".png, .svg\n")
+        local estem = "err" .. stem:sub(4)
+        while used[estem] do estem = estem .. "-2" end
+        if error_figure(gp, tb, out, estem) then
+          used[estem] = true
+          io.write("figure: ", out, "/", estem, ".png, .svg\n")
+        end
       end
     end
   end

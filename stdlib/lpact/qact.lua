@@ -778,29 +778,11 @@ function qact.scheduler(model, o)
   end
 end
 
---- Error of a quantized activation against f in float64:
--- qact.errors(f, cfg, lo, hi [, n]) over n + 1 points of [lo, hi], or
--- qact.errors(f, cfg, tensor) over captured activations. Returns
--- {max=, mean=, rms=, rel_mean=, rel_max=, n=, hist = {edges = {...},
--- counts = {...}} (signed error, 32 bins), points = {x=..., y=..., q=...}}.
-function qact.errors(f, cfg, lo, hi, n)
-  local o = {}
-  for k, v in pairs(cfg or {}) do o[k] = v end
-  o[1], o.fn = f, nil
-  o.levels = o.levels == "learnable" and "fixed" or o.levels
-  local layer = QAct(o)
-  layer:eval()
-  local x
-  if is_tensor(lo) then x = lo:contiguous():reshape { lo:numel() }
-  else
-    n = n or 1000
-    local xs = {}
-    for k = 0, n do xs[k + 1] = lo + (hi - lo) * k / n end
-    x = lpact.tensor(xs)
-  end
+-- The error statistics of layer's output against f in float64 over the
+-- elements of x (a flat tensor), the layer in evaluation mode.
+local function error_stats(layer, x, fx)
   local q = ag.no_grad(function() return data_of(layer:forward(x)) end)
   local xv, qv = x:totable(), q:totable()
-  local fx = function(v) return type(f) == "function" and f(v) or qk.f(f, v, cfg and cfg.alpha) end
   local emax, esum, e2, rsum, rmax, nrel, cnt = 0, 0, 0, 0, 0, 0, 0
   local errs, ys = {}, {}
   for i = 1, #xv do
@@ -836,6 +818,95 @@ function qact.errors(f, cfg, lo, hi, n)
     rel_mean = nrel > 0 and rsum / nrel or 0 / 0, rel_max = rmax, n = cnt,
     hist = { edges = edges, counts = counts }, points = { x = xv, y = ys, q = qv },
   }
+end
+
+--- Error of a quantized activation against f in float64:
+-- qact.errors(f, cfg, lo, hi [, n]) over n + 1 points of [lo, hi], or
+-- qact.errors(f, cfg, tensor) over captured activations. Returns
+-- {max=, mean=, rms=, rel_mean=, rel_max=, n=, hist = {edges = {...},
+-- counts = {...}} (signed error, 32 bins), points = {x=..., y=..., q=...}}.
+-- Learnable levels are taken at the format's values; layer:errors(x)
+-- measures a trained layer as it stands.
+function qact.errors(f, cfg, lo, hi, n)
+  local o = {}
+  for k, v in pairs(cfg or {}) do o[k] = v end
+  o[1], o.fn = f, nil
+  o.levels = o.levels == "learnable" and "fixed" or o.levels
+  local layer = QAct(o)
+  layer:eval()
+  local x
+  if is_tensor(lo) then x = lo:contiguous():reshape { lo:numel() }
+  else
+    n = n or 1000
+    local xs = {}
+    for k = 0, n do xs[k + 1] = lo + (hi - lo) * k / n end
+    x = lpact.tensor(xs)
+  end
+  return error_stats(layer, x, function(v) return type(f) == "function" and f(v) or qk.f(f, v, cfg and cfg.alpha) end)
+end
+
+--- The error of this layer as it stands (its learned levels, its scales)
+-- against f in float64 over the elements of tensor x, with the same
+-- fields as qact.errors. The layer's state is left as it was: training
+-- mode, telemetry, capture hooks, scale histories and the stochastic
+-- rounding counter.
+function QAct:errors(x)
+  if not is_tensor(x) then lpact.fail("errors: a tensor of activations expected, got " .. type(x)) end
+  if self.scale.kind == "channel" or self.scale.kind == "mx" then
+    lpact.fail("errors: layers with grouped scales (channel, mx) need their own shape; use qact.errors over a range")
+  end
+  local saved = { self.training, self.telemetry_on, self.capture_fn, self.ctr, self.scale.hist and { table.unpack(self.scale.hist) } }
+  self.training, self.telemetry_on, self.capture_fn = false, false, nil
+  local ok, res = pcall(error_stats, self, x:contiguous():reshape { x:numel() }, function(v)
+    return self.luaf and self.luaf(v) or qk.f(self.name, v, self.alpha)
+  end)
+  self.training, self.telemetry_on, self.capture_fn, self.ctr = saved[1], saved[2], saved[3], saved[4]
+  if saved[5] then self.scale.hist = saved[5] end
+  if not ok then error(res, 0) end
+  return res
+end
+
+--- The error of every quantized layer of a model on the activations that
+-- input x produces (one forward pass in evaluation mode). Each layer's
+-- input is cut to its first samples, at most max_elems (65536) elements,
+-- so that the cost stays small on convolutions. Returns a list, one entry
+-- per layer in order: {layer = i, describe = "...", max, mean, rms,
+-- rel_mean, rel_max, n, hist = {edges, counts}}.
+function qact.act_errors(model, x, max_elems)
+  max_elems = max_elems or 65536
+  if math.type(max_elems) ~= "integer" or max_elems < 1 then
+    lpact.fail("act_errors: max_elems must be a whole number >= 1, got " .. tostring(max_elems))
+  end
+  local layers = qact.layers(model)
+  local got, hooks = {}, {}
+  for i, l in ipairs(layers) do
+    hooks[i] = l.capture_fn or false
+    if l.scale.kind ~= "channel" and l.scale.kind ~= "mx" then
+      l.capture_fn = function(_, xin)
+        if not got[i] then
+          local per = xin:dim() > 1 and xin:numel() // xin:size(1) or xin:numel()
+          local n = xin:dim() > 1 and math.max(1, math.min(xin:size(1), max_elems // math.max(per, 1))) or nil
+          got[i] = (n and xin:narrow(1, 1, n) or xin):clone()
+        end
+      end
+    end
+  end
+  local was = model.training
+  model:eval()
+  local ok, err = pcall(ag.no_grad, function() return model:forward(x) end)
+  if was ~= false then model:train() end
+  for i, l in ipairs(layers) do l.capture_fn = hooks[i] or nil end
+  if not ok then error(err, 0) end
+  local out = {}
+  for i, l in ipairs(layers) do
+    if got[i] then
+      local e = l:errors(got[i])
+      e.points = nil
+      e.layer, e.describe = i, l:describe()
+      out[#out + 1] = e
+    end
+  end
+  return out
 end
 
 --- Describes every quantized layer of a model (one line each, with the
@@ -895,6 +966,12 @@ function qact.experiment(o)
     on_epoch = on_epoch, max_batches = o.max_batches }
   local learned = {}
   for i, l in ipairs(qact.layers(model)) do if l.learnable then learned[i] = l:levels() end end
+  -- the trained layers' error against f on the first 1000 test images
+  local act_errors
+  if #qact.layers(model) > 0 and o.data and o.data.test and o.data.test.x:size(1) > 0 then
+    local xt = o.data.test.x
+    act_errors = qact.act_errors(model, xt:narrow(1, 1, math.min(1000, xt:size(1))))
+  end
   local modes
   if plain then modes = { mode = "fp32" }
   else
@@ -911,6 +988,7 @@ function qact.experiment(o)
     activation = o.act, seed = o.seed or 1, epochs = o.epochs or 2, batch = o.batch or 128,
     optimizer = "adam", lr = o.lr or 1e-3, modes = modes,
     levels_learned = next(learned) and learned or nil,
+    act_errors = act_errors and #act_errors > 0 and act_errors or nil,
   }
   local fi, fo = q.in_fmt or fmt, q.out_fmt or fmt
   if fi == fo then cfg.format = fi else cfg.formats = { input = fi, output = fo } end

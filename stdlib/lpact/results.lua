@@ -102,13 +102,15 @@ end
 local known = {
   model = true, dataset = true, activation = true, format = true, formats = true, modes = true,
   seed = true, epochs = true, batch = true, optimizer = true, lr = true, name = true, id = true,
+  act_errors = true,
 }
 
 --- Builds a result record from a configuration and a training history
 -- (train.fit's return value). cfg: model, dataset, activation, format (or
 -- formats = {input=, output=}), modes (a table such as {mode=, levels=,
--- ste=, scale=}), seed, epochs, batch, optimizer, lr, name/id; any other
--- field goes under `extra`.
+-- ste=, scale=}), seed, epochs, batch, optimizer, lr, name/id, act_errors
+-- (qact.act_errors' list: the quantized layers' error against f on test
+-- inputs); any other field goes under `extra`.
 function results.record(cfg, history)
   cfg = cfg or {}
   history = history or {}
@@ -136,6 +138,7 @@ function results.record(cfg, history)
     seconds_per_epoch = secs, seconds = history.seconds or total,
     test_acc = final, final_loss = loss[#loss] ~= json.null and loss[#loss] or nil,
     interrupted = history.interrupted or nil,
+    act_errors = cfg.act_errors,
     peak_memory_kb = results.peak_memory_kb(),
     engine = { version = lpact.version, threads = io_.threads() },
     created = results.now(),
@@ -286,6 +289,18 @@ local function mean_sd(xs)
   return m, n > 1 and math.sqrt(q / (n - 1)) or nil
 end
 
+--- The mean over a record's quantized layers of the RMS error of their
+-- output against f on test inputs (its act_errors), or nil.
+function results.act_rms(r)
+  if type(r.act_errors) ~= "table" or #r.act_errors == 0 then return nil end
+  local s, n = 0, 0
+  for _, e in ipairs(r.act_errors) do
+    if type(e) ~= "table" or not num(e.rms) then return nil end
+    s, n = s + e.rms, n + 1
+  end
+  return s / n
+end
+
 --- Groups records into tables: {kind = "matrix", dataset=, model=,
 -- variant=, activations = {…}, formats = {…}, cells = {[act] = {[fmt] =
 -- {mean=, sd=, n=}}}, epochs = {…}, seeds = {…}, runs = N} for records
@@ -315,6 +330,19 @@ function results.tables(records)
     g.raw[a][f] = g.raw[a][f] or { accs = {} }
     local acc = num(r.test_acc or r.final_test_acc)
     if acc then table.insert(g.raw[a][f].accs, 100 * acc) end
+    local rms = results.act_rms(r)
+    if rms then
+      local c = g.raw[a][f]
+      c.rms = c.rms or {}
+      table.insert(c.rms, rms)
+      -- the histogram of the first layer, from the lowest seed
+      local e1 = r.act_errors[1]
+      local sd = num(r.seed) or math.huge
+      if type(e1.hist) == "table" and type(e1.hist.edges) == "table" and type(e1.hist.counts) == "table"
+          and (not c.hist or sd < c.hist.seed) then
+        c.hist = { edges = e1.hist.edges, counts = e1.hist.counts, seed = sd, describe = e1.describe }
+      end
+    end
     if r.seed ~= nil then g.seeds[tostring(r.seed)] = true end
     if num(r.epochs) then g.epochs[r.epochs] = true end
     g.runs = g.runs + 1
@@ -361,6 +389,7 @@ function results.tables(records)
         if #c.accs > 0 then
           local m, sd = mean_sd(c.accs)
           cells[a][f] = { mean = m, sd = sd, n = #c.accs }
+          if c.rms then cells[a][f].rms, cells[a][f].hist = mean_sd(c.rms), c.hist end
         end
       end
     end
@@ -442,6 +471,30 @@ function results.markdown(records, opts)
         line(table.concat(row))
       end
       line("")
+      local qf = {}
+      for _, f in ipairs(tb.formats) do
+        for _, a in ipairs(tb.activations) do
+          if tb.cells[a][f] and tb.cells[a][f].rms then qf[#qf + 1] = f break end
+        end
+      end
+      if #qf > 0 then
+        line("RMS error of the quantized activations against f in float64 on test inputs" ..
+          ", mean over layers" .. (#tb.seeds > 1 and " and seeds." or "."))
+        line("")
+        local h2, r2 = { "| activation |" }, { "|---|" }
+        for _, f in ipairs(qf) do h2[#h2 + 1] = " " .. f .. " |" r2[#r2 + 1] = "---:|" end
+        line(table.concat(h2))
+        line(table.concat(r2))
+        for _, a in ipairs(tb.activations) do
+          local row = { "| " .. a .. " |" }
+          for _, f in ipairs(qf) do
+            local c = tb.cells[a][f]
+            row[#row + 1] = " " .. ((c and c.rms) and string.format("%.4g", c.rms) or "-") .. " |"
+          end
+          line(table.concat(row))
+        end
+        line("")
+      end
       local ep = {}
       for _, e in ipairs(tb.epochs) do ep[#ep + 1] = tostring(e) end
       line(string.format("%d run%s; epochs: %s; seeds: %s.", tb.runs, tb.runs == 1 and "" or "s",
@@ -525,9 +578,10 @@ end
 
 --- One CSV row per result record (id, model, dataset, activation, format,
 -- variant, seed, epochs, test accuracy in percent, final loss, mean
--- seconds per epoch, peak memory in kB), in id order.
+-- seconds per epoch, peak memory in kB, mean RMS error of the quantized
+-- activations), in id order.
 function results.runs_csv(records)
-  local lines = { "id,model,dataset,activation,format,variant,seed,epochs,test_acc,final_loss,seconds_per_epoch,peak_memory_kb" }
+  local lines = { "id,model,dataset,activation,format,variant,seed,epochs,test_acc,final_loss,seconds_per_epoch,peak_memory_kb,act_rms" }
   local sorted = { table.unpack(records) }
   table.sort(sorted, function(x, y) return run_id(x) < run_id(y) end)
   for _, r in ipairs(sorted) do
@@ -536,7 +590,8 @@ function results.runs_csv(records)
       csv_field(r.format), csv_field(variant(r)), csv_field(r.seed), csv_field(r.epochs),
       num(r.test_acc) and string.format("%.2f", 100 * r.test_acc) or "",
       final_loss(r) and string.format("%.4f", final_loss(r)) or "",
-      s and string.format("%.2f", s) or "", csv_field(peak_kb(r)) }, ",")
+      s and string.format("%.2f", s) or "", csv_field(peak_kb(r)),
+      results.act_rms(r) and string.format("%.6g", results.act_rms(r)) or "" }, ",")
   end
   return table.concat(lines, "\n") .. "\n"
 end
