@@ -142,12 +142,12 @@ local function error_figure(gp, tb, out, stem)
       local c = tb.cells[a][f]
       body[#body + 1] = "set title " .. gp_quote(a .. " " .. f)
       if c and c.hist then
-        -- about four x tics at a round step
+        -- at most five x tics, at a round step
         local lo, hi = c.hist.edges[1], c.hist.edges[#c.hist.edges]
         local span = (type(lo) == "number" and type(hi) == "number" and hi > lo) and (hi - lo) or 1
         local step = 10 ^ math.floor(math.log(span / 4, 10))
         for _, m in ipairs { 1, 2, 5, 10 } do
-          if span / (m * step) <= 5 then step = m * step break end
+          if span / (m * step) <= 4 then step = m * step break end
         end
         body[#body + 1] = string.format("set xtics %.9g", step)
         local d = {}
