@@ -272,7 +272,7 @@ static int d_write_gz(lua_State *L) {
 typedef struct { gzFile gz; } gzbox;
 
 static int gzbox_gc(lua_State *L) {
-  gzbox *g = lua_touserdata(L, 1);
+  gzbox *g = luaL_checkudata(L, 1, "lpact.GzReader");
   if (g->gz) gzclose(g->gz);
   g->gz = NULL;
   return 0;
@@ -334,8 +334,11 @@ static int64_t *index_block(lua_State *L, int permi, int64_t start, int64_t coun
   if (!lua_isnil(L, permi)) {
     lp_tensor *perm = lp_check_contiguous(L, permi);
     luaL_argcheck(L, perm->ndim == 1, permi, "permutation must be 1-D");
-    luaL_argcheck(L, start + count <= perm->shape[0], permi, "range beyond the permutation");
+    luaL_argcheck(L, start <= perm->shape[0] && count <= perm->shape[0] - start, permi,
+                  "range beyond the permutation");
     p = lp_tensor_data(perm);
+  } else if (start > INT64_MAX - count) {
+    luaL_error(L, "index range %I + %I beyond the largest integer", (lua_Integer)start, (lua_Integer)count);
   }
   int64_t *idx = lua_newuserdatauv(L, (size_t)(count ? count : 1) * sizeof *idx, 0);
   for (int64_t i = 0; i < count; i++) {
@@ -357,7 +360,8 @@ static int d_gather(lua_State *L) {
   luaL_argcheck(L, start >= 0, 3, "start must be >= 0");
   luaL_argcheck(L, count >= 0, 4, "count must be >= 0");
   if (lua_isnil(L, 2))
-    luaL_argcheck(L, start + count <= x->shape[0], 4, "range beyond the tensor's first dimension");
+    luaL_argcheck(L, start <= x->shape[0] && count <= x->shape[0] - start, 4,
+                  "range beyond the tensor's first dimension");
   int64_t row = 1;
   for (int i = 1; i < x->ndim; i++) row *= x->shape[i];
   int64_t *idx = index_block(L, 2, start, count, x->shape[0]);
@@ -433,8 +437,8 @@ static int d_from_list(lua_State *L) {
     luaL_argcheck(L, lua_isinteger(L, -1) && d >= 0 && d <= ((lua_Integer)1 << 32), 2, "dimensions must be integers >= 0");
     lua_pop(L, 1);
     shape[i] = d;
+    luaL_argcheck(L, d == 0 || numel <= ((int64_t)1 << 32) / d, 2, "too many elements");
     numel *= d;
-    luaL_argcheck(L, numel <= ((int64_t)1 << 32), 2, "too many elements");
   }
   luaL_argcheck(L, (int64_t)lua_rawlen(L, 1) == numel, 1, "list length does not match the shape");
   lp_tensor *t = lp_push_tensor(L, (int)nd, shape, 0);
@@ -539,7 +543,7 @@ static int d_random(lua_State *L) {
 typedef struct { DIR *d; } dirbox;
 
 static int dirbox_gc(lua_State *L) {
-  dirbox *b = lua_touserdata(L, 1);
+  dirbox *b = luaL_checkudata(L, 1, "lpact.DirReader");
   if (b->d) closedir(b->d);
   b->d = NULL;
   return 0;

@@ -495,7 +495,8 @@ static double cpu_now(void) {
  * memcpy of the buffer. */
 static int l_bench_memcpy(lua_State *L) {
   BenchBuf *b = (BenchBuf *)luaL_checkudata(L, 1, BENCH_MT);
-  int reps = (int)luaL_optinteger(L, 2, 3);
+  lua_Integer reps = luaL_optinteger(L, 2, 3);
+  luaL_argcheck(L, reps >= 1 && reps <= 1000000, 2, "repetitions out of range");
   double best = INFINITY, best_cpu = INFINITY;
   for (int r = 0; r < reps; r++) {
     double t0 = now(), c0 = cpu_now();
@@ -515,11 +516,11 @@ static int l_bench_memcpy(lua_State *L) {
 static int l_bench_quantize(lua_State *L) {
   BenchBuf *b = (BenchBuf *)luaL_checkudata(L, 1, BENCH_MT);
   const lp_format *f = lp_check_format(L, 2);
-  int threads = (int)luaL_optinteger(L, 3, 1);
-  int reps = (int)luaL_optinteger(L, 4, 3);
+  lua_Integer threads = luaL_optinteger(L, 3, 1), reps = luaL_optinteger(L, 4, 3);
   luaL_argcheck(L, threads >= 1 && threads <= 64, 3, "threads out of range");
+  luaL_argcheck(L, reps >= 1 && reps <= 1000000, 4, "repetitions out of range");
   int old = lp_threads();
-  lp_set_threads(threads);
+  lp_set_threads((int)threads);
   double best = INFINITY, best_cpu = INFINITY;
   for (int r = 0; r < reps; r++) {
     double t0 = now(), c0 = cpu_now();

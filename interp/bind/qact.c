@@ -374,8 +374,10 @@ static int read_points(lua_State *L, int i, int rule, double **pts) {
   if (rule == LP_STE_STAIRCASE) {
     luaL_checktype(L, i, LUA_TTABLE);
     luaL_checktype(L, i + 1, LUA_TTABLE);
-    np = (int)luaL_len(L, i);
-    if (luaL_len(L, i + 1) != np) luaL_argerror(L, i + 1, "as many points as px expected");
+    size_t len = lua_rawlen(L, i);   /* read raw, as the points are */
+    luaL_argcheck(L, len <= (1 << 20), i, "too many points");
+    if (lua_rawlen(L, i + 1) != len) luaL_argerror(L, i + 1, "as many points as px expected");
+    np = (int)len;
   }
   double *p = lua_newuserdatauv(L, 2 * (size_t)(np > 0 ? np : 1) * sizeof *p, 0);
   for (int k = 0; k < np; k++) {

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bind/bind.h"
 #include "core/ops.h"
@@ -33,12 +34,26 @@ static void gc_pressure(lua_State *L, int64_t n) {
   if (kb > 0 && lua_gc(L, LUA_GCISRUNNING)) lua_gc(L, LUA_GCSTEP, kb);
 }
 
+/* The most elements one tensor may hold: as many floats as the machine
+ * has memory. A bigger shape can only come from a wrong number; refusing
+ * it here keeps absurd requests away from the allocator. */
+static int64_t max_numel(void) {
+  static int64_t max = 0;
+  if (max == 0) {
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    max = pages > 0 && size > 0 ? (int64_t)pages * size / 4 : (int64_t)1 << 32;
+    if (max > (int64_t)1 << 38) max = (int64_t)1 << 38;
+  }
+  return max;
+}
+
 static void check_shape(lua_State *L, int ndim, const int64_t *shape) {
-  int64_t n = 1;
+  int64_t n = 1, max = max_numel();
   if (ndim > LP_MAXDIM) luaL_error(L, "too many dimensions (%d > %d)", ndim, LP_MAXDIM);
   for (int d = 0; d < ndim; d++) {
     if (shape[d] < 0) luaL_error(L, "negative size %d in dimension %d", (int)shape[d], d + 1);
-    if (shape[d] > 0 && n > ((int64_t)1 << 40) / shape[d]) luaL_error(L, "tensor too large");
+    if (shape[d] > 0 && n > max / shape[d])
+      luaL_error(L, "tensor too large (more elements than fit in this machine's memory)");
     n *= shape[d];
   }
 }
@@ -513,9 +528,9 @@ static int m_narrow(lua_State *L) {
   lp_tensor *t = lp_check_tensor(L, 1);
   lua_Integer d = luaL_checkinteger(L, 2), s = luaL_checkinteger(L, 3), n = luaL_checkinteger(L, 4);
   luaL_argcheck(L, d >= 1 && d <= t->ndim, 2, "dimension out of range");
-  if (s < 1 || n < 0 || s - 1 + n > t->shape[d - 1])
-    return luaL_error(L, "narrow: slice %d..%d out of range 1..%d in dimension %d", (int)s,
-                      (int)(s + n - 1), (int)t->shape[d - 1], (int)d);
+  if (s < 1 || n < 0 || s - 1 > t->shape[d - 1] || n > t->shape[d - 1] - (s - 1))
+    return luaL_error(L, "narrow: slice %I..%I out of range 1..%I in dimension %I", s,
+                      (lua_Integer)((lua_Unsigned)s + (lua_Unsigned)n - 1u), (lua_Integer)t->shape[d - 1], d);
   lp_tensor *v = push_view(L, 1);
   v->offset += (size_t)((s - 1) * v->stride[d - 1]);
   v->shape[d - 1] = n;
