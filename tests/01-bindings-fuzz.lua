@@ -96,7 +96,7 @@ local function pool()
   add('""', "") add('"x"', "x") add("long string", ("a/"):rep(3000))
   add('"fp4"', "fp4", true) add('"relu"', "relu", true)
   add("{}", {}) add("{1,2,3}", { 1, 2, 3 }, true) add("{{}}", { {} })
-  add("{-1}", { -1 }) add("{2^40}", { 1 << 40 }) add("{nan}", { 0 / 0 })
+  add("{7}", { 7 }, true) add("{-1}", { -1 }) add("{2^40}", { 1 << 40 }) add("{nan}", { 0 / 0 })
   add("{2^20,2^20}", { 1 << 20, 1 << 20 }) add("{axis=1,block=2}", { axis = 1, block = 2 }, true)
   local deep = { 1 }
   for _ = 1, 40 do deep = { deep } end
@@ -145,7 +145,11 @@ end
 
 -- A value of the metatable's own type, to call its methods on.
 local SELF = {
-  ["lpact.Tensor"] = function() return lpact.tensor { { 1, 2 }, { 3, 4 } } end,
+  ["lpact.Tensor"] = function()
+    local k = math.random(4)
+    return k == 1 and lpact.tensor { 7 } or k == 2 and lpact.tensor(7)
+      or k == 3 and lpact.tensor { { 1, 2, 3 }, { 4, 5, 6 } }:t() or lpact.tensor { { 1, 2 }, { 3, 4 } }
+  end,
   ["lpact.Format"] = function() return lpact.format "fp4" end,
   ["lpact.QactCore"] = function() return lpact.qk.new("relu", "fp4", "fp4", "lut") end,
   ["lpact.BenchBuffer"] = function() return lpact.bench_buffer(4) end,
@@ -169,10 +173,20 @@ local function try(name, fn, P, idx, self)
   end
   say("call " .. name .. "(" .. table.concat(descs, ", ") .. ")")
   calls = calls + 1
-  local ok, err = pcall(fn, table.unpack(args, 1, n))
-  if not ok and type(err) ~= "string" then
+  local res = table.pack(pcall(fn, table.unpack(args, 1, n)))
+  if not res[1] and type(res[2]) ~= "string" then
     bad = bad + 1
-    say("nonstring-error " .. name .. " " .. type(err))
+    say("nonstring-error " .. name .. " " .. type(res[2]))
+  end
+  -- what comes back must be usable: print every result, read tensors
+  for i = 2, res[1] and res.n or 1 do
+    local r = res[i]
+    pcall(tostring, r)
+    if lpact.is_tensor(r) then
+      pcall(r.totable, r)
+      pcall(r.sum, r)
+      pcall(r.clone, r)
+    end
   end
 end
 
@@ -349,6 +363,11 @@ t.raises(function() return lpact.ones { 3 }:narrow(1, math.maxinteger, 2) end, "
 t.raises(function() return lpact.ones { 3 }:narrow(1, 2, math.maxinteger) end, "out of range 1%.%.3", "narrow: a huge length")
 t.raises(function() return lpact.io.from_list({}, { 1 << 32, 1 << 32 }) end, "too many elements", "from_list: a shape whose size overflows")
 local lying = setmetatable({}, { __len = function() return -5 end })
+t.raises(function() return T { 1 }:reshape(lying) end, "shape table of negative length",
+  "reshape: a shape whose __len is negative (made a tensor of -5 dimensions)")
+t.raises(function() return T({ 7 }, lying) end, "shape table of negative length", "tensor(data, shape): a lying shape")
+t.raises(function() return lpact.kernels.sum_to(T(1), lying) end, "too many dimensions", "sum_to: a lying shape")
+t.raises(function() return lpact.format "fp4":round(lying) end, "table length out of range", "round: a table whose __len is negative")
 t.ok(lpact.is_tensor(lpact.qk.ste(T { 1, 2 }, T { 1, 1 }, "staircase", "relu", nil, nil, nil, lying, lying)),
   "ste: staircase points are counted raw, a lying __len is ignored")
 t.raises(function() return lpact.bench_memcpy(lpact.bench_buffer(4), math.maxinteger) end, "repetitions out of range",

@@ -5,6 +5,7 @@
  * A Format holds a copy of the core's lp_format plus a running counter for
  * stochastic rounding of numbers and tables (each element drawn takes the
  * next counter, so a script's results repeat run after run). */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,7 @@ static int m_round(lua_State *L) {
   }
   if (t == LUA_TTABLE) {
     lua_Integer n = luaL_len(L, 2);
+    luaL_argcheck(L, n >= 0 && n <= INT_MAX, 2, "table length out of range");
     for (lua_Integer k = 1; k <= n; k++)
       if (lua_geti(L, 2, k) != LUA_TNUMBER) {
         return luaL_error(L, "bad argument #1 to 'round' (number expected at index %d, got %s)",

@@ -503,8 +503,9 @@ static int k_sum_to(lua_State *L) {
   lp_tensor *t = lp_check_tensor(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
   int64_t shape[LP_MAXDIM];
-  int nd = (int)luaL_len(L, 2);
-  luaL_argcheck(L, nd <= LP_MAXDIM, 2, "too many dimensions");
+  lua_Integer len = luaL_len(L, 2);   /* a __len may answer anything */
+  luaL_argcheck(L, len >= 0 && len <= LP_MAXDIM, 2, "too many dimensions");
+  int nd = (int)len;
   for (int d = 0; d < nd; d++) {
     lua_geti(L, 2, d + 1);
     shape[d] = luaL_checkinteger(L, -1);

@@ -102,8 +102,10 @@ static const char *shape_s(lua_State *L, const lp_tensor *t) {
 static int get_shape(lua_State *L, int i, int64_t *shape) {
   int nd;
   if (lua_istable(L, i)) {
-    nd = (int)luaL_len(L, i);
-    if (nd > LP_MAXDIM) luaL_argerror(L, i, "too many dimensions");
+    lua_Integer len = luaL_len(L, i);   /* a __len may answer anything */
+    if (len < 0) luaL_argerror(L, i, "shape table of negative length");
+    if (len > LP_MAXDIM) luaL_argerror(L, i, "too many dimensions");
+    nd = (int)len;
     for (int d = 0; d < nd; d++) {
       lua_geti(L, i, d + 1);
       int isint;
@@ -485,7 +487,9 @@ static int reshape_impl(lua_State *L, int must_view, const char *fn) {
 static int shape_with_infer(lua_State *L, int fnarg) {
   if (!lua_istable(L, 2)) return 0;
   lp_tensor *t = lp_check_tensor(L, 1);
-  int nd = (int)luaL_len(L, 2), infer = 0;
+  lua_Integer len = luaL_len(L, 2);
+  if (len < 1 || len > LP_MAXDIM) return 0;   /* get_shape reports it */
+  int nd = (int)len, infer = 0;
   int64_t rest = 1;
   for (int d = 1; d <= nd; d++) {
     lua_geti(L, 2, d);
