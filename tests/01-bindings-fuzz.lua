@@ -95,6 +95,7 @@ local function pool()
   add("1", 1, true) add("2", 2, true) add("3", 3, true)
   add('""', "") add('"x"', "x") add("long string", ("a/"):rep(3000))
   add('"fp4"', "fp4", true) add('"relu"', "relu", true)
+  for _, word in ipairs { "ceil", "staircase", "out", "lsq" } do add('"' .. word .. '"', word, true) end
   add("{}", {}) add("{1,2,3}", { 1, 2, 3 }, true) add("{{}}", { {} })
   add("{7}", { 7 }, true) add("{-1}", { -1 }) add("{2^40}", { 1 << 40 }) add("{nan}", { 0 / 0 })
   add("{2^20,2^20}", { 1 << 20, 1 << 20 }) add("{axis=1,block=2}", { axis = 1, block = 2 }, true)
@@ -370,6 +371,9 @@ t.raises(function() return lpact.kernels.sum_to(T(1), lying) end, "too many dime
 t.raises(function() return lpact.format "fp4":round(lying) end, "table length out of range", "round: a table whose __len is negative")
 t.ok(lpact.is_tensor(lpact.qk.ste(T { 1, 2 }, T { 1, 1 }, "staircase", "relu", nil, nil, nil, lying, lying)),
   "ste: staircase points are counted raw, a lying __len is ignored")
+t.ok(lpact.qk.mx_scale(-1, 6, "ceil") ~= lpact.qk.mx_scale(-1, 6, "ceil"), "mx_scale: a negative amax gives NaN (the ceil search never ended)")
+t.ok(lpact.qk.mx_scale(1, math.huge, "ceil") ~= lpact.qk.mx_scale(1, math.huge, "ceil"), "mx_scale: an infinite maxval gives NaN (the ceil search never ended)")
+t.is(lpact.qk.mx_scale(math.huge, 6, "ceil"), 2.0 ^ 127, "mx_scale: an infinite amax still gives 2^127")
 t.raises(function() return lpact.bench_memcpy(lpact.bench_buffer(4), math.maxinteger) end, "repetitions out of range",
   "bench_memcpy: a huge repetition count is refused, not truncated")
 t.raises(function() return lpact.bench_quantize(lpact.bench_buffer(4), "fp4", 1, 1 << 32) end, "repetitions out of range",

@@ -873,7 +873,8 @@ void lp_qact_group_amax(double *amax, const float *x, size_t n, const lp_qgroups
 }
 
 double lp_mx_scale(double amax, double maxval, int rule) {
-  if (isnan(amax) || !(maxval > 0)) return NAN;
+  /* the search below ends only for amax >= 0 and a finite maxval > 0 */
+  if (!(amax >= 0) || !(maxval > 0) || isinf(maxval)) return NAN;
   if (amax == 0) return ldexp(1.0, -127);
   int e;
   if (isinf(amax)) e = 127;

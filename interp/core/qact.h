@@ -210,7 +210,8 @@ void lp_qact_group_amax(double *amax, const float *x, size_t n, const lp_qgroups
  * element format with largest finite value maxval (emax_elem = its
  * exponent): floor rule (OCP MX v1.0 section 6.3) e = floor(log2 amax) -
  * emax_elem; ceil rule e = ceil(log2(amax / maxval)) (never clips). e is
- * clamped to E8M0's [-127, 127]; amax = 0 gives 2^-127; NaN gives NaN. */
+ * clamped to E8M0's [-127, 127]; amax = 0 gives 2^-127; a NaN or negative
+ * amax, or a maxval that is not finite and positive, gives NaN. */
 enum { LP_MX_FLOOR = 0, LP_MX_CEIL = 1 };
 double lp_mx_scale(double amax, double maxval, int rule);
 
