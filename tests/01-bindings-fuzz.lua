@@ -20,7 +20,7 @@ local EXCLUDED = {
 
 -- The child: `lpact fuzz.lua list` prints the targets (one a line);
 -- `lpact fuzz.lua run TARGET` calls every function of TARGET with every
--- argument list and prints "done <functions> <calls>".
+-- argument list and prints "done <functions> <calls> <non-string errors>".
 local CHILD = [==[
 local EXCLUDED = ...
 local mode, only = arg[1], arg[2]
@@ -280,11 +280,12 @@ f:write("local EXCLUDED = {", table.concat(excl_src, ", "), "}\n")
 f:write((CHILD:gsub("^local EXCLUDED = %.%.%.\n", "")))
 f:close()
 
--- Runs the child on `word` in the temporary folder (a hang stops at 300 s).
+-- Runs the child with these arguments in the temporary folder; a hang is
+-- stopped after 120 s (the slowest target takes a few seconds under ASan).
 local function child(...)
   local args = {}
   for _, a in ipairs { ... } do args[#args + 1] = sh_quote(a) end
-  return capture("cd " .. sh_quote(dir) .. " && timeout 300 " .. sh_quote(exe) .. " fuzz.lua " .. table.concat(args, " "))
+  return capture("cd " .. sh_quote(dir) .. " && timeout 120 " .. sh_quote(exe) .. " fuzz.lua " .. table.concat(args, " "))
 end
 
 local out, code = child("list")
