@@ -39,6 +39,28 @@ local function gnuplot_command()
   return cmd
 end
 
+-- Runs a gnuplot script that writes tpng/tsvg, then renames them into
+-- place; on failure removes them and fails with gnuplot's first line.
+local function draw(gp, script, png, svg, tpng, tsvg)
+  local sf = os.tmpname()
+  local f = assert(io.open(sf, "wb"))
+  f:write(script)
+  f:close()
+  local p = io.popen(shell_quote(gp) .. " " .. shell_quote(sf) .. " 2>&1")
+  local msg = p:read("a")
+  local ok = p:close()
+  os.remove(sf)
+  if not ok then
+    os.remove(tpng)
+    os.remove(tsvg)
+    local first = msg:match("[^\n]*[%w][^\n]*") or "failed"
+    lpact.fail("report: gnuplot failed: " .. first:gsub("^%s+", ""), 1)
+  end
+  lpact.engine.rename(tpng, png)
+  lpact.engine.rename(tsvg, svg)
+  return png, svg
+end
+
 -- Draws one matrix table into out/<stem>.png and .svg (atomically).
 local function figure(gp, tb, out, stem)
   local rows = { "x format " .. table.concat(tb.activations, " ") }
@@ -73,45 +95,7 @@ local function figure(gp, tb, out, stem)
     "replot",
     "set output",
   }, "\n") .. "\n"
-  local sf = os.tmpname()
-  local f = assert(io.open(sf, "wb"))
-  f:write(script)
-  f:close()
-  local p = io.popen(shell_quote(gp) .. " " .. shell_quote(sf) .. " 2>&1")
-  local msg = p:read("a")
-  local ok = p:close()
-  os.remove(sf)
-  if not ok then
-    os.remove(tpng)
-    os.remove(tsvg)
-    local first = msg:match("[^\n]*[%w][^\n]*") or "failed"
-    lpact.fail("report: gnuplot failed: " .. first:gsub("^%s+", ""), 1)
-  end
-  lpact.engine.rename(tpng, png)
-  lpact.engine.rename(tsvg, svg)
-  return png, svg
-end
-
--- Runs a gnuplot script that writes tpng/tsvg, then renames them into
--- place; on failure removes them and fails with gnuplot's first line.
-local function draw(gp, script, png, svg, tpng, tsvg)
-  local sf = os.tmpname()
-  local f = assert(io.open(sf, "wb"))
-  f:write(script)
-  f:close()
-  local p = io.popen(shell_quote(gp) .. " " .. shell_quote(sf) .. " 2>&1")
-  local msg = p:read("a")
-  local ok = p:close()
-  os.remove(sf)
-  if not ok then
-    os.remove(tpng)
-    os.remove(tsvg)
-    local first = msg:match("[^\n]*[%w][^\n]*") or "failed"
-    lpact.fail("report: gnuplot failed: " .. first:gsub("^%s+", ""), 1)
-  end
-  lpact.engine.rename(tpng, png)
-  lpact.engine.rename(tsvg, svg)
-  return png, svg
+  return draw(gp, script, png, svg, tpng, tsvg)
 end
 
 -- The error histograms of one matrix table (the first quantized layer of
