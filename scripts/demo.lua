@@ -6,6 +6,10 @@
 --
 --   lpact scripts/demo.lua [--epochs N] [--limit N] [--out DIR]
 --                          [--acts relu,gelu] [--formats fp32,fp4] [--levels fixed]
+--                          [--ste clipped]
+--
+-- --ste picks the STE rule (fprime, identity, clipped, staircase; the
+-- study's is fprime): `--ste clipped` shows what it changes at FP3 and FP2.
 --
 -- Without the data set it says how to get it and runs on data.builtin()
 -- (a synthetic stand-in), saying so. Result records (one JSON per
@@ -15,11 +19,11 @@ local qact = lpact.qact
 
 local function parse_args(a)
   local o = { epochs = 2, out = "results/demo", acts = "relu,gelu,sigmoid,tanh",
-    formats = "fp32,fp8,fp4,fp3,fp2", levels = "learnable" }
+    formats = "fp32,fp8,fp4,fp3,fp2", levels = "learnable", ste = "fprime" }
   local i = 1
   while i <= #a do
     local k = a[i]:match("^%-%-([%w_]+)$")
-    if not k or a[i + 1] == nil then lpact.fail("usage: lpact scripts/demo.lua [--epochs N] [--limit N] [--out DIR] [--acts a,b] [--formats f,g] [--levels fixed|learnable]") end
+    if not k or a[i + 1] == nil then lpact.fail("usage: lpact scripts/demo.lua [--epochs N] [--limit N] [--out DIR] [--acts a,b] [--formats f,g] [--levels fixed|learnable] [--ste RULE]") end
     if o[k] == nil and k ~= "limit" then lpact.fail("unknown option --" .. k .. " (see the usage at the top of scripts/demo.lua)") end
     o[k] = a[i + 1]
     i = i + 2
@@ -52,7 +56,7 @@ do
   local nn = require "lpact.nn"
   for _, act in ipairs(o.acts) do
     for _, fmt in ipairs(o.formats) do
-      if fmt == "fp32" then nn.act(act) else qact { act, fmt = fmt, levels = o.levels } end
+      if fmt == "fp32" then nn.act(act) else qact { act, fmt = fmt, levels = o.levels, ste = o.ste } end
     end
   end
 end
@@ -72,8 +76,8 @@ else
   data = lpact.data.builtin { limit = o.limit }
 end
 
-print(string.format("mlp 784-256-128-10, Adam lr 1e-3, batch 128, %d epoch%s, seed 1, levels %s, emulate, STE f'",
-  o.epochs, o.epochs == 1 and "" or "s", o.levels))
+print(string.format("mlp 784-256-128-10, Adam lr 1e-3, batch 128, %d epoch%s, seed 1, levels %s, emulate, STE %s",
+  o.epochs, o.epochs == 1 and "" or "s", o.levels, o.ste == "fprime" and "f'" or o.ste))
 print()
 
 local results = lpact.results
@@ -84,7 +88,7 @@ for _, act in ipairs(o.acts) do
   for _, fmt in ipairs(o.formats) do
     local rec = qact.experiment {
       act = act, fmt = fmt, model = "mlp", data = data, epochs = o.epochs, batch = 128, lr = 1e-3, seed = 1,
-      qact = fmt ~= "fp32" and { levels = o.levels } or nil,
+      qact = fmt ~= "fp32" and { levels = o.levels, ste = o.ste } or nil,
     }
     run:add(rec.cfg, rec.history)
     acc[act][fmt] = rec.test_acc

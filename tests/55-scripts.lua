@@ -92,6 +92,15 @@ local out2 = run("demo.lua", demo_args .. "2", NODATA)
 local function table_of(s) return (s:match("(Test accuracy.-)\n%d+ trainings") or "") end
 t.ok(table_of(out) ~= "" and table_of(out) == table_of(out2), "a second run prints the same tables")
 
+-- --ste: the same command with another STE rule, named in the header
+local sdemo = tmpdir()
+local o7, c7 = run("demo.lua", "--limit 300 --epochs 1 --acts relu --formats fp32,fp3 --ste clipped --out " .. sdemo, NODATA)
+t.is(c7, 0, "demo --ste clipped exits 0")
+t.like(o7, "levels learnable, emulate, STE clipped\n", "the header names the STE")
+local srec = records(sdemo)
+t.ok(srec["relu/fp3/learnable"] and srec["relu/fp3/learnable"].modes.ste == "clipped", "and the record has it")
+os.execute("rm -rf '" .. sdemo .. "'")
+
 -- demo.lua with the real data (installed by make deps) ---------------------
 
 if exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") then
@@ -114,6 +123,7 @@ for _, case in ipairs {
   { "--acts swish", "unknown activation 'swish'" },
   { "--formats fp32,fp9", "unknown format 'fp9'" },
   { "--colour red", "unknown option %-%-colour" },
+  { "--ste magic", "option 'ste'" },
   { "--acts", "usage: lpact scripts/demo.lua" },
 } do
   local dir = tmpdir()
