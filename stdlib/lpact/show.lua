@@ -1065,18 +1065,20 @@ function show.plot(f, fmt, lo, hi, opts)
   end)
 end
 
--- The error report shared by errors() and the layer's error view: r holds
--- fname, fmtname, n, max, argmax, mean, rms, bias, nan; errs the signed
--- errors. Attaches their histogram and figure, and renders as text.
-local function error_view(r, errs, opts, xlabel)
+-- The error report shared by errors(), errors(layer) and errors(f, cfg):
+-- r holds fname, fmtname, n, max, argmax, mean, rms, bias, nan; errs the
+-- signed errors; label names what was measured (default "<fname> in
+-- <fmtname>"). Attaches their histogram and figure, and renders as text.
+local function error_view(r, errs, opts, xlabel, label)
+  label = label or fmt_str("%s in %s", r.fname, r.fmtname)
   r.hist = show.hist(errs, { bins = opts.bins, width = opts.width, color = opts.color,
     title = "signed error", xlabel = xlabel })
   r.figure = r.hist.figure
   r.figure.label = fmt_str("signed error, %d inputs", #errs)
-  r.figure.title = fmt_str("error of %s in %s", r.fname, r.fmtname)
+  r.figure.title = "error of " .. label
   return view(r, function(v)
     local out = {}
-    out[1] = fmt_str("%s in %s against fp32, %d inputs", v.fname, v.fmtname, v.n)
+    out[1] = fmt_str("%s against fp32, %d inputs", label, v.n)
     out[2] = fmt_str("max |error|  %.6g  (at x = %s)", v.max, v.argmax and fmt_str("%.6g", v.argmax) or "—")
     out[3] = fmt_str("mean |error| %.6g", v.mean)
     out[4] = fmt_str("RMS error    %.6g", v.rms)
@@ -1178,21 +1180,7 @@ function show.errors_layer(layer, lo, hi, opts)
   local n = #errs
   local r = { fname = layer.name, fmtname = layer:describe(), n = #xs, max = emax, argmax = argmax,
     mean = sabs / n, rms = math.sqrt(s2 / n), bias = sgn / n, nan = nanc, errors = errs, opts = opts }
-  r.hist = show.hist(errs, { bins = opts.bins, width = opts.width, color = opts.color, title = "signed error" })
-  r.figure = r.hist.figure
-  r.figure.label = fmt_str("signed error, %d inputs", #errs)
-  r.figure.title = "error of " .. r.fmtname
-  return view(r, function(v)
-    local out_ = {}
-    out_[1] = fmt_str("%s against fp32, %d inputs", v.fmtname, v.n)
-    out_[2] = fmt_str("max |error|  %.6g  (at x = %s)", v.max, v.argmax and fmt_str("%.6g", v.argmax) or "—")
-    out_[3] = fmt_str("mean |error| %.6g", v.mean)
-    out_[4] = fmt_str("RMS error    %.6g", v.rms)
-    out_[5] = fmt_str("mean error   %.6g  (bias)", v.bias)
-    if v.nan > 0 then out_[#out_ + 1] = fmt_str("NaN results  %d (left out)", v.nan) end
-    out_[#out_ + 1] = tostring(v.hist)
-    return table.concat(out_, "\n")
-  end)
+  return error_view(r, errs, opts, nil, r.fmtname)
 end
 
 --- The error of a lpact.qact layer built from options `cfg` (see
