@@ -503,6 +503,20 @@ static void quantize_range(void *ctx, size_t begin, size_t end) {
                  j->ctr0 + begin, 1);
 }
 
+/* A job over src[0, n): the format's plan (with the sr-skip choice made
+ * from a sample of src) and where the values or the codes go. */
+static void make_job(qjob *j, const lp_format *f, float *dst, uint32_t *codes, const float *src,
+                     size_t n, float scale, uint64_t ctr0) {
+  j->f = f;
+  make_plan(&j->plan, f);
+  choose_sr_skip(&j->plan, src, n, scale);
+  j->dst = dst;
+  j->codes = codes;
+  j->src = src;
+  j->scale = scale;
+  j->ctr0 = ctr0;
+}
+
 void lp_quantize(const lp_format *f, float *dst, const float *src, size_t n, float scale,
                  uint64_t ctr0) {
   if (f->identity && scale == 1.0f) {
@@ -510,14 +524,7 @@ void lp_quantize(const lp_format *f, float *dst, const float *src, size_t n, flo
     return;
   }
   qjob j;
-  j.f = f;
-  make_plan(&j.plan, f);
-  choose_sr_skip(&j.plan, src, n, scale);
-  j.dst = dst;
-  j.codes = NULL;
-  j.src = src;
-  j.scale = scale;
-  j.ctr0 = ctr0;
+  make_job(&j, f, dst, NULL, src, n, scale, ctr0);
   lp_parallel_for(n, 1 << 16, quantize_range, &j);
 }
 
@@ -541,13 +548,6 @@ static void codes_range(void *ctx, size_t begin, size_t end) {
 void lp_quantize_codes(const lp_format *f, uint32_t *codes, const float *src, size_t n,
                        float scale, uint64_t ctr0) {
   qjob j;
-  j.f = f;
-  make_plan(&j.plan, f);
-  choose_sr_skip(&j.plan, src, n, scale);
-  j.dst = NULL;
-  j.codes = codes;
-  j.src = src;
-  j.scale = scale;
-  j.ctr0 = ctr0;
+  make_job(&j, f, NULL, codes, src, n, scale, ctr0);
   lp_parallel_for(n, 1 << 14, codes_range, &j);
 }
