@@ -108,6 +108,30 @@ local function load_c_docs()
   return c_docs
 end
 
+-- The method tables behind a metatable's __index: a class and its
+-- parents (classes chain through __index tables), or the tables a C
+-- __index closure holds as upvalues.
+local function index_tables(mt)
+  local idx = mt and rawget(mt, "__index")
+  local tables = {}
+  if type(idx) == "table" then
+    local seen = {}
+    while type(idx) == "table" and not seen[idx] and #tables < 8 do
+      seen[idx] = true
+      tables[#tables + 1] = idx
+      local pmt = debug.getmetatable(idx)
+      idx = pmt and rawget(pmt, "__index")
+    end
+  elseif type(idx) == "function" and debug.getinfo(idx, "S").what == "C" then
+    for i = 1, 8 do
+      local n, v = debug.getupvalue(idx, i)
+      if not n then break end
+      if type(v) == "table" then tables[#tables + 1] = v end
+    end
+  end
+  return tables
+end
+
 -- Where a value lives: "lpact.format", "levels", "Format:round"...
 local function find_name(x)
   for k, v in pairs(_G) do if rawequal(v, x) then return k end end
@@ -122,18 +146,7 @@ local function find_name(x)
   for k, v in pairs(lpact.engine) do if rawequal(v, x) then return "lpact.engine." .. k end end
   local reg = debug.getregistry()
   for _, mtname in ipairs({ "lpact.Format", "lpact.Tensor" }) do
-    local mt = reg[mtname]
-    local idx = mt and mt.__index
-    local tables = {}
-    if type(idx) == "table" then tables[1] = idx
-    elseif type(idx) == "function" then
-      for i = 1, 8 do
-        local n, v = debug.getupvalue(idx, i)
-        if not n then break end
-        if type(v) == "table" then tables[#tables + 1] = v end
-      end
-    end
-    for _, t in ipairs(tables) do
+    for _, t in ipairs(index_tables(reg[mtname])) do
       for k, v in pairs(t) do
         if rawequal(v, x) then return mtname:gsub("^lpact%.", "") .. ":" .. k end
       end
@@ -160,25 +173,7 @@ end
 
 local function method_tables(obj)
   local mt = debug.getmetatable(obj)
-  local idx = mt and rawget(mt, "__index")
-  local tables = {}
-  if type(idx) == "table" then
-    -- the class, then its parents (classes chain through __index tables)
-    local seen = {}
-    while type(idx) == "table" and not seen[idx] and #tables < 8 do
-      seen[idx] = true
-      tables[#tables + 1] = idx
-      local pmt = debug.getmetatable(idx)
-      idx = pmt and rawget(pmt, "__index")
-    end
-  elseif type(idx) == "function" and debug.getinfo(idx, "S").what == "C" then
-    for i = 1, 8 do
-      local n, v = debug.getupvalue(idx, i)
-      if not n then break end
-      if type(v) == "table" then tables[#tables + 1] = v end
-    end
-  end
-  return tables, mt
+  return index_tables(mt), mt
 end
 
 local function sorted_keys(t, pred)
