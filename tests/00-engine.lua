@@ -4,13 +4,7 @@ local t = require "lpact.tap"
 local B = os.getenv("LPACT_BUILD") or "build"
 local exe = B .. "/lpact"
 
-local function run(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
-  local out = p:read("a")
-  p:close()
-  local body, code = out:match("^(.-)exit=(%d+)\n$")
-  return body, tonumber(code)
-end
+local run = t.run
 
 t.ok(type(lpact) == "table", "lpact is a global")
 t.like(lpact.version, "^%d+%.%d+%.%d+$", "lpact.version")

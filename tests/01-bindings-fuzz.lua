@@ -259,13 +259,7 @@ say(string.format("done %d %d %d", nfn, calls, bad))
 
 local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
-local function capture(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
-  local out = p:read("a")
-  p:close()
-  local body, code = out:match("^(.-)exit=(%d+)\n$")
-  return body or out, tonumber(code)
-end
+local capture = t.run
 
 local cwd = capture("pwd"):gsub("\n$", "")
 local exe = B:sub(1, 1) == "/" and B .. "/lpact" or cwd .. "/" .. B .. "/lpact"

@@ -4,13 +4,7 @@ local t = require "lpact.tap"
 local B = os.getenv("LPACT_BUILD") or "build"
 local exe = B .. "/lpact scripts/train.lua "
 
-local function run(args)
-  local p = io.popen(exe .. args .. " 2>&1; echo \"exit=$?\"")
-  local out = p:read("a")
-  p:close()
-  local body, code = out:match("^(.-)exit=(%d+)\n$")
-  return body, tonumber(code)
-end
+local function run(args) return t.run(exe .. args) end
 
 local json = os.tmpname()
 local out, code = run("--dataset blobs --limit 300 --epochs 3 --batch 32 --lr 0.01 --seed 1 --json " .. json)

@@ -10,13 +10,7 @@ os.execute("mkdir -p " .. dir .. "/res")
 local res = dir .. "/res"
 local function spit(p, s) local f = assert(io.open(p, "wb")) f:write(s) f:close() end
 local function slurp(p) local f = io.open(p, "rb") if not f then return nil end local s = f:read("a") f:close() return s end
-local function run(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
-  local out = p:read("a")
-  p:close()
-  local body, code = out:match("^(.-)exit=(%d+)\n$")
-  return body, tonumber(code)
-end
+local run = t.run
 
 -- Result files as an experiment writes them (only the fields the report reads).
 local n = 0

@@ -7,11 +7,7 @@ local t = require "lpact.tap"
 local B = os.getenv("LPACT_BUILD") or "build"
 
 local function run(script, args, env)
-  local p = io.popen((env or "") .. " " .. B .. "/lpact scripts/" .. script .. " " .. args .. " 2>&1; echo \"exit=$?\"")
-  local out = p:read("a")
-  p:close()
-  local body, code = out:match("^(.-)exit=(%d+)\n$")
-  return body, tonumber(code)
+  return t.run((env or "") .. " " .. B .. "/lpact scripts/" .. script .. " " .. args)
 end
 
 local function tmpdir()
@@ -110,7 +106,7 @@ if exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") then
     "it reads the Debian package's files")
   t.like(o3, "after 1 epoch on fashion%-mnist:\n", "and its table is not marked synthetic")
 else
-  t.ok(true, "# SKIP dataset-fashion-mnist is not installed")
+  t.skip(3, "dataset-fashion-mnist is not installed")
 end
 
 -- demo.lua: bad options -----------------------------------------------------

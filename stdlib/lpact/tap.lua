@@ -96,6 +96,16 @@ function tap.skip(n, why)
   end
 end
 
+--- Runs a shell command; returns its output (stdout and stderr together)
+-- and its exit status.
+function tap.run(cmd)
+  local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
+  local out = p:read("a")
+  p:close()
+  local body, code = out:match("^(.-)exit=(%d+)\n$")
+  return body or out, tonumber(code)
+end
+
 --- Prints the plan; exits 1 when a check failed.
 function tap.done()
   io.write("1..", count, "\n")
