@@ -88,6 +88,21 @@ static void prompt_signals_install(void) {
     sigaction(fatal_signals[i], &sa, NULL);
 }
 
+/* A session started with some of these signals blocked (a supervisor's
+ * mask is inherited across exec) would never see Ctrl-C at its prompt, nor
+ * restore the terminal on SIGTERM: it handles them itself, so it unblocks
+ * them. */
+static void prompt_signals_unblock(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTSTP);
+  sigaddset(&set, SIGWINCH);
+  for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++)
+    sigaddset(&set, fatal_signals[i]);
+  sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 /* Back to the default actions (the terminal is in its normal state then). */
 static void prompt_signals_remove(void) {
   signal(SIGTSTP, SIG_DFL);
@@ -803,6 +818,7 @@ int lp_repl_run(lua_State *L) {
     history_open();
     prompt_signals_install();
     winch_install();
+    prompt_signals_unblock();
   }
   lua_pushcfunction(L, repl_main);
   int status = lua_pcall(L, 0, 0, 0);

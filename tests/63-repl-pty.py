@@ -38,9 +38,10 @@ def ok(cond, name, diag=None):
 class Session:
     """One lpact-repl on a pty; output is kept with escape codes stripped."""
 
-    def __init__(self, env, exe=EXE):
+    def __init__(self, env, exe=EXE, blocked=()):
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             os.execve(exe, [exe], env)
         self.buf = b""
         self.raw = b""
@@ -303,6 +304,21 @@ try:
     s.send("\x04")
     status = s.wait()
     ok(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "HOME unset: Ctrl-D exits cleanly", status)
+    os.close(s.fd)
+
+    # Started with its signals blocked (a mask inherited from a supervisor):
+    # the session still owns Ctrl-C at the prompt and SIGTERM.
+    s = Session(env, blocked=(signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP))
+    s.expect(r"lpact> ")
+    s.send("half typed")
+    s.expect(r"half typed")
+    s.send("\x03")
+    ok(s.expect(r"\nlpact> ", timeout=2.0) is not None, "signals blocked at start: Ctrl-C still gives a fresh prompt",
+       getattr(s, "last", None))
+    os.kill(s.pid, signal.SIGTERM)
+    status = s.wait()
+    ok(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM,
+       "signals blocked at start: SIGTERM still ends the session", status)
     os.close(s.fd)
 finally:
     shutil.rmtree(home, ignore_errors=True)
