@@ -48,6 +48,7 @@ local function parse_args(a)
   return o
 end
 
+lpact.script_help(arg)
 local o = parse_args(arg)
 
 -- Every layer is built once before any training, so that a bad activation

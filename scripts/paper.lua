@@ -23,6 +23,7 @@
 -- --dry lists the configurations without training. Records that already
 -- exist in --out are skipped, so an interrupted sweep resumes.
 
+lpact.script_help(arg)
 local qact = lpact.qact
 
 local o = {

@@ -37,6 +37,23 @@ function lpact.is_failure(e)
   return type(e) == "table" and math.type(e.exit) == "integer"
 end
 
+--- For scripts that document their options in their opening comment
+-- block: when `args` holds --help or -h, prints that block (without the
+-- comment marks) to stdout and exits 0. `args[0]` is the script's path.
+function lpact.script_help(args)
+  local asked = false
+  for _, a in ipairs(args) do asked = asked or a == "--help" or a == "-h" end
+  if not asked then return end
+  local f = args[0] and io.open(args[0])
+  if not f then lpact.fail("no help: cannot read the script " .. tostring(args[0])) end
+  for line in f:lines() do
+    if not line:match("^%-%-") then break end
+    io.write((line:gsub("^%-%- ?", "")), "\n")
+  end
+  f:close()
+  os.exit(0)
+end
+
 --- Runs the subcommand `args[0]` with `args[1..]`: the stdlib module
 -- `cmd.<word>` returns a function(args) that returns an exit status.
 function lpact.command(args)

@@ -129,6 +129,21 @@ for _, case in ipairs {
   t.ok(not exists(dir), "demo " .. case[1] .. ": no results folder is written")
 end
 
+-- --help: the opening comment of each script, on stdout, exit 0 -------------
+
+for _, script in ipairs { "demo.lua", "paper.lua", "bench/qact_overhead.lua", "bench/train_vs_torch.lua" } do
+  for _, flag in ipairs { "--help", "--epochs 1 -h" } do
+    local dir = tmpdir()
+    local oh, ch = run(script, flag .. " --out " .. dir, NODATA)
+    t.is(ch, 0, script .. " " .. flag .. ": exit status 0")
+    t.like(oh, "^scripts/" .. script:gsub("%p", "%%%0") .. " — ", script .. " " .. flag .. ": starts with the script's own header")
+    t.ok(not ("\n" .. oh):match("\n%-%- ") and not oh:match("\n%-%-\n"), script .. " " .. flag .. ": without comment marks")
+    t.ok(not exists(dir), script .. " " .. flag .. ": nothing is written")
+  end
+end
+t.like(run("paper.lua", "--help"), "\n  lpact scripts/paper.lua %[%-%-acts relu,gelu,...%]", "paper --help shows the command line")
+t.like(run("demo.lua", "--help"), "\n%-%-ste picks the STE rule", "demo --help explains the options")
+
 -- paper.lua ------------------------------------------------------------------
 
 out, code = run("paper.lua", "--acts relu,gelu --formats fp32,fp4 --levels fixed,learnable --seeds 1,2 --models mlp --dry")

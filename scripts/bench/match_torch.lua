@@ -6,6 +6,7 @@
 -- PyTorch model, trains on the same batches and compares the two curves.
 --   build/lpact scripts/bench/match_torch.lua mlp 60 /tmp/w.txt > /tmp/lpact.txt
 --   /usr/bin/python3 scripts/bench/match_torch.py mlp 60 /tmp/w.txt /tmp/lpact.txt
+lpact.script_help(arg)
 local ag = require "lpact.autograd"
 local name, steps, wfile = arg[1] or "mlp", math.tointeger(tonumber(arg[2] or 60)), arg[3] or "/tmp/lpact-weights.txt"
 if not steps or steps < 1 then lpact.fail("steps must be a whole number >= 1, got '" .. tostring(arg[2]) .. "'") end

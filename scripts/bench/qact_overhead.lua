@@ -7,6 +7,7 @@
 --
 -- Defaults time 3 interleaved rounds of 40 batches per configuration; use
 -- `469 1` for one whole 60,000-example epoch each. See stdlib/bench/qact.lua.
+lpact.script_help(arg)
 local bench = dofile((arg[0]:match("^(.*)/scripts/") or ".") .. "/stdlib/bench/qact.lua")
 local a = { arg[1] or "40", arg[2] or "3", arg[3] or "both", arg[4] or "fp4" }
 local status = bench(a)

@@ -5,6 +5,7 @@
 --   result model=mlp seconds_per_epoch=1.234 test_acc=0.8512
 -- usage: lpact scripts/bench/train_vs_torch.lua [--model mlp|cnn_small] [--epochs N]
 --        [--batch N] [--lr X] [--seed N] [--limit N] [--data DIR] [--normalize 1]
+lpact.script_help(arg)
 local o = { model = "mlp", epochs = 1, batch = 128, lr = 1e-3, seed = 1 }
 local i = 1
 while i <= #arg do
