@@ -156,6 +156,9 @@ local SELF = {
   ["lpact.BenchBuffer"] = function() return lpact.bench_buffer(4) end,
 }
 
+-- LPACT_FUZZ_SEED=N draws another sweep (the suite runs the default, 0).
+local EXTRA_SEED = math.tointeger(tonumber(os.getenv("LPACT_FUZZ_SEED") or "0")) or 0
+
 local function hash(s)
   local h = 5381
   for i = 1, #s do h = (h * 33 + s:byte(i)) & 0x7fffffff end
@@ -195,7 +198,7 @@ end
 -- seeded draw of 2 to 4 values; methods again with a good self first.
 local function sweep(name, fn, mkself)
   nfn = nfn + 1
-  math.randomseed(hash(name))
+  math.randomseed(hash(name), EXTRA_SEED)
   local P = pool()
   local N = #P
   try(name, fn, P, {})
