@@ -37,6 +37,60 @@ function lpact.is_failure(e)
   return type(e) == "table" and math.type(e.exit) == "integer"
 end
 
+-- The name in `known` (a set) nearest to `word` by edit distance, if at
+-- most two edits away (ties: the alphabetically first); else nil.
+local function nearest_name(word, known)
+  local best, bd = nil, 3
+  for k in pairs(known) do
+    if type(k) == "string" then
+      local prev = {}
+      for j = 0, #k do prev[j] = j end
+      for i = 1, #word do
+        local cur = { [0] = i }
+        for j = 1, #k do
+          cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (word:byte(i) == k:byte(j) and 0 or 1))
+        end
+        prev = cur
+      end
+      if prev[#k] < bd or (prev[#k] == bd and k < best) then best, bd = k, prev[#k] end
+    end
+  end
+  return best
+end
+
+--- The first (alphabetically) string key of the options table `o` that is
+-- not in `known` (a set, or a list of names), and the known name nearest
+-- to it (nil if none is within two edits); nil when every key is known.
+-- Integer keys (positional values) pass. `aliases` maps names people
+-- often try to the right one.
+function lpact.unknown_option(o, known, aliases)
+  if type(o) ~= "table" then return nil end
+  if known[1] then
+    local set = {}
+    for _, k in ipairs(known) do set[k] = true end
+    known = set
+  end
+  local bad = {}
+  for k in pairs(o) do
+    if math.type(k) ~= "integer" and not known[k] then bad[#bad + 1] = tostring(k) end
+  end
+  if #bad == 0 then return nil end
+  table.sort(bad)
+  local alias = aliases and aliases[bad[1]]
+  return bad[1], (alias and known[alias]) and alias or nearest_name(bad[1], known)
+end
+
+--- Fails (one line, exit status 2) when the options table `o` has a key
+-- that is not in `known`: `what: unknown option 'epoch' (did you mean
+-- 'epochs'?)`. Returns o.
+function lpact.check_options(o, known, what, aliases)
+  local name, guess = lpact.unknown_option(o, known, aliases)
+  if name then
+    lpact.fail(string.format("%s: unknown option '%s'%s", what, name, guess and (" (did you mean '" .. guess .. "'?)") or ""))
+  end
+  return o
+end
+
 --- For scripts that document their options in their opening comment
 -- block: when `args` holds --help or -h, prints that block (without the
 -- comment marks) to stdout and exits 0. `args[0]` is the script's path.

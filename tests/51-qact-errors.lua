@@ -24,7 +24,7 @@ t.raises(build { "relu", fmt = "fp4", mode = "fast" }, "option 'mode'", "unknown
 t.raises(build { "relu", fmt = "fp4", ste = "magic" }, "option 'ste'", "unknown STE rule")
 t.raises(build { "relu", fmt = "e9m1" }, "option 'in_fmt'", "a bad format spec")
 t.raises(build { "relu", fmt = "fp32", levels = "learnable" },
-  "option 'levels': learnable levels need a output format with codes", "learnable levels without codes")
+  "option 'levels': learnable levels need an output format with codes", "learnable levels without codes")
 t.raises(build { "relu", fmt = "fp4", scale = -1 }, "option 'scale'", "negative fixed scale")
 t.raises(build { "relu", fmt = "fp4", scale = "minmax" }, "option 'scale': unknown rule 'minmax'", "unknown scale rule")
 t.raises(build { "relu", fmt = "fp4", scale = { "mx", rule = "nearest" } }, "MX rule", "unknown MX rule")
@@ -32,6 +32,34 @@ t.raises(build { "relu", fmt = "fp4", mode = "lut", scale = "amax" }, "option 's
 t.raises(build { "relu", fmt = "fp4", ste = "staircase", scale = "mx" }, "option 'ste'", "staircase with grouped scales")
 t.raises(build { "relu", fmt = "fp4", scale_at = "middle" }, "option 'scale_at'", "bad scale_at")
 t.raises(function() qact(42) end, "options table expected", "not a table")
+
+-- a misspelt option is an error, never a silent default
+t.raises(build { "relu", fmt = "fp4", levles = "learnable" },
+  "qact{relu, fmt=fp4}: option 'levles': unknown option %(did you mean 'levels'%?%)$", "a misspelt option, with the guess")
+t.raises(build { "relu", format = "fp4" }, "option 'format': unknown option %(did you mean 'fmt'%?%)", "format for fmt")
+t.raises(build { "relu", fmt = "fp4", colour = "red" }, "option 'colour': unknown option$", "an option far from any known one")
+t.raises(build { "relu", fmt = "fp4", scale = { "mx", blocks = 16 } },
+  "option 'blocks': unknown option of scale 'mx' %(did you mean 'block'%?%)", "a misspelt option of a scale rule")
+t.raises(build { "relu", fmt = "fp4", scale = { "amax", histroy = 4, init = 1 } },
+  "option 'histroy': unknown option of scale 'amax' %(did you mean 'history'%?%)", "... of the delayed amax")
+t.raises(build { "relu", fmt = "fp4", scale = { "channel", block = 32 } }, "option 'block': unknown option of scale 'channel'",
+  "an option of another rule")
+t.raises(build { "relu", fmt = "fp4", alpha = 0.1 }, "option 'alpha': only leaky_relu and elu take alpha", "alpha on relu")
+t.raises(build { "leaky_relu", fmt = "fp4", alpha = "big" }, "option 'alpha': a number expected", "alpha not a number")
+t.lives(build { "leaky_relu", fmt = "fp4", alpha = 0.1 }, "alpha on leaky_relu")
+t.raises(build { "relu", fmt = "fp4", sr = true, sr_seed = -1 }, "option 'sr_seed': a whole number >= 0 expected, got %-1",
+  "a negative sr seed")
+t.raises(build { "relu", fmt = "fp4", sr = true, sr_seed = 2.5 }, "option 'sr_seed': a whole number", "a fractional sr seed")
+t.raises(build { "relu", fmt = "fp4", sr_seed = 3 }, "option 'sr_seed': .*give sr = true as well", "a seed without sr")
+t.raises(build { "relu", fmt = "fp4", telemetry = "yes" }, "option 'telemetry': true or false expected, got yes",
+  "telemetry not a boolean")
+t.raises(build { "relu", fmt = "fp4", sr = 1 }, "option 'sr': true or false expected", "sr not a boolean")
+do -- every option the documentation lists is accepted
+  local ok, err = pcall(qact.layer, { fn = "leaky_relu", alpha = 0.02, fmt = "fp4", in_fmt = "fp4", out_fmt = "fp8",
+    mode = "emulate", levels = "learnable", sorted = true, level_lr = 2, level_init = "centroid", ste = "clipped",
+    sr = true, sr_seed = 5, scale = 0.5, scale_at = "both", telemetry = true })
+  t.ok(ok, "all documented options together are accepted", err)
+end
 
 -- the axis size is only known at the first batch: the error comes then
 local l = qact.layer { "relu", fmt = "fp4", scale = "mx" }

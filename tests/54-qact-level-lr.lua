@@ -137,5 +137,8 @@ t.ok(moved, "... and learned in epoch 2")
 t.is(r.cfg.modes.level_warmup, 1, "the record's modes name the warm-up")
 t.raises(function() qact.experiment { act = "relu", fmt = "fp2", data = d, level_warmup = -1 } end,
   "level_warmup", "a negative warm-up is refused")
+t.raises(function() qact.experiment { act = "relu", fmt = "fp2", data = d, epoch = 5 } end,
+  "^qact.experiment: unknown option 'epoch' %(did you mean 'epochs'%?%)$", "a misspelt experiment option is refused")
+t.raises(function() qact.experiment "relu" end, "qact.experiment: an options table expected", "experiment without a table")
 
 t.done()

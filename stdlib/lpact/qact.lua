@@ -12,8 +12,8 @@
 --               silu, softplus, mish, sigmoid, tanh, hardtanh, hardsigmoid,
 --               identity) or a Lua function of one number (table modes only)
 --   alpha       leaky_relu / elu parameter (0.01 / 1)
---   fmt         the format of input and output ("fp4"); in_fmt, out_fmt
---               override it; "fp32" means no rounding on that side
+--   fmt         the format of input and output (default "fp32": no
+--               rounding); in_fmt, out_fmt override one side
 --   mode        "emulate" (default): y = s_o Q_out(f(s_i Q_in(x/s_i))/s_o);
 --               "lut": y = T[code(Q_in(x/s_i))]; "ops": every elementary
 --               operation of f rounded to the output format
@@ -42,6 +42,7 @@
 --               applies (out: s_o = max |f| over the scaled input range / max)
 --   telemetry   true: count saturations, underflows, NaNs and code usage
 --               at every forward pass (layer:telemetry() reads them)
+-- Any other option name is an error (with the nearest known name).
 
 local nn = require "lpact.nn"
 local ag = require "lpact.autograd"
@@ -134,10 +135,56 @@ local function with_sr(spec, cfg)
   return spec .. ":sr" .. (cfg.sr_seed and (":seed=" .. math.tointeger(cfg.sr_seed)) or "")
 end
 
+-- The options a layer reads, and those of each scale rule's table: a
+-- misspelt option is an error, never a silent default.
+local OPTIONS = { fn = 1, alpha = 1, fmt = 1, in_fmt = 1, out_fmt = 1, mode = 1, levels = 1, sorted = 1,
+  level_lr = 1, level_init = 1, ste = 1, sr = 1, sr_seed = 1, scale = 1, scale_at = 1, telemetry = 1 }
+local SCALE_OPTIONS = {
+  fixed = { rule = 1, fixed = 1, out = 1 }, amax = { rule = 1, history = 1, init = 1 },
+  channel = { rule = 1, axis = 1 }, lsq = { rule = 1, init = 1 }, pact = { rule = 1, init = 1 },
+  mx = { block = 1, axis = 1, rule = 1, pad = 1, size = 1 },
+}
+local ALPHA_FNS = { leaky_relu = true, elu = true }
+local ALIASES = { format = "fmt", formats = "fmt", in_format = "in_fmt", out_format = "out_fmt", func = "fn",
+  ["function"] = "fn", act = "fn", learnable = "levels", seed = "sr_seed" }
+
+local function check_keys(cfg, t, known, where)
+  local name, guess = lpact.unknown_option(t, known, ALIASES)
+  if name then fail(cfg, name, "unknown " .. where .. (guess and (" (did you mean '" .. guess .. "'?)") or "")) end
+end
+
+-- Checks the option names and the options no other step reads closely.
+local function check_options(cfg, fname)
+  check_keys(cfg, cfg, OPTIONS, "option")
+  if type(cfg.scale) == "table" then
+    local kind = cfg.scale[1] or cfg.scale.rule or (cfg.scale.fixed and "fixed")
+    if SCALE_OPTIONS[kind] then check_keys(cfg, cfg.scale, SCALE_OPTIONS[kind], "option of scale '" .. kind .. "'") end
+  end
+  if cfg.alpha ~= nil then
+    if type(cfg.alpha) ~= "number" or cfg.alpha ~= cfg.alpha then fail(cfg, "alpha", "a number expected, got " .. tostring(cfg.alpha)) end
+    if type(fname) == "string" and not ALPHA_FNS[fname] then
+      fail(cfg, "alpha", "only leaky_relu and elu take alpha (the function is " .. fname .. ")")
+    end
+  end
+  if cfg.sr_seed ~= nil then
+    local sd = cfg.sr_seed
+    local whole = math.tointeger(sd)
+    if type(sd) ~= "number" or not whole or whole < 0 then
+      fail(cfg, "sr_seed", "a whole number >= 0 expected, got " .. tostring(sd))
+    end
+    if not cfg.sr then fail(cfg, "sr_seed", "a seed for stochastic rounding: give sr = true as well") end
+  end
+  for _, k in ipairs { "telemetry", "sorted", "sr" } do
+    local v = cfg[k]
+    if v ~= nil and type(v) ~= "boolean" then fail(cfg, k, "true or false expected, got " .. tostring(v)) end
+  end
+end
+
 --- qact.layer{...}: one quantized activation layer (options as for lpact.qact).
 function QAct:init(cfg)
   if type(cfg) == "string" then cfg = { cfg } end
   if type(cfg) ~= "table" then lpact.fail("qact: options table expected, got " .. type(cfg)) end
+  check_options(cfg, cfg[1] or cfg.fn or "relu")
   self.cfg = cfg
   local f = cfg[1] or cfg.fn or "relu"
   self.mode = cfg.mode or "emulate"
@@ -236,7 +283,7 @@ function QAct:_init_levels(values)
   local info = self.info
   local n = self.mode == "lut" and info.in_codes or info.out_codes
   if n == 0 then
-    fail(self.cfg, "levels", "learnable levels need a " .. (self.mode == "lut" and "input" or "output") ..
+    fail(self.cfg, "levels", "learnable levels need an " .. (self.mode == "lut" and "input" or "output") ..
       " format with codes (at most 16 bits), got fp32")
   end
   if self.sorted and n > 4096 then fail(self.cfg, "sorted", "sorted levels need at most 4096 entries") end
@@ -931,8 +978,13 @@ local function modes_learnable(q) return q.levels ~= nil and q.levels ~= "fixed"
 -- Returns {cfg = (a configuration for lpact.results.record / run:add),
 -- history = train.fit's history, model = the trained model, test_acc =,
 -- seconds =}.
+local EXPERIMENT_OPTIONS = { act = 1, fmt = 1, qact = 1, model = 1, data = 1, seed = 1, epochs = 1, batch = 1, lr = 1,
+  verbose = 1, on_epoch = 1, scheduler = 1, level_warmup = 1, max_batches = 1, tag = 1 }
+
 function qact.experiment(o)
   local models, train = require "lpact.models", require "lpact.train"
+  if type(o) ~= "table" then lpact.fail("qact.experiment: an options table expected, got " .. type(o)) end
+  lpact.check_options(o, EXPERIMENT_OPTIONS, "qact.experiment")
   local fmt = o.fmt or "fp32"
   local q = o.qact or {}
   local plain = fmt == "fp32" and not q.in_fmt and not q.out_fmt
