@@ -52,7 +52,7 @@ local function nearest_name(word, known)
         end
         prev = cur
       end
-      if prev[#k] < bd or (prev[#k] == bd and k < best) then best, bd = k, prev[#k] end
+      if prev[#k] < bd or (best and prev[#k] == bd and k < best) then best, bd = k, prev[#k] end
     end
   end
   return best

@@ -85,8 +85,11 @@ local function idx_pair(dir, images, labels, limit, classes)
   return { x = x, y = y, n = count(limit, idims[1]) }
 end
 
+local LIMIT_ALIASES = { n = "limit", directory = "dir", path = "dir" }
+
 local function mnist_like(opts, name, default_dir, env, hint, class_names)
-  opts = opts or {}
+  opts = lpact.check_options(opts or {}, { "dir", "fallback", "seed", "limit", "train_limit", "test_limit" },
+    "data." .. name:gsub("%-", "_"), LIMIT_ALIASES)
   local dir = opts.dir or os.getenv(env) or default_dir
   if not isdir(dir) then
     local msg = string.format("%s not found: no directory %s (%s, or set %s or pass dir=)", name, dir, hint, env)
@@ -128,7 +131,7 @@ end
 -- $LPACT_CIFAR10. x is (N, 3, 32, 32) in [0, 1], y (N). opts.limit,
 -- train_limit, test_limit keep the first examples.
 function data.cifar10(opts)
-  opts = opts or {}
+  opts = lpact.check_options(opts or {}, { "dir", "limit", "train_limit", "test_limit" }, "data.cifar10", LIMIT_ALIASES)
   local dir = opts.dir or os.getenv("LPACT_CIFAR10")
   if not dir then
     lpact.fail("CIFAR-10: no directory given (pass dir= or set LPACT_CIFAR10 to the folder of data_batch_1.bin …; no Debian package ships it)", 1)
@@ -189,7 +192,7 @@ end
 -- 0..K-1 in sorted order (label_names[k+1] names class k); numeric labels
 -- must be integers >= 0.
 function data.csv(path, opts)
-  opts = opts or {}
+  opts = lpact.check_options(opts or {}, { "sep", "header", "label", "limit" }, "data.csv", { separator = "sep" })
   local sep = opts.sep or ","
   local f, err = io.open(path, "rb")
   if not f then lpact.fail(string.format("%s: cannot open: %s", path, (err or ""):gsub("^[^:]*: ", "")), 1) end
@@ -313,7 +316,7 @@ end
 -- {n = 600 training points, test = n/4 test points, classes = 3,
 -- noise = 0.2, seed = 0} -> {train=, test=, classes=}; x (N, 2), y (N).
 function data.spirals(opts)
-  opts = opts or {}
+  opts = lpact.check_options(opts or {}, { "n", "classes", "seed", "test", "noise" }, "data.spirals")
   local n, K, seed = opts.n or 600, opts.classes or 3, opts.seed or 0
   local ntest, noise = opts.test or n // 4, opts.noise or 0.2
   local function make(m, stream)
@@ -336,7 +339,7 @@ end
 -- seed): {n = 600, test = n/4, classes = 3, dim = 2, spread = 1, seed = 0}
 -- -> {train=, test=, classes=, centers=}; x (N, dim), y (N).
 function data.blobs(opts)
-  opts = opts or {}
+  opts = lpact.check_options(opts or {}, { "n", "classes", "dim", "seed", "test", "spread" }, "data.blobs")
   local n, K, D, seed = opts.n or 600, opts.classes or 3, opts.dim or 2, opts.seed or 0
   local ntest, spread = opts.test or n // 4, opts.spread or 1.0
   local centers = {}
@@ -362,7 +365,7 @@ end
 -- x (N, 1, 28, 28) in [0, 1], y (N), 10 classes, each a fixed pattern of
 -- strokes and blobs, shifted, scaled in brightness and noised.
 function data.builtin(opts)
-  opts = opts or {}
+  opts = lpact.check_options(opts or {}, { "n", "test", "seed", "limit" }, "data.builtin")
   local n, ntest = opts.n or 6000, opts.test or 1000
   if opts.limit then n, ntest = math.min(n, opts.limit), math.min(ntest, opts.limit) end
   local seed = opts.seed or 0
@@ -376,7 +379,7 @@ end
 -- the mean and std of the training set (or opts.mean, opts.std lists);
 -- returns mean, std. Works on ds = {train=, test=} or on one {x=} set.
 function data.normalize(ds, opts)
-  opts = opts or {}
+  opts = lpact.check_options(opts or {}, { "mean", "std" }, "data.normalize")
   local base = ds.train or ds
   local mean, std = opts.mean, opts.std
   if not (mean and std) then
@@ -391,6 +394,7 @@ end
 
 --- The number of batches data.batches yields for this set.
 function data.nbatches(set, batch, opts)
+  lpact.check_options(opts, { "drop_last", "shuffle", "seed", "epoch", "augment", "mean", "std" }, "data.nbatches")
   local n = set.n or set.x:shape()[1]
   if opts and opts.drop_last then return n // batch end
   return (n + batch - 1) // batch
@@ -404,7 +408,8 @@ end
 -- and horizontal flips (seeded by seed, epoch and the example's index);
 -- mean, std (lists, one per channel) to normalise each batch.
 function data.batches(set, batch, opts)
-  opts = opts or {}
+  opts = lpact.check_options(opts or {}, { "drop_last", "shuffle", "seed", "epoch", "augment", "mean", "std" },
+    "data.batches")
   if math.type(batch) ~= "integer" or batch < 1 then
     error("bad argument #2 to 'batches' (batch size must be an integer >= 1)", 2)
   end

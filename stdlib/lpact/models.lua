@@ -11,18 +11,27 @@ local nn = require "lpact.nn"
 
 local models = {}
 
-local function opts(o)
+-- The options each constructor reads; any other name is an error.
+local KNOWN = {
+  mlp = { "act", "seed", "dropout", "init" },
+  cnn_small = { "act", "seed", "init", "in_channels", "size", "classes" },
+  lenet5 = { "act", "seed", "init", "in_channels", "size", "classes" },
+  vgg_cifar = { "act", "seed", "init", "in_channels", "size", "classes", "widths", "bn", "dropout" },
+  resnet = { "act", "seed", "init", "in_channels", "classes", "depth", "width" },
+}
+
+local function opts(o, name)
   if o ~= nil and type(o) ~= "table" then
     lpact.fail("model options expected (a table), got " .. type(o))
   end
-  return o or {}
+  return lpact.check_options(o or {}, KNOWN[name], name, { activation = "act", channels = "in_channels" })
 end
 
 --- mlp{784, 256, 128, 10, act = "relu", seed = 1, dropout = 0, init = "torch"}:
 -- Flatten, then Linear layers of these widths with an activation between
 -- each pair (none after the last). Accepts (N, ...) inputs.
 function models.mlp(o)
-  o = opts(o)
+  o = opts(o, "mlp")
   local sizes = {}
   for i, v in ipairs(o) do sizes[i] = v end
   if #sizes == 0 then sizes = { 784, 256, 128, 10 } end
@@ -49,7 +58,7 @@ end
 -- project's standard Fashion-MNIST CNN: conv3x3(16, pad 1) act maxpool2,
 -- conv3x3(32, pad 1) act maxpool2, flatten, fc 128, act, fc 10.
 function models.cnn_small(o)
-  o = opts(o)
+  o = opts(o, "cnn_small")
   local cin, size, classes = o.in_channels or 1, o.size or 28, o.classes or 10
   local s = size // 4
   return nn.seeded(o.seed or 1, function()
@@ -68,7 +77,7 @@ end
 -- (conv5x5 6, pool, conv5x5 16, pool, fc 120, fc 84, fc 10); 28x28 inputs
 -- are padded by 2 in the first convolution so that 400 features reach fc 120.
 function models.lenet5(o)
-  o = opts(o)
+  o = opts(o, "lenet5")
   local cin, size, classes = o.in_channels or 1, o.size or 28, o.classes or 10
   local pad = size == 28 and 2 or 0
   local s = ((size + 2 * pad - 4) // 2 - 4) // 2
@@ -90,7 +99,7 @@ end
 -- width two conv3x3 (pad 1) [BatchNorm] act blocks then maxpool2; then
 -- flatten, fc 128, act, [dropout], fc classes.
 function models.vgg_cifar(o)
-  o = opts(o)
+  o = opts(o, "vgg_cifar")
   local widths = o.widths or { 32, 64, 128 }
   local cin, size, classes = o.in_channels or 3, o.size or 32, o.classes or 10
   local bn = o.bn ~= false
@@ -140,7 +149,7 @@ end
 -- (depth-2)/6 basic blocks at widths 16, 32, 64 (stride 2 between stages,
 -- projection shortcuts), global average pool, fc. depth = 8, 14, 20, 32, ...
 function models.resnet(o)
-  o = opts(o)
+  o = opts(o, "resnet")
   local depth = o.depth or 20
   if math.type(depth) ~= "integer" or depth < 8 or (depth - 2) % 6 ~= 0 then
     lpact.fail(string.format("resnet depth must be 6n+2 (8, 14, 20, 32, ...), got %s", tostring(depth)))

@@ -165,8 +165,11 @@ local SGD = class("SGD", { "lr", "momentum", "dampening", "nesterov", "weight_de
 -- torch.optim.SGD: g += wd*p; buf = momentum*buf + (1-dampening)*g (buf = g
 -- on the first step); g = nesterov and g + momentum*buf or buf; p -= lr*g.
 -- Options: lr (required), momentum (0), dampening (0), nesterov (false), weight_decay (0).
+local ALIASES = { wd = "weight_decay", learning_rate = "lr", beta = "betas" }
+
 function optim.SGD(params, o)
   o = o or {}
+  lpact.check_options(o, { "lr", "momentum", "dampening", "nesterov", "weight_decay" }, "SGD", ALIASES)
   local self = setmetatable({ params = normalize(params), t = 0, slots = {} }, SGD)
   self.lr = num(o, "lr", nil, "SGD")
   if not self.lr then error("SGD: option 'lr' is required", 2) end
@@ -215,6 +218,7 @@ local AdamW = class("AdamW", { "lr", "beta1", "beta2", "eps", "weight_decay" }, 
 
 local function adam_new(cls, params, o, wd_default)
   o = o or {}
+  lpact.check_options(o, { "lr", "betas", "beta1", "beta2", "eps", "weight_decay" }, cls.kind, ALIASES)
   local self = setmetatable({ params = normalize(params), t = 0, slots = {} }, cls)
   self.lr = num(o, "lr", 1e-3, cls.kind)
   local betas = o.betas or {}

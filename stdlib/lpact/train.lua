@@ -87,11 +87,18 @@ local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge en
 --   eval (true: evaluate data.test after every epoch), eval_batch (500),
 --   verbose (true), progress ("auto": live line when stdout is a terminal),
 --   on_batch(info), on_epoch(info): callbacks; returning false from either stops training.
+--   augment, mean, std: passed to data.batches (augmentation of training batches).
+-- Any other option name is an error.
 -- Returns the history {epochs = {{epoch=, train_loss=, train_acc=, test_acc=,
 -- test_loss=, seconds=, lr=}, ...}, test_acc=, losses = {per-batch losses},
 -- interrupted = bool, seconds = total}.
+local FIT_OPTIONS = { "model", "data", "optimizer", "lr", "epochs", "batch", "seed", "shuffle", "schedule", "loss",
+  "clip", "max_batches", "start_epoch", "eval", "eval_batch", "verbose", "progress", "on_batch", "on_epoch",
+  "augment", "mean", "std" }
+
 function train.fit(o)
   if type(o) ~= "table" then lpact.fail("train.fit: options table expected") end
+  lpact.check_options(o, FIT_OPTIONS, "train.fit", { epoch = "epochs", batch_size = "batch", opt = "optimizer" })
   local model = o.model
   if type(model) ~= "table" or not model.forward then lpact.fail("train.fit: 'model' (a module) is required") end
   local ds = o.data
