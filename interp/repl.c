@@ -191,8 +191,10 @@ static int read_tty(const char *prompt, char **out) {
     fd_set fds;
     FD_ZERO(&fds);
     FD_SET(fileno(rl_instream), &fds);
-    int r = pselect(fileno(rl_instream) + 1, &fds, NULL, NULL, NULL, &orig);
-    int err = errno;
+    /* a fatal signal caught since the last code ran (the prompt's
+     * handlers are in place from then on) ends the wait before it starts */
+    int r = got_fatal ? -1 : pselect(fileno(rl_instream) + 1, &fds, NULL, NULL, NULL, &orig);
+    int err = got_fatal ? EINTR : errno;
     if (got_fatal) {
       int sig = got_fatal;
       rl_callback_sigcleanup();

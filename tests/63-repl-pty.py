@@ -258,7 +258,7 @@ try:
 
     # A fatal signal at the prompt restores the terminal before dying.
     s.send("1\r")
-    s.expect(r"lpact> ")
+    s.expect(r"\n1\nlpact> ")
     os.kill(s.pid, signal.SIGTERM)
     status = s.wait()
     ok(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM, "SIGTERM ends the session", status)
