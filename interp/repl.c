@@ -56,11 +56,44 @@ static lua_State *comp_L;       /* the state completion reads (raw) */
 
 static volatile sig_atomic_t got_int, got_tstp, got_fatal, got_winch;
 
+/* The process has other threads (OpenBLAS starts its workers at load
+ * time), and a signal sent to the process may run its handler on any
+ * thread that does not block it — for instance while the main thread is
+ * between printing the prompt and entering pselect, with the prompt's
+ * signals blocked. The handler therefore also writes a byte to this pipe,
+ * which the prompt's wait watches, so no signal is lost to another
+ * thread (the self-pipe trick). -1: not open (batch mode). */
+static int wake_pipe[2] = {-1, -1};
+
 static void on_prompt_signal(int sig) {
   if (sig == SIGINT) got_int = 1;
   else if (sig == SIGTSTP) got_tstp = 1;
   else if (sig == SIGWINCH) got_winch = 1;
   else got_fatal = sig;
+  if (wake_pipe[1] >= 0) {
+    int saved = errno;
+    ssize_t w = write(wake_pipe[1], "", 1);   /* full pipe: a wake-up is pending anyway */
+    (void)w;
+    errno = saved;
+  }
+}
+
+/* Empties the wake-up pipe (non-blocking). */
+static void wake_drain(void) {
+  char buf[64];
+  while (wake_pipe[0] >= 0 && read(wake_pipe[0], buf, sizeof buf) > 0) {
+  }
+}
+
+static void wake_open(void) {
+  if (pipe2(wake_pipe, O_NONBLOCK | O_CLOEXEC) != 0) wake_pipe[0] = wake_pipe[1] = -1;
+}
+
+static void wake_close(void) {
+  int r = wake_pipe[1], w = wake_pipe[0];
+  wake_pipe[0] = wake_pipe[1] = -1;
+  if (r >= 0) close(r);
+  if (w >= 0) close(w);
 }
 
 /* SIGWINCH only raises a flag, at the prompt and while code runs alike:
@@ -190,11 +223,21 @@ static int read_tty(const char *prompt, char **out) {
   while (!line_done) {
     fd_set fds;
     FD_ZERO(&fds);
-    FD_SET(fileno(rl_instream), &fds);
-    /* a fatal signal caught since the last code ran (the prompt's
-     * handlers are in place from then on) ends the wait before it starts */
-    int r = got_fatal ? -1 : pselect(fileno(rl_instream) + 1, &fds, NULL, NULL, NULL, &orig);
-    int err = got_fatal ? EINTR : errno;
+    int in = fileno(rl_instream), nfds = in + 1;
+    FD_SET(in, &fds);
+    if (wake_pipe[0] >= 0) {
+      FD_SET(wake_pipe[0], &fds);
+      if (wake_pipe[0] >= nfds) nfds = wake_pipe[0] + 1;
+    }
+    /* a signal handled since the last code ran, or on another thread,
+     * has left a byte in the pipe: the wait returns at once */
+    int r = pselect(nfds, &fds, NULL, NULL, NULL, &orig);
+    int err = errno;
+    if (r > 0 && wake_pipe[0] >= 0 && FD_ISSET(wake_pipe[0], &fds)) {
+      wake_drain();
+      r = FD_ISSET(in, &fds) ? 1 : 0;
+      if (r == 0) err = EINTR, r = -1;
+    }
     if (got_fatal) {
       int sig = got_fatal;
       rl_callback_sigcleanup();
@@ -818,6 +861,7 @@ int lp_repl_run(lua_State *L) {
     rl_attempted_completion_function = complete;
     comp_L = L;
     history_open();
+    wake_open();
     prompt_signals_install();
     winch_install();
     prompt_signals_unblock();
@@ -828,6 +872,7 @@ int lp_repl_run(lua_State *L) {
     prompt_signals_remove();
     signal(SIGINT, SIG_DFL);
     signal(SIGWINCH, SIG_DFL);
+    wake_close();
     history_close();
     comp_L = NULL;
   }

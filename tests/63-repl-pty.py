@@ -320,6 +320,39 @@ try:
     ok(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM,
        "signals blocked at start: SIGTERM still ends the session", status)
     os.close(s.fd)
+
+    # A signal sent to the process may be handled on any thread that does
+    # not block it (OpenBLAS has workers from the start). Send Ctrl-C and
+    # then SIGTERM to such a thread directly: the prompt must still act.
+    import ctypes
+    import platform
+    SYS_TGKILL = {"x86_64": 234, "aarch64": 131}.get(platform.machine())
+    s = Session(env)
+    s.expect(r"lpact> ")
+    others = []
+    for tid in sorted(int(t) for t in os.listdir("/proc/%d/task" % s.pid)):
+        status_text = open("/proc/%d/task/%d/status" % (s.pid, tid)).read()
+        blk = int(re.search(r"SigBlk:\s*([0-9a-f]+)", status_text).group(1), 16)
+        if tid != s.pid and not blk & (1 << (signal.SIGINT - 1)) and not blk & (1 << (signal.SIGTERM - 1)):
+            others.append(tid)
+    if SYS_TGKILL is None or not others:
+        print("ok %d # skip no other thread takes signals here" % (count + 1))
+        print("ok %d # skip no other thread takes signals here" % (count + 2))
+        count += 2
+        s.send("\x04")
+        s.wait()
+    else:
+        libc = ctypes.CDLL(None, use_errno=True)
+        s.send("half typed")
+        s.expect(r"half typed")
+        libc.syscall(SYS_TGKILL, s.pid, others[0], signal.SIGINT)
+        ok(s.expect(r"\nlpact> ", timeout=3.0) is not None, "Ctrl-C handled on another thread still clears the line",
+           getattr(s, "last", None))
+        libc.syscall(SYS_TGKILL, s.pid, others[0], signal.SIGTERM)
+        status = s.wait()
+        ok(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM,
+           "SIGTERM handled on another thread still ends the session", status)
+    os.close(s.fd)
 finally:
     shutil.rmtree(home, ignore_errors=True)
 

@@ -5,6 +5,7 @@
  * nothing. The thread count comes from lp_set_threads, else LPACT_THREADS,
  * else the number of online cores. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -85,12 +86,18 @@ void lp_parallel_for(size_t n, size_t grain, lp_range_fn fn, void *ctx) {
   }
   pthread_mutex_lock(&call_mu);
   pthread_mutex_lock(&mu);
+  /* workers start with every signal blocked (they inherit the mask), so
+   * that signals sent to the process are handled on the main thread */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   while (nworkers < (int)chunks - 1) {
     pthread_t th;
     if (pthread_create(&th, NULL, worker, (void *)(size_t)(nworkers + 1)) != 0) break;
     pthread_detach(th);
     nworkers++;
   }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (chunks > (size_t)nworkers + 1) chunks = (size_t)nworkers + 1;
   job.fn = fn;
   job.ctx = ctx;
