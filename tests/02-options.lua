@@ -51,6 +51,19 @@ t.raises(function() lpact.optim.SGD({}, { lr = 0.1, nestrov = true }) end,
 t.raises(function() lpact.optim.AdamW({}, { lr = 0.1, beta = { 0.9, 0.99 } }) end,
   "^AdamW: unknown option 'beta' %(did you mean 'betas'%?%)$", "AdamW")
 
+t.raises(function() lpact.schedule.cosine { lr = 0.1, total = 10, minimum = 0 } end,
+  "^schedule.cosine: unknown option 'minimum'$", "schedule.cosine")
+t.raises(function() lpact.schedule.step { lr = 0.1, every = 3, gama = 0.5 } end,
+  "^schedule.step: unknown option 'gama' %(did you mean 'gamma'%?%)$", "schedule.step")
+t.raises(function() lpact.nn.Conv2d(1, 4, 3, { pading = 1 }) end,
+  "^nn.Conv2d: unknown option 'pading' %(did you mean 'padding'%?%)$", "nn.Conv2d")
+t.raises(function() lpact.nn.Linear(4, 2, { bais = false }) end,
+  "^nn.Linear: unknown option 'bais' %(did you mean 'bias'%?%)$", "nn.Linear")
+t.raises(function() lpact.data.spirals { n = 100, clases = 2 } end,
+  "^data.spirals: unknown option 'clases' %(did you mean 'classes'%?%)$", "data.spirals")
+t.raises(function() lpact.data.fashion_mnist { directory = "/nonexistent" } end,
+  "^data.fashion_mnist: unknown option 'directory' %(did you mean 'dir'%?%)$", "data.fashion_mnist")
+
 -- From a script: one line, exit status 2, no traceback.
 local out, code = t.run(B .. "/lpact -e 'lpact.models.mlp{784, 10, dropuot = 0.5}'")
 t.is(out, "lpact: mlp: unknown option 'dropuot' (did you mean 'dropout'?)\n", "a script: one line")

@@ -393,7 +393,7 @@ nn.Linear = Linear
 --- nn.Linear(in, out, {seed=, init="torch", bias=true}): y = x W^T + b,
 -- x (N, in) -> (N, out); W (out, in).
 function Linear:init(nin, nout, o)
-  o = o or {}
+  o = lpact.check_options(o or {}, { "bias", "init", "seed" }, "nn.Linear")
   assert(math.type(nin) == "integer" and nin > 0, "Linear: in features must be a positive integer")
   assert(math.type(nout) == "integer" and nout > 0, "Linear: out features must be a positive integer")
   self.nin, self.nout = nin, nout
@@ -423,7 +423,7 @@ nn.Conv2d = Conv2d
 --- nn.Conv2d(cin, cout, k, {stride=1, pad=0, seed=, init="torch", bias=true}):
 -- x (N, cin, H, W) -> (N, cout, OH, OW); weight (cout, cin, k, k).
 function Conv2d:init(cin, cout, k, o)
-  o = o or {}
+  o = lpact.check_options(o or {}, { "bias", "init", "seed", "stride", "pad", "padding" }, "nn.Conv2d")
   assert(math.type(cin) == "integer" and cin > 0, "Conv2d: in channels must be a positive integer")
   assert(math.type(cout) == "integer" and cout > 0, "Conv2d: out channels must be a positive integer")
   assert(math.type(k) == "integer" and k > 0, "Conv2d: kernel size must be a positive integer")
@@ -510,7 +510,7 @@ nn.BatchNorm = BatchNorm
 -- (N, c) or (N, c, H, W) per channel; batch statistics in training,
 -- running statistics (buffers running_mean, running_var) in eval.
 function BatchNorm:init(c, o)
-  o = o or {}
+  o = lpact.check_options(o or {}, { "affine", "eps", "momentum" }, "nn.BatchNorm")
   assert(math.type(c) == "integer" and c > 0, "BatchNorm: channels must be a positive integer")
   self.c = c
   self.momentum, self.eps = o.momentum or 0.1, o.eps or 1e-5
@@ -541,7 +541,7 @@ nn.Dropout = Dropout
 -- probability p and scales the rest by 1/(1-p); identity in eval. The mask
 -- comes from a counter-based stream, so runs repeat bit for bit.
 function Dropout:init(p, o)
-  o = o or {}
+  o = lpact.check_options(o or {}, { "seed" }, "nn.Dropout")
   p = p or 0.5
   assert(type(p) == "number" and p >= 0 and p < 1, "Dropout: p must be in [0, 1)")
   self.p = p

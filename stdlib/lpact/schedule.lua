@@ -68,6 +68,7 @@ end
 --- Step decay: lr * gamma^floor(t / every), or with `milestones = {30, 60}`
 -- lr * gamma^(number of milestones <= t). Options: lr, every|milestones, gamma (0.1), per.
 function schedule.step(o)
+  lpact.check_options(o, { "lr", "gamma", "milestones", "every", "per" }, "schedule.step")
   local lr, gamma = need(o, "lr", "step"), o.gamma or 0.1
   if o.milestones then
     local ms = o.milestones
@@ -85,6 +86,7 @@ end
 --- Cosine annealing from lr to min (default 0) over `total` units, then min:
 -- min + (lr - min) * (1 + cos(pi * t / total)) / 2.
 function schedule.cosine(o)
+  lpact.check_options(o, { "lr", "total", "min", "per" }, "schedule.cosine")
   local lr, total, min = need(o, "lr", "cosine"), need(o, "total", "cosine"), o.min or 0
   return new(function(t)
     if t >= total then return min end
@@ -94,6 +96,7 @@ end
 
 --- A straight line from `from` to `to` over `steps` units, then `to`.
 function schedule.linear(o)
+  lpact.check_options(o, { "from", "to", "steps", "per" }, "schedule.linear")
   local a, b, n = need(o, "from", "linear"), need(o, "to", "linear"), need(o, "steps", "linear")
   return new(function(t)
     if t >= n then return b end
@@ -106,6 +109,7 @@ end
 -- v0 at t = steps; from then on after:at(t - steps). `after` is a schedule
 -- or a number.
 function schedule.warmup(o)
+  lpact.check_options(o, { "steps", "after", "lr", "start_factor", "per" }, "schedule.warmup")
   local n = need(o, "steps", "warmup")
   local after = as_schedule(o.after or o.lr)
   local f0 = o.start_factor or 0
@@ -120,6 +124,7 @@ end
 -- max/(div*final_div) at t = total - 1. Options: max, total, pct (0.3),
 -- div (25), final_div (1e4), per.
 function schedule.onecycle(o)
+  lpact.check_options(o, { "max", "total", "pct", "div", "final_div", "per" }, "schedule.onecycle")
   local max, total = need(o, "max", "onecycle"), need(o, "total", "onecycle")
   local pct, div, fdiv = o.pct or 0.3, o.div or 25, o.final_div or 1e4
   local initial = max / div
