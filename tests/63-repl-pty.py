@@ -2,8 +2,10 @@
 values, Tab completion, multi-line input, errors, Ctrl-C (in a computation
 and at the prompt), Ctrl-D, history on exit, terminal restored after a
 fatal signal, HOME unset. Standard library only (pty, termios)."""
+import ctypes
 import fcntl
 import os
+import platform
 import pty
 import re
 import select
@@ -306,29 +308,33 @@ try:
     ok(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "HOME unset: Ctrl-D exits cleanly", status)
     os.close(s.fd)
 
+    def ctrl_c_then_sigterm(s, deliver, label):
+        """At the prompt: a Ctrl-C must give a fresh prompt, then SIGTERM
+        must end the session; deliver(sig) sends each."""
+        s.expect(r"lpact> ")
+        s.send("half typed")
+        s.expect(r"half typed")
+        deliver(signal.SIGINT)
+        ok(s.expect(r"\nlpact> ") is not None, label + ": Ctrl-C still gives a fresh prompt", getattr(s, "last", None))
+        deliver(signal.SIGTERM)
+        status = s.wait()
+        ok(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM,
+           label + ": SIGTERM still ends the session", status)
+        os.close(s.fd)
+
     # Started with its signals blocked (a mask inherited from a supervisor):
     # the session still owns Ctrl-C at the prompt and SIGTERM.
     s = Session(env, blocked=(signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP))
-    s.expect(r"lpact> ")
-    s.send("half typed")
-    s.expect(r"half typed")
-    s.send("\x03")
-    ok(s.expect(r"\nlpact> ") is not None, "signals blocked at start: Ctrl-C still gives a fresh prompt",
-       getattr(s, "last", None))
-    os.kill(s.pid, signal.SIGTERM)
-    status = s.wait()
-    ok(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM,
-       "signals blocked at start: SIGTERM still ends the session", status)
-    os.close(s.fd)
+    ctrl_c_then_sigterm(s, lambda sig: s.send("\x03") if sig == signal.SIGINT else os.kill(s.pid, sig),
+                        "signals blocked at start")
 
     # A signal sent to the process may be handled on any thread that does
     # not block it (OpenBLAS has workers from the start). Send Ctrl-C and
     # then SIGTERM to such a thread directly: the prompt must still act.
-    import ctypes
-    import platform
     SYS_TGKILL = {"x86_64": 234, "aarch64": 131}.get(platform.machine())
     s = Session(env)
     s.expect(r"lpact> ")
+    s.send("\r")
     others = []
     for tid in sorted(int(t) for t in os.listdir("/proc/%d/task" % s.pid)):
         status_text = open("/proc/%d/task/%d/status" % (s.pid, tid)).read()
@@ -336,23 +342,15 @@ try:
         if tid != s.pid and not blk & (1 << (signal.SIGINT - 1)) and not blk & (1 << (signal.SIGTERM - 1)):
             others.append(tid)
     if SYS_TGKILL is None or not others:
-        print("ok %d # skip no other thread takes signals here" % (count + 1))
-        print("ok %d # skip no other thread takes signals here" % (count + 2))
-        count += 2
+        for _ in range(2):
+            count += 1
+            print("ok %d # skip no other thread takes signals here" % count)
         s.send("\x04")
         s.wait()
+        os.close(s.fd)
     else:
         libc = ctypes.CDLL(None, use_errno=True)
-        s.send("half typed")
-        s.expect(r"half typed")
-        libc.syscall(SYS_TGKILL, s.pid, others[0], signal.SIGINT)
-        ok(s.expect(r"\nlpact> ") is not None, "Ctrl-C handled on another thread still clears the line",
-           getattr(s, "last", None))
-        libc.syscall(SYS_TGKILL, s.pid, others[0], signal.SIGTERM)
-        status = s.wait()
-        ok(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM,
-           "SIGTERM handled on another thread still ends the session", status)
-    os.close(s.fd)
+        ctrl_c_then_sigterm(s, lambda sig: libc.syscall(SYS_TGKILL, s.pid, others[0], sig), "signal on another thread")
 finally:
     shutil.rmtree(home, ignore_errors=True)
 
