@@ -64,6 +64,11 @@ t.raises(function() lpact.data.spirals { n = 100, clases = 2 } end,
 t.raises(function() lpact.data.fashion_mnist { directory = "/nonexistent" } end,
   "^data.fashion_mnist: unknown option 'directory' %(did you mean 'dir'%?%)$", "data.fashion_mnist")
 
+t.raises(function() lpact.train.evaluate(lpact.models.mlp { 784, 10 }, d.test, { batch_size = 100 }) end,
+  "^train.evaluate: unknown option 'batch_size' %(did you mean 'batch'%?%)$", "train.evaluate")
+t.raises(function() lpact.qact.scheduler(lpact.models.mlp { 784, 10 }, { formats = lpact.qact.schedule { { 1, "fp4" } } }) end,
+  "^qact.scheduler: unknown option 'formats' %(did you mean 'precision'%?%)$", "qact.scheduler")
+
 -- From a script: one line, exit status 2, no traceback.
 local out, code = t.run(B .. "/lpact -e 'lpact.models.mlp{784, 10, dropuot = 0.5}'")
 t.is(out, "lpact: mlp: unknown option 'dropuot' (did you mean 'dropout'?)\n", "a script: one line")

@@ -793,6 +793,8 @@ end
 -- a format spec or {in, out}), levels = sched (values: "freeze",
 -- "unfreeze", "reset"), chain = another on_epoch callback}.
 function qact.scheduler(model, o)
+  if type(o) ~= "table" then lpact.fail("qact.scheduler: an options table expected, got " .. type(o)) end
+  lpact.check_options(o, { "precision", "levels", "chain" }, "qact.scheduler", { formats = "precision", fmt = "precision" })
   local state = {}
   local function apply(e, opt)
     for _, l in ipairs(qact.layers(model)) do

@@ -35,7 +35,7 @@ end
 -- [, {batch = 500, loss = ag.cross_entropy}]) -> accuracy, loss. Runs in
 -- eval mode without recording gradients and restores the model's mode.
 function train.evaluate(model, set, o)
-  o = o or {}
+  o = lpact.check_options(o or {}, { "batch", "loss" }, "train.evaluate", { batch_size = "batch" })
   local data = require "lpact.data"
   local bs = o.batch or 500
   local lossf = o.loss or ag.cross_entropy
