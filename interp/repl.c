@@ -90,10 +90,10 @@ static void wake_open(void) {
 }
 
 static void wake_close(void) {
-  int r = wake_pipe[1], w = wake_pipe[0];
-  wake_pipe[0] = wake_pipe[1] = -1;
-  if (r >= 0) close(r);
-  if (w >= 0) close(w);
+  int rd = wake_pipe[0], wr = wake_pipe[1];
+  wake_pipe[0] = wake_pipe[1] = -1;      /* the handlers stop writing first */
+  if (wr >= 0) close(wr);
+  if (rd >= 0) close(rd);
 }
 
 /* SIGWINCH only raises a flag, at the prompt and while code runs alike:

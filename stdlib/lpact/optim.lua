@@ -161,12 +161,12 @@ end
 
 local SGD = class("SGD", { "lr", "momentum", "dampening", "nesterov", "weight_decay" }, { "momentum" })
 
+local ALIASES = { wd = "weight_decay", learning_rate = "lr", beta = "betas" }
+
 --- SGD with optional momentum, Nesterov momentum and (L2) weight decay, as
 -- torch.optim.SGD: g += wd*p; buf = momentum*buf + (1-dampening)*g (buf = g
 -- on the first step); g = nesterov and g + momentum*buf or buf; p -= lr*g.
 -- Options: lr (required), momentum (0), dampening (0), nesterov (false), weight_decay (0).
-local ALIASES = { wd = "weight_decay", learning_rate = "lr", beta = "betas" }
-
 function optim.SGD(params, o)
   o = o or {}
   lpact.check_options(o, { "lr", "momentum", "dampening", "nesterov", "weight_decay" }, "SGD", ALIASES)

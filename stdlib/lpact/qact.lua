@@ -971,6 +971,9 @@ end
 
 local function modes_learnable(q) return q.levels ~= nil and q.levels ~= "fixed" end
 
+local EXPERIMENT_OPTIONS = { act = 1, fmt = 1, qact = 1, model = 1, data = 1, seed = 1, epochs = 1, batch = 1, lr = 1,
+  verbose = 1, on_epoch = 1, scheduler = 1, level_warmup = 1, max_batches = 1, tag = 1 }
+
 --- Trains one configuration. o = {act = "relu", fmt = "fp4" (or "fp32":
 -- the FP32 activation), qact = {extra qact options}, model = "mlp" |
 -- "cnn_small" | a function(act) -> model, data = a data set, epochs = 2,
@@ -980,9 +983,6 @@ local function modes_learnable(q) return q.levels ~= nil and q.levels ~= "fixed"
 -- Returns {cfg = (a configuration for lpact.results.record / run:add),
 -- history = train.fit's history, model = the trained model, test_acc =,
 -- seconds =}.
-local EXPERIMENT_OPTIONS = { act = 1, fmt = 1, qact = 1, model = 1, data = 1, seed = 1, epochs = 1, batch = 1, lr = 1,
-  verbose = 1, on_epoch = 1, scheduler = 1, level_warmup = 1, max_batches = 1, tag = 1 }
-
 function qact.experiment(o)
   local models, train = require "lpact.models", require "lpact.train"
   if type(o) ~= "table" then lpact.fail("qact.experiment: an options table expected, got " .. type(o)) end

@@ -76,6 +76,10 @@ end
 
 local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
 
+local FIT_OPTIONS = { "model", "data", "optimizer", "lr", "epochs", "batch", "seed", "shuffle", "schedule", "loss",
+  "clip", "max_batches", "start_epoch", "eval", "eval_batch", "verbose", "progress", "on_batch", "on_epoch",
+  "augment", "mean", "std" }
+
 --- Trains a model. Options:
 --   model (required), data = {train = {x=, y=}, test = {x=, y=}} (required),
 --   optimizer (default Adam lr 1e-3 over model:parameters()), lr (for the default),
@@ -92,10 +96,6 @@ local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge en
 -- Returns the history {epochs = {{epoch=, train_loss=, train_acc=, test_acc=,
 -- test_loss=, seconds=, lr=}, ...}, test_acc=, losses = {per-batch losses},
 -- interrupted = bool, seconds = total}.
-local FIT_OPTIONS = { "model", "data", "optimizer", "lr", "epochs", "batch", "seed", "shuffle", "schedule", "loss",
-  "clip", "max_batches", "start_epoch", "eval", "eval_batch", "verbose", "progress", "on_batch", "on_epoch",
-  "augment", "mean", "std" }
-
 function train.fit(o)
   if type(o) ~= "table" then lpact.fail("train.fit: options table expected") end
   lpact.check_options(o, FIT_OPTIONS, "train.fit", { epoch = "epochs", batch_size = "batch", opt = "optimizer" })
