@@ -9,7 +9,8 @@
 --       [--mode emulate|lut|ops] [--ste fprime,identity,clipped,staircase]
 --       [--scale none|amax|channel|mx|<number>] [--scale_at in|out|both]
 --       [--in_fmt F] [--out_fmt F] [--level_lr M] [--level_warmup E]
---       [--level_init format|centroid] [--limit N] [--tag NAME] [--dry]
+--       [--level_init format|centroid] [--limit N] [--tag NAME]
+--       [--shard K/N] [--dry]
 --
 -- --level_lr M: learnable levels step with lr * M; --level_warmup E: they
 -- stay frozen for the first E epochs; --level_init centroid: they start at
@@ -22,6 +23,12 @@
 -- select a slice).
 -- --dry lists the configurations without training. Records that already
 -- exist in --out are skipped, so an interrupted sweep resumes.
+--
+-- --shard K/N runs every N-th configuration of the grid, starting at the
+-- K-th (K = 1..N): N jobs with the same options and --shard 1/N … N/N
+-- share the grid between them (on a cluster, one job each) and may write
+-- into one --out folder at the same time; each keeps its own manifest,
+-- manifest-K-of-N.json, and `lpact report` reads all the records.
 
 lpact.script_help(arg)
 local qact = lpact.qact
@@ -40,7 +47,7 @@ while i <= #arg do
   if flags[k] then o[k] = true; i = i + 1
   else
     if arg[i + 1] == nil then lpact.fail("paper.lua: --" .. k .. " needs a value") end
-    if o[k] == nil and not ({ limit = 1, tag = 1, in_fmt = 1, out_fmt = 1, level_lr = 1, level_warmup = 1, level_init = 1 })[k] then
+    if o[k] == nil and not ({ limit = 1, tag = 1, shard = 1, in_fmt = 1, out_fmt = 1, level_lr = 1, level_warmup = 1, level_init = 1 })[k] then
       lpact.fail("paper.lua: unknown option --" .. k)
     end
     o[k] = arg[i + 1]
@@ -85,6 +92,14 @@ for _, sd in ipairs(list(o.seeds)) do int("seeds", 0, sd) end
 if #list(o.acts) == 0 or #list(o.formats) == 0 or #list(o.models) == 0 or #list(o.seeds) == 0 or #list(o.levels) == 0 then
   lpact.fail("paper.lua: --acts, --formats, --models, --levels and --seeds need at least one value each")
 end
+local shard_k, shard_n = 1, 1
+if o.shard then
+  local k, n = tostring(o.shard):match("^(%d+)/(%d+)$")
+  shard_k, shard_n = math.tointeger(tonumber(k)), math.tointeger(tonumber(n))
+  if not shard_k or shard_n < 1 or shard_k < 1 or shard_k > shard_n then
+    lpact.fail("paper.lua: --shard must be K/N with whole numbers 1 <= K <= N, got '" .. tostring(o.shard) .. "'")
+  end
+end
 if tonumber(scale) then scale = tonumber(scale) elseif scale == "none" then scale = nil end
 
 local stes = list(o.ste)
@@ -106,6 +121,17 @@ for _, model in ipairs(list(o.models)) do
       end
     end
   end
+end
+
+-- This job's share of the grid: every shard_n-th configuration from the
+-- shard_k-th, so that the shards get alike mixes of activations and formats.
+local grid_size = #configs
+if shard_n > 1 then
+  local mine = {}
+  for i, c in ipairs(configs) do
+    if (i - 1) % shard_n == shard_k - 1 then mine[#mine + 1] = c end
+  end
+  configs = mine
 end
 
 local function qopts(c)
@@ -145,7 +171,12 @@ do
   end
 end
 
-print(string.format("%d configurations, %d epochs each, into %s", #configs, epochs, o.out))
+if shard_n > 1 then
+  print(string.format("shard %d/%d: %d of the grid's %d configurations, %d epochs each, into %s",
+    shard_k, shard_n, #configs, grid_size, epochs, o.out))
+else
+  print(string.format("%d configurations, %d epochs each, into %s", #configs, epochs, o.out))
+end
 if o.dry then
   for _, c in ipairs(configs) do print("  " .. record_name(c)) end
   return
@@ -159,7 +190,8 @@ if ok then data = res else
 end
 
 local results = lpact.results
-local run = results.open(o.out, { name = "paper", extra = { tag = o.tag } })
+local run = results.open(o.out, { name = "paper", extra = { tag = o.tag, shard = o.shard },
+  manifest = shard_n > 1 and string.format("manifest-%d-of-%d.json", shard_k, shard_n) or nil })
 local have = {}
 local okr, old = pcall(results.read_dir, o.out)
 if okr then for _, r in ipairs(old) do have[r.id] = r end end
@@ -182,6 +214,7 @@ for n, c in ipairs(configs) do
   local acc
   if have[id] and have[id].epochs == epochs then
     acc = have[id].test_acc
+    run:add_existing(have[id])
     print(string.format("[%d/%d] %s: done before (%.2f%%)", n, #configs, name, 100 * (acc or 0)))
   else
     local r = qact.experiment { act = c.act, fmt = c.fmt, model = c.model, data = data, epochs = epochs,

@@ -35,7 +35,7 @@ local function records(dir)
   p:close()
   local out, n = {}, 0
   for name in names:gmatch("[^\n]+") do
-    if name:match("%.json$") and name ~= "manifest.json" then
+    if name:match("%.json$") and not name:match("^manifest") then
       local f = assert(io.open(dir .. "/" .. name))
       local r = lpact.json.decode(f:read("a"))
       f:close()
@@ -175,6 +175,60 @@ local skipped = 0
 for _ in again:gmatch("done before %(") do skipped = skipped + 1 end
 t.is(skipped, 3, "a second run finds all three records and trains nothing")
 t.ok(again:match("(| model.*)$") == out:match("(| model.*)$"), "and prints the same table")
+local function manifest(path)
+  local f = io.open(path)
+  if not f then return nil end
+  local m = lpact.json.decode(f:read("a"))
+  f:close()
+  return m
+end
+local man = manifest(pdir .. "/manifest.json")
+local earlier = 0
+for _, e in ipairs(man and man.results or {}) do
+  if e.earlier == true and exists(pdir .. "/" .. tostring(e.file)) then earlier = earlier + 1 end
+end
+t.is(earlier, 3, "the resumed run's manifest still lists all three results, marked earlier")
+
+-- --shard K/N: N jobs share the grid, every N-th configuration each
+local grid = "--acts relu,gelu --formats fp32,fp4 --levels fixed,learnable --seeds 1,2 --models mlp --dry"
+local function listed_names(s)
+  local names = {}
+  for name in s:gmatch("\n  (mlp_[%w_.-]+)") do names[#names + 1] = name end
+  return names
+end
+local all = listed_names(run("paper.lua", grid))
+local s1, s1c = run("paper.lua", grid .. " --shard 1/2")
+local s2 = run("paper.lua", grid .. " --shard 2/2")
+t.is(s1c, 0, "paper --shard 1/2 --dry exits 0")
+t.like(s1, "^shard 1/2: 6 of the grid's 12 configurations, 5 epochs each", "it says which share of the grid it runs")
+local n1, n2 = listed_names(s1), listed_names(s2)
+local union, overlap = {}, 0
+for _, nm in ipairs(n1) do union[nm] = true end
+for _, nm in ipairs(n2) do if union[nm] then overlap = overlap + 1 end union[nm] = true end
+local covered = 0
+for _, nm in ipairs(all) do if union[nm] then covered = covered + 1 end end
+t.ok(#n1 == 6 and #n2 == 6 and overlap == 0 and covered == 12 and #all == 12,
+  "shards 1/2 and 2/2 split the 12 configurations into two disjoint halves")
+t.is(n1[2], all[3], "shard 1/2 takes configurations 1, 3, 5, ...")
+t.like(run("paper.lua", grid .. " --shard 3/3"), "^shard 3/3: 4 of the grid's 12", "shard 3/3 takes 4 of 12")
+
+local shdir = tmpdir()
+local sh = "--acts relu --formats fp32,fp2 --levels fixed,learnable --seeds 1 --models mlp --epochs 1 --limit 300 --out " .. shdir
+local _, sc1 = run("paper.lua", sh .. " --shard 1/2", NODATA)
+local _, sc2 = run("paper.lua", sh .. " --shard 2/2", NODATA)
+t.ok(sc1 == 0 and sc2 == 0, "two shards of a sweep into one folder exit 0")
+local shrecs, shn = records(shdir)
+t.is(shn, 3, "together they write the sweep's three records")
+t.ok(shrecs["relu/fp2/learnable"] and recs["relu/fp2/learnable"]
+  and shrecs["relu/fp2/learnable"].test_acc == recs["relu/fp2/learnable"].test_acc,
+  "a sharded run gives the same accuracy as the unsharded one")
+local m1, m2 = manifest(shdir .. "/manifest-1-of-2.json"), manifest(shdir .. "/manifest-2-of-2.json")
+t.ok(m1 and m2 and #m1.results == 2 and #m2.results == 1 and m1.status == "complete" and m2.status == "complete",
+  "each shard keeps its own manifest (2 and 1 results)")
+t.ok(not exists(shdir .. "/manifest.json"), "and neither writes the unsharded manifest")
+local rep, rc = t.run(B .. "/lpact report " .. shdir .. " --no-figures")
+t.ok(rc == 0 and rep:match("| relu |") and not rep:match("Other runs"), "lpact report reads the shards' records as one sweep")
+os.execute("rm -rf '" .. shdir .. "'")
 
 -- the STE as a grid dimension: one FP32 baseline, one row per level rule and STE
 out = run("paper.lua", "--acts relu --formats fp32,fp4 --levels fixed,learnable --ste fprime,clipped --seeds 1 --models mlp --dry")
@@ -204,6 +258,9 @@ for _, case in ipairs {
   { "--scale foo", "option 'scale': unknown rule 'foo'" },
   { "--level_init zzz", "option 'level_init'" },
   { "--shuffle yes", "unknown option %-%-shuffle" },
+  { "--shard 3/2", "%-%-shard must be K/N with whole numbers 1 <= K <= N, got '3/2'" },
+  { "--shard 0/2", "%-%-shard must be K/N" },
+  { "--shard half", "%-%-shard must be K/N" },
 } do
   local dir = tmpdir()
   local o5, c5 = run("paper.lua", "--acts relu --formats fp32,fp4 --seeds 1 --models mlp --epochs 1 --limit 300 --out "

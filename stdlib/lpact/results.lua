@@ -197,14 +197,20 @@ Run.__index = Run
 
 --- Opens a results folder for a run: creates it, writes manifest.json
 -- (rewritten after every result, so an interrupted run stays readable).
--- info: name, script, args, and any other fields to record.
+-- info: name, script, command, extra (fields to record), and manifest
+-- (the manifest's file name, default "manifest.json": jobs that share a
+-- folder at the same time give theirs a name each).
 function results.open(dir, info)
   info = info or {}
   local ok, err = io_.mkdir(dir)
   if not ok then lpact.fail("cannot create the results folder " .. err, 1) end
   local cmd = {}
   if arg then for i = 0, #arg do cmd[#cmd + 1] = arg[i] end end
-  local run = setmetatable({ dir = dir, manifest = {
+  local mname = info.manifest or "manifest.json"
+  if type(mname) ~= "string" or not mname:match("^[%w_.-]+%.json$") then
+    lpact.fail("results.open: manifest must be a plain file name ending in .json, got " .. tostring(mname))
+  end
+  local run = setmetatable({ dir = dir, manifest_name = mname, manifest = {
     schema = results.MANIFEST_SCHEMA, name = info.name, script = info.script or (arg and arg[0]),
     command = info.command or table.concat(cmd, " "), started = results.now(), finished = json.null,
     engine = { version = lpact.version }, results = {}, info = info.extra,
@@ -215,7 +221,7 @@ end
 
 --- Writes the manifest as it stands.
 function Run:write_manifest()
-  results.write_file(self.dir .. "/manifest.json", json.encode(self.manifest, { indent = 2, nonfinite = "null" }) .. "\n")
+  results.write_file(self.dir .. "/" .. self.manifest_name, json.encode(self.manifest, { indent = 2, nonfinite = "null" }) .. "\n")
 end
 
 --- Records one trained configuration (see results.record); writes its
@@ -227,6 +233,15 @@ function Run:add(cfg, history)
   list[#list + 1] = { id = rec.id, file = path:match("[^/]*$"), test_acc = rec.test_acc }
   self:write_manifest()
   return rec, path
+end
+
+--- Lists in the manifest a record that an earlier run wrote into the
+-- folder (a resumed sweep skips its training), marked `earlier = true`, so
+-- that the manifest still names every result of the run.
+function Run:add_existing(rec)
+  local list = self.manifest.results
+  list[#list + 1] = { id = rec.id, file = rec.file, test_acc = rec.test_acc, earlier = true }
+  self:write_manifest()
 end
 
 --- Marks the run finished in the manifest (with the peak memory).
