@@ -516,6 +516,15 @@ static int l_fprime(lua_State *L) {
   return 1;
 }
 
+/* qk.absmax(name, lo, hi [, alpha]) -> max |f| over [lo, hi], exactly */
+static int l_absmax(lua_State *L) {
+  int fn = check_fn(L, 1);
+  double lo = luaL_checknumber(L, 2), hi = luaL_checknumber(L, 3);
+  luaL_argcheck(L, lo <= hi, 3, "the interval's upper end must not be below its lower end");
+  lua_pushnumber(L, lp_qf_absmax(fn, luaL_optnumber(L, 4, lp_qf_default_alpha(fn)), lo, hi));
+  return 1;
+}
+
 /* qk.ops(name, x, fmt [, alpha]) -> f(x) with every operation rounded */
 static int l_ops(lua_State *L) {
   int fn = check_fn(L, 1);
@@ -544,7 +553,7 @@ static const luaL_Reg methods[] = {
 static const luaL_Reg funcs[] = {
   { "new", l_new }, { "ste", l_ste }, { "scatter", l_scatter }, { "amax", l_amax },
   { "group_amax", l_group_amax }, { "mx_scale", l_mx_scale }, { "f", l_f },
-  { "fprime", l_fprime }, { "ops", l_ops }, { "fninfo", l_fninfo }, { "scale_grad", l_scale_grad }, { "backward", l_backward },
+  { "fprime", l_fprime }, { "absmax", l_absmax }, { "ops", l_ops }, { "fninfo", l_fninfo }, { "scale_grad", l_scale_grad }, { "backward", l_backward },
   { NULL, NULL },
 };
 

@@ -124,6 +124,31 @@ int lp_qf_monotone(int fn) {
   return !(fn == LP_QF_GELU || fn == LP_QF_SILU || fn == LP_QF_MISH);
 }
 
+/* The x < 0 where f' = 0 for gelu, silu and mish: f' < 0 at -3 and > 0 at
+ * 0, and it has one sign change between; bisection down to adjacent
+ * doubles (f is flat there, so f at the result is f's minimum to the last
+ * bit or two). */
+static double qf_argmin(int fn, double alpha) {
+  double a = -3.0, b = 0.0;
+  for (int i = 0; i < 200; i++) {
+    double m = 0.5 * (a + b);
+    if (m <= a || m >= b) break;
+    if (lp_qf_deriv(fn, m, alpha) < 0) a = m; else b = m;
+  }
+  return 0.5 * (a + b);
+}
+
+double lp_qf_absmax(int fn, double alpha, double lo, double hi) {
+  if (isnan(lo) || isnan(hi) || lo > hi) return NAN;
+  double m = fmax(fabs(lp_qf_eval(fn, lo, alpha)), fabs(lp_qf_eval(fn, hi, alpha)));
+  if (lo <= 0 && hi >= 0) m = fmax(m, fabs(lp_qf_eval(fn, 0, alpha)));
+  if (!lp_qf_monotone(fn)) {
+    double xm = qf_argmin(fn, alpha);
+    if (lo <= xm && xm <= hi) m = fmax(m, fabs(lp_qf_eval(fn, xm, alpha)));
+  }
+  return m;
+}
+
 int lp_qf_has_ops(int fn) {
   switch (fn) {
   case LP_QF_SIGMOID: case LP_QF_TANH: case LP_QF_GELU: case LP_QF_SILU:
@@ -908,8 +933,7 @@ void lp_qact_group_scales(double *si, double *so, const double *amax, size_t ng,
       else if (a > 0 && !isinf(a)) si[g] = a / in_hi;
     }
     if (use_out && out_hi > 0 && !isinf(out_hi)) {
-      double m = isnan(a) ? a : fmax(fabs(lp_qf_eval(fn, a, alpha)),
-                                     fmax(fabs(lp_qf_eval(fn, -a, alpha)), fabs(lp_qf_eval(fn, 0, alpha))));
+      double m = isnan(a) ? a : lp_qf_absmax(fn, alpha, -a, a);
       if (mx) so[g] = lp_mx_scale(m, out_hi, rule);
       else if (m > 0 && !isinf(m)) so[g] = m / out_hi;
     }

@@ -46,6 +46,12 @@ double lp_qf_eval(int fn, double x, double alpha);
 double lp_qf_deriv(int fn, double x, double alpha);
 /* 1 if f is non-decreasing on the whole real line. */
 int lp_qf_monotone(int fn);
+/* max |f(x)| over x in [lo, hi] (lo <= hi), exactly: the largest of |f| at
+ * the ends, at 0 and, for gelu, silu and mish, at f's one minimum (found
+ * by bisection of f' in double), inside the interval. These are all the
+ * places where |f| of a built-in f can peak. NaN if lo or hi is NaN or
+ * lo > hi. */
+double lp_qf_absmax(int fn, double alpha, double lo, double hi);
 /* 1 if lp_qf_ops defines an op sequence for fn (sigmoid, tanh, gelu, silu,
  * softplus, elu, mish; the piecewise-linear ones are exact in any format,
  * so their ops result is the emulate result). */
@@ -217,8 +223,8 @@ double lp_mx_scale(double amax, double maxval, int rule);
 
 /* Scales of every group from its amax: s_i from the input amax (MX:
  * lp_mx_scale with the input format's max; per-channel: amax / in_hi), s_o
- * from m = max(|f(-amax)|, |f(0)|, |f(amax)|) (the exact max of |f| over
- * [-amax, amax] for monotone f) the same way against out_hi. A side that is
+ * from m = lp_qf_absmax(fn, alpha, -amax, amax) (the exact max of |f| over
+ * [-amax, amax]) the same way against out_hi. A side that is
  * not scaled (use_in / use_out = 0) gets 1, as does a zero amax
  * (per-channel); MX follows lp_mx_scale (2^-127 for a zero block). */
 void lp_qact_group_scales(double *si, double *so, const double *amax, size_t ng,

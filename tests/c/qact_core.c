@@ -475,8 +475,52 @@ static void test_functions(void) {
   lp_qz_free(&q);
 }
 
+/* ---- max |f| over an interval (the output-side scales) ----------------- */
+
+static void test_absmax(void) {
+  /* silu's minimum, by hand: silu'(x) = 0 <=> x = -(1 + e^x), and there
+   * silu(x) = x * sigmoid(x) = x + 1 = -e^x; the fixed point by iteration */
+  double xs = -1;
+  for (int i = 0; i < 200; i++) xs = -1 - exp(xs);
+  double want = exp(xs);   /* 0.27846454276107... */
+  double got = lp_qf_absmax(LP_QF_SILU, 0, -2, -1);
+  tap_ok(fabs(got - want) <= 1e-15, "silu: max |f| over [-2, -1] is its minimum's -e^x* = %.17g (got %.17g)", want, got);
+  tap_ok(fabs(lp_qf_absmax(LP_QF_SILU, 0, -2, 2) - lp_qf_eval(LP_QF_SILU, 2, 0)) == 0,
+         "silu over [-2, 2]: the upper end");
+  tap_ok(lp_qf_absmax(LP_QF_TANH, 0, -3, 1) == tanh(3.0), "tanh over [-3, 1]: |f(-3)|");
+  tap_ok(lp_qf_absmax(LP_QF_RELU, 0, -3, -1) == 0 && lp_qf_absmax(LP_QF_SIGMOID, 0, -1, 1) == 1 / (1 + exp(-1.0)),
+         "relu over [-3, -1] is 0; sigmoid over [-1, 1] is sigmoid(1)");
+  tap_ok(isnan(lp_qf_absmax(LP_QF_GELU, 0, 1, -1)) && isnan(lp_qf_absmax(LP_QF_GELU, 0, NAN, 1)),
+         "an empty or NaN interval gives NaN");
+  /* every function over intervals that hold or miss the minima, against a
+   * dense grid: never below the grid's max, and above it only by the grid's
+   * own error at a flat minimum (h^2 f''/2, h = width / 10^5) */
+  static const double iv[][2] = { { -0.1, 0.1 }, { -0.5, 0.5 }, { -1, 1 }, { -2, 2 }, { -5, 5 }, { -2, -0.5 },
+                                  { -1.5, -1 }, { -1.3, -1.2 }, { 0.3, 2 }, { -5, -4 }, { -0.8, -0.7 } };
+  int ok = 1;
+  for (int fn = 0; fn < LP_QF_COUNT; fn++) {
+    double a = lp_qf_default_alpha(fn);
+    for (size_t k = 0; k < sizeof iv / sizeof iv[0]; k++) {
+      double lo = iv[k][0], hi = iv[k][1], dense = 0;
+      for (int i = 0; i <= 100000; i++) dense = fmax(dense, fabs(lp_qf_eval(fn, lo + (hi - lo) * i / 100000.0, a)));
+      double m = lp_qf_absmax(fn, a, lo, hi);
+      if (!(m >= dense && m - dense <= 1e-9)) {
+        ok = 0;
+        tap_diag("%s over [%g, %g]: %.17g, dense grid %.17g", lp_qf_name(fn), lo, hi, m, dense);
+      }
+    }
+  }
+  tap_ok(ok, "every function over 11 intervals: exact against a dense grid of 10^5 + 1 points");
+  /* the grouped output scale of gelu uses it: amax 0.8 -> max |gelu| over
+   * [-0.8, 0.8] is gelu(0.8) (the minimum, at -0.75, is smaller) */
+  double am = 0.8, si, so;
+  lp_qact_group_scales(&si, &so, &am, 1, LP_QF_GELU, 0, 6, 6, 0, 0, 1, 1);
+  tap_ok(so == lp_qf_eval(LP_QF_GELU, 0.8, 0) / 6 && si == 0.8 / 6, "per-channel scales of gelu at amax 0.8");
+}
+
 int main(void) {
   test_functions();
+  test_absmax();
   test_codes_and_tables();
   test_ops();
   test_level_grad();
