@@ -54,6 +54,11 @@ flat { model = '"cnn_small"', dataset = '"fashion-mnist"', activation = '"relu"'
   levels = '"fixed"', seed = 1, epochs = 2, test_acc = "0.85" }
 flat { model = '"cnn_small"', dataset = '"fashion-mnist"', activation = '"relu"', format = '"fp4"', mode = '"emulate"',
   levels = '"learnable"', seed = 1, epochs = 2, test_acc = "0.89" }
+-- a second seed of both fp4 variants: the paired comparison sees +4 and -2
+flat { model = '"cnn_small"', dataset = '"fashion-mnist"', activation = '"relu"', format = '"fp4"', mode = '"emulate"',
+  levels = '"fixed"', seed = 2, epochs = 2, test_acc = "0.86" }
+flat { model = '"cnn_small"', dataset = '"fashion-mnist"', activation = '"relu"', format = '"fp4"', mode = '"emulate"',
+  levels = '"learnable"', seed = 2, epochs = 2, test_acc = "0.84" }
 result { id = '"baseline"', model = '"mlp"', dataset = '"fashion-mnist"', seed = 1, epochs = 5, test_acc = "0.8812",
   seconds_per_epoch = "[3, 4]" }
 spit(res .. "/manifest.json", '{"schema": "lpact-manifest/1", "results": []}\n')
@@ -75,34 +80,42 @@ Final test accuracy (%).
 
 ## fashion-mnist, cnn_small, levels=fixed mode=emulate
 
-Final test accuracy (%); in brackets the change from fp32.
+Final test accuracy (%), mean ± standard deviation over seeds; in brackets the change from fp32.
 
 | activation | fp32 | fp4 |
 |---|---:|---:|
-| relu | 90.00 | 85.00 (-5.00) |
+| relu | 90.00 | 85.50 ± 0.71 (-4.50) |
 
-2 runs; epochs: 2; seeds: 1.
+3 runs; epochs: 2; seeds: 1, 2.
 
 ## fashion-mnist, cnn_small, levels=learnable mode=emulate
 
-Final test accuracy (%); in brackets the change from fp32.
+Final test accuracy (%), mean ± standard deviation over seeds; in brackets the change from fp32.
 
 | activation | fp32 | fp4 |
 |---|---:|---:|
-| relu | 90.00 | 89.00 (-1.00) |
+| relu | 90.00 | 86.50 ± 3.54 (-3.50) |
 
-2 runs; epochs: 2; seeds: 1.
+3 runs; epochs: 2; seeds: 1, 2.
 
 ## fashion-mnist, mlp, levels=learnable mode=emulate
 
-Final test accuracy (%), mean over seeds; in brackets the change from fp32.
+Final test accuracy (%), mean ± standard deviation over seeds; in brackets the change from fp32.
 
 | activation | fp32 | fp4 | fp2 |
 |---|---:|---:|---:|
-| relu | 88.50 | 87.00 (-1.50) | 80.00 (-8.50) |
+| relu | 88.50 ± 0.71 | 87.00 (-1.50) | 80.00 (-8.50) |
 | sigmoid | 87.00 | - | 10.00 (-77.00) |
 
 6 runs; epochs: 2; seeds: 1, 2.
+
+## fashion-mnist, cnn_small: levels learnable against fixed
+
+Change in final test accuracy (points) from levels=fixed to levels=learnable, paired by seed (mode=emulate): the mean, and in brackets on how many seeds learnable is higher.
+
+| activation | fp4 |
+|---|---:|
+| relu | +1.00 (1/2) |
 
 ## Other runs
 
@@ -114,8 +127,8 @@ local want_csv = [[
 dataset,model,variant,activation,fp32,e4m3,fp6,fp4,fp2,drop_e4m3,drop_fp6,drop_fp4,drop_fp2
 cifar-10,vgg_cifar,,relu,,75.00,70.00,,,,,,
 cifar-10,vgg_cifar,,gelu,,76.00,,,,,,,
-fashion-mnist,cnn_small,levels=fixed mode=emulate,relu,90.00,,,85.00,,,,-5.00,
-fashion-mnist,cnn_small,levels=learnable mode=emulate,relu,90.00,,,89.00,,,,-1.00,
+fashion-mnist,cnn_small,levels=fixed mode=emulate,relu,90.00,,,85.50,,,,-4.50,
+fashion-mnist,cnn_small,levels=learnable mode=emulate,relu,90.00,,,86.50,,,,-3.50,
 fashion-mnist,mlp,levels=learnable mode=emulate,relu,88.50,,,87.00,80.00,,,-1.50,-8.50
 fashion-mnist,mlp,levels=learnable mode=emulate,sigmoid,87.00,,,,10.00,,,,-77.00
 ]]
@@ -131,13 +144,18 @@ t.like(runs, "^id,model,dataset,activation,format,variant,seed,epochs,test_acc,f
 t.like(runs, "\nbaseline,mlp,fashion%-mnist,,,,1,5,88%.12,,3%.50,,\n", "runs.csv: the baseline row")
 local lines = 0
 for _ in runs:gmatch("\n") do lines = lines + 1 end
-t.is(lines, 14, "runs.csv: header + 13 results")
+t.is(lines, 16, "runs.csv: header + 15 results")
 t.like(runs, "\nr10,cnn_small,fashion%-mnist,relu,fp32,levels=fixed mode=fp32,1,2,90%.00,0%.2500,,2048,\n",
   "runs.csv: a flat record (final loss, peak memory in bytes -> kB)")
 
 -- The same tables through the library.
 local recs = lpact.results.read_dir(res)
 t.is(lpact.results.markdown(recs, { heading = "lpact results: res" }), want_md, "results.markdown gives the same text")
+local cps = lpact.results.comparisons(recs)
+t.ok(#cps == 1 and cps[1].key == "levels" and cps[1].base == "fixed" and cps[1].other == "learnable"
+  and cps[1].cells.relu.fp4.n == 2 and cps[1].cells.relu.fp4.wins == 1
+  and math.abs(cps[1].cells.relu.fp4.min + 2) < 1e-9 and math.abs(cps[1].cells.relu.fp4.max - 4) < 1e-9,
+  "results.comparisons: one pair (levels), two seeds, one win, from -2 to +4")
 
 -- --out and figures.
 local outdir = dir .. "/out/sub"

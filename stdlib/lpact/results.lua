@@ -452,6 +452,103 @@ local function mean_secs(r)
   return n > 0 and s / n or nil
 end
 
+-- The value of a mode key that a comparison takes as its baseline (the
+-- other value is measured against it); for other keys the first by name.
+local BASELINE = { levels = "fixed", ste = "fprime", mode = "emulate", scale = "none" }
+
+--- Paired comparisons: for every two variants of one dataset and model
+-- whose modes differ in exactly one key (levels = fixed / learnable, ste =
+-- fprime / clipped, …), the change from the baseline value to the other
+-- in each activation and format, paired by seed. Returns a list of
+-- {dataset=, model=, key=, base=, other=, rest= (the shared modes, as
+-- text), activations = {…}, formats = {…}, cells = {[act] = {[fmt] =
+-- {mean=, min=, max=, wins=, n=}}}} (points of test accuracy; wins: the
+-- seeds where `other` is higher), in a stable order.
+function results.comparisons(records)
+  local groups, gorder = {}, {}
+  for _, r in ipairs(records) do
+    local acc = num(r.test_acc or r.final_test_acc)
+    local modes = modes_of(r)
+    if acc and r.activation ~= nil and r.format ~= nil and tostring(r.format) ~= "fp32" and modes and r.seed ~= nil then
+      local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")
+      local g = groups[gk]
+      if not g then
+        g = { dataset = r.dataset, model = r.model, variants = {}, vorder = {} }
+        groups[gk], gorder[#gorder + 1] = g, gk
+      end
+      local var = variant(r)
+      local v = g.variants[var]
+      if not v then
+        v = { modes = modes, runs = {} }
+        g.variants[var], g.vorder[#g.vorder + 1] = v, var
+      end
+      v.runs[tostring(r.activation) .. "\0" .. tostring(r.format) .. "\0" .. tostring(r.seed)] = 100 * acc
+    end
+  end
+  table.sort(gorder)
+  local out = {}
+  for _, gk in ipairs(gorder) do
+    local g = groups[gk]
+    table.sort(g.vorder)
+    for i = 1, #g.vorder do
+      for j = i + 1, #g.vorder do
+        local a, b = g.variants[g.vorder[i]], g.variants[g.vorder[j]]
+        local diff_key, ndiff, rest = nil, 0, {}
+        local keys = {}
+        for k in pairs(a.modes) do keys[k] = true end
+        for k in pairs(b.modes) do keys[k] = true end
+        local sorted = {}
+        for k in pairs(keys) do sorted[#sorted + 1] = k end
+        table.sort(sorted)
+        for _, k in ipairs(sorted) do
+          if tostring(a.modes[k]) ~= tostring(b.modes[k]) then diff_key, ndiff = k, ndiff + 1
+          else rest[#rest + 1] = k .. "=" .. tostring(a.modes[k]) end
+        end
+        if ndiff == 1 and a.modes[diff_key] ~= nil and b.modes[diff_key] ~= nil then
+          local base, other = a, b
+          local bv, ov = tostring(a.modes[diff_key]), tostring(b.modes[diff_key])
+          if BASELINE[diff_key] == ov or (BASELINE[diff_key] ~= bv and ov < bv) then
+            base, other, bv, ov = b, a, ov, bv
+          end
+          local cells, acts, fmts, any = {}, {}, {}, false
+          for key, acc_b in pairs(other.runs) do
+            local acc_a = base.runs[key]
+            if acc_a then
+              local act, fmt = key:match("^(.-)%z(.-)%z")
+              cells[act] = cells[act] or {}
+              local c = cells[act][fmt]
+              if not c then
+                c = { sum = 0, n = 0, wins = 0, min = math.huge, max = -math.huge }
+                cells[act][fmt] = c
+                acts[act], fmts[fmt] = true, true
+              end
+              local d = acc_b - acc_a
+              c.sum, c.n = c.sum + d, c.n + 1
+              if d > 0 then c.wins = c.wins + 1 end
+              if d < c.min then c.min = d end
+              if d > c.max then c.max = d end
+              any = true
+            end
+          end
+          if any then
+            local al, fl = {}, {}
+            for x in pairs(acts) do al[#al + 1] = x end
+            for x in pairs(fmts) do fl[#fl + 1] = x end
+            table.sort(al, sorter(ACT_RANK))
+            table.sort(fl, sorter(FORMAT_RANK))
+            for _, row in pairs(cells) do
+              for _, c in pairs(row) do c.mean = c.sum / c.n c.sum = nil end
+            end
+            out[#out + 1] = { dataset = g.dataset, model = g.model, key = diff_key, base = bv, other = ov,
+              rest = table.concat(rest, " "), activations = al, formats = fl, cells = cells }
+          end
+        end
+      end
+    end
+  end
+  return out
+end
+
 --- The Markdown text of the tables of these records: per group, rows are
 -- activations, columns formats, cells the final test accuracy in percent
 -- (mean over seeds), with the change from FP32 in brackets when the
@@ -461,13 +558,14 @@ function results.markdown(records, opts)
   local out = {}
   local function line(s) out[#out + 1] = s end
   if opts.heading then line("# " .. opts.heading) line("") end
+  local others_tb
   for _, tb in ipairs(results.tables(records)) do
     if tb.kind == "matrix" then
       local base = nil
       for _, f in ipairs(tb.formats) do if f == "fp32" then base = f end end
       line("## " .. title(tb))
       line("")
-      line("Final test accuracy (%)" .. (#tb.seeds > 1 and ", mean over seeds" or "") ..
+      line("Final test accuracy (%)" .. (#tb.seeds > 1 and ", mean ± standard deviation over seeds" or "") ..
         (base and "; in brackets the change from fp32." or "."))
       line("")
       local head, rule = { "| activation |" }, { "|---|" }
@@ -480,6 +578,7 @@ function results.markdown(records, opts)
         for _, f in ipairs(tb.formats) do
           local c = tb.cells[a][f]
           local s = pct(c and c.mean)
+          if c and c.sd then s = s .. " ± " .. string.format("%.2f", c.sd) end
           if c and ref and f ~= base then s = s .. " (" .. diff(c.mean - ref.mean) .. ")" end
           row[#row + 1] = " " .. s .. " |"
         end
@@ -516,6 +615,35 @@ function results.markdown(records, opts)
         #ep > 0 and table.concat(ep, ", ") or "-", #tb.seeds > 0 and table.concat(tb.seeds, ", ") or "-"))
       line("")
     else
+      others_tb = tb
+    end
+  end
+  for _, cp in ipairs(results.comparisons(records)) do
+    local parts = {}
+    for _, v in ipairs { cp.dataset, cp.model } do if v ~= nil then parts[#parts + 1] = tostring(v) end end
+    line(string.format("## %s: %s %s against %s", table.concat(parts, ", "), cp.key, cp.other, cp.base))
+    line("")
+    line(string.format("Change in final test accuracy (points) from %s=%s to %s=%s, paired by seed%s: " ..
+      "the mean, and in brackets on how many seeds %s is higher.", cp.key, cp.base, cp.key, cp.other,
+      cp.rest ~= "" and (" (" .. cp.rest .. ")") or "", cp.other))
+    line("")
+    local head, rule = { "| activation |" }, { "|---|" }
+    for _, f in ipairs(cp.formats) do head[#head + 1] = " " .. f .. " |" rule[#rule + 1] = "---:|" end
+    line(table.concat(head))
+    line(table.concat(rule))
+    for _, a in ipairs(cp.activations) do
+      local row = { "| " .. a .. " |" }
+      for _, f in ipairs(cp.formats) do
+        local c = cp.cells[a][f]
+        row[#row + 1] = " " .. (c and string.format("%s (%d/%d)", diff(c.mean), c.wins, c.n) or "-") .. " |"
+      end
+      line(table.concat(row))
+    end
+    line("")
+  end
+  do
+    local tb = others_tb
+    if tb then
       line("## Other runs")
       line("")
       line("| run | model | dataset | seed | epochs | test acc (%) | s/epoch |")
