@@ -111,7 +111,7 @@ Final test accuracy (%), mean ± standard deviation over seeds; in brackets the 
 
 ## fashion-mnist, cnn_small: levels learnable against fixed
 
-Change in final test accuracy (points) from levels=fixed to levels=learnable, paired by seed (mode=emulate): the mean, and in brackets on how many seeds learnable is higher.
+Change in final test accuracy (points) from levels=fixed to levels=learnable after 2 epochs, paired by seed (mode=emulate): the mean, and in brackets on how many seeds learnable is higher.
 
 | activation | fp4 |
 |---|---:|
@@ -156,6 +156,27 @@ t.ok(#cps == 1 and cps[1].key == "levels" and cps[1].base == "fixed" and cps[1].
   and cps[1].cells.relu.fp4.n == 2 and cps[1].cells.relu.fp4.wins == 1
   and math.abs(cps[1].cells.relu.fp4.min + 2) < 1e-9 and math.abs(cps[1].cells.relu.fp4.max - 4) < 1e-9,
   "results.comparisons: one pair (levels), two seeds, one win, from -2 to +4")
+
+-- Runs of one model for different numbers of epochs get a table each, with
+-- their own fp32 baseline: 2-epoch and 5-epoch accuracies are not averaged.
+local mixed = {}
+for _, r in ipairs { { "fp32", 2, 0.85 }, { "fp4", 2, 0.80 }, { "fp32", 5, 0.88 }, { "fp4", 5, 0.86 },
+                     { "fp4", 5, 0.84, "fixed" } } do
+  mixed[#mixed + 1] = { schema = "lpact-result/1", model = "mlp", dataset = "d", activation = "relu", format = r[1],
+    modes = { levels = r[4] or "learnable" }, seed = 1, epochs = r[2], test_acc = r[3] }
+end
+local tbs = lpact.results.tables(mixed)
+local by = {}
+for _, tb in ipairs(tbs) do by[tb.variant] = tb end
+t.ok(#tbs == 3 and by["levels=learnable epochs=2"] and by["levels=learnable epochs=5"] and by["levels=fixed epochs=5"],
+  "mixed epochs: one table per epoch count (the variant names it)")
+local c2, c5 = by["levels=learnable epochs=2"], by["levels=learnable epochs=5"]
+t.ok(c2 and c5 and math.abs(c2.cells.relu.fp4.mean - 80) < 1e-9 and math.abs(c2.cells.relu.fp32.mean - 85) < 1e-9
+  and math.abs(c5.cells.relu.fp4.mean - 86) < 1e-9 and math.abs(c5.cells.relu.fp32.mean - 88) < 1e-9,
+  "each with the fp32 baseline of its own epoch count")
+local mcp = lpact.results.comparisons(mixed)
+t.ok(#mcp == 1 and mcp[1].epochs == 5 and math.abs(mcp[1].cells.relu.fp4.mean - 2) < 1e-9,
+  "the comparison pairs runs of the same epoch count only (learnable - fixed at 5 epochs: +2)")
 
 -- --out and figures.
 local outdir = dir .. "/out/sub"

@@ -327,6 +327,22 @@ function results.tables(records)
   -- fp32 runs are the baseline of every variant of their dataset and
   -- model (an FP32 activation has no mode, levels or scale of its own).
   local groups, order, others, base = {}, {}, {}, {}
+  -- A dataset and model trained for different numbers of epochs gets a
+  -- table per epoch count (its variant says "epochs=N"): accuracies after
+  -- 2 and after 5 epochs are never averaged together.
+  local ep_seen, split = {}, {}
+  for _, r in ipairs(records) do
+    if r.activation ~= nil and r.format ~= nil then
+      local bk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")
+      local e = tostring(r.epochs)
+      if ep_seen[bk] and ep_seen[bk] ~= e then split[bk] = true end
+      ep_seen[bk] = ep_seen[bk] or e
+    end
+  end
+  local function with_epochs(r, var)
+    if not split[tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")] then return var end
+    return var .. (var ~= "" and " " or "") .. "epochs=" .. tostring(r.epochs)
+  end
   local function group(dataset, model, var)
     local key = table.concat({ tostring(dataset or "?"), tostring(model or "?"), var }, "\0")
     local g = groups[key]
@@ -365,11 +381,13 @@ function results.tables(records)
   for _, r in ipairs(records) do
     if r.activation ~= nil and r.format ~= nil then
       if tostring(r.format) == "fp32" then
-        local bk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")
+        local bk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?") .. "\0" .. with_epochs(r, "")
         base[bk] = base[bk] or {}
         table.insert(base[bk], r)
       else
-        add(group(r.dataset, r.model, variant(r)), r)
+        local g = group(r.dataset, r.model, with_epochs(r, variant(r)))
+        g.ep = with_epochs(r, "")
+        add(g, r)
       end
     else
       others[#others + 1] = r
@@ -379,13 +397,13 @@ function results.tables(records)
     local joined = false
     for _, key in ipairs(order) do
       local g = groups[key]
-      if tostring(g.dataset or "?") .. "\0" .. tostring(g.model or "?") == bk then
+      if tostring(g.dataset or "?") .. "\0" .. tostring(g.model or "?") .. "\0" .. (g.ep or "") == bk then
         for _, r in ipairs(list) do add(g, r) end
         joined = true
       end
     end
     if not joined then   -- only fp32 runs: a table of their own
-      for _, r in ipairs(list) do add(group(r.dataset, r.model, ""), r) end
+      for _, r in ipairs(list) do add(group(r.dataset, r.model, with_epochs(r, "")), r) end
     end
   end
   table.sort(order)
@@ -459,8 +477,9 @@ local BASELINE = { levels = "fixed", ste = "fprime", mode = "emulate", scale = "
 --- Paired comparisons: for every two variants of one dataset and model
 -- whose modes differ in exactly one key (levels = fixed / learnable, ste =
 -- fprime / clipped, …), the change from the baseline value to the other
--- in each activation and format, paired by seed. Returns a list of
--- {dataset=, model=, key=, base=, other=, rest= (the shared modes, as
+-- in each activation and format, paired by seed (runs of one number of
+-- epochs are compared with each other only). Returns a list of
+-- {dataset=, model=, epochs=, key=, base=, other=, rest= (the shared modes, as
 -- text), activations = {…}, formats = {…}, cells = {[act] = {[fmt] =
 -- {mean=, min=, max=, wins=, n=}}}} (points of test accuracy; wins: the
 -- seeds where `other` is higher), in a stable order.
@@ -470,10 +489,10 @@ function results.comparisons(records)
     local acc = num(r.test_acc or r.final_test_acc)
     local modes = modes_of(r)
     if acc and r.activation ~= nil and r.format ~= nil and tostring(r.format) ~= "fp32" and modes and r.seed ~= nil then
-      local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")
+      local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?") .. "\0" .. tostring(r.epochs)
       local g = groups[gk]
       if not g then
-        g = { dataset = r.dataset, model = r.model, variants = {}, vorder = {} }
+        g = { dataset = r.dataset, model = r.model, epochs = r.epochs, variants = {}, vorder = {} }
         groups[gk], gorder[#gorder + 1] = g, gk
       end
       local var = variant(r)
@@ -539,7 +558,7 @@ function results.comparisons(records)
             for _, row in pairs(cells) do
               for _, c in pairs(row) do c.mean = c.sum / c.n c.sum = nil end
             end
-            out[#out + 1] = { dataset = g.dataset, model = g.model, key = diff_key, base = bv, other = ov,
+            out[#out + 1] = { dataset = g.dataset, model = g.model, epochs = g.epochs, key = diff_key, base = bv, other = ov,
               rest = table.concat(rest, " "), activations = al, formats = fl, cells = cells }
           end
         end
@@ -623,9 +642,9 @@ function results.markdown(records, opts)
     for _, v in ipairs { cp.dataset, cp.model } do if v ~= nil then parts[#parts + 1] = tostring(v) end end
     line(string.format("## %s: %s %s against %s", table.concat(parts, ", "), cp.key, cp.other, cp.base))
     line("")
-    line(string.format("Change in final test accuracy (points) from %s=%s to %s=%s, paired by seed%s: " ..
+    line(string.format("Change in final test accuracy (points) from %s=%s to %s=%s after %s epoch%s, paired by seed%s: " ..
       "the mean, and in brackets on how many seeds %s is higher.", cp.key, cp.base, cp.key, cp.other,
-      cp.rest ~= "" and (" (" .. cp.rest .. ")") or "", cp.other))
+      tostring(cp.epochs), cp.epochs == 1 and "" or "s", cp.rest ~= "" and (" (" .. cp.rest .. ")") or "", cp.other))
     line("")
     local head, rule = { "| activation |" }, { "|---|" }
     for _, f in ipairs(cp.formats) do head[#head + 1] = " " .. f .. " |" rule[#rule + 1] = "---:|" end
