@@ -195,7 +195,7 @@ local run = results.open(o.out, { name = "paper", extra = { tag = o.tag, shard =
 local have = {}
 local okr, old = pcall(results.read_dir, o.out)
 if okr then for _, r in ipairs(old) do have[r.id] = r end end
-local res = {}
+local res, recs_run = {}, {}
 for n, c in ipairs(configs) do
   local name = record_name(c)
   local q = qopts(c)
@@ -215,12 +215,14 @@ for n, c in ipairs(configs) do
   if have[id] and have[id].epochs == epochs then
     acc = have[id].test_acc
     run:add_existing(have[id])
+    recs_run[#recs_run + 1] = have[id]
     print(string.format("[%d/%d] %s: done before (%.2f%%)", n, #configs, name, 100 * (acc or 0)))
   else
     local r = qact.experiment { act = c.act, fmt = c.fmt, model = c.model, data = data, epochs = epochs,
       batch = batch, lr = lr, seed = c.seed, qact = q, tag = o.tag,
       level_warmup = c.levels == "learnable" and level_warmup or nil }
-    run:add(r.cfg, r.history)
+    local rec = run:add(r.cfg, r.history)
+    recs_run[#recs_run + 1] = rec
     acc = r.test_acc
     print(string.format("[%d/%d] %s: test %.2f%% (%.0f s)", n, #configs, name, 100 * acc, r.seconds))
   end
@@ -270,4 +272,12 @@ for _, key in ipairs(order) do
     cells[#cells + 1] = c and string.format("%.2f", 100 * c.sum / c.n) or "-"
   end
   print("| " .. table.concat(cells, " | ") .. " |")
+end
+
+-- Paired comparisons (learnable against fixed levels, one STE against
+-- another, …) seed by seed, when the sweep holds such pairs.
+local cmp = results.comparisons_markdown(recs_run)
+if cmp ~= "" then
+  print()
+  io.write((cmp:gsub("^## ", "### "):gsub("\n## ", "\n### ")))
 end

@@ -168,6 +168,11 @@ t.ok(rows.learnable and recs["relu/fp2/learnable"]
   and string.format("%.2f", 100 * recs["relu/fp2/learnable"].test_acc) == rows.learnable[2],
   "the table's FP2 learnable cell is its record's accuracy")
 t.ok(recs["relu/fp2/fixed"] and recs["relu/fp2/fixed"].modes.levels == "fixed", "the fixed run is recorded as fixed")
+local dl = recs["relu/fp2/learnable"] and recs["relu/fp2/fixed"]
+  and 100 * (recs["relu/fp2/learnable"].test_acc - recs["relu/fp2/fixed"].test_acc)
+local cmp_cell = out:match("### builtin, mlp: levels learnable against fixed\n.-\n| relu | ([^|]-) |")
+t.ok(dl and cmp_cell and cmp_cell == string.format("%+.2f (%d/1)", dl, dl > 0 and 1 or 0):gsub("^%-0%.00", "+0.00"),
+  "paper prints the paired comparison: learnable minus fixed, from the records (" .. tostring(cmp_cell) .. ")")
 
 -- an interrupted or repeated sweep skips what is done
 local again = run("paper.lua", pargs, NODATA)

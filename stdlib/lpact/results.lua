@@ -568,6 +568,44 @@ function results.comparisons(records)
   return out
 end
 
+-- The Markdown lines of the paired comparisons of these records.
+local function comparison_lines(records)
+  local out = {}
+  local function line(s) out[#out + 1] = s end
+  for _, cp in ipairs(results.comparisons(records)) do
+    local parts = {}
+    for _, v in ipairs { cp.dataset, cp.model } do if v ~= nil then parts[#parts + 1] = tostring(v) end end
+    line(string.format("## %s: %s %s against %s", table.concat(parts, ", "), cp.key, cp.other, cp.base))
+    line("")
+    line(string.format("Change in final test accuracy (points) from %s=%s to %s=%s after %s epoch%s, paired by seed%s: " ..
+      "the mean, and in brackets on how many seeds %s is higher.", cp.key, cp.base, cp.key, cp.other,
+      tostring(cp.epochs), cp.epochs == 1 and "" or "s", cp.rest ~= "" and (" (" .. cp.rest .. ")") or "", cp.other))
+    line("")
+    local head, rule = { "| activation |" }, { "|---|" }
+    for _, f in ipairs(cp.formats) do head[#head + 1] = " " .. f .. " |" rule[#rule + 1] = "---:|" end
+    line(table.concat(head))
+    line(table.concat(rule))
+    for _, a in ipairs(cp.activations) do
+      local row = { "| " .. a .. " |" }
+      for _, f in ipairs(cp.formats) do
+        local c = cp.cells[a][f]
+        row[#row + 1] = " " .. (c and string.format("%s (%d/%d)", diff(c.mean), c.wins, c.n) or "-") .. " |"
+      end
+      line(table.concat(row))
+    end
+    line("")
+  end
+  return out
+end
+
+--- The paired comparisons of these records (results.comparisons) as
+-- Markdown: one table per pair of variants; "" when there are none.
+function results.comparisons_markdown(records)
+  local ls = comparison_lines(records)
+  while ls[#ls] == "" do ls[#ls] = nil end
+  return #ls > 0 and table.concat(ls, "\n") .. "\n" or ""
+end
+
 --- The Markdown text of the tables of these records: per group, rows are
 -- activations, columns formats, cells the final test accuracy in percent
 -- (mean over seeds), with the change from FP32 in brackets when the
@@ -637,29 +675,7 @@ function results.markdown(records, opts)
       others_tb = tb
     end
   end
-  for _, cp in ipairs(results.comparisons(records)) do
-    local parts = {}
-    for _, v in ipairs { cp.dataset, cp.model } do if v ~= nil then parts[#parts + 1] = tostring(v) end end
-    line(string.format("## %s: %s %s against %s", table.concat(parts, ", "), cp.key, cp.other, cp.base))
-    line("")
-    line(string.format("Change in final test accuracy (points) from %s=%s to %s=%s after %s epoch%s, paired by seed%s: " ..
-      "the mean, and in brackets on how many seeds %s is higher.", cp.key, cp.base, cp.key, cp.other,
-      tostring(cp.epochs), cp.epochs == 1 and "" or "s", cp.rest ~= "" and (" (" .. cp.rest .. ")") or "", cp.other))
-    line("")
-    local head, rule = { "| activation |" }, { "|---|" }
-    for _, f in ipairs(cp.formats) do head[#head + 1] = " " .. f .. " |" rule[#rule + 1] = "---:|" end
-    line(table.concat(head))
-    line(table.concat(rule))
-    for _, a in ipairs(cp.activations) do
-      local row = { "| " .. a .. " |" }
-      for _, f in ipairs(cp.formats) do
-        local c = cp.cells[a][f]
-        row[#row + 1] = " " .. (c and string.format("%s (%d/%d)", diff(c.mean), c.wins, c.n) or "-") .. " |"
-      end
-      line(table.concat(row))
-    end
-    line("")
-  end
+  for _, l in ipairs(comparison_lines(records)) do line(l) end
   do
     local tb = others_tb
     if tb then
