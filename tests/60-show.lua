@@ -211,6 +211,42 @@ local big = show.tensor(lpact.zeros { 50, 60, 70 })
 t.ok(#lines(big) <= 70, "tensor: 210000 elements in a few lines", #lines(big))
 t.like(require("lpact.repl").render(lpact.tensor { 1, 2 }), "^Tensor %(2,%)\n%[1, 2%]$", "the REPL prints Tensors this way")
 
+-- usage: the level usage of a layer's telemetry. FP2's input codes are
+-- +0, 2, -0, -2 (sign | exponent); by hand: -3 and 7 saturate to -2 and 2,
+-- -0.5, 0.2 and 0.9 round to zero (underflows), 0 is +0, 1.5 is 2, NaN apart.
+local ul = lpact.qact.layer { "relu", fmt = "fp2", telemetry = true }
+ul:forward(lpact.tensor { -3, -0.5, 0.2, 0.9, 1.5, 7, 0 / 0, 0 })
+local uv = show.usage(ul, { width = 50, color = false })
+t.is(tostring(uv), table.concat({
+  "level usage of qact relu fp2 emulate levels=fixed ste=fprime",
+  "8 inputs in 1 pass: 2 saturated (25.0%), 3 rounded to zero (37.5%), 1 NaN (12.5%)",
+  "code  value  count  share",
+  "0x3      -2      1  12.5%  ███████▋",
+  "0x2      -0      1  12.5%  ███████▋",
+  "0x0       0      3  37.5%  ███████████████████████",
+  "0x1       2      2  25.0%  ███████████████▍",
+}, "\n"), "usage: FP2 relu on a hand-made input, in value order with shares and bars")
+t.ok(uv.figure.kind == "bars" and table.concat(uv.figure.labels, " ") == "-2 -0 0 2"
+  and table.concat(uv.figure.counts, " ") == "1 1 3 2", "usage: its figure is a bar per level")
+ul:forward(lpact.tensor { 2, 2 })
+t.like(tostring(show.usage(ul, { width = 50, color = false })), "\n10 inputs in 2 passes: 2 saturated %(20%.0%%%)",
+  "usage: counts add up over passes")
+local u8 = lpact.qact.layer { "tanh", fmt = "fp8", telemetry = true }
+u8:forward(lpact.tensor { 0.1, 0.1, 1, 500, -2 })
+local t8 = tostring(show.usage(u8, { width = 50, color = false }))
+t.like(t8, "\n0x1d  0%.1015625      2  40%.0%%", "usage: FP8 lists 0.1's code 0x1d (0.1015625) twice")
+t.like(t8, "\n252 of 256 codes never used %(not listed%)$", "usage: a wide format lists only the codes used")
+t.raises(function() return show.usage(lpact.qact.layer { "relu", fmt = "fp4" }) end,
+  "has counted nothing yet: switch its telemetry on", "usage: a layer that has not counted is one line")
+t.raises(function() return show.usage(lpact.qact.layer { "relu" }) end, "has no codes to count", "usage: an fp32 layer")
+t.raises(function() return usage(3) end, "quantized activation layer %(lpact.qact%) expected, got number", "usage: a number")
+t.raises(function() return usage({}) end, "a model with some", "usage: a table that holds no layer")
+local um = lpact.models.mlp { 4, 3, 3, 2, act = lpact.qact { "gelu", fmt = "fp4", telemetry = true } }
+um:forward(lpact.rand({ 5, 4 }, 1, -3, 3))
+local umt = tostring(usage(um, { width = 60, color = false }))
+t.ok(umt:match("^layer 1: level usage of qact gelu fp4") and umt:match("\n\nlayer 2: level usage of qact gelu fp4")
+  and umt:match("\n15 inputs in 1 pass") and not umt:match("layer 3"), "usage(model): one report per quantized layer")
+
 -- plain tables print inline
 t.is(show.table({ 1, 2, { a = 1, b = "x" }, k = 3 }), '{1, 2, {a = 1, b = "x"}, k = 3}', "table: inline view")
 local cyc = {}

@@ -48,9 +48,15 @@ if figure.available() then
   local e = show.errors("sigmoid", "fp3", -4, 4)
   e:save(dir .. "/e.svg")
   t.like(slurp(dir .. "/e.svg") or "", "error of sigmoid in fp3", "an error report saves its histogram")
-  t.is(listing(), "e.svg\nh.png\ntanh.svg\n", "no temporary file is left behind")
+  local ul = lpact.qact.layer { "relu", fmt = "fp2", telemetry = true }
+  ul:forward(lpact.tensor { -3, 0.2, 1.5 })
+  show.usage(ul):save(dir .. "/u.svg")
+  local us = slurp(dir .. "/u.svg") or ""
+  t.ok(us:match("level usage: qact relu fp2") and us:match(">%-0<") and us:match(">input level<"),
+    "a level-usage view saves a bar per level, labelled by value")
+  t.is(listing(), "e.svg\nh.png\ntanh.svg\nu.svg\n", "no temporary file is left behind")
   t.raises(function() return p:save(dir .. "/no/such/dir/x.png") end, "^save: gnuplot could not draw", "an unwritable place is one message")
-  t.is(listing(), "e.svg\nh.png\ntanh.svg\n", "and leaves nothing behind")
+  t.is(listing(), "e.svg\nh.png\ntanh.svg\nu.svg\n", "and leaves nothing behind")
 else
   t.diag("gnuplot is not installed: skipping the files")
 end

@@ -5,7 +5,8 @@
 --     p:save("tanh-fp4.png")                   -- or .svg / .pdf
 --     hist(t):save("activations.svg")
 --
--- A figure is data: {kind = "hist", edges = {...}, counts = {...}} or
+-- A figure is data: {kind = "hist", edges = {...}, counts = {...}},
+-- {kind = "bars", labels = {...}, counts = {...}} (one bar a label) or
 -- {kind = "plot", series = {{x = {...}, y = {...}, label = "..."}, ...}},
 -- with title, xlabel, ylabel. The file is drawn into a temporary file next
 -- to the target and renamed, so a failed run never leaves half a figure.
@@ -64,6 +65,15 @@ local function script(fig, term, out)
     add("set style fill solid 0.6 border lc rgb '#1f4e99'")
     add("set yrange [0:*]")
     add("plot $data using 1:2:3 with boxes lc rgb '#3b75c4' title %s noenhanced", gp_quote(fig.label or "count"))
+  elseif fig.kind == "bars" then
+    add("$data << EOD")
+    for i, c in ipairs(fig.counts) do add("%d %s %s", i - 1, gp_num(c), gp_quote(fig.labels[i])) end
+    add("EOD")
+    add("set style fill solid 0.6 border lc rgb '#1f4e99'")
+    add("set boxwidth 0.8")
+    add("set yrange [0:*]")
+    add("set xrange [-0.6:%s]", gp_num(#fig.counts - 0.4))
+    add("plot $data using 1:2:xtic(3) with boxes lc rgb '#3b75c4' title %s noenhanced", gp_quote(fig.label or "count"))
   elseif fig.kind == "plot" then
     local plots = {}
     local colors = { "#3b75c4", "#d1495b", "#2e933c", "#edae49" }

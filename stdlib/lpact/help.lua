@@ -211,7 +211,7 @@ local function summary(doc, maxlen)
   return s
 end
 
-local LAB = { "levels", "compare", "hist", "plot", "errors", "help" }
+local LAB = { "levels", "compare", "hist", "plot", "errors", "usage", "help" }
 
 local function overview()
   local width = require("lpact.show").width()

@@ -670,7 +670,8 @@ end
 
 --- Telemetry: telemetry(true|false) switches counting on or off; with no
 -- argument returns {saturations=, underflows=, nans=, elements=, passes=,
--- usage = {[value] = count, ...}, usage_codes = {count per code (+ NaN)}}.
+-- usage_codes = {count per code, then NaN inputs}, values = {the value of
+-- each code}} (lpact.show.usage draws them as a histogram).
 function QAct:telemetry(on)
   if on ~= nil then self.telemetry_on = on and true or false; return self end
   local t = {}

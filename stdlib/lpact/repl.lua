@@ -1,5 +1,5 @@
 --- lpact.repl — what `lpact-repl` sets up: the short globals of the lab
--- (levels, compare, hist, plot, errors, help) and the printer of results.
+-- (levels, compare, hist, plot, errors, usage, help) and the printer of results.
 --
 -- The C loop (interp/repl.c) requires this module once, prints
 -- `banner()`, and hands every expression's values to `print(...)`.
@@ -14,6 +14,9 @@ local tostring, select, type, concat = tostring, select, type, table.concat
 local stdout = io.stdout
 
 local function show() return require "lpact.show" end
+
+-- "layer i: " in front of a layer's report in a model's.
+local function fmt_layer(i, text) return "layer " .. i .. ": " .. text end
 
 --- The one-line banner shown when the REPL starts.
 function repl.banner()
@@ -85,6 +88,32 @@ end
 --     errors("sigmoid", "fp4", -6, 6)
 function errors(f, fmt, lo, hi, opts)
   return show().errors(f, fmt, lo, hi, opts)
+end
+
+--- usage(layer) — how often each input level of a quantized activation
+-- layer (lpact.qact) was used, with saturations, underflows to zero and
+-- NaNs, as a bar per level; usage(model) shows every quantized layer of
+-- a model. The layer counts only with its telemetry on (lpact.qact{...,
+-- telemetry = true} or layer:telemetry(true)). The result can
+-- :save("usage.png") (the first layer's, for a model).
+--     usage(lpact.qact.layers(model)[1])
+function usage(x, opts)
+  if type(x) == "table" and type(x.telemetry) ~= "function" then
+    local ok, qact = pcall(require, "lpact.qact")
+    local layers = ok and qact.layers(x) or nil
+    if not layers or #layers == 0 then
+      lpact.fail("usage: a quantized activation layer or a model with some (lpact.qact) expected")
+    end
+    local views = {}
+    for i, l in ipairs(layers) do views[i] = show().usage(l, opts) end
+    local v = show().View
+    return setmetatable({ figure = views[1].figure, draw = function()
+      local parts = {}
+      for i, w in ipairs(views) do parts[i] = fmt_layer(i, tostring(w)) end
+      return table.concat(parts, "\n\n")
+    end }, v)
+  end
+  return show().usage(x, opts)
 end
 
 --- help([x]) — help() lists what there is; help(f) shows the doc comment

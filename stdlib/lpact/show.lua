@@ -1220,6 +1220,91 @@ function show.errors_qact(f, cfg, lo, hi, opts)
   return error_view(v, errs, opts)
 end
 
+-- Telemetry ---------------------------------------------------------------------
+
+-- The codes of a telemetry table in value order (-0 before +0), with the
+-- hexadecimal width of the largest code.
+local function codes_by_value(values)
+  local order = {}
+  for c = 1, #values do order[c] = c end
+  local function key(v) return v == 0 and (1 / v < 0 and -1 or 1) or 0 end
+  table.sort(order, function(a, b)
+    local va, vb = values[a], values[b]
+    if va ~= va or vb ~= vb then return vb ~= vb and va == va or (va ~= va and vb ~= vb and a < b) end
+    if va ~= vb then return va < vb end
+    if key(va) ~= key(vb) then return key(va) < key(vb) end
+    return a < b
+  end)
+  local digits = #fmt_str("%x", math.max(#values - 1, 0))
+  return order, digits
+end
+
+--- The level usage of a quantized activation layer (lpact.qact) with its
+-- telemetry on: how many inputs fell on each code of its input format,
+-- in value order, with their share and a bar, and the inputs that
+-- saturated, underflowed to zero or were NaN. Formats of more than 32
+-- codes list only the codes that were used. The view can
+-- :save("usage.png") (a bar per code). opts: width, color.
+function show.usage(layer, opts)
+  opts = opts or {}
+  if type(layer) ~= "table" or type(layer.telemetry) ~= "function" or type(layer.describe) ~= "function" then
+    fail("usage: a quantized activation layer (lpact.qact) expected, got " .. (type(layer) == "table" and "a table" or type(layer)))
+  end
+  local t = layer:telemetry()
+  if not t.usage_codes then
+    fail("usage: " .. layer:describe() .. " has no codes to count (its formats are fp32 or wider than 16 bits)")
+  end
+  if (t.elements or 0) == 0 then
+    fail("usage: " .. layer:describe() .. " has counted nothing yet: switch its telemetry on "
+      .. "(lpact.qact{..., telemetry = true} or layer:telemetry(true)) and run a forward pass")
+  end
+  local values, counts = t.values, {}
+  for i, c in ipairs(t.usage_codes) do counts[i] = math.tointeger(c) or floor(c) end
+  local order, digits = codes_by_value(values)
+  local rows = {}
+  local all = #values <= 32
+  for _, c in ipairs(order) do
+    if all or counts[c] > 0 then
+      rows[#rows + 1] = { code = fmt_str("0x%0" .. digits .. "x", c - 1), value = show.num(values[c]), count = counts[c] }
+    end
+  end
+  local nan_inputs = counts[#values + 1] or 0
+  local v = { title = layer:describe(), rows = rows, n = t.elements, passes = t.passes, sat = t.saturations,
+    under = t.underflows, nan = nan_inputs, unused = 0, ncodes = #values, opts = opts }
+  for c = 1, #values do if counts[c] == 0 then v.unused = v.unused + 1 end end
+  local labels, cs = {}, {}
+  for i, r in ipairs(rows) do labels[i], cs[i] = r.value, r.count end
+  v.figure = { kind = "bars", labels = labels, counts = cs, title = "level usage: " .. v.title,
+    xlabel = "input level", ylabel = "inputs", label = "inputs" }
+  local function share(k) return fmt_str("%.1f%%", 100 * k / v.n) end
+  return view(v, function(u)
+    local out = { "level usage of " .. u.title }
+    out[2] = fmt_str("%d input%s in %d pass%s: %d saturated (%s), %d rounded to zero (%s), %d NaN (%s)",
+      u.n, u.n == 1 and "" or "s", u.passes, u.passes == 1 and "" or "es", u.sat, share(u.sat),
+      u.under, share(u.under), u.nan, share(u.nan))
+    local cw, vw, nw, sw = 4, 5, 5, 5
+    for _, r in ipairs(u.rows) do
+      cw, vw = math.max(cw, #r.code), math.max(vw, ulen(r.value))
+      nw, sw = math.max(nw, #tostring(r.count)), math.max(sw, #share(r.count))
+    end
+    out[3] = rpad("code", cw) .. "  " .. lpad("value", vw) .. "  " .. lpad("count", nw) .. "  " .. lpad("share", sw)
+    local room = math.max(4, show.width(u.opts) - cw - vw - nw - sw - 8)
+    local maxc = 0
+    for _, r in ipairs(u.rows) do maxc = math.max(maxc, r.count) end
+    local color = show.color(u.opts)
+    for _, r in ipairs(u.rows) do
+      local line = rpad(r.code, cw) .. "  " .. lpad(r.value, vw) .. "  " .. lpad(tostring(r.count), nw) .. "  "
+        .. lpad(share(r.count), sw)
+      if r.count > 0 then line = line .. "  " .. paint(color, "blue", bar(r.count / maxc * room)) end
+      out[#out + 1] = line
+    end
+    if u.unused > 0 then
+      out[#out + 1] = fmt_str("%d of %d codes never used%s", u.unused, u.ncodes, #u.rows < u.ncodes and " (not listed)" or "")
+    end
+    return table.concat(out, "\n")
+  end)
+end
+
 -- Tensors -----------------------------------------------------------------------
 
 --- A tensor for the REPL, NumPy-like: its shape (and min, max, mean and
