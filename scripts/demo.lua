@@ -92,6 +92,12 @@ for _, act in ipairs(o.acts) do
       qact = fmt ~= "fp32" and { levels = o.levels, ste = o.ste } or nil,
     }
     run:add(rec.cfg, rec.history)
+    if rec.history.interrupted then
+      -- Ctrl-C: no table of half-trained numbers; what finished is on disk.
+      run:finish("interrupted")
+      io.stderr:write(string.format("demo.lua: interrupted during %s %s; the records so far are in %s\n", act, fmt, o.out))
+      os.exit(130)
+    end
     acc[act][fmt] = rec.test_acc
     print(string.format("  %-8s %-5s  test %6.2f%%   (%.1f s)", act, fmt, 100 * rec.test_acc, rec.seconds))
     io.stdout:flush()

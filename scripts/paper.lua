@@ -22,7 +22,9 @@
 -- formats x 2 level rules) x 2 models x 3 seeds = 396 trainings: hours;
 -- select a slice).
 -- --dry lists the configurations without training. Records that already
--- exist in --out are skipped, so an interrupted sweep resumes.
+-- exist in --out are skipped, so an interrupted sweep resumes. Ctrl-C stops
+-- the sweep after the current batch (exit status 130); that training's
+-- record is written, marked interrupted, and is trained again on resume.
 --
 -- --shard K/N runs every N-th configuration of the grid, starting at the
 -- K-th (K = 1..N): N jobs with the same options and --shard 1/N … N/N
@@ -212,7 +214,7 @@ for n, c in ipairs(configs) do
   if o.tag then probe.modes.tag = o.tag end
   local id = results.record(probe, {}).id
   local acc
-  if have[id] and have[id].epochs == epochs then
+  if have[id] and have[id].epochs == epochs and not have[id].interrupted then
     acc = have[id].test_acc
     run:add_existing(have[id])
     recs_run[#recs_run + 1] = have[id]
@@ -223,6 +225,15 @@ for n, c in ipairs(configs) do
       level_warmup = c.levels == "learnable" and level_warmup or nil }
     local rec = run:add(r.cfg, r.history)
     recs_run[#recs_run + 1] = rec
+    if r.history.interrupted then
+      -- Ctrl-C: the training stopped after its batch and its partial record
+      -- is written (marked interrupted); the sweep stops here, and the same
+      -- command retrains that configuration and goes on.
+      run:finish("interrupted")
+      io.stderr:write(string.format("paper.lua: interrupted in configuration %d of %d (%s); "
+        .. "the same command resumes the sweep\n", n, #configs, name))
+      os.exit(130)
+    end
     acc = r.test_acc
     print(string.format("[%d/%d] %s: test %.2f%% (%.0f s)", n, #configs, name, 100 * acc, r.seconds))
   end

@@ -288,5 +288,55 @@ for _, case in ipairs {
   t.ok(#lines(o6) == 1 and o6:match(case[2]), "qact_overhead " .. case[1] .. ": one line: " .. o6:gsub("\n$", ""))
 end
 
+-- a record marked interrupted is trained again, even if it reached its last epoch
+do
+  local rdir = tmpdir()
+  local rargs = "--acts relu --formats fp32 --seeds 1 --models mlp --epochs 1 --limit 300 --out " .. rdir
+  run("paper.lua", rargs, NODATA)
+  local p = io.popen("ls " .. rdir .. "/mlp-*.json")
+  local file = p:read("l")
+  p:close()
+  local f = io.open(file)
+  local rec = lpact.json.decode(f:read("a"))
+  f:close()
+  rec.interrupted = true
+  f = io.open(file, "w")
+  f:write(lpact.json.encode(rec))
+  f:close()
+  local o9 = run("paper.lua", rargs, NODATA)
+  t.like(o9, "\n%[1/1%] mlp_relu_fp32[%w_.-]*: test ", "a sweep retrains a configuration whose record says interrupted")
+  os.execute("rm -rf '" .. rdir .. "'")
+end
+
+-- Ctrl-C during a sweep: the training stops after its batch, the sweep
+-- stops there (status 130, one line saying how to resume), the manifest
+-- says "interrupted", and the same command finishes the sweep.
+for _, script in ipairs { "paper.lua", "demo.lua" } do
+  local idir = tmpdir()
+  local iargs = "--acts relu --formats fp32,fp2 --epochs 400 --limit 300 --out " .. idir
+    .. (script == "paper.lua" and " --seeds 1 --models mlp" or "")
+  local log = idir .. ".log"
+  local sh = string.format([[
+%s %s/lpact scripts/%s %s > %s 2>&1 & pid=$!
+i=0; while ! grep -q '%s' %s 2>/dev/null && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done
+sleep 0.5; kill -INT $pid; wait $pid; echo "exit=$?"; cat %s]], NODATA, B, script, iargs, log,
+    script == "paper.lua" and "configurations" or "^mlp", log, log)
+  local p = io.popen(sh)
+  local o8 = p:read("a")
+  p:close()
+  t.like(o8, "^exit=130\n", script .. ": Ctrl-C ends the sweep with status 130")
+  local what = script == "paper.lua" and "interrupted in configuration 1 of 3 %(mlp_relu_fp32_.-%); the same command resumes the sweep"
+    or "interrupted during relu fp32; the records so far are in "
+  t.like(o8, "\n" .. script:gsub("%p", "%%%0") .. ": " .. what, script .. ": one line says where it stopped")
+  t.ok(not o8:match("Test accuracy") and not o8:match("| model |"), script .. ": no table of half-trained numbers")
+  local mf = io.open(idir .. "/manifest.json")
+  local m = mf and lpact.json.decode(mf:read("a"))
+  if mf then mf:close() end
+  t.ok(m and m.status == "interrupted", script .. ": the manifest says interrupted")
+  local _, nrec = records(idir)
+  t.is(nrec, 1, script .. ": the interrupted training's record is there (marked partial)")
+  os.execute("rm -rf '" .. idir .. "' '" .. log .. "'")
+end
+
 os.execute("rm -rf '" .. out_dir .. "' '" .. out_dir .. "2' '" .. pdir .. "'")
 t.done()
