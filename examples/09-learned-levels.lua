@@ -45,6 +45,16 @@ for i = 1, #orig do
 end
 print(string.format("%d of %d levels moved; +0 -> %.3g, -0 -> %.3g", moved, #orig, learned[1], learned[3]))
 
+-- Which input levels carry the activations? Count them on the test set
+-- (telemetry) and draw the level usage. Pre-activations inside (-1, 1)
+-- round to ±0 and the others to ±2 (beyond ±2 they count as saturated).
+-- Expect about nine in ten on ±0: the network works through the two
+-- levels that learned, and ±2, which tanh cannot reach, is rare.
+layer:telemetry(true)
+model:eval()
+model:forward(data.test.x)
+print(usage(layer))
+
 -- Expect: fixed levels at chance (33.3%), learned levels above 80%.
 local _, acc_fixed = run "fixed"
 print(string.format("test accuracy: fixed levels %.1f%%, learned levels %.1f%%", 100 * acc_fixed, 100 * acc))
