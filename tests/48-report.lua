@@ -165,9 +165,16 @@ for _, r in ipairs { { "fp32", 2, 0.85 }, { "fp4", 2, 0.80 }, { "fp32", 5, 0.88 
   mixed[#mixed + 1] = { schema = "lpact-result/1", model = "mlp", dataset = "d", activation = "relu", format = r[1],
     modes = { levels = r[4] or "learnable" }, seed = 1, epochs = r[2], test_acc = r[3] }
 end
+-- and a training stopped by Ctrl-C in its 2nd epoch: left out of the tables
+mixed[#mixed + 1] = { schema = "lpact-result/1", model = "mlp", dataset = "d", activation = "relu", format = "fp4",
+  modes = { levels = "learnable" }, seed = 2, epochs = 2, epochs_planned = 5, test_acc = 0.1, interrupted = true,
+  id = "stopped-run" }
 local tbs = lpact.results.tables(mixed)
 local by = {}
-for _, tb in ipairs(tbs) do by[tb.variant] = tb end
+for _, tb in ipairs(tbs) do by[tb.variant or tb.kind] = tb end
+t.ok(by.interrupted and #by.interrupted.records == 1 and by.interrupted.records[1].seed == 2,
+  "an interrupted run is listed apart")
+table.remove(tbs)
 t.ok(#tbs == 3 and by["levels=learnable epochs=2"] and by["levels=learnable epochs=5"] and by["levels=fixed epochs=5"],
   "mixed epochs: one table per epoch count (the variant names it)")
 local c2, c5 = by["levels=learnable epochs=2"], by["levels=learnable epochs=5"]
@@ -177,6 +184,8 @@ t.ok(c2 and c5 and math.abs(c2.cells.relu.fp4.mean - 80) < 1e-9 and math.abs(c2.
 local mcp = lpact.results.comparisons(mixed)
 t.ok(#mcp == 1 and mcp[1].epochs == 5 and math.abs(mcp[1].cells.relu.fp4.mean - 2) < 1e-9,
   "the comparison pairs runs of the same epoch count only (learnable - fixed at 5 epochs: +2)")
+t.like(lpact.results.markdown(mixed), "\n## Interrupted runs\n\nStopped by Ctrl%-C before their last epoch; left out of the tables above.-\n| stopped%-run | mlp | d | 2 | 2 | 5 |",
+  "the report lists it under Interrupted runs, with its epochs done and planned")
 
 -- --out and figures.
 local outdir = dir .. "/out/sub"

@@ -321,9 +321,18 @@ end
 -- {mean=, sd=, n=}}}, epochs = {…}, seeds = {…}, runs = N} for records
 -- with an activation and a format, one per (dataset, model, variant); fp32
 -- records join every variant of their dataset and model as its baseline.
--- The rest go into one {kind = "runs", records = {…}}. Accuracies in the
--- cells are percentages.
+-- The rest go into one {kind = "runs", records = {…}}, and records of
+-- trainings stopped by Ctrl-C (interrupted = true) into {kind =
+-- "interrupted", records = {…}}, left out of every other table.
+-- Accuracies in the cells are percentages.
 function results.tables(records)
+  -- Trainings stopped by Ctrl-C are left out of every table (their last
+  -- accuracy is not the configuration's) and listed on their own.
+  local stopped, complete = {}, {}
+  for _, r in ipairs(records) do
+    if r.interrupted == true then stopped[#stopped + 1] = r else complete[#complete + 1] = r end
+  end
+  records = complete
   -- fp32 runs are the baseline of every variant of their dataset and
   -- model (an FP32 activation has no mode, levels or scale of its own).
   local groups, order, others, base = {}, {}, {}, {}
@@ -442,6 +451,10 @@ function results.tables(records)
     table.sort(others, function(x, y) return run_id(x) < run_id(y) end)
     out[#out + 1] = { kind = "runs", records = others }
   end
+  if #stopped > 0 then
+    table.sort(stopped, function(x, y) return run_id(x) < run_id(y) end)
+    out[#out + 1] = { kind = "interrupted", records = stopped }
+  end
   return out
 end
 
@@ -488,7 +501,8 @@ function results.comparisons(records)
   for _, r in ipairs(records) do
     local acc = num(r.test_acc or r.final_test_acc)
     local modes = modes_of(r)
-    if acc and r.activation ~= nil and r.format ~= nil and tostring(r.format) ~= "fp32" and modes and r.seed ~= nil then
+    if acc and r.activation ~= nil and r.format ~= nil and tostring(r.format) ~= "fp32" and modes and r.seed ~= nil
+        and r.interrupted ~= true then
       local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?") .. "\0" .. tostring(r.epochs)
       local g = groups[gk]
       if not g then
@@ -615,7 +629,7 @@ function results.markdown(records, opts)
   local out = {}
   local function line(s) out[#out + 1] = s end
   if opts.heading then line("# " .. opts.heading) line("") end
-  local others_tb
+  local others_tb, stopped_tb
   for _, tb in ipairs(results.tables(records)) do
     if tb.kind == "matrix" then
       local base = nil
@@ -671,8 +685,10 @@ function results.markdown(records, opts)
       line(string.format("%d run%s; epochs: %s; seeds: %s.", tb.runs, tb.runs == 1 and "" or "s",
         #ep > 0 and table.concat(ep, ", ") or "-", #tb.seeds > 0 and table.concat(tb.seeds, ", ") or "-"))
       line("")
-    else
+    elseif tb.kind == "runs" then
       others_tb = tb
+    else
+      stopped_tb = tb
     end
   end
   for _, l in ipairs(comparison_lines(records)) do line(l) end
@@ -691,6 +707,19 @@ function results.markdown(records, opts)
       end
       line("")
     end
+  end
+  if stopped_tb then
+    line("## Interrupted runs")
+    line("")
+    line("Stopped by Ctrl-C before their last epoch; left out of the tables above (the same sweep command trains them again).")
+    line("")
+    line("| run | model | dataset | seed | epochs done | of |")
+    line("|---|---|---|---:|---:|---:|")
+    for _, r in ipairs(stopped_tb.records) do
+      line(string.format("| %s | %s | %s | %s | %s | %s |", run_id(r), tostring(r.model or "-"),
+        tostring(r.dataset or "-"), tostring(r.seed or "-"), tostring(r.epochs or "-"), tostring(r.epochs_planned or "-")))
+    end
+    line("")
   end
   while out[#out] == "" do out[#out] = nil end
   return table.concat(out, "\n") .. "\n"
