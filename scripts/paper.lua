@@ -10,13 +10,15 @@
 --       [--scale none|amax|channel|mx|<number>] [--scale_at in|out|both]
 --       [--in_fmt F] [--out_fmt F] [--level_lr M] [--level_warmup E]
 --       [--level_init format|centroid] [--limit N] [--tag NAME]
---       [--shard K/N] [--dry]
+--       [--grad_fmt F] [--grad_scale none|amax] [--shard K/N] [--dry]
 --
 -- --level_lr M: learnable levels step with lr * M; --level_warmup E: they
 -- stay frozen for the first E epochs; --level_init centroid: they start at
 -- the mean of f over the first batch's elements that use them (fixed-level
 -- runs ignore all three). --ste takes a list like the others: each rule is
 -- one more dimension of the grid (--ste fprime,clipped compares the two).
+-- --grad_fmt F rounds the gradient each quantized activation passes back
+-- to F (e5m2, e5m2:sr, …), --grad_scale amax with a per-tensor scale.
 --
 -- Defaults are the whole grid of the study (6 activations x (FP32 + 5
 -- formats x 2 level rules) x 2 models x 3 seeds = 396 trainings: hours;
@@ -49,7 +51,8 @@ while i <= #arg do
   if flags[k] then o[k] = true; i = i + 1
   else
     if arg[i + 1] == nil then lpact.fail("paper.lua: --" .. k .. " needs a value") end
-    if o[k] == nil and not ({ limit = 1, tag = 1, shard = 1, in_fmt = 1, out_fmt = 1, level_lr = 1, level_warmup = 1, level_init = 1 })[k] then
+    if o[k] == nil and not ({ limit = 1, tag = 1, shard = 1, in_fmt = 1, out_fmt = 1, level_lr = 1, level_warmup = 1, level_init = 1,
+        grad_fmt = 1, grad_scale = 1 })[k] then
       lpact.fail("paper.lua: unknown option --" .. k)
     end
     o[k] = arg[i + 1]
@@ -94,6 +97,7 @@ for _, sd in ipairs(list(o.seeds)) do int("seeds", 0, sd) end
 if #list(o.acts) == 0 or #list(o.formats) == 0 or #list(o.models) == 0 or #list(o.seeds) == 0 or #list(o.levels) == 0 then
   lpact.fail("paper.lua: --acts, --formats, --models, --levels and --seeds need at least one value each")
 end
+if o.grad_scale and not o.grad_fmt then lpact.fail("paper.lua: --grad_scale needs --grad_fmt (the format of the gradients)") end
 local shard_k, shard_n = 1, 1
 if o.shard then
   local k, n = tostring(o.shard):match("^(%d+)/(%d+)$")
@@ -140,7 +144,8 @@ local function qopts(c)
   if c.fmt == "fp32" and not o.in_fmt and not o.out_fmt then return nil end
   return { levels = c.levels, mode = o.mode, ste = c.ste, scale = scale, scale_at = o.scale_at,
     in_fmt = o.in_fmt, out_fmt = o.out_fmt, level_lr = c.levels == "learnable" and level_lr or nil,
-    level_init = (c.levels == "learnable" and o.level_init ~= "format") and o.level_init or nil }
+    level_init = (c.levels == "learnable" and o.level_init ~= "format") and o.level_init or nil,
+    grad_fmt = o.grad_fmt, grad_scale = o.grad_fmt and o.grad_scale or nil }
 end
 
 local function record_name(c)
@@ -148,7 +153,8 @@ local function record_name(c)
   return table.concat({ c.model, c.act, q.in_fmt or c.fmt, q.out_fmt or c.fmt, q.mode or "fp32", c.levels, q.ste or "-",
     tostring(q.scale or "none"), q.scale_at or "-", "s" .. c.seed, "e" .. epochs, (o.tag or "paper") .. (q.level_lr and ("_llr" .. q.level_lr) or "")
     .. ((level_warmup and c.levels == "learnable") and ("_warm" .. level_warmup) or "")
-    .. (q.level_init and ("_" .. q.level_init) or "") }, "_"):gsub("[^%w_.-]", "-")
+    .. (q.level_init and ("_" .. q.level_init) or "")
+    .. (q.grad_fmt and ("_grad-" .. q.grad_fmt .. (q.grad_scale == "amax" and "-amax" or "")) or "") }, "_"):gsub("[^%w_.-]", "-")
 end
 
 -- Every distinct layer is built once now, so that a bad activation,
@@ -209,7 +215,8 @@ for n, c in ipairs(configs) do
   else
     probe.modes = { mode = q.mode, levels = q.levels, ste = q.ste, scale = tostring(q.scale or "none"),
       scale_at = q.scale and q.scale_at or nil, level_lr = q.level_lr,
-      level_warmup = c.levels == "learnable" and level_warmup or nil, level_init = q.level_init }
+      level_warmup = c.levels == "learnable" and level_warmup or nil, level_init = q.level_init,
+      grad_fmt = q.grad_fmt, grad_scale = q.grad_fmt and q.grad_scale or nil }
   end
   if o.tag then probe.modes.tag = o.tag end
   local id = results.record(probe, {}).id

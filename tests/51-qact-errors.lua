@@ -22,7 +22,7 @@ t.lives(build { "relu", fmt = "fp4", scale = { "amax", history = 16, init = 1 } 
 t.raises(build { "swish", fmt = "fp4" }, "option 'fn': unknown activation 'swish'", "unknown function")
 t.raises(build { "relu", fmt = "fp4", mode = "fast" }, "option 'mode'", "unknown mode")
 t.raises(build { "relu", fmt = "fp4", ste = "magic" }, "option 'ste'", "unknown STE rule")
-t.raises(build { "relu", fmt = "e9m1" }, "option 'in_fmt'", "a bad format spec")
+t.raises(build { "relu", fmt = "e9m1" }, "option 'fmt': e9m1: exponent bits E = 9 out of range", "a bad format spec: the option as given, the spec's own message")
 t.raises(build { "relu", fmt = "fp32", levels = "learnable" },
   "option 'levels': learnable levels need an output format with codes", "learnable levels without codes")
 t.raises(build { "relu", fmt = "fp4", scale = -1 }, "option 'scale'", "negative fixed scale")

@@ -266,6 +266,9 @@ for _, case in ipairs {
   { "--shard 3/2", "%-%-shard must be K/N with whole numbers 1 <= K <= N, got '3/2'" },
   { "--shard 0/2", "%-%-shard must be K/N" },
   { "--shard half", "%-%-shard must be K/N" },
+  { "--grad_fmt fp9", "option 'grad_fmt': fp9: unknown format 'fp9'" },
+  { "--grad_scale amax", "%-%-grad_scale needs %-%-grad_fmt" },
+  { "--grad_fmt e5m2 --grad_scale max", "option 'grad_scale': expected none or amax" },
 } do
   local dir = tmpdir()
   local o5, c5 = run("paper.lua", "--acts relu --formats fp32,fp4 --seeds 1 --models mlp --epochs 1 --limit 300 --out "

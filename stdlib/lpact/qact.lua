@@ -42,6 +42,10 @@
 --               applies (out: s_o = max |f| over the scaled input range / max)
 --   telemetry   true: count saturations, underflows, NaNs and code usage
 --               at every forward pass (layer:telemetry() reads them)
+--   grad_fmt    a format for the gradient dL/dx the layer passes back
+--               (default: float32), e.g. "e5m2" or "e5m2:sr"
+--   grad_scale  "none" (default) | "amax": round dL/dx / s with s =
+--               amax(dL/dx) / the format's max, per tensor
 -- Any other option name is an error (with the nearest known name).
 
 local nn = require "lpact.nn"
@@ -76,6 +80,13 @@ local function label(cfg)
     if v ~= nil then parts[#parts + 1] = k .. "=" .. (type(v) == "table" and "{...}" or tostring(v)) end
   end
   return "qact{" .. table.concat(parts, ", ") .. "}"
+end
+
+-- The message of a format spec that lpact.format refused, without the
+-- "bad argument #1 to ..." wrapper (the option is named by fail).
+local function format_error(e)
+  local msg = type(e) == "table" and tostring(e.msg) or tostring(e)
+  return msg:match("^bad argument #%d+ to '[^']*' %((.*)%)$") or msg
 end
 
 local function fail(cfg, option, msg)
@@ -138,7 +149,8 @@ end
 -- The options a layer reads, and those of each scale rule's table: a
 -- misspelt option is an error, never a silent default.
 local OPTIONS = { fn = 1, alpha = 1, fmt = 1, in_fmt = 1, out_fmt = 1, mode = 1, levels = 1, sorted = 1,
-  level_lr = 1, level_init = 1, ste = 1, sr = 1, sr_seed = 1, scale = 1, scale_at = 1, telemetry = 1 }
+  level_lr = 1, level_init = 1, ste = 1, sr = 1, sr_seed = 1, scale = 1, scale_at = 1, telemetry = 1,
+  grad_fmt = 1, grad_scale = 1 }
 local SCALE_OPTIONS = {
   fixed = { rule = 1, fixed = 1, out = 1 }, amax = { rule = 1, history = 1, init = 1 },
   channel = { rule = 1, axis = 1 }, lsq = { rule = 1, init = 1 }, pact = { rule = 1, init = 1 },
@@ -146,7 +158,7 @@ local SCALE_OPTIONS = {
 }
 local ALPHA_FNS = { leaky_relu = true, elu = true }
 local ALIASES = { format = "fmt", formats = "fmt", in_format = "in_fmt", out_format = "out_fmt", func = "fn",
-  ["function"] = "fn", act = "fn", learnable = "levels", seed = "sr_seed" }
+  ["function"] = "fn", act = "fn", learnable = "levels", seed = "sr_seed", grad_format = "grad_fmt" }
 
 local function check_keys(cfg, t, known, where)
   local name, guess = lpact.unknown_option(t, known, ALIASES)
@@ -215,6 +227,7 @@ function QAct:init(cfg)
   end
   self.telemetry_on = cfg.telemetry and true or false
   self.ctr = 0
+  self:_grad_format(cfg)
   self:_build()
   local lv = cfg.levels or "fixed"
   if lv ~= "fixed" and lv ~= "learnable" and type(lv) ~= "table" then
@@ -242,13 +255,54 @@ function QAct:init(cfg)
   self:reset_telemetry()
 end
 
+-- The format of the gradient this layer passes back (grad_fmt; nil:
+-- float32) and its scale rule (grad_scale: "none" or "amax").
+function QAct:_grad_format(cfg)
+  local gs = cfg.grad_scale or "none"
+  if gs ~= "none" and gs ~= "amax" then fail(cfg, "grad_scale", "expected none or amax, got " .. tostring(gs)) end
+  if cfg.grad_scale ~= nil and cfg.grad_fmt == nil then
+    fail(cfg, "grad_scale", "a scale for the rounded gradient: give grad_fmt as well")
+  end
+  self.grad_scale, self.gctr = gs, 0
+  if cfg.grad_fmt == nil then return end
+  if type(cfg.grad_fmt) ~= "string" and type(cfg.grad_fmt) ~= "userdata" then
+    fail(cfg, "grad_fmt", "a format spec expected, got " .. type(cfg.grad_fmt))
+  end
+  local ok, gf = pcall(lpact.format, cfg.grad_fmt)
+  if not ok then fail(cfg, "grad_fmt", format_error(gf)) end
+  if not gf.identity then self.gfmt, self.gmax = gf, gf.max end
+end
+
+-- Rounds dx (the gradient passed back) to grad_fmt: s * Q(dx / s) with s =
+-- amax(dx) / max under grad_scale = "amax", else s = 1; stochastic
+-- rounding draws from the layer's own counter, so a run repeats bit for
+-- bit. With telemetry on, counts the nonzero gradients rounded to zero
+-- and those beyond the format's range.
+function QAct:_round_grad(dx)
+  local s = 1
+  if self.grad_scale == "amax" then
+    local a = qk.amax(dx)
+    if a > 0 and a < math.huge and a / self.gmax > 1e-37 then s = a / self.gmax end
+  end
+  local ctr = self.gctr
+  self.gctr = ctr + dx:numel()
+  local q = self.gfmt:quantize(dx, { scale = s, ctr = ctr })
+  if self.telemetry_on then
+    local st = self.stats
+    st.grad_elements = st.grad_elements + dx:numel()
+    st.grad_underflows = st.grad_underflows + math.tointeger(dx:ne(0):mul(q:eq(0)):sum())
+    st.grad_saturations = st.grad_saturations + math.tointeger((dx:abs() / s):gt(self.gmax):sum())
+  end
+  return q
+end
+
 -- Builds the C core and checks the combination of options.
 function QAct:_build()
   local cfg = self.cfg
   local ok, fin = pcall(lpact.format, self.in_spec)
-  if not ok then fail(cfg, "in_fmt", tostring(fin)) end
+  if not ok then fail(cfg, cfg.in_fmt and "in_fmt" or "fmt", format_error(fin)) end
   local ok2, fout = pcall(lpact.format, self.out_spec)
-  if not ok2 then fail(cfg, "out_fmt", tostring(fout)) end
+  if not ok2 then fail(cfg, cfg.out_fmt and "out_fmt" or "fmt", format_error(fout)) end
   self.fin, self.fout = fin, fout
   local cname = self.luaf and "identity" or self.name
   local mode = self.mode
@@ -555,6 +609,7 @@ function QAct:forward(x)
         r, fname, alpha = "identity", "identity", 0
       end
       local dx = qk.backward(g, xd, r, fname, alpha, lo, hi, px, py, dT, codes, cw, mult)
+      if layer.gfmt and dx then dx = layer:_round_grad(dx) end
       local ds
       if sv then
         local kind = layer.scale.kind
@@ -664,6 +719,7 @@ end
 --- Clears the telemetry counters.
 function QAct:reset_telemetry()
   self.stats = { saturations = 0, underflows = 0, nans = 0, elements = 0, passes = 0 }
+  if self.gfmt then self.stats.grad_elements, self.stats.grad_underflows, self.stats.grad_saturations = 0, 0, 0 end
   local n = self.info.in_codes > 0 and self.info.in_codes or self.info.out_codes
   self.usage = n > 0 and lpact.zeros { n + 1 } or nil
 end
@@ -701,7 +757,8 @@ function QAct:describe()
   local fmt = self.in_spec == self.out_spec and spec_name(self.in_spec)
     or (spec_name(self.in_spec) .. "->" .. spec_name(self.out_spec))
   local sc = self.scale.kind ~= "none" and (" scale=" .. self.scale.kind) or ""
-  return string.format("qact %s %s %s levels=%s ste=%s%s", self.name, fmt, self.mode, lv, self.ste, sc)
+  local gr = self.gfmt and (" grad=" .. (type(self.cfg.grad_fmt) == "string" and self.cfg.grad_fmt or self.gfmt.name) .. (self.grad_scale == "amax" and ":amax" or "")) or ""
+  return string.format("qact %s %s %s levels=%s ste=%s%s%s", self.name, fmt, self.mode, lv, self.ste, sc, gr)
 end
 
 --- The learned levels next to the format's original values, as text.
@@ -1037,6 +1094,7 @@ function qact.experiment(o)
     modes = { mode = q.mode or "emulate", levels = type(q.levels) == "string" and q.levels or "fixed",
       ste = q.ste or "fprime", scale = sc and tostring(sc) or "none", scale_at = q.scale and (q.scale_at or "both") or nil,
       sr = q.sr and "sr" or nil, level_lr = q.level_lr, level_init = q.level_init,
+      grad_fmt = q.grad_fmt and tostring(q.grad_fmt) or nil, grad_scale = q.grad_fmt and q.grad_scale or nil,
       level_warmup = (lw and lw > 0 and modes_learnable(q)) and lw or nil }
   end
   if o.tag then modes.tag = o.tag end
