@@ -10,7 +10,8 @@
 --       [--scale none|amax|channel|mx|<number>] [--scale_at in|out|both]
 --       [--in_fmt F] [--out_fmt F] [--level_lr M] [--level_warmup E]
 --       [--level_init format|centroid] [--limit N] [--tag NAME]
---       [--grad_fmt F] [--grad_scale none|amax] [--shard K/N] [--dry]
+--       [--grad_fmt F] [--grad_scale none|amax] [--weight_fmt F]
+--       [--weight_scale amax|channel|none] [--shard K/N] [--dry]
 --
 -- --level_lr M: learnable levels step with lr * M; --level_warmup E: they
 -- stay frozen for the first E epochs; --level_init centroid: they start at
@@ -19,6 +20,9 @@
 -- one more dimension of the grid (--ste fprime,clipped compares the two).
 -- --grad_fmt F rounds the gradient each quantized activation passes back
 -- to F (e5m2, e5m2:sr, …), --grad_scale amax with a per-tensor scale.
+-- --weight_fmt F rounds every Linear and Conv2d weight to F in the forward
+-- pass (lpact.qact.weights; --weight_scale amax by default), FP32
+-- baselines included.
 --
 -- Defaults are the whole grid of the study (6 activations x (FP32 + 5
 -- formats x 2 level rules) x 2 models x 3 seeds = 396 trainings: hours;
@@ -52,7 +56,7 @@ while i <= #arg do
   else
     if arg[i + 1] == nil then lpact.fail("paper.lua: --" .. k .. " needs a value") end
     if o[k] == nil and not ({ limit = 1, tag = 1, shard = 1, in_fmt = 1, out_fmt = 1, level_lr = 1, level_warmup = 1, level_init = 1,
-        grad_fmt = 1, grad_scale = 1 })[k] then
+        grad_fmt = 1, grad_scale = 1, weight_fmt = 1, weight_scale = 1 })[k] then
       lpact.fail("paper.lua: unknown option --" .. k)
     end
     o[k] = arg[i + 1]
@@ -97,6 +101,9 @@ for _, sd in ipairs(list(o.seeds)) do int("seeds", 0, sd) end
 if #list(o.acts) == 0 or #list(o.formats) == 0 or #list(o.models) == 0 or #list(o.seeds) == 0 or #list(o.levels) == 0 then
   lpact.fail("paper.lua: --acts, --formats, --models, --levels and --seeds need at least one value each")
 end
+if o.weight_scale and not o.weight_fmt then lpact.fail("paper.lua: --weight_scale needs --weight_fmt (the format of the weights)") end
+local weights = o.weight_fmt and { fmt = o.weight_fmt, scale = o.weight_scale } or nil
+if weights then qact.weights(lpact.nn.Sequential {}, weights) end   -- a bad format or scale fails now
 if o.grad_scale and not o.grad_fmt then lpact.fail("paper.lua: --grad_scale needs --grad_fmt (the format of the gradients)") end
 local shard_k, shard_n = 1, 1
 if o.shard then
@@ -154,7 +161,8 @@ local function record_name(c)
     tostring(q.scale or "none"), q.scale_at or "-", "s" .. c.seed, "e" .. epochs, (o.tag or "paper") .. (q.level_lr and ("_llr" .. q.level_lr) or "")
     .. ((level_warmup and c.levels == "learnable") and ("_warm" .. level_warmup) or "")
     .. (q.level_init and ("_" .. q.level_init) or "")
-    .. (q.grad_fmt and ("_grad-" .. q.grad_fmt .. (q.grad_scale == "amax" and "-amax" or "")) or "") }, "_"):gsub("[^%w_.-]", "-")
+    .. (q.grad_fmt and ("_grad-" .. q.grad_fmt .. (q.grad_scale == "amax" and "-amax" or "")) or "")
+    .. (weights and ("_w-" .. weights.fmt .. "-" .. (weights.scale or "amax")) or "") }, "_"):gsub("[^%w_.-]", "-")
 end
 
 -- Every distinct layer is built once now, so that a bad activation,
@@ -219,6 +227,7 @@ for n, c in ipairs(configs) do
       grad_fmt = q.grad_fmt, grad_scale = q.grad_fmt and q.grad_scale or nil }
   end
   if o.tag then probe.modes.tag = o.tag end
+  if weights then probe.modes.weights = weights.fmt .. ((weights.scale or "amax") ~= "none" and (":" .. (weights.scale or "amax")) or "") end
   local id = results.record(probe, {}).id
   local acc
   if have[id] and have[id].epochs == epochs and not have[id].interrupted then
@@ -228,7 +237,7 @@ for n, c in ipairs(configs) do
     print(string.format("[%d/%d] %s: done before (%.2f%%)", n, #configs, name, 100 * (acc or 0)))
   else
     local r = qact.experiment { act = c.act, fmt = c.fmt, model = c.model, data = data, epochs = epochs,
-      batch = batch, lr = lr, seed = c.seed, qact = q, tag = o.tag,
+      batch = batch, lr = lr, seed = c.seed, qact = q, tag = o.tag, weights = weights,
       level_warmup = c.levels == "learnable" and level_warmup or nil }
     local rec = run:add(r.cfg, r.history)
     recs_run[#recs_run + 1] = rec

@@ -405,7 +405,14 @@ end
 
 --- "Linear(in -> out)".
 function Linear:describe()
-  return string.format("Linear(%d -> %d%s)", self.nin, self.nout, self.bias and "" or ", no bias")
+  return string.format("Linear(%d -> %d%s%s)", self.nin, self.nout, self.bias and "" or ", no bias",
+    self.weight_q_desc and (", weights " .. self.weight_q_desc) or "")
+end
+
+-- The weight a forward pass uses: the parameter itself, or what the layer's
+-- weight_q hook (lpact.qact.weights: fake quantization) makes of it.
+local function used_weight(self)
+  return self.weight_q and self.weight_q(self.weight) or self.weight
 end
 
 --- (N, in) -> (N, out); refuses other shapes naming the layer.
@@ -414,7 +421,7 @@ function Linear:forward(x)
   if d:dim() ~= 2 or d:size(2) ~= self.nin then
     self:shape_error(string.format("(N, %d)", self.nin), x)
   end
-  return ag.linear(x, self.weight, self.bias)
+  return ag.linear(x, used_weight(self), self.bias)
 end
 
 local Conv2d = nn.class("Conv2d")
@@ -442,6 +449,7 @@ function Conv2d:describe()
   if self.stride ~= 1 then extra = extra .. ", stride " .. self.stride end
   if self.pad ~= 0 then extra = extra .. ", pad " .. self.pad end
   if not self.bias then extra = extra .. ", no bias" end
+  if self.weight_q_desc then extra = extra .. ", weights " .. self.weight_q_desc end
   return string.format("Conv2d(%d -> %d, %dx%d%s)", self.cin, self.cout, self.k, self.k, extra)
 end
 
@@ -452,7 +460,7 @@ function Conv2d:forward(x)
       or d:size(3) + 2 * self.pad < self.k or d:size(4) + 2 * self.pad < self.k then
     self:shape_error(string.format("(N, %d, H, W) with H, W >= %d", self.cin, self.k - 2 * self.pad), x)
   end
-  return ag.conv2d(x, self.weight, self.bias, self.stride, self.pad)
+  return ag.conv2d(x, used_weight(self), self.bias, self.stride, self.pad)
 end
 
 local function pool_check(self, x)

@@ -830,6 +830,67 @@ function qact.swap(model, cfg)
   return n
 end
 
+local WEIGHT_SCALES = { amax = true, channel = true, none = true }
+
+--- qact.weights(model, fmt) or qact.weights(model, {fmt =, scale =}):
+-- the weights of every Linear and Conv2d layer of the model are rounded
+-- to a format in each forward pass (fake quantization: the float32
+-- weights are kept and trained, and their gradient passes straight
+-- through the rounding). scale: "amax" (default; per tensor, s = amax(W)
+-- / the format's max), "channel" (per output row or filter) or "none".
+-- fmt = "fp32" removes the rounding again. Returns the number of layers
+-- and a label ("fp8:amax").
+--     lpact.qact.weights(model, "fp8")    lpact.qact.weights(model, {fmt = "fp4", scale = "channel"})
+function qact.weights(model, opts)
+  if type(opts) ~= "table" then opts = { fmt = opts } end
+  lpact.check_options(opts, { "fmt", "scale" }, "qact.weights", { format = "fmt" })
+  if type(model) ~= "table" then lpact.fail("qact.weights: a model expected, got " .. type(model)) end
+  local spec, scale = opts.fmt, opts.scale or "amax"
+  if type(spec) ~= "string" and type(spec) ~= "userdata" then
+    lpact.fail("qact.weights: option 'fmt': a format spec expected, got " .. type(spec))
+  end
+  if not WEIGHT_SCALES[scale] then
+    lpact.fail("qact.weights: option 'scale': expected amax, channel or none, got " .. tostring(scale))
+  end
+  local ok, f0 = pcall(lpact.format, spec)
+  if not ok then lpact.fail("qact.weights: option 'fmt': " .. format_error(f0)) end
+  local label = (type(spec) == "string" and spec or f0.name) .. (scale ~= "none" and (":" .. scale) or "")
+  local n = 0
+  local function walk(m)
+    local mt = getmetatable(m)
+    if mt == nn.Linear or mt == nn.Conv2d then
+      n = n + 1
+      if f0.identity then
+        m.weight_q, m.weight_q_desc = nil, nil
+      else
+        -- a format object per layer: stochastic rounding draws from its own counter
+        local f = lpact.format(spec)
+        local function q(w, s) return f:quantize(w, { scale = s }) end
+        local function s_of(a) return (a > 0 and a < math.huge and a / f.max > 1e-37) and a / f.max or 1 end
+        m.weight_q_desc = label
+        m.weight_q = ag.custom {
+          name = "weight_q",
+          forward = function(_, w)
+            if scale == "none" then return q(w, 1) end
+            if scale == "amax" then return q(w, s_of(qk.amax(w))) end
+            local out = w:clone()
+            for r = 1, w:size(1) do
+              local row = w:narrow(1, r, 1)
+              out:narrow(1, r, 1):copy(q(row, s_of(qk.amax(row))))
+            end
+            return out
+          end,
+          backward = function(_, g) return g end,
+        }
+      end
+      return
+    end
+    for _, c in ipairs(m._children or {}) do walk(c.module) end
+  end
+  walk(model)
+  return n, not f0.identity and label or nil
+end
+
 --- Schedules of formats or level states by epoch: a list of
 -- {epoch, value} pairs (epochs count from 1; the last pair at or before an
 -- epoch wins); :at(epoch) returns the value. Compose with qact.scheduler.
@@ -1032,14 +1093,16 @@ end
 local function modes_learnable(q) return q.levels ~= nil and q.levels ~= "fixed" end
 
 local EXPERIMENT_OPTIONS = { act = 1, fmt = 1, qact = 1, model = 1, data = 1, seed = 1, epochs = 1, batch = 1, lr = 1,
-  verbose = 1, on_epoch = 1, scheduler = 1, level_warmup = 1, max_batches = 1, tag = 1 }
+  verbose = 1, on_epoch = 1, scheduler = 1, level_warmup = 1, max_batches = 1, tag = 1, weights = 1 }
 
 --- Trains one configuration. o = {act = "relu", fmt = "fp4" (or "fp32":
 -- the FP32 activation), qact = {extra qact options}, model = "mlp" |
 -- "cnn_small" | a function(act) -> model, data = a data set, epochs = 2,
 -- batch = 128, lr = 1e-3, seed = 1, verbose = false, max_batches =,
 -- scheduler = function(model) -> on_epoch callback, level_warmup = E
--- (learnable levels frozen for the first E epochs), tag = "..."}.
+-- (learnable levels frozen for the first E epochs), weights = a format or
+-- {fmt =, scale =} (qact.weights: the model's weights rounded in the
+-- forward pass), tag = "..."}.
 -- Returns {cfg = (a configuration for lpact.results.record / run:add),
 -- history = train.fit's history, model = the trained model, test_acc =,
 -- seconds =}.
@@ -1064,6 +1127,8 @@ function qact.experiment(o)
   elseif kind == "mlp" then model = models.mlp { 784, 256, 128, 10, act = spec, seed = o.seed or 1 }
   elseif kind == "cnn_small" then model = models.cnn_small { act = spec, seed = o.seed or 1 }
   else lpact.fail("qact.experiment: unknown model '" .. tostring(kind) .. "'") end
+  local wlabel
+  if o.weights ~= nil then _, wlabel = qact.weights(model, o.weights) end
   local on_epoch = o.on_epoch
   if o.scheduler then on_epoch = o.scheduler(model) end
   local lw = o.level_warmup
@@ -1098,6 +1163,7 @@ function qact.experiment(o)
       level_warmup = (lw and lw > 0 and modes_learnable(q)) and lw or nil }
   end
   if o.tag then modes.tag = o.tag end
+  modes.weights = wlabel
   local cfg = {
     model = type(kind) == "string" and kind or "custom", dataset = o.data.name or "?",
     activation = o.act, seed = o.seed or 1, epochs = o.epochs or 2, batch = o.batch or 128,
