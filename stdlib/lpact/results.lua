@@ -275,6 +275,14 @@ local function sorter(rank)
   end
 end
 
+-- The keys of a set, in canonical order.
+local function sorted_keys(set, rank)
+  local list = {}
+  for k in pairs(set) do list[#list + 1] = k end
+  table.sort(list, sorter(rank))
+  return list
+end
+
 local function variant(rec)
   local modes = modes_of(rec)
   if not modes then return "" end
@@ -419,11 +427,7 @@ function results.tables(records)
   local out = {}
   for _, key in ipairs(order) do
     local g = groups[key]
-    local acts, fmts = {}, {}
-    for a in pairs(g.acts) do acts[#acts + 1] = a end
-    for f in pairs(g.fmts) do fmts[#fmts + 1] = f end
-    table.sort(acts, sorter(ACT_RANK))
-    table.sort(fmts, sorter(FORMAT_RANK))
+    local acts, fmts = sorted_keys(g.acts, ACT_RANK), sorted_keys(g.fmts, FORMAT_RANK)
     local cells = {}
     for a, row in pairs(g.raw) do
       cells[a] = {}
@@ -564,11 +568,7 @@ function results.comparisons(records)
             end
           end
           if any then
-            local al, fl = {}, {}
-            for x in pairs(acts) do al[#al + 1] = x end
-            for x in pairs(fmts) do fl[#fl + 1] = x end
-            table.sort(al, sorter(ACT_RANK))
-            table.sort(fl, sorter(FORMAT_RANK))
+            local al, fl = sorted_keys(acts, ACT_RANK), sorted_keys(fmts, FORMAT_RANK)
             for _, row in pairs(cells) do
               for _, c in pairs(row) do c.mean = c.sum / c.n c.sum = nil end
             end
@@ -580,6 +580,20 @@ function results.comparisons(records)
     end
   end
   return out
+end
+
+-- A Markdown table through line(): rows activations, columns formats,
+-- each cell the text cell(activation, format) gives.
+local function grid(line, acts, fmts, cell)
+  local head, rule = { "| activation |" }, { "|---|" }
+  for _, f in ipairs(fmts) do head[#head + 1] = " " .. f .. " |" rule[#rule + 1] = "---:|" end
+  line(table.concat(head))
+  line(table.concat(rule))
+  for _, a in ipairs(acts) do
+    local row = { "| " .. a .. " |" }
+    for _, f in ipairs(fmts) do row[#row + 1] = " " .. cell(a, f) .. " |" end
+    line(table.concat(row))
+  end
 end
 
 -- The Markdown lines of the paired comparisons of these records.
@@ -595,18 +609,10 @@ local function comparison_lines(records)
       "the mean, and in brackets on how many seeds %s is higher.", cp.key, cp.base, cp.key, cp.other,
       tostring(cp.epochs), cp.epochs == 1 and "" or "s", cp.rest ~= "" and (" (" .. cp.rest .. ")") or "", cp.other))
     line("")
-    local head, rule = { "| activation |" }, { "|---|" }
-    for _, f in ipairs(cp.formats) do head[#head + 1] = " " .. f .. " |" rule[#rule + 1] = "---:|" end
-    line(table.concat(head))
-    line(table.concat(rule))
-    for _, a in ipairs(cp.activations) do
-      local row = { "| " .. a .. " |" }
-      for _, f in ipairs(cp.formats) do
-        local c = cp.cells[a][f]
-        row[#row + 1] = " " .. (c and string.format("%s (%d/%d)", diff(c.mean), c.wins, c.n) or "-") .. " |"
-      end
-      line(table.concat(row))
-    end
+    grid(line, cp.activations, cp.formats, function(a, f)
+      local c = cp.cells[a][f]
+      return c and string.format("%s (%d/%d)", diff(c.mean), c.wins, c.n) or "-"
+    end)
     line("")
   end
   return out
@@ -639,22 +645,13 @@ function results.markdown(records, opts)
       line("Final test accuracy (%)" .. (#tb.seeds > 1 and ", mean ± standard deviation over seeds" or "") ..
         (base and "; in brackets the change from fp32." or "."))
       line("")
-      local head, rule = { "| activation |" }, { "|---|" }
-      for _, f in ipairs(tb.formats) do head[#head + 1] = " " .. f .. " |" rule[#rule + 1] = "---:|" end
-      line(table.concat(head))
-      line(table.concat(rule))
-      for _, a in ipairs(tb.activations) do
-        local row = { "| " .. a .. " |" }
-        local ref = base and tb.cells[a][base]
-        for _, f in ipairs(tb.formats) do
-          local c = tb.cells[a][f]
-          local s = pct(c and c.mean)
-          if c and c.sd then s = s .. " ± " .. string.format("%.2f", c.sd) end
-          if c and ref and f ~= base then s = s .. " (" .. diff(c.mean - ref.mean) .. ")" end
-          row[#row + 1] = " " .. s .. " |"
-        end
-        line(table.concat(row))
-      end
+      grid(line, tb.activations, tb.formats, function(a, f)
+        local c, ref = tb.cells[a][f], base and tb.cells[a][base]
+        local s = pct(c and c.mean)
+        if c and c.sd then s = s .. " ± " .. string.format("%.2f", c.sd) end
+        if c and ref and f ~= base then s = s .. " (" .. diff(c.mean - ref.mean) .. ")" end
+        return s
+      end)
       line("")
       local qf = {}
       for _, f in ipairs(tb.formats) do
@@ -666,18 +663,10 @@ function results.markdown(records, opts)
         line("RMS error of the quantized activations against f in float64 on test inputs" ..
           ", mean over layers" .. (#tb.seeds > 1 and " and seeds." or "."))
         line("")
-        local h2, r2 = { "| activation |" }, { "|---|" }
-        for _, f in ipairs(qf) do h2[#h2 + 1] = " " .. f .. " |" r2[#r2 + 1] = "---:|" end
-        line(table.concat(h2))
-        line(table.concat(r2))
-        for _, a in ipairs(tb.activations) do
-          local row = { "| " .. a .. " |" }
-          for _, f in ipairs(qf) do
-            local c = tb.cells[a][f]
-            row[#row + 1] = " " .. ((c and c.rms) and string.format("%.4g", c.rms) or "-") .. " |"
-          end
-          line(table.concat(row))
-        end
+        grid(line, tb.activations, qf, function(a, f)
+          local c = tb.cells[a][f]
+          return (c and c.rms) and string.format("%.4g", c.rms) or "-"
+        end)
         line("")
       end
       local ep = {}
