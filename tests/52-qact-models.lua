@@ -60,6 +60,24 @@ t.lives(function()
 end, "train.fit with a precision schedule fp8 -> fp4")
 t.is(#qact.layers(ms)[1]:levels(), 16, "after the schedule: 16 levels")
 
+-- a precision schedule by step: fp8 for steps 1-2, fp4 for step 3, fp2
+-- from step 4; the callback records the level count after each step
+local mstep = lpact.models.mlp { 784, 16, 10, act = qact { "relu", fmt = "fp8", levels = "learnable" } }
+local seen = {}
+local sh = qact.scheduler(mstep, { by = "step", precision = qact.schedule { { 1, "fp8" }, { 3, "fp4" }, { 4, "fp2" } },
+  chain = function(info) seen[info.step] = #qact.layers(mstep)[1]:levels() end })
+lpact.train.fit { model = mstep, data = d, epochs = 1, batch = 64, max_batches = 4, verbose = false, eval = false,
+  on_batch = sh }
+-- seen[s] is read after step s's update and after the scheduler set step s+1's format
+t.is(table.concat(seen, " "), "256 16 4 4",
+  "by step: after step 1 still fp8 (256 levels), after step 2 fp4 is set for step 3 (16), then fp2 (4)")
+t.raises(function() qact.scheduler(mstep, { by = "batch" }) end, "option 'by': expected epoch or step, got batch",
+  "an unknown schedule unit is refused")
+local rstep = qact.experiment { act = "relu", fmt = "fp8", model = function(act) return lpact.models.mlp { 784, 8, 10, act = act } end,
+  data = d, epochs = 1, max_batches = 3,
+  scheduler = function(m) return { on_batch = qact.scheduler(m, { by = "step", precision = qact.schedule { { 1, "fp8" }, { 2, "fp2" } } }) } end }
+t.is(#qact.layers(rstep.model)[1].info.in_values, 4, "experiment: a step schedule through {on_batch = ...} (fp2 after step 1)")
+
 -- per-tensor amax: s_i = amax / 6 = 0.05 for relu fp4, s_o = max relu / 6 = 0.05
 local A = qact.layer { "relu", fmt = "fp4", scale = "amax" }
 near_list(vals(A:forward(lpact.tensor { 0.1, 0.2, 0.3, 0.26 })), { 0.1, 0.2, 0.3, 0.3 }, 1e-6,

@@ -891,9 +891,10 @@ function qact.weights(model, opts)
   return n, not f0.identity and label or nil
 end
 
---- Schedules of formats or level states by epoch: a list of
+--- Schedules of formats or level states by epoch (or by step): a list of
 -- {epoch, value} pairs (epochs count from 1; the last pair at or before an
--- epoch wins); :at(epoch) returns the value. Compose with qact.scheduler.
+-- epoch wins); :at(epoch) returns the value. Compose with qact.scheduler
+-- (by = "step" reads the numbers as training steps).
 --     qact.schedule{{1, "fp8"}, {3, "fp4"}, {5, "fp2"}}
 --     qact.schedule{{1, "learnable"}, {4, "freeze"}}
 function qact.schedule(pairs_)
@@ -912,10 +913,19 @@ end
 -- on_epoch callback for train.fit (it sets epoch e+1's state after epoch
 -- e) after applying epoch 1's state now. o = {precision = sched (values:
 -- a format spec or {in, out}), levels = sched (values: "freeze",
--- "unfreeze", "reset"), chain = another on_epoch callback}.
+-- "unfreeze", "reset"), chain = another callback of the same kind, by =
+-- "epoch" (default) | "step"}. With by = "step" the schedules count
+-- training steps (batches, from 1) and the callback goes to train.fit's
+-- on_batch: step s+1's state is set after step s.
+--     train.fit{..., on_batch = qact.scheduler(model, {by = "step",
+--       precision = qact.schedule{{1, "fp8"}, {500, "fp4"}}})}
 function qact.scheduler(model, o)
   if type(o) ~= "table" then lpact.fail("qact.scheduler: an options table expected, got " .. type(o)) end
-  lpact.check_options(o, { "precision", "levels", "chain" }, "qact.scheduler", { formats = "precision", fmt = "precision" })
+  lpact.check_options(o, { "precision", "levels", "chain", "by" }, "qact.scheduler", { formats = "precision", fmt = "precision" })
+  local by = o.by or "epoch"
+  if by ~= "epoch" and by ~= "step" then
+    lpact.fail("qact.scheduler: option 'by': expected epoch or step, got " .. tostring(by))
+  end
   local state = {}
   local function apply(e, opt)
     for _, l in ipairs(qact.layers(model)) do
@@ -943,7 +953,7 @@ function qact.scheduler(model, o)
   end
   apply(1)
   return function(info)
-    apply(info.epoch + 1, info.optimizer)
+    apply((by == "step" and info.step or info.epoch) + 1, info.optimizer)
     if o.chain then return o.chain(info) end
   end
 end
@@ -1099,7 +1109,8 @@ local EXPERIMENT_OPTIONS = { act = 1, fmt = 1, qact = 1, model = 1, data = 1, se
 -- the FP32 activation), qact = {extra qact options}, model = "mlp" |
 -- "cnn_small" | a function(act) -> model, data = a data set, epochs = 2,
 -- batch = 128, lr = 1e-3, seed = 1, verbose = false, max_batches =,
--- scheduler = function(model) -> on_epoch callback, level_warmup = E
+-- scheduler = function(model) -> an on_epoch callback, or {on_batch = f}
+-- for a step schedule (qact.scheduler{by = "step"}), level_warmup = E
 -- (learnable levels frozen for the first E epochs), weights = a format or
 -- {fmt =, scale =} (qact.weights: the model's weights rounded in the
 -- forward pass), tag = "..."}.
@@ -1129,8 +1140,12 @@ function qact.experiment(o)
   else lpact.fail("qact.experiment: unknown model '" .. tostring(kind) .. "'") end
   local wlabel
   if o.weights ~= nil then _, wlabel = qact.weights(model, o.weights) end
-  local on_epoch = o.on_epoch
-  if o.scheduler then on_epoch = o.scheduler(model) end
+  local on_epoch, on_batch = o.on_epoch, nil
+  if o.scheduler then
+    -- a callback for on_epoch, or {on_epoch = f} / {on_batch = f} (a step schedule)
+    local cb = o.scheduler(model)
+    if type(cb) == "table" then on_epoch, on_batch = cb.on_epoch or on_epoch, cb.on_batch else on_epoch = cb end
+  end
   local lw = o.level_warmup
   if lw ~= nil and (math.type(lw) ~= "integer" or lw < 0) then
     lpact.fail("qact.experiment: level_warmup must be a number of epochs >= 0, got " .. tostring(lw))
@@ -1142,7 +1157,7 @@ function qact.experiment(o)
   local t0 = lpact.wallclock()
   local hist = train.fit { model = model, data = o.data, epochs = o.epochs or 2, batch = o.batch or 128,
     lr = o.lr or 1e-3, seed = o.seed or 1, verbose = o.verbose or false, progress = false,
-    on_epoch = on_epoch, max_batches = o.max_batches }
+    on_epoch = on_epoch, on_batch = on_batch, max_batches = o.max_batches }
   local learned = {}
   for i, l in ipairs(qact.layers(model)) do if l.learnable then learned[i] = l:levels() end end
   -- the trained layers' error against f on the first 1000 test images
