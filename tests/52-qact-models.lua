@@ -35,6 +35,21 @@ t.ok(all, "every cnn_small activation's table gets a gradient")
 local m2 = lpact.models.mlp { 8, 6, 4, 2, act = "tanh" }
 t.is(qact.swap(m2, { fmt = "fp3", levels = "learnable" }), 2, "qact.swap replaces both sites")
 t.like(qact.summary(m2), "qact tanh fp3 emulate", "swapped sites keep their function")
+-- per site: the second activation of a three-site MLP only, then the first
+-- by a predicate; a bad option changes nothing
+local m4 = lpact.models.mlp { 8, 6, 6, 6, 2, act = "relu" }
+t.is(qact.swap(m4, { fmt = "fp2", levels = "learnable" }, { 2 }), 1, "qact.swap with sites {2}: one site")
+local kinds = {}
+for _, c in ipairs(m4._children) do
+  if lpact.nn.is_activation(c.module) then kinds[#kinds + 1] = getmetatable(c.module) == qact.QAct and c.module.in_spec or "fp32" end
+end
+t.is(table.concat(kinds, " "), "fp32 fp2 fp32", "only the second site is quantized")
+t.is(qact.swap(m4, { fmt = "fp8" }, function(i, layer) return i == 1 end), 1, "a predicate picks site 1")
+t.like(qact.summary(m4), "fp8", "site 1 is fp8 now")
+t.raises(function() qact.swap(m4, { fmt = "fp9" }, { 3 }) end, "option 'fmt': fp9", "a bad option is refused")
+t.is(#qact.layers(m4), 2, "and the model is as it was (two quantized sites)")
+t.raises(function() qact.swap(m4, { fmt = "fp4" }, { 0 }) end, "site numbers %(1, 2, ...%), got 0", "site 0 is refused")
+t.raises(function() qact.swap(m4, { fmt = "fp4" }, "all") end, "a list of site numbers or a function", "a string is refused")
 local m3 = lpact.models.mlp { 8, 6, 2, act = "relu" }
 t.is(lpact.nn.swap_activations(m3, qact { "gelu", fmt = "fp6" }), 1, "nn.swap_activations takes a qact factory")
 t.like(qact.summary(m3), "qact gelu fp6", "summary")

@@ -803,24 +803,52 @@ end
 
 --- Replaces every activation of a model by a quantized one: cfg as for
 -- lpact.qact, with the function taken from each site when cfg has none.
+-- sites (optional) picks which: a list of site numbers (the activation
+-- sites in model order, from 1) or a function(i, layer) -> boolean.
 -- Returns the number of sites replaced.
-function qact.swap(model, cfg)
-  local n = 0
+--     qact.swap(model, {fmt = "fp2", levels = "learnable"}, {2})   -- the second activation only
+function qact.swap(model, cfg, sites)
+  if type(cfg) ~= "table" then lpact.fail("qact.swap: qact options expected (a table), got " .. type(cfg)) end
+  local pick
+  if sites == nil then pick = function() return true end
+  elseif type(sites) == "function" then pick = sites
+  elseif type(sites) == "table" then
+    local set = {}
+    for _, i in ipairs(sites) do
+      if math.type(i) ~= "integer" or i < 1 then
+        lpact.fail("qact.swap: sites must be activation site numbers (1, 2, ...), got " .. tostring(i))
+      end
+      set[i] = true
+    end
+    pick = function(i) return set[i] end
+  else
+    lpact.fail("qact.swap: sites must be a list of site numbers or a function(i, layer), got " .. type(sites))
+  end
+  -- the options are checked once before any site is replaced, so a bad
+  -- option leaves the model as it was
+  local probe = {}
+  for k, v in pairs(cfg) do probe[k] = v end
+  if not (probe[1] or probe.fn) then probe[1] = probe.alpha ~= nil and "leaky_relu" or "relu" end
+  QAct(probe)
+  local n, site = 0, 0
   local function walk(m)
     for _, c in ipairs(m._children or {}) do
       local old = c.module
       if nn.is_activation(old) then
-        local o = {}
-        for k, v in pairs(cfg) do o[k] = v end
-        if not (o[1] or o.fn) then
-          o[1] = old.name or (getmetatable(old) == QAct and old.name) or "relu"
-          if old.alpha and o.alpha == nil then o.alpha = old.alpha end
+        site = site + 1
+        if pick(site, old) then
+          local o = {}
+          for k, v in pairs(cfg) do o[k] = v end
+          if not (o[1] or o.fn) then
+            o[1] = old.name or (getmetatable(old) == QAct and old.name) or "relu"
+            if old.alpha and o.alpha == nil then o.alpha = old.alpha end
+          end
+          local new = QAct(o)
+          new.training = old.training
+          new.path = old.path
+          c.module = new
+          n = n + 1
         end
-        local new = QAct(o)
-        new.training = old.training
-        new.path = old.path
-        c.module = new
-        n = n + 1
       else
         walk(old)
       end
