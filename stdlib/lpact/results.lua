@@ -336,9 +336,12 @@ end
 function results.tables(records)
   -- Trainings stopped by Ctrl-C are left out of every table (their last
   -- accuracy is not the configuration's) and listed on their own.
+  if type(records) ~= "table" then lpact.fail("results.tables: a list of records expected, got " .. type(records)) end
   local stopped, complete = {}, {}
   for _, r in ipairs(records) do
-    if r.interrupted == true then stopped[#stopped + 1] = r else complete[#complete + 1] = r end
+    if type(r) ~= "table" then
+      -- not a record: skipped
+    elseif r.interrupted == true then stopped[#stopped + 1] = r else complete[#complete + 1] = r end
   end
   records = complete
   -- fp32 runs are the baseline of every variant of their dataset and
@@ -501,10 +504,12 @@ local BASELINE = { levels = "fixed", ste = "fprime", mode = "emulate", scale = "
 -- {mean=, min=, max=, wins=, n=}}}} (points of test accuracy; wins: the
 -- seeds where `other` is higher), in a stable order.
 function results.comparisons(records)
+  if type(records) ~= "table" then lpact.fail("results.comparisons: a list of records expected, got " .. type(records)) end
   local groups, gorder = {}, {}
   for _, r in ipairs(records) do
-    local acc = num(r.test_acc or r.final_test_acc)
-    local modes = modes_of(r)
+    local acc = type(r) == "table" and num(r.test_acc or r.final_test_acc)
+    local modes = acc and modes_of(r)
+    if type(modes) ~= "table" then modes = nil end
     if acc and r.activation ~= nil and r.format ~= nil and tostring(r.format) ~= "fp32" and modes and r.seed ~= nil
         and r.interrupted ~= true then
       local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?") .. "\0" .. tostring(r.epochs)

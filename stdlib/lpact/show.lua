@@ -51,6 +51,10 @@ end
 --- The terminal width to draw for: opts.width, else $COLUMNS, else the
 -- size of the terminal on stdout, else 80.
 function show.width(opts)
+  if opts ~= nil and type(opts) ~= "table" then fail("options expected (a table such as {width = 80}), got " .. type(opts)) end
+  if opts and opts.width ~= nil and (type(opts.width) ~= "number" or opts.width ~= opts.width) then
+    fail("width must be a number of columns, got " .. tostring(opts.width))
+  end
   local w = opts and opts.width or tonumber(os.getenv("COLUMNS") or "")
   if not w and lpact.engine.isatty(1) then
     local p = io.popen("stty size </dev/tty 2>/dev/null")
@@ -1246,6 +1250,7 @@ end
 -- codes list only the codes that were used. The view can
 -- :save("usage.png") (a bar per code). opts: width, color.
 function show.usage(layer, opts)
+  if opts ~= nil and type(opts) ~= "table" then fail("usage: options expected (a table), got " .. type(opts)) end
   opts = opts or {}
   if type(layer) ~= "table" or type(layer.telemetry) ~= "function" or type(layer.describe) ~= "function" then
     fail("usage: a quantized activation layer (lpact.qact) expected, got " .. (type(layer) == "table" and "a table" or type(layer)))
