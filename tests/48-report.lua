@@ -187,6 +187,10 @@ t.ok(#mcp == 1 and mcp[1].epochs == 5 and math.abs(mcp[1].cells.relu.fp4.mean - 
 t.like(lpact.results.markdown(mixed), "\n## Interrupted runs\n\nStopped by Ctrl%-C before their last epoch; left out of the tables above.-\n| stopped%-run | mlp | d | 2 | 2 | 5 |",
   "the report lists it under Interrupted runs, with its epochs done and planned")
 
+t.raises(function() return lpact.results.comparisons(5) end, "results.comparisons: a list of records expected, got number",
+  "comparisons of a number: one line")
+t.is(#lpact.results.comparisons({ 5, "x", { modes = 3 } }), 0, "things that are not records are skipped")
+
 -- --out and figures.
 local outdir = dir .. "/out/sub"
 os.execute("mkdir -p " .. dir .. "/out")

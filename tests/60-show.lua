@@ -239,6 +239,9 @@ t.like(t8, "\n252 of 256 codes never used %(not listed%)$", "usage: a wide forma
 t.raises(function() return show.usage(lpact.qact.layer { "relu", fmt = "fp4" }) end,
   "has counted nothing yet: switch its telemetry on", "usage: a layer that has not counted is one line")
 t.raises(function() return show.usage(lpact.qact.layer { "relu" }) end, "has no codes to count", "usage: an fp32 layer")
+t.raises(function() return show.usage(ul, 5) end, "usage: options expected %(a table%), got number", "usage: options must be a table")
+t.raises(function() return tostring(show.usage(ul, { width = "wide" })) end, "width must be a number of columns, got wide",
+  "a width that is not a number is one line")
 t.raises(function() return usage(3) end, "quantized activation layer %(lpact.qact%) expected, got number", "usage: a number")
 t.raises(function() return usage({}) end, "a model with some", "usage: a table that holds no layer")
 local um = lpact.models.mlp { 4, 3, 3, 2, act = lpact.qact { "gelu", fmt = "fp4", telemetry = true } }
