@@ -757,7 +757,11 @@ function QAct:describe()
   local fmt = self.in_spec == self.out_spec and spec_name(self.in_spec)
     or (spec_name(self.in_spec) .. "->" .. spec_name(self.out_spec))
   local sc = self.scale.kind ~= "none" and (" scale=" .. self.scale.kind) or ""
-  local gr = self.gfmt and (" grad=" .. (type(self.cfg.grad_fmt) == "string" and self.cfg.grad_fmt or self.gfmt.name) .. (self.grad_scale == "amax" and ":amax" or "")) or ""
+  local gr = ""
+  if self.gfmt then
+    local g = type(self.cfg.grad_fmt) == "string" and self.cfg.grad_fmt or self.gfmt.name
+    gr = " grad=" .. g .. (self.grad_scale == "amax" and ":amax" or "")
+  end
   return string.format("qact %s %s %s levels=%s ste=%s%s%s", self.name, fmt, self.mode, lv, self.ste, sc, gr)
 end
 
