@@ -202,7 +202,12 @@ t.ok(png and png:sub(1, 8) == "\x89PNG\r\n\26\n", "PNG figure for the fashion-mn
 local svg = slurp(outdir .. "/fig-cifar-10-vgg-cifar.svg")
 t.ok(svg and svg:find("<svg", 1, true) and svg:find("gelu", 1, true), "SVG figure for the cifar-10 table, with its legend")
 local left = io.popen("ls -A " .. outdir):read("a")
-t.is(left, "fig-cifar-10-vgg-cifar.png\nfig-cifar-10-vgg-cifar.svg\n" ..
+local cmp = slurp(outdir .. "/cmp-fashion-mnist-cnn-small-mode-emulate-levels-learnable-vs-fixed-after-2-epochs.svg")
+t.ok(cmp and cmp:find("levels learnable - fixed", 1, true) and cmp:find(">relu<", 1, true) and cmp:find(">fp4<", 1, true),
+  "SVG figure of the paired comparison: its title, the activation and the format")
+t.is(left, "cmp-fashion-mnist-cnn-small-mode-emulate-levels-learnable-vs-fixed-after-2-epochs.png\n" ..
+  "cmp-fashion-mnist-cnn-small-mode-emulate-levels-learnable-vs-fixed-after-2-epochs.svg\n" ..
+  "fig-cifar-10-vgg-cifar.png\nfig-cifar-10-vgg-cifar.svg\n" ..
   "fig-fashion-mnist-cnn-small-levels-fixed-mode-emulate.png\nfig-fashion-mnist-cnn-small-levels-fixed-mode-emulate.svg\n" ..
   "fig-fashion-mnist-cnn-small-levels-learnable-mode-emulate.png\nfig-fashion-mnist-cnn-small-levels-learnable-mode-emulate.svg\n" ..
   "fig-fashion-mnist-mlp-levels-learnable-mode-emulate.png\n" ..

@@ -10,6 +10,8 @@
 --   err-<group>.png / .svg   the activation error histograms (first quantized
 --                layer, lowest seed), one panel per activation and format,
 --                for records that carry act_errors
+--   cmp-<pair>.png / .svg    a paired comparison: the change per format from
+--                one setting to another (learnable - fixed levels, ...)
 --                (through gnuplot; --no-figures skips them)
 -- written atomically into DIR or OUTDIR, and prints the Markdown.
 
@@ -168,6 +170,64 @@ local function error_figure(gp, tb, out, stem)
   return draw(gp, table.concat(L, "\n") .. "\n", png, svg, tpng, tsvg)
 end
 
+-- A comparison's title: "dataset, model: key other - base".
+local function comparison_title(cp)
+  local parts = {}
+  for _, v in ipairs { cp.dataset, cp.model } do if v ~= nil then parts[#parts + 1] = tostring(v) end end
+  return string.format("%s: %s %s - %s", table.concat(parts, ", "), cp.key, cp.other, cp.base)
+end
+
+-- Draws one paired comparison (results.comparisons) into out/<stem>.png
+-- and .svg: the mean change per format, one line per activation, with
+-- bars from the lowest to the highest seed's change, and the zero line.
+local function comparison_figure(gp, cp, out, stem)
+  local rows = {}
+  for i, f in ipairs(cp.formats) do
+    local r = { tostring(i - 1), f }
+    for _, a in ipairs(cp.activations) do
+      local c = cp.cells[a][f]
+      if c then
+        r[#r + 1] = string.format("%.4f %.4f %.4f", c.mean, c.min, c.max)
+      else
+        r[#r + 1] = "- - -"
+      end
+    end
+    rows[#rows + 1] = table.concat(r, " ")
+  end
+  local tag = string.format("%08x", io_.crc32(stem .. os.clock()))
+  local png, svg = out .. "/" .. stem .. ".png", out .. "/" .. stem .. ".svg"
+  local tpng, tsvg = png .. ".tmp-" .. tag, svg .. ".tmp-" .. tag
+  local script = table.concat({
+    "set datafile missing '-'",
+    "names = " .. gp_quote(table.concat(cp.activations, " ")),
+    "set key outside right",
+    "set title " .. gp_quote(comparison_title(cp) .. ", paired by seed (bars: lowest to highest seed)"),
+    "set xlabel 'activation format'",
+    "set ylabel 'change in final test accuracy (points)'",
+    "set grid ytics",
+    "set xrange [-0.5:" .. (#cp.formats - 0.5) .. "]",
+    "set xzeroaxis lt -1",
+    "set xtics (" .. (function()
+      local t = {}
+      for i, f in ipairs(cp.formats) do t[#t + 1] = gp_quote(f) .. " " .. (i - 1) end
+      return table.concat(t, ", ")
+    end)() .. ")",
+    "$d << EOD",
+    table.concat(rows, "\n"),
+    "EOD",
+    "set terminal pngcairo noenhanced size 900,540",
+    "set output " .. gp_quote(tpng),
+    "plot for [k=0:" .. (#cp.activations - 1) .. "] $d using ($1 + 0.06 * (k - "
+      .. string.format("%.1f", (#cp.activations - 1) / 2) .. ")):3 + 3 * k:4 + 3 * k:5 + 3 * k "
+      .. "with yerrorlines lw 2 pt 7 title word(names, k + 1)",
+    "set terminal svg noenhanced size 900,540 dynamic",
+    "set output " .. gp_quote(tsvg),
+    "replot",
+    "set output",
+  }, "\n") .. "\n"
+  return draw(gp, script, png, svg, tpng, tsvg)
+end
+
 return function(args)
   local dir, out, figures = nil, nil, true
   local i = 1
@@ -234,6 +294,14 @@ return function(args)
           io.write("figure: ", out, "/", estem, ".png, .svg\n")
         end
       end
+    end
+    for _, cp in ipairs(results.comparisons(records)) do
+      local stem = "cmp-" .. slug(string.format("%s %s %s %s %s vs %s after %s epochs", tostring(cp.dataset),
+        tostring(cp.model), cp.rest, cp.key, cp.other, cp.base, tostring(cp.epochs)))
+      while used[stem] do stem = stem .. "-2" end
+      used[stem] = true
+      comparison_figure(gp, cp, out, stem)
+      io.write("figure: ", out, "/", stem, ".png, .svg\n")
     end
   end
   return 0
