@@ -63,6 +63,32 @@ local function draw(gp, script, png, svg, tpng, tsvg)
   return png, svg
 end
 
+-- The figure's files out/<stem>.png and .svg, and the temporary names
+-- they are drawn under before the rename.
+local function targets(out, stem)
+  local tag = string.format("%08x", io_.crc32(stem .. os.clock()))
+  local png, svg = out .. "/" .. stem .. ".png", out .. "/" .. stem .. ".svg"
+  return png, svg, png .. ".tmp-" .. tag, svg .. ".tmp-" .. tag
+end
+
+-- Draws a one-panel chart, 900 x 540, as PNG and SVG: the setup lines
+-- (data block included), then the plot command.
+local function draw_chart(gp, out, stem, setup, plot)
+  local png, svg, tpng, tsvg = targets(out, stem)
+  local lines = {}
+  for _, l in ipairs(setup) do lines[#lines + 1] = l end
+  for _, l in ipairs {
+    "set terminal pngcairo noenhanced size 900,540",
+    "set output " .. gp_quote(tpng),
+    plot,
+    "set terminal svg noenhanced size 900,540 dynamic",
+    "set output " .. gp_quote(tsvg),
+    "replot",
+    "set output",
+  } do lines[#lines + 1] = l end
+  return draw(gp, table.concat(lines, "\n") .. "\n", png, svg, tpng, tsvg)
+end
+
 -- Draws one matrix table into out/<stem>.png and .svg (atomically).
 local function figure(gp, tb, out, stem)
   local rows = { "x format " .. table.concat(tb.activations, " ") }
@@ -74,10 +100,7 @@ local function figure(gp, tb, out, stem)
     end
     rows[#rows + 1] = table.concat(r, " ")
   end
-  local tag = string.format("%08x", io_.crc32(stem .. os.clock()))
-  local png, svg = out .. "/" .. stem .. ".png", out .. "/" .. stem .. ".svg"
-  local tpng, tsvg = png .. ".tmp-" .. tag, svg .. ".tmp-" .. tag
-  local script = table.concat({
+  return draw_chart(gp, out, stem, {
     "set datafile missing '-'",
     "set key autotitle columnhead outside right",
     "set title " .. gp_quote(results.table_title(tb)),
@@ -89,15 +112,7 @@ local function figure(gp, tb, out, stem)
     "$d << EOD",
     table.concat(rows, "\n"),
     "EOD",
-    "set terminal pngcairo noenhanced size 900,540",
-    "set output " .. gp_quote(tpng),
-    "plot for [i=3:" .. (#tb.activations + 2) .. "] $d using 1:i:xtic(2) lw 2 pt 7",
-    "set terminal svg noenhanced size 900,540 dynamic",
-    "set output " .. gp_quote(tsvg),
-    "replot",
-    "set output",
-  }, "\n") .. "\n"
-  return draw(gp, script, png, svg, tpng, tsvg)
+  }, "plot for [i=3:" .. (#tb.activations + 2) .. "] $d using 1:i:xtic(2) lw 2 pt 7")
 end
 
 -- The error histograms of one matrix table (the first quantized layer of
@@ -116,9 +131,7 @@ local function error_figure(gp, tb, out, stem)
     end
   end
   if #fmts == 0 then return nil end
-  local tag = string.format("%08x", io_.crc32(stem .. os.clock()))
-  local png, svg = out .. "/" .. stem .. ".png", out .. "/" .. stem .. ".svg"
-  local tpng, tsvg = png .. ".tmp-" .. tag, svg .. ".tmp-" .. tag
+  local png, svg, tpng, tsvg = targets(out, stem)
   local w, h = math.max(480, 280 * #fmts), math.max(300, 210 * #acts + 60)
   local L = {}
   local function add(x) L[#L + 1] = x end
@@ -170,13 +183,6 @@ local function error_figure(gp, tb, out, stem)
   return draw(gp, table.concat(L, "\n") .. "\n", png, svg, tpng, tsvg)
 end
 
--- A comparison's title: "dataset, model: key other - base".
-local function comparison_title(cp)
-  local parts = {}
-  for _, v in ipairs { cp.dataset, cp.model } do if v ~= nil then parts[#parts + 1] = tostring(v) end end
-  return string.format("%s: %s %s - %s", table.concat(parts, ", "), cp.key, cp.other, cp.base)
-end
-
 -- Draws one paired comparison (results.comparisons) into out/<stem>.png
 -- and .svg: the mean change per format, one line per activation, with
 -- bars from the lowest to the highest seed's change, and the zero line.
@@ -194,38 +200,25 @@ local function comparison_figure(gp, cp, out, stem)
     end
     rows[#rows + 1] = table.concat(r, " ")
   end
-  local tag = string.format("%08x", io_.crc32(stem .. os.clock()))
-  local png, svg = out .. "/" .. stem .. ".png", out .. "/" .. stem .. ".svg"
-  local tpng, tsvg = png .. ".tmp-" .. tag, svg .. ".tmp-" .. tag
-  local script = table.concat({
+  local xtics = {}
+  for i, f in ipairs(cp.formats) do xtics[#xtics + 1] = gp_quote(f) .. " " .. (i - 1) end
+  return draw_chart(gp, out, stem, {
     "set datafile missing '-'",
     "names = " .. gp_quote(table.concat(cp.activations, " ")),
     "set key outside right",
-    "set title " .. gp_quote(comparison_title(cp) .. ", paired by seed (bars: lowest to highest seed)"),
+    "set title " .. gp_quote(results.comparison_title(cp, "-") .. ", paired by seed (bars: lowest to highest seed)"),
     "set xlabel 'activation format'",
     "set ylabel 'change in final test accuracy (points)'",
     "set grid ytics",
     "set xrange [-0.5:" .. (#cp.formats - 0.5) .. "]",
     "set xzeroaxis lt -1",
-    "set xtics (" .. (function()
-      local t = {}
-      for i, f in ipairs(cp.formats) do t[#t + 1] = gp_quote(f) .. " " .. (i - 1) end
-      return table.concat(t, ", ")
-    end)() .. ")",
+    "set xtics (" .. table.concat(xtics, ", ") .. ")",
     "$d << EOD",
     table.concat(rows, "\n"),
     "EOD",
-    "set terminal pngcairo noenhanced size 900,540",
-    "set output " .. gp_quote(tpng),
-    "plot for [k=0:" .. (#cp.activations - 1) .. "] $d using ($1 + 0.06 * (k - "
+  }, "plot for [k=0:" .. (#cp.activations - 1) .. "] $d using ($1 + 0.06 * (k - "
       .. string.format("%.1f", (#cp.activations - 1) / 2) .. ")):3 + 3 * k:4 + 3 * k:5 + 3 * k "
-      .. "with yerrorlines lw 2 pt 7 title word(names, k + 1)",
-    "set terminal svg noenhanced size 900,540 dynamic",
-    "set output " .. gp_quote(tsvg),
-    "replot",
-    "set output",
-  }, "\n") .. "\n"
-  return draw(gp, script, png, svg, tpng, tsvg)
+      .. "with yerrorlines lw 2 pt 7 title word(names, k + 1)")
 end
 
 return function(args)

@@ -601,14 +601,20 @@ local function grid(line, acts, fmts, cell)
   end
 end
 
+--- A comparison's title: "dataset, model: key other <word> base"
+-- (word "against" by default).
+function results.comparison_title(cp, word)
+  local parts = {}
+  for _, v in ipairs { cp.dataset, cp.model } do if v ~= nil then parts[#parts + 1] = tostring(v) end end
+  return string.format("%s: %s %s %s %s", table.concat(parts, ", "), cp.key, cp.other, word or "against", cp.base)
+end
+
 -- The Markdown lines of the paired comparisons of these records.
 local function comparison_lines(records)
   local out = {}
   local function line(s) out[#out + 1] = s end
   for _, cp in ipairs(results.comparisons(records)) do
-    local parts = {}
-    for _, v in ipairs { cp.dataset, cp.model } do if v ~= nil then parts[#parts + 1] = tostring(v) end end
-    line(string.format("## %s: %s %s against %s", table.concat(parts, ", "), cp.key, cp.other, cp.base))
+    line("## " .. results.comparison_title(cp, "against"))
     line("")
     line(string.format("Change in final test accuracy (points) from %s=%s to %s=%s after %s epoch%s, paired by seed%s: " ..
       "the mean, and in brackets on how many seeds %s is higher.", cp.key, cp.base, cp.key, cp.other,

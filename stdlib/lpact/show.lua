@@ -1226,21 +1226,23 @@ end
 
 -- Telemetry ---------------------------------------------------------------------
 
--- The codes of a telemetry table in value order (-0 before +0), with the
--- hexadecimal width of the largest code.
+-- The codes of a telemetry table in value order (-0 before +0, NaN
+-- codes last), with the hexadecimal width of the largest code.
 local function codes_by_value(values)
+  local function key(v)
+    if v ~= v then return huge, 2 end
+    return v, (v == 0 and 1 / v < 0) and 0 or 1
+  end
   local order = {}
   for c = 1, #values do order[c] = c end
-  local function key(v) return v == 0 and (1 / v < 0 and -1 or 1) or 0 end
   table.sort(order, function(a, b)
-    local va, vb = values[a], values[b]
-    if va ~= va or vb ~= vb then return vb ~= vb and va == va or (va ~= va and vb ~= vb and a < b) end
+    local va, sa = key(values[a])
+    local vb, sb = key(values[b])
     if va ~= vb then return va < vb end
-    if key(va) ~= key(vb) then return key(va) < key(vb) end
+    if sa ~= sb then return sa < sb end
     return a < b
   end)
-  local digits = #fmt_str("%x", math.max(#values - 1, 0))
-  return order, digits
+  return order, #fmt_str("%x", math.max(#values - 1, 0))
 end
 
 --- The level usage of a quantized activation layer (lpact.qact) with its
