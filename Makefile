@@ -18,8 +18,16 @@ DESTDIR ?=
 CC      ?= cc
 OPT     ?= -O2 -g
 SAN     ?=
-PKGS    = liblua5.4-dev libreadline-dev libopenblas-dev zlib1g-dev pkg-config \
-          dataset-fashion-mnist gnuplot-nox python3
+# Debian packages, one a line and sorted (add yours in its place).
+PKGS    = \
+  dataset-fashion-mnist \
+  gnuplot-nox \
+  liblua5.4-dev \
+  libopenblas-dev \
+  libreadline-dev \
+  pkg-config \
+  python3 \
+  zlib1g-dev
 
 LUA_CFLAGS  := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA_LIBS    := $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
