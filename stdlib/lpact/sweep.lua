@@ -263,7 +263,14 @@ function sweep.run(o)
   if not ok then lpact.fail("cannot create the results folder " .. err, 1) end
   local host, pid = me()
   local say = o.quiet and function() end or function(fmt, ...) print(string.format(fmt, ...)) io.stdout:flush() end
-  files.clean_stale(dir)
+  local st0 = sweep.scan(dir)
+  files.clean_stale(dir, st0.names)
+  for _, n in ipairs(st0.names) do
+    if n:match("%.json$") and not files.is_temp(n) and not n:match("^manifest") and not n:match("^report")
+        and not n:match("%-%x%x%x%x%x%x%x%x%x%x%x%x%.json$") and not n:match("%-%x%x%x%x%x%x%x%x%x%x%x%x%.%a+%.json$") then
+      io.stderr:write(string.format("sweep: warning: %s/%s is not named like a record (ID-<hash>.json); ignored\n", dir, n))
+    end
+  end
   local grid = {}
   for _, c in ipairs(o.grid or o.cells) do grid[#grid + 1] = { id = c.id, name = c.name } end
   local run = results.open(dir, { name = o.name, manifest = sweep.manifest_name(o), extra = o.info })
@@ -335,6 +342,9 @@ function sweep.run(o)
           elseif lost then
             io.stderr:write(string.format("sweep: lost the claim on %s to another worker; leaving it\n", cell.id))
           else
+            if hist.resumed_from then
+              say("%s: resumed from %s after epoch %d", cell.id, ctx.checkpoint.path, hist.resumed_from)
+            end
             local rec = results.record(cfg, hist)
             rec.id, rec.config, rec.config_hash = cell.id, cell.config, cell.hash
             rec.run = { host = host, pid = pid, worker = o.worker, revision = revision(),
