@@ -254,8 +254,9 @@ end
 -- on_record = function(rec, cell, reused)}.
 -- ctx: checkpoint = {path =, key =} for train.fit, on_batch (heartbeat;
 -- returns false when the claim was lost), claim.
--- Returns the exit status: 0 when every cell is done (or failed, with a
--- message), 128 + signal when a signal stopped it.
+-- Returns the exit status: 0 when every cell is done, 1 when one failed
+-- (the others are trained; ID.failed.json says why), 128 + signal when a
+-- signal stopped it.
 function sweep.run(o)
   local results = require "lpact.results"
   local dir = o.dir
@@ -384,7 +385,14 @@ function sweep.run(o)
   if status == 0 then
     local sig = engine.signal()
     if sig then stop_for_signal(sig)
-    else run:finish(left == 0 and (#m.failed > 0 and "failed" or "complete") or "incomplete") end
+    else
+      run:finish(left == 0 and (#m.failed > 0 and "failed" or "complete") or "incomplete")
+      if #m.failed > 0 then
+        io.stderr:write(string.format("sweep: %d configuration%s failed (see %s/*.failed.json; delete one to retry it)\n",
+          #m.failed, #m.failed == 1 and "" or "s", dir))
+        status = 1
+      end
+    end
   end
   engine.catch_interrupt(prev_catch)
   return status
