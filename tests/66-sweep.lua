@@ -203,6 +203,7 @@ sleep %.3f; kill -9 $pid 2>/dev/null && echo killed; wait $pid 2>/dev/null]], LP
     if n:match("%.tmp%-") or n:match("%.ckpt$") or n:match("%.claim") or n:match("interrupted") then left[#left + 1] = n end
   end
   t.is(table.concat(left, " "), "", "no temporary file, checkpoint or claim is left")
+  if #left > 0 then t.diag("left: " .. table.concat(left, " ")) end
   os.execute("rm -rf '" .. kref .. "' '" .. kdir .. "'")
 end
 

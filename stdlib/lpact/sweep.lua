@@ -267,6 +267,14 @@ function sweep.run(o)
   local st0 = sweep.scan(dir)
   files.clean_stale(dir, st0.names)
   for _, n in ipairs(st0.names) do
+    -- a claim moved aside by a takeover whose worker died before removing it
+    local h, p = n:match("%.claim%.stale%-(.+)%-(%d+)%-%x+$")
+    if h and ((h == host and not sys.alive(math.tointeger(tonumber(p)))) or
+        sys.time() - (sys.mtime(dir .. "/" .. n) or sys.time()) > files.STALE_SECONDS) then
+      os.remove(dir .. "/" .. n)
+    end
+  end
+  for _, n in ipairs(st0.names) do
     if n:match("%.json$") and not files.is_temp(n) and not n:match("^manifest") and not n:match("^report")
         and not n:match("%-%x%x%x%x%x%x%x%x%x%x%x%x%.json$") and not n:match("%-%x%x%x%x%x%x%x%x%x%x%x%x%.%a+%.json$") then
       io.stderr:write(string.format("sweep: warning: %s/%s is not named like a record (ID-<hash>.json); ignored\n", dir, n))
@@ -303,7 +311,13 @@ function sweep.run(o)
         -- counted already
       elseif st.done[cell.id] or st.failed[cell.id] then
         finished[cell.id], left = true, left - 1
-        if st.done[cell.id] and st.ckpt[cell.id] and not st.claims[cell.id] then os.remove(dir .. "/" .. cell.id .. ".ckpt") end
+        if st.done[cell.id] then
+          -- leftovers of a worker killed between writing the record and cleaning up
+          local cpath = dir .. "/" .. cell.id .. ".claim"
+          if st.claims[cell.id] and sweep.claim_stale(cpath) then os.remove(cpath) st.claims[cell.id] = nil end
+          if st.ckpt[cell.id] and not st.claims[cell.id] then os.remove(dir .. "/" .. cell.id .. ".ckpt") end
+          if st.interrupted[cell.id] and not st.claims[cell.id] then os.remove(dir .. "/" .. cell.id .. ".interrupted.json") end
+        end
         if st.done[cell.id] then
           say("%s: done before", cell.id)
           m.results[#m.results + 1] = { id = cell.id, file = cell.id .. ".json", earlier = true }
