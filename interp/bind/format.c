@@ -30,12 +30,25 @@ void lp_push_format(lua_State *L, const lp_format *f) {
   luaL_setmetatable(L, LP_FORMAT_MT);
 }
 
+/* The C parser reads up to the first NUL: a spec with a NUL inside
+ * ("e4m3\0junk") would quietly lose its tail, so it is refused. */
+static const char *spec_nul = "format spec holds a NUL byte";
+static int has_nul(lua_State *L, int i) {
+  size_t n;
+  const char *s = lua_tolstring(L, i, &n);
+  return s != NULL && strlen(s) != n;
+}
+
 const lp_format *lp_check_format(lua_State *L, int i) {
   i = lua_absindex(L, i);
   Format *u = (Format *)luaL_testudata(L, i, LP_FORMAT_MT);
   if (u != NULL) return &u->f;
   if (lua_type(L, i) != LUA_TSTRING) {
     luaL_typeerror(L, i, "format or spec string");
+    return NULL;
+  }
+  if (has_nul(L, i)) {
+    luaL_argerror(L, i, spec_nul);
     return NULL;
   }
   lp_format f;
@@ -62,6 +75,11 @@ static int l_parse_format(lua_State *L) {
   const char *spec = luaL_checkstring(L, 1);
   lp_format f;
   char err[256];
+  if (has_nul(L, 1)) {
+    luaL_pushfail(L);
+    lua_pushstring(L, spec_nul);
+    return 2;
+  }
   if (lp_format_parse(&f, spec, err, sizeof err) != LP_OK) {
     luaL_pushfail(L);
     lua_pushstring(L, err);
@@ -390,6 +408,7 @@ static int m_with(lua_State *L) {
     lua_pushstring(L, all);
   } else {
     luaL_checkstring(L, 2);
+    luaL_argcheck(L, !has_nul(L, 2), 2, spec_nul);
     lua_pushvalue(L, 2);
   }
   lp_format g;
