@@ -30,12 +30,25 @@ void lp_push_format(lua_State *L, const lp_format *f) {
   luaL_setmetatable(L, LP_FORMAT_MT);
 }
 
+/* The C parser reads up to the first NUL: a spec with a NUL inside
+ * ("e4m3\0junk") would quietly lose its tail, so it is refused. */
+static const char *spec_nul = "format spec holds a NUL byte";
+static int has_nul(lua_State *L, int i) {
+  size_t n;
+  const char *s = lua_tolstring(L, i, &n);
+  return s != NULL && strlen(s) != n;
+}
+
 const lp_format *lp_check_format(lua_State *L, int i) {
   i = lua_absindex(L, i);
   Format *u = (Format *)luaL_testudata(L, i, LP_FORMAT_MT);
   if (u != NULL) return &u->f;
   if (lua_type(L, i) != LUA_TSTRING) {
     luaL_typeerror(L, i, "format or spec string");
+    return NULL;
+  }
+  if (has_nul(L, i)) {
+    luaL_argerror(L, i, spec_nul);
     return NULL;
   }
   lp_format f;
@@ -62,6 +75,11 @@ static int l_parse_format(lua_State *L) {
   const char *spec = luaL_checkstring(L, 1);
   lp_format f;
   char err[256];
+  if (has_nul(L, 1)) {
+    luaL_pushfail(L);
+    lua_pushstring(L, spec_nul);
+    return 2;
+  }
   if (lp_format_parse(&f, spec, err, sizeof err) != LP_OK) {
     luaL_pushfail(L);
     lua_pushstring(L, err);
@@ -176,10 +194,52 @@ static int m_quantize(lua_State *L) {
   return 1;
 }
 
+static uint32_t check_code(lua_State *L, const lp_format *f, int i);
+
+/* f:encode(t) for a Tensor: a new tensor of the codes (small integers held
+ * exactly in float32; formats up to 24 bits). Every element must be a
+ * value of the format: the first that is not is reported (nil, message). */
+static int encode_tensor(lua_State *L, const lp_format *f) {
+  if (f->bits > 24) return luaL_error(L, "encode: %s codes have %d bits; tensors hold codes up to 24 bits", f->name, f->bits);
+  lp_tensor *src = check_tensor_in(L, 2);
+  lp_tensor *dst = lp_push_tensor_like(L, src, 0);
+  const float *x = lp_tensor_data(src);
+  float *c = lp_tensor_data(dst);
+  int64_t n = lp_tensor_numel(src);
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t code;
+    if (lp_encode(f, x[i], &code) != LP_OK) {
+      luaL_pushfail(L);
+      lua_pushfstring(L, "element %I (%f) is not a value of %s (round it first)", (lua_Integer)i + 1,
+                      (lua_Number)x[i], f->name);
+      return 2;
+    }
+    c[i] = (float)code;
+  }
+  return 1;
+}
+
+/* f:decode(t) for a Tensor of codes: a new tensor of the values. */
+static int decode_tensor(lua_State *L, const lp_format *f) {
+  lp_tensor *src = check_tensor_in(L, 2);
+  uint64_t nc = f->bits >= 32 ? (UINT64_C(1) << 32) : (UINT64_C(1) << f->bits);
+  const float *c = lp_tensor_data(src);
+  int64_t n = lp_tensor_numel(src);
+  for (int64_t i = 0; i < n; i++)
+    if (!(c[i] >= 0 && (double)c[i] < (double)nc && c[i] == floorf(c[i])))
+      return luaL_error(L, "decode: element %I (%f) is not a code of %s (0..%I)", (lua_Integer)i + 1,
+                        (lua_Number)c[i], f->name, (lua_Integer)nc - 1);
+  lp_tensor *dst = lp_push_tensor_like(L, src, 0);
+  float *v = lp_tensor_data(dst);
+  for (int64_t i = 0; i < n; i++) v[i] = (float)lp_decode(f, (uint32_t)c[i]);
+  return 1;
+}
+
 /* f:encode(x) -> code: x must be a value of the format (round it first);
- * returns nil and a message otherwise. */
+ * returns nil and a message otherwise. A Tensor gives a Tensor of codes. */
 static int m_encode(lua_State *L) {
   Format *u = check_self(L);
+  if (luaL_testudata(L, 2, LP_TENSOR_MT) != NULL) return encode_tensor(L, &u->f);
   double x = luaL_checknumber(L, 2);
   uint32_t code;
   if (lp_encode(&u->f, x, &code) != LP_OK) {
@@ -198,9 +258,11 @@ static uint32_t check_code(lua_State *L, const lp_format *f, int i) {
   return (uint32_t)c;
 }
 
-/* f:decode(code) -> value (inf and NaN as floats). */
+/* f:decode(code) -> value (inf and NaN as floats); a Tensor of codes gives
+ * a Tensor of values. */
 static int m_decode(lua_State *L) {
   Format *u = check_self(L);
+  if (luaL_testudata(L, 2, LP_TENSOR_MT) != NULL) return decode_tensor(L, &u->f);
   lua_pushnumber(L, lp_decode(&u->f, check_code(L, &u->f, 2)));
   return 1;
 }
@@ -390,6 +452,7 @@ static int m_with(lua_State *L) {
     lua_pushstring(L, all);
   } else {
     luaL_checkstring(L, 2);
+    luaL_argcheck(L, !has_nul(L, 2), 2, spec_nul);
     lua_pushvalue(L, 2);
   }
   lp_format g;

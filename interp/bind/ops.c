@@ -266,6 +266,8 @@ static int k_batchnorm(lua_State *L) {
             *rm = opt_tensor(L, 4), *rv = opt_tensor(L, 5);
   int training = lua_toboolean(L, 6);
   float mom = (float)luaL_optnumber(L, 7, 0.1), eps = (float)luaL_optnumber(L, 8, 1e-5);
+  luaL_argcheck(L, mom >= 0 && mom <= 1, 7, "momentum must be in [0, 1]");
+  luaL_argcheck(L, eps > 0 && isfinite(eps), 8, "eps must be > 0");
   int64_t N, C, S;
   bn_dims(L, x, &N, &C, &S, "batchnorm");
   check_c(L, g, C, "gamma");

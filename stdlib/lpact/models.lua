@@ -189,6 +189,17 @@ function models.gpt(o)
   return require("lpact.transformer").GPT(o)
 end
 
+-- Every model of the zoo remembers how it was built (model.built = {name=,
+-- options=}), so a safetensors file can record it (lpact.interop).
+for _, name in ipairs { "mlp", "lenet5", "cnn_small", "vgg_cifar", "resnet", "gpt" } do
+  local build = models[name]
+  models[name] = function(o)
+    local m = build(o)
+    m.built = { name = name, options = o }
+    return m
+  end
+end
+
 --- The names of the models in the zoo.
 models.names = { "mlp", "lenet5", "cnn_small", "vgg_cifar", "resnet", "gpt" }
 

@@ -10,8 +10,9 @@
 -- On a terminal a live line shows batch, loss, accuracy, examples/s and
 -- the ETA; otherwise one plain line per epoch is printed. Ctrl-C stops
 -- cleanly after the current batch (the history says interrupted = true).
--- A NaN or infinite loss stops training with an error naming the epoch and
--- batch (exit status 1 from a script).
+-- A NaN or infinite loss, gradient or parameter stops training with an
+-- error naming the epoch and batch (and the parameter; exit status 1 from
+-- a script): NaN never trains on quietly.
 
 local ag = require "lpact.autograd"
 local optim = require "lpact.optim"
@@ -109,6 +110,13 @@ function train.fit(o)
   local epochs, bs = o.epochs or 1, o.batch or 128
   if math.type(epochs) ~= "integer" or epochs < 0 then lpact.fail("train.fit: 'epochs' must be an integer >= 0, got " .. tostring(epochs)) end
   if math.type(bs) ~= "integer" or bs < 1 then lpact.fail("train.fit: 'batch' must be an integer >= 1, got " .. tostring(bs)) end
+  if o.clip ~= nil and (type(o.clip) ~= "number" or not (o.clip > 0 and o.clip < math.huge)) then
+    lpact.fail("train.fit: 'clip' must be a number > 0 (the largest gradient norm), got " .. tostring(o.clip))
+  end
+  if nrows(ds.train) == 0 then lpact.fail("train.fit: the training set is empty") end
+  if o.eval ~= false and ds.test and nrows(ds.test) == 0 then
+    lpact.fail("train.fit: the test set is empty (pass eval = false to train without one)")
+  end
   local seed = o.seed or 1
   local opt = o.optimizer or optim.Adam(model:parameters(), { lr = o.lr or 1e-3 })
   local lossf = o.loss or ag.cross_entropy
@@ -120,6 +128,33 @@ function train.fit(o)
   local nb = (n + bs - 1) // bs
   if o.max_batches and o.max_batches < nb then nb = o.max_batches end
   local out = io.stdout
+
+  local params = model:parameters()
+  -- The parameters that start finite (learnable levels over a format's
+  -- codes hold its NaN and inf codes by design: those are left out) and
+  -- the sum of their squares, accumulated in double: finite exactly when
+  -- every element is.
+  local watched = {}
+  for _, p in ipairs(params) do
+    if finite(p.var.data:sumsq()) then watched[#watched + 1] = p end
+  end
+  local function param_sumsq()
+    local acc = 0
+    for _, p in ipairs(watched) do acc = acc + p.var.data:sumsq() end
+    return acc
+  end
+  -- Stops training naming the first parameter whose gradient (field
+  -- "grad") or value ("data") holds NaN or an infinity.
+  local function nonfinite(live_line, what, field, epoch, b)
+    if live_line then out:write("\n") end
+    local name = "?"
+    for _, p in ipairs(field == "data" and watched or params) do
+      local x = p.var[field]
+      if x and not finite(x:sumsq()) then name = p.name break end
+    end
+    lpact.fail(string.format("%s %s is not finite (NaN or inf) at epoch %d, batch %d: training stopped " ..
+      "(lower the learning rate, or check the data for NaN/inf)", what, name, epoch, b), 1)
+  end
 
   local hist = { epochs = {}, losses = {}, interrupted = false }
   local prev_catch = engine.catch_interrupt(true)
@@ -153,8 +188,13 @@ function train.fit(o)
             tostring(lv), epoch, b), 1)
         end
         loss:backward()
-        if o.clip then opt:clip_grad_norm(o.clip) end
+        -- The gradient norm is a fused isfinite over every gradient: one
+        -- NaN or inf anywhere makes it non-finite (a ReLU can hide a NaN
+        -- input from the loss, never from the weights' gradients).
+        local gnorm = o.clip and opt:clip_grad_norm(o.clip) or optim.grad_norm(params)
+        if not finite(gnorm) then nonfinite(live, "gradient of", "grad", epoch, b) end
         opt:step()
+        if not finite(param_sumsq()) then nonfinite(live, "parameter", "data", epoch, b) end
         step = step + 1
         local m = y:size(1)
         seen = seen + m
