@@ -89,10 +89,11 @@ ACT_FN(hardsigmoid_grad, return x > -3 && x < 3 ? K(1) / K(6) : x <= -3 || x >= 
 ACT_FN(identity, return x;)
 ACT_FN(identity_grad, return x == x ? K(1) : x;)
 
-/* ---- rounded operation sequences (act.h lists them) ---------------------- */
+/* ---- rounded operation sequences (lp_act_ops) ----------------------------- */
 
 static double R(const lp_format *r, double v) { return lp_round(r, v, 0); }
 
+/* e = R(exp(-x)); d = R(1 + e); y = R(1 / d) */
 static double sigmoid_ops(double x, double a, const lp_format *r) {
   (void)a;
   double e = R(r, exp(-x));
@@ -100,6 +101,7 @@ static double sigmoid_ops(double x, double a, const lp_format *r) {
   return R(r, 1.0 / d);
 }
 
+/* t = R(-2x); e = R(exp(t)); n = R(1 - e); d = R(1 + e); y = R(n / d) */
 static double tanh_ops(double x, double a, const lp_format *r) {
   (void)a;
   double t = R(r, -2.0 * x);
@@ -109,6 +111,7 @@ static double tanh_ops(double x, double a, const lp_format *r) {
   return R(r, n / d);
 }
 
+/* e = R(exp(x)); d = R(1 + e); y = R(log(d)) */
 static double softplus_ops(double x, double a, const lp_format *r) {
   (void)a;
   double e = R(r, exp(x));
@@ -116,6 +119,7 @@ static double softplus_ops(double x, double a, const lp_format *r) {
   return R(r, log(d));
 }
 
+/* x > 0: y = R(x); else e = R(exp(x)); m = R(e - 1); y = R(alpha m) */
 static double elu_ops(double x, double a, const lp_format *r) {
   if (x > 0) return R(r, x);
   double e = R(r, exp(x));
@@ -123,10 +127,13 @@ static double elu_ops(double x, double a, const lp_format *r) {
   return R(r, a * m);
 }
 
+/* s = sigmoid_ops(x); y = R(x s) */
 static double silu_ops(double x, double a, const lp_format *r) {
   return R(r, x * sigmoid_ops(x, a, r));
 }
 
+/* t = R(x 0.70710678118654752); e = R(erf(t)); b = R(1 + e); h = R(x b);
+ * y = R(0.5 h) */
 static double gelu_ops(double x, double a, const lp_format *r) {
   (void)a;
   double t = R(r, x * 0.70710678118654752440);
@@ -136,6 +143,7 @@ static double gelu_ops(double x, double a, const lp_format *r) {
   return R(r, 0.5 * h);
 }
 
+/* p = softplus_ops(x); t = tanh_ops(p); y = R(x t) */
 static double mish_ops(double x, double a, const lp_format *r) {
   double p = softplus_ops(x, a, r);
   double t = tanh_ops(p, a, r);
