@@ -86,6 +86,13 @@ ACT_FN(hardtanh_grad, return x > -1 && x < 1 ? K(1) : x <= -1 || x >= 1 ? K(0) :
 ACT_FN(hardsigmoid, return x >= 3 ? K(1) : x <= -3 ? K(0) : x / K(6) + K(0.5);)
 ACT_FN(hardsigmoid_grad, return x > -3 && x < 3 ? K(1) / K(6) : x <= -3 || x >= 3 ? K(0) : x;)
 
+ACT_FN(hardswish, return x <= -3 ? copysign(K(0), x) : x >= 3 ? x : x * (x + K(3)) / K(6);)
+ACT_FN(hardswish_grad, return x > -3 && x < 3 ? (K(2) * x + K(3)) / K(6) : x <= -3 ? K(0) : x >= 3 ? K(1) : x;)
+
+ACT_FN(softsign, return isinf(x) ? copysign(K(1), x) : x / (K(1) + fabs(x));)
+ACT_FN(softsign_grad, T d = K(1) + fabs(x);
+                      return K(1) / (d * d);)
+
 ACT_FN(identity, return x;)
 ACT_FN(identity_grad, return x == x ? K(1) : x;)
 
@@ -150,6 +157,19 @@ static double mish_ops(double x, double a, const lp_format *r) {
   return R(r, x * t);
 }
 
+/* t = R(x + 3); c = min(max(t, 0), 6) (exact); p = R(x c); y = R(p / 6) */
+static double hardswish_ops(double x, double a, const lp_format *r) {
+  (void)a;
+  double c = fmin(fmax(R(r, x + 3.0), 0.0), 6.0);
+  return R(r, R(r, x * c) / 6.0);
+}
+
+/* d = R(1 + |x|); y = R(x / d) */
+static double softsign_ops(double x, double a, const lp_format *r) {
+  (void)a;
+  return R(r, x / R(r, 1.0 + fabs(x)));
+}
+
 /* ---- the plain kernels of each function, one thread ----------------------- */
 
 /* Per function: name_forward and name_backward over n contiguous floats.
@@ -200,6 +220,10 @@ static const lp_act_info rows[] = {
   [LP_ACT_HARDTANH] = { FNS(hardtanh), NOPARAM, .monotone = 1, .formula = "min(max(x, -1), 1)" },
   [LP_ACT_HARDSIGMOID] = { FNS(hardsigmoid), NOPARAM, .monotone = 1,
                            .formula = "min(max(x / 6 + 1/2, 0), 1)" },
+  [LP_ACT_HARDSWISH] = { FNS(hardswish), NOPARAM, .monotone = 0, .min_lo = -3, .min_hi = 0,
+                         .ops = hardswish_ops, .formula = "x min(max(x + 3, 0), 6) / 6" },
+  [LP_ACT_SOFTSIGN] = { FNS(softsign), NOPARAM, .monotone = 1, .ops = softsign_ops,
+                        .formula = "x / (1 + |x|)" },
   [LP_ACT_IDENTITY] = { FNS(identity), NOPARAM, .monotone = 1, .formula = "x" },
 };
 _Static_assert(sizeof rows / sizeof rows[0] == LP_ACT_COUNT, "one row per LP_ACT_LIST entry");

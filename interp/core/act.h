@@ -35,6 +35,8 @@
   X(TANH, tanh)                \
   X(HARDTANH, hardtanh)        \
   X(HARDSIGMOID, hardsigmoid)  \
+  X(HARDSWISH, hardswish)      \
+  X(SOFTSIGN, softsign)        \
   X(IDENTITY, identity)
 
 typedef enum {
