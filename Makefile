@@ -22,11 +22,14 @@ SAN     ?=
 PKGS    = \
   dataset-fashion-mnist \
   gnuplot-nox \
+  iverilog \
   liblua5.4-dev \
   libopenblas-dev \
   libreadline-dev \
   pkg-config \
   python3 \
+  python3-numpy \
+  python3-torch \
   zlib1g-dev
 
 LUA_CFLAGS  := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)

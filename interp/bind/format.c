@@ -194,10 +194,52 @@ static int m_quantize(lua_State *L) {
   return 1;
 }
 
+static uint32_t check_code(lua_State *L, const lp_format *f, int i);
+
+/* f:encode(t) for a Tensor: a new tensor of the codes (small integers held
+ * exactly in float32; formats up to 24 bits). Every element must be a
+ * value of the format: the first that is not is reported (nil, message). */
+static int encode_tensor(lua_State *L, const lp_format *f) {
+  if (f->bits > 24) return luaL_error(L, "encode: %s codes have %d bits; tensors hold codes up to 24 bits", f->name, f->bits);
+  lp_tensor *src = check_tensor_in(L, 2);
+  lp_tensor *dst = lp_push_tensor_like(L, src, 0);
+  const float *x = lp_tensor_data(src);
+  float *c = lp_tensor_data(dst);
+  int64_t n = lp_tensor_numel(src);
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t code;
+    if (lp_encode(f, x[i], &code) != LP_OK) {
+      luaL_pushfail(L);
+      lua_pushfstring(L, "element %I (%f) is not a value of %s (round it first)", (lua_Integer)i + 1,
+                      (lua_Number)x[i], f->name);
+      return 2;
+    }
+    c[i] = (float)code;
+  }
+  return 1;
+}
+
+/* f:decode(t) for a Tensor of codes: a new tensor of the values. */
+static int decode_tensor(lua_State *L, const lp_format *f) {
+  lp_tensor *src = check_tensor_in(L, 2);
+  uint64_t nc = f->bits >= 32 ? (UINT64_C(1) << 32) : (UINT64_C(1) << f->bits);
+  const float *c = lp_tensor_data(src);
+  int64_t n = lp_tensor_numel(src);
+  for (int64_t i = 0; i < n; i++)
+    if (!(c[i] >= 0 && (double)c[i] < (double)nc && c[i] == floorf(c[i])))
+      return luaL_error(L, "decode: element %I (%f) is not a code of %s (0..%I)", (lua_Integer)i + 1,
+                        (lua_Number)c[i], f->name, (lua_Integer)nc - 1);
+  lp_tensor *dst = lp_push_tensor_like(L, src, 0);
+  float *v = lp_tensor_data(dst);
+  for (int64_t i = 0; i < n; i++) v[i] = (float)lp_decode(f, (uint32_t)c[i]);
+  return 1;
+}
+
 /* f:encode(x) -> code: x must be a value of the format (round it first);
- * returns nil and a message otherwise. */
+ * returns nil and a message otherwise. A Tensor gives a Tensor of codes. */
 static int m_encode(lua_State *L) {
   Format *u = check_self(L);
+  if (luaL_testudata(L, 2, LP_TENSOR_MT) != NULL) return encode_tensor(L, &u->f);
   double x = luaL_checknumber(L, 2);
   uint32_t code;
   if (lp_encode(&u->f, x, &code) != LP_OK) {
@@ -216,9 +258,11 @@ static uint32_t check_code(lua_State *L, const lp_format *f, int i) {
   return (uint32_t)c;
 }
 
-/* f:decode(code) -> value (inf and NaN as floats). */
+/* f:decode(code) -> value (inf and NaN as floats); a Tensor of codes gives
+ * a Tensor of values. */
 static int m_decode(lua_State *L) {
   Format *u = check_self(L);
+  if (luaL_testudata(L, 2, LP_TENSOR_MT) != NULL) return decode_tensor(L, &u->f);
   lua_pushnumber(L, lp_decode(&u->f, check_code(L, &u->f, 2)));
   return 1;
 }

@@ -238,6 +238,14 @@ function Module:num_parameters()
   return n
 end
 
+--- Writes the parameters and buffers to a safetensors file under PyTorch
+-- names, with the model's configuration in __metadata__ (lpact.interop).
+function Module:save_safetensors(path, o) return require("lpact.interop").save_model(self, path, o) end
+
+--- Loads parameters and buffers from a table of tensors (PyTorch names,
+-- as lpact.load_safetensors returns) or a safetensors file (lpact.interop).
+function Module:load_state(tensors) return require("lpact.interop").load_state(self, tensors) end
+
 --- Sets training mode (on = true, the default) here and in every child.
 function Module:train(on)
   if on == nil then on = true end
