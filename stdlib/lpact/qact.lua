@@ -1135,7 +1135,8 @@ end
 local function modes_learnable(q) return q.levels ~= nil and q.levels ~= "fixed" end
 
 local EXPERIMENT_OPTIONS = { act = 1, fmt = 1, qact = 1, model = 1, data = 1, seed = 1, epochs = 1, batch = 1, lr = 1,
-  verbose = 1, on_epoch = 1, scheduler = 1, level_warmup = 1, max_batches = 1, tag = 1, weights = 1 }
+  verbose = 1, on_epoch = 1, scheduler = 1, level_warmup = 1, max_batches = 1, tag = 1, weights = 1, on_batch = 1,
+  checkpoint = 1 }
 
 --- Trains one configuration. o = {act = "relu", fmt = "fp4" (or "fp32":
 -- the FP32 activation), qact = {extra qact options}, model = "mlp" |
@@ -1145,7 +1146,10 @@ local EXPERIMENT_OPTIONS = { act = 1, fmt = 1, qact = 1, model = 1, data = 1, se
 -- for a step schedule (qact.scheduler{by = "step"}), level_warmup = E
 -- (learnable levels frozen for the first E epochs), weights = a format or
 -- {fmt =, scale =} (qact.weights: the model's weights rounded in the
--- forward pass), tag = "..."}.
+-- forward pass), tag = "...", on_batch = f (train.fit's, after the
+-- scheduler's), checkpoint = {path =, key =} (train.fit's: per-epoch
+-- checkpoint and resume; a resumed run's centroid initialisation and level
+-- warm-up are where the uninterrupted run's would be)}.
 -- Returns {cfg = (a configuration for lpact.results.record / run:add),
 -- history = train.fit's history, model = the trained model, test_acc =,
 -- seconds =}.
@@ -1186,10 +1190,27 @@ function qact.experiment(o)
     -- learnable levels frozen for the first lw epochs, then learned
     on_epoch = qact.scheduler(model, { levels = qact.schedule { { 1, "freeze" }, { lw + 1, "unfreeze" } }, chain = on_epoch })
   end
+  if o.on_batch then
+    local first, user = on_batch, o.on_batch
+    on_batch = first and function(info)
+      local r = first(info)
+      if user(info) == false then return false end
+      return r
+    end or user
+  end
+  local function on_resume(meta)
+    for _, l in ipairs(qact.layers(model)) do
+      l._centroid_pending = false   -- the loaded levels were initialised before
+      if lw and lw > 0 and l.learnable then
+        if meta.epoch + 1 <= lw then l:freeze() else l:unfreeze() end
+      end
+    end
+  end
   local t0 = lpact.wallclock()
   local hist = train.fit { model = model, data = o.data, epochs = o.epochs or 2, batch = o.batch or 128,
     lr = o.lr or 1e-3, seed = o.seed or 1, verbose = o.verbose or false, progress = false,
-    on_epoch = on_epoch, on_batch = on_batch, max_batches = o.max_batches }
+    on_epoch = on_epoch, on_batch = on_batch, max_batches = o.max_batches,
+    checkpoint = o.checkpoint, on_resume = o.checkpoint and on_resume or nil }
   local learned = {}
   for i, l in ipairs(qact.layers(model)) do if l.learnable then learned[i] = l:levels() end end
   -- the trained layers' error against f on the first 1000 test images

@@ -79,7 +79,7 @@ local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge en
 
 local FIT_OPTIONS = { "model", "data", "optimizer", "lr", "epochs", "batch", "seed", "shuffle", "schedule", "loss",
   "clip", "max_batches", "start_epoch", "eval", "eval_batch", "verbose", "progress", "on_batch", "on_epoch",
-  "augment", "mean", "std" }
+  "augment", "mean", "std", "prior_epochs", "checkpoint", "on_resume" }
 
 --- Trains a model. Options:
 --   model (required), data = {train = {x=, y=}, test = {x=, y=}} (required),
@@ -93,6 +93,14 @@ local FIT_OPTIONS = { "model", "data", "optimizer", "lr", "epochs", "batch", "se
 --   verbose (true), progress ("auto": live line when stdout is a terminal),
 --   on_batch(info), on_epoch(info): callbacks; returning false from either stops training.
 --   augment, mean, std: passed to data.batches (augmentation of training batches).
+--   prior_epochs: the history records of epochs 1..start_epoch-1 (a resumed
+--     run's history then holds every epoch).
+--   checkpoint = {path =, key =}: resume from path when it holds a checkpoint
+--     with this key (start_epoch and prior_epochs from it; a file that does
+--     not load, or has another key, is named in a warning and training starts
+--     from epoch 1), and write it atomically after every whole epoch. A
+--     checkpoint of a finished training trains nothing (history.finished_before).
+--   on_resume(meta): called after a checkpoint is loaded, before training.
 -- Any other option name is an error.
 -- Returns the history {epochs = {{epoch=, train_loss=, train_acc=, test_acc=,
 -- test_loss=, seconds=, lr=}, ...}, test_acc=, losses = {per-batch losses},
@@ -163,6 +171,41 @@ function train.fit(o)
   -- Resuming at start_epoch replays the same shuffles and schedule steps
   -- as an uninterrupted run would (both depend only on seed and epoch).
   local start = o.start_epoch or 1
+  for _, e in ipairs(o.prior_epochs or {}) do
+    hist.epochs[#hist.epochs + 1] = e
+    if e.test_acc then hist.test_acc = e.test_acc end
+  end
+  local ck = o.checkpoint
+  if ck ~= nil and (type(ck) ~= "table" or type(ck.path) ~= "string") then
+    engine.catch_interrupt(prev_catch)
+    lpact.fail("train.fit: 'checkpoint' must be {path = FILE, key = ...}")
+  end
+  if ck and lpact.sys.mtime(ck.path) then
+    local okl, meta = pcall(function()
+      local info = require("lpact.checkpoint").inspect(ck.path)
+      local m = info.meta
+      if type(m) ~= "table" or m.key ~= ck.key or math.type(m.epoch) ~= "integer" or type(m.history) ~= "table" then
+        error("it belongs to another configuration", 0)
+      end
+      return require("lpact.checkpoint").load(ck.path, model, opt)
+    end)
+    if okl then
+      start = meta.epoch + 1
+      hist.epochs, hist.test_acc = {}, nil
+      for _, e in ipairs(meta.history) do
+        hist.epochs[#hist.epochs + 1] = e
+        if e.test_acc then hist.test_acc = e.test_acc end
+      end
+      hist.resumed_from = meta.epoch
+      if start > epochs then hist.finished_before = true end
+      if o.on_resume then o.on_resume(meta) end
+      if verbose then out:write(string.format("resumed from %s after epoch %d\n", ck.path, meta.epoch)) end
+    else
+      local msg = lpact.is_failure(meta) and meta.msg or tostring(meta)
+      io.stderr:write(string.format("warning: ignoring the checkpoint %s (%s); training from epoch 1\n", ck.path,
+        (msg:gsub("^" .. ck.path:gsub("%p", "%%%0") .. ": ", ""))))
+    end
+  end
   local step = (start - 1) * nb
   local stop = false
 
@@ -236,6 +279,9 @@ function train.fit(o)
         hist.test_acc = rec.test_acc
       end
       hist.epochs[#hist.epochs + 1] = rec
+      if ck and not hist.interrupted then   -- only whole epochs are saved
+        require("lpact.checkpoint").save(ck.path, model, opt, { epoch = epoch, key = ck.key, history = hist.epochs })
+      end
       if verbose then
         if live then out:write("\r\27[K") end
         out:write(string.format("epoch %d/%d  loss %.4f  train %.2f%%%s  %.1fs  (%.0f ex/s)\n",
