@@ -575,16 +575,19 @@ static int l_bench_memcpy(lua_State *L) {
   return 2;
 }
 
-/* bench_quantize(buf, format, threads, reps) -> best wall seconds, best
- * CPU seconds (all threads) of lp_quantize over the buffer (out of place)
- * with that many threads. */
+/* bench_quantize(buf, format, threads, reps [, lanes]) -> best wall
+ * seconds, best CPU seconds (all threads) of lp_quantize over the buffer
+ * (out of place) with that many threads; lanes is a level of
+ * lp_quantize_simd (default: the best the CPU runs). */
 static int l_bench_quantize(lua_State *L) {
   BenchBuf *b = (BenchBuf *)luaL_checkudata(L, 1, BENCH_MT);
   const lp_format *f = lp_check_format(L, 2);
   lua_Integer threads = luaL_optinteger(L, 3, 1), reps = luaL_optinteger(L, 4, 3);
   luaL_argcheck(L, threads >= 1 && threads <= 64, 3, "threads out of range");
   luaL_argcheck(L, reps >= 1 && reps <= 1000000, 4, "repetitions out of range");
-  int old = lp_threads();
+  lua_Integer lanes = luaL_optinteger(L, 5, -1);
+  luaL_argcheck(L, lanes >= -1 && lanes <= lp_quantize_simd_max(), 5, "lane level not run by this CPU");
+  int old = lp_threads(), old_lanes = lp_quantize_simd((int)lanes);
   lp_set_threads((int)threads);
   double best = INFINITY, best_cpu = INFINITY;
   for (int r = 0; r < reps; r++) {
@@ -595,9 +598,22 @@ static int l_bench_quantize(lua_State *L) {
     if (c < best_cpu) best_cpu = c;
   }
   lp_set_threads(old);
+  lp_quantize_simd(old_lanes);
   lua_pushnumber(L, best);
   lua_pushnumber(L, best_cpu);
   return 2;
+}
+
+/* bench_lanes() -> {"portable", "avx2", ...}: the lane builds of
+ * lp_quantize this CPU runs, index i + 1 for level i. */
+static int l_bench_lanes(lua_State *L) {
+  int max = lp_quantize_simd_max();
+  lua_createtable(L, max + 1, 0);
+  for (int i = 0; i <= max; i++) {
+    lua_pushstring(L, lp_quantize_simd_name(i));
+    lua_seti(L, -2, i + 1);
+  }
+  return 1;
 }
 
 /* ------------------------------------------------------------- module */
@@ -635,5 +651,7 @@ int luaopen_lpact_format(lua_State *L) {
   lua_setfield(L, -2, "bench_memcpy");
   lua_pushcfunction(L, l_bench_quantize);
   lua_setfield(L, -2, "bench_quantize");
+  lua_pushcfunction(L, l_bench_lanes);
+  lua_setfield(L, -2, "bench_lanes");
   return 1;
 }
