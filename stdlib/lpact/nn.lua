@@ -596,17 +596,23 @@ local Activation = nn.class("Activation")
 nn.Activation = Activation
 Activation.is_activation = true
 
-local known_acts = {
-  relu = true, leaky_relu = true, relu6 = true, elu = true, gelu = true, silu = true,
-  softplus = true, mish = true, sigmoid = true, tanh = true, hardtanh = true,
-  hardsigmoid = true, identity = true,
-}
-nn.activation_names = { "relu", "leaky_relu", "relu6", "elu", "gelu", "silu", "softplus",
-  "mish", "sigmoid", "tanh", "hardtanh", "hardsigmoid" }
+-- The activation functions the engine knows (its registry, core/act.c):
+-- name -> {name=, formula=, alpha=, ...} and the names in order, identity
+-- last.
+local known_acts = {}
+nn.activation_names = {}
+for _, a in ipairs(lpact.activations()) do
+  known_acts[a.name] = a
+  if a.name ~= "identity" then nn.activation_names[#nn.activation_names + 1] = a.name end
+end
 
---- nn.Activation(name [, alpha]): an FP32 activation layer (relu,
--- leaky_relu (alpha 0.01), relu6, elu (alpha 1), gelu, silu, softplus,
--- mish, sigmoid, tanh, hardtanh, hardsigmoid).
+--- The registry's record of activation `name` ({name=, formula=,
+-- monotone=, ops=, alpha= and param= when it takes a parameter}), or nil.
+function nn.activation_info(name) return known_acts[name] end
+
+--- nn.Activation(name [, alpha]): an FP32 activation layer; the names are
+-- lpact.activations()'s (relu, leaky_relu (alpha 0.01), elu (alpha 1),
+-- gelu, sigmoid, tanh, ...).
 function Activation:init(name, alpha)
   if not known_acts[name] then
     lpact.fail(string.format("unknown activation '%s' (known: %s)", tostring(name),
