@@ -335,15 +335,18 @@ static int m_values(lua_State *L) {
   uint32_t npos = 0;
   lua_createtable(L, (int)lp_format_nvalues(f), 0);
   double *mags = (double *)lua_newuserdatauv(L, sizeof(double) * (f->maxcode + 1), 0);
-  for (uint32_t c = 1; c <= f->maxcode; c++) {
+  int has_zero = f->policy != LP_E8M0;   /* e8m0's code 0 is 2^-bias */
+  for (uint32_t c = has_zero ? 1 : 0; c <= f->maxcode; c++) {
     lp_code_kind k = lp_code_fields(f, c, NULL, NULL, NULL);
     if (k == LP_KIND_NORMAL || k == LP_KIND_SUBNORMAL) mags[npos++] = lp_decode(f, c);
   }
   lua_Integer idx = 1;
   if (f->is_signed)
     for (uint32_t k = npos; k > 0; k--) { lua_pushnumber(L, -mags[k - 1]); lua_seti(L, -3, idx++); }
-  lua_pushnumber(L, 0.0);
-  lua_seti(L, -3, idx++);
+  if (has_zero) {
+    lua_pushnumber(L, 0.0);
+    lua_seti(L, -3, idx++);
+  }
   for (uint32_t k = 0; k < npos; k++) { lua_pushnumber(L, mags[k]); lua_seti(L, -3, idx++); }
   lua_pop(L, 1);
   return 1;
@@ -424,13 +427,13 @@ static int m_with(lua_State *L) {
         const char *v = lua_tostring(L, -1);
         static const char *const allowed[][8] = {
           {"rne", "rna", "rtz", "rup", "rdn", "rno", "sr", NULL},   /* mode */
-          {"ieee", "fn", "fin", NULL},                               /* policy */
+          {"ieee", "fn", "fin", "fnuz", "e8m0", NULL},               /* policy */
           {"sat", "inf", NULL}};                                     /* overflow */
         int which = !strcmp(keys[i], "mode") ? 0 : !strcmp(keys[i], "policy") ? 1 : 2, ok = 0;
         for (int k = 0; allowed[which][k] != NULL; k++) ok |= !strcmp(v, allowed[which][k]);
         if (!ok)
           return luaL_error(L, "bad argument #1 to 'with' (%s '%s' is not one of %s)", keys[i], v,
-                            which == 0 ? "rne rna rtz rup rdn rno sr" : which == 1 ? "ieee fn fin" : "sat inf");
+                            which == 0 ? "rne rna rtz rup rdn rno sr" : which == 1 ? "ieee fn fin fnuz e8m0" : "sat inf");
         snprintf(opt, sizeof opt, ":%.40s", v);
       }
       lua_pop(L, 1);
@@ -645,6 +648,12 @@ int luaopen_lpact_format(lua_State *L) {
     lua_seti(L, -2, i + 1);
   }
   lua_setfield(L, -2, "formats");
+  lua_newtable(L);
+  for (int i = 0; lp_format_aliases[i] != NULL; i++) {
+    lua_pushstring(L, lp_format_aliases[i]);
+    lua_seti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "format_aliases");
   lua_pushcfunction(L, l_bench_buffer);
   lua_setfield(L, -2, "bench_buffer");
   lua_pushcfunction(L, l_bench_memcpy);

@@ -11,7 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { LP_IEEE, LP_FN, LP_FIN } lp_policy;       /* special values */
+/* Special values. fnuz: no infinity and no -0, the code of -0 is the one
+ * NaN (ml_dtypes' *_fnuz types); e8m0: unsigned exponent-only with no
+ * zero, every exponent field a power of two and the all-ones code NaN
+ * (the OCP MX scale E8M0). */
+typedef enum { LP_IEEE, LP_FN, LP_FIN, LP_FNUZ, LP_E8M0, LP_NPOLICIES } lp_policy;
 typedef enum { LP_SAT, LP_INF } lp_overflow;              /* overflow rule  */
 typedef enum { LP_RNE, LP_RNA, LP_RTZ, LP_RUP, LP_RDN, LP_RNO, LP_SR } lp_rmode;
 
@@ -119,5 +123,8 @@ const char *lp_overflow_name(lp_overflow o);
 const char *lp_rmode_name(lp_rmode m);
 /* The presets, NULL-terminated, in DESIGN.md's order. */
 extern const char *const lp_format_presets[];
+/* The names other tools use (ml_dtypes, PyTorch, OCP), NULL-terminated,
+ * and the canonical spec each stands for (lp_format_alias_spec). */
+extern const char *const lp_format_aliases[];
 
 #endif

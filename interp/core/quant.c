@@ -57,7 +57,8 @@ static void make_plan(qplan *p, const lp_format *f) {
   int M = f->mbits;
   p->sr = f->mode == LP_SR;
   p->mode = (int)f->mode;
-  p->fast = f->emin >= -126;
+  /* fnuz and e8m0 (no -0; no zero) take the exact path */
+  p->fast = f->emin >= -126 && f->policy <= LP_FIN;
   p->D = (uint32_t)(23 - M);
   p->nmask = ~((UINT32_C(1) << p->D) - 1);
   p->halfm1 = p->D > 0 ? (UINT32_C(1) << (p->D - 1)) - 1 : 0;
@@ -295,7 +296,7 @@ static void codes_range(void *ctx, size_t begin, size_t end) {
   for (size_t i = begin; i < end; i += 512) {
     size_t m = end - i < 512 ? end - i : 512;
     quantize_block(j->f, &j->plan, buf, j->src + i, m, j->scale, j->ctr0 + i, 0);
-    if (j->f->emin >= -126) {
+    if (j->plan.fast) {
       levels[j->plan.level].encode(&j->plan, j->codes + i, buf, m);
     } else
       for (size_t k = 0; k < m; k++) {

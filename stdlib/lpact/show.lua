@@ -142,6 +142,8 @@ local POLICY_TEXT = {
   ieee = "top exponent holds inf and NaN",
   fn = "no infinity; the all-ones code is NaN",
   fin = "every code is a finite number",
+  fnuz = "no infinity, no -0; the code of -0 is NaN",
+  e8m0 = "no zero, no sign; the all-ones code is NaN",
 }
 
 -- Kind of a code from its fields, for formats described by fields.
