@@ -46,6 +46,10 @@ int lp_array_to_f32(float *dst, const unsigned char *src, lp_dtype dt, int64_t n
 int lp_array_from_f32(unsigned char *dst, const float *src, lp_dtype dt, int64_t n, char *err,
                       size_t errlen);
 
+/* A copy of name for a one-line message: control bytes become '?',
+ * at most cap - 1 bytes. */
+void lp_printable(char *dst, size_t cap, const char *name);
+
 /* ---------------------------------------------------------------- .npy */
 
 typedef struct {

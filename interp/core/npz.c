@@ -73,26 +73,28 @@ int lp_zip_index(const unsigned char *buf, size_t len, lp_zip_entry *entries, in
     memcpy(z->name, c + 46, nlen);
     z->name[nlen] = '\0';
     if (memchr(z->name, 0, nlen) != NULL) { rc = zfail(err, errlen, "member %u has a NUL in its name", i); break; }
-    if (flags & 1) { rc = zfail(err, errlen, "member '%s' is encrypted", z->name); break; }
-    if (method != 0 && method != 8) { rc = zfail(err, errlen, "member '%s' uses compression method %u (stored and deflate are read)", z->name, method); break; }
-    if (csize == 0xffffffffu || usize == 0xffffffffu || loff == 0xffffffffu) { rc = zfail(err, errlen, "member '%s' needs ZIP64, which is not read", z->name); break; }
-    if (method == 0 && csize != usize) { rc = zfail(err, errlen, "stored member '%s' has sizes %u and %u", z->name, csize, usize); break; }
+    char shown[64];
+    lp_printable(shown, sizeof shown, z->name);
+    if (flags & 1) { rc = zfail(err, errlen, "member '%s' is encrypted", shown); break; }
+    if (method != 0 && method != 8) { rc = zfail(err, errlen, "member '%s' uses compression method %u (stored and deflate are read)", shown, method); break; }
+    if (csize == 0xffffffffu || usize == 0xffffffffu || loff == 0xffffffffu) { rc = zfail(err, errlen, "member '%s' needs ZIP64, which is not read", shown); break; }
+    if (method == 0 && csize != usize) { rc = zfail(err, errlen, "stored member '%s' has sizes %u and %u", shown, csize, usize); break; }
     if (method == 8 && (uint64_t)usize > (uint64_t)csize * 1032 + 64) {
-      rc = zfail(err, errlen, "member '%s' declares %u bytes from %u compressed, more than deflate can give", z->name, usize, csize);
+      rc = zfail(err, errlen, "member '%s' declares %u bytes from %u compressed, more than deflate can give", shown, usize, csize);
       break;
     }
     for (uint32_t k = 0; k < i; k++)
-      if (strcmp(entries[k].name, z->name) == 0) { rc = zfail(err, errlen, "member '%s' appears twice", z->name); break; }
+      if (strcmp(entries[k].name, shown) == 0) { rc = zfail(err, errlen, "member '%s' appears twice", shown); break; }
     if (rc != LP_OK) break;
     /* the local header */
-    if ((uint64_t)loff + 30 > cdoff || u32(buf + loff) != 0x04034b50) { rc = zfail(err, errlen, "member '%s': local header missing or outside the archive", z->name); break; }
+    if ((uint64_t)loff + 30 > cdoff || u32(buf + loff) != 0x04034b50) { rc = zfail(err, errlen, "member '%s': local header missing or outside the archive", shown); break; }
     uint32_t lnlen = u16(buf + loff + 26), lxlen = u16(buf + loff + 28);
     if ((uint64_t)loff + 30 + lnlen + lxlen > cdoff || lnlen != nlen || memcmp(buf + loff + 30, c + 46, nlen) != 0) {
-      rc = zfail(err, errlen, "member '%s': local header does not match the central directory", z->name);
+      rc = zfail(err, errlen, "member '%s': local header does not match the central directory", shown);
       break;
     }
     uint64_t data = (uint64_t)loff + 30 + lnlen + lxlen;
-    if (data + csize > cdoff) { rc = zfail(err, errlen, "member '%s': %u bytes at %llu run past the members' area", z->name, csize, (unsigned long long)data); break; }
+    if (data + csize > cdoff) { rc = zfail(err, errlen, "member '%s': %u bytes at %llu run past the members' area", shown, csize, (unsigned long long)data); break; }
     z->method = (int)method;
     z->crc = crc;
     z->data_offset = data;
@@ -108,7 +110,12 @@ int lp_zip_index(const unsigned char *buf, size_t len, lp_zip_entry *entries, in
     qsort(spans, count, sizeof *spans, by_begin);
     for (uint32_t i = 1; i < count && rc == LP_OK; i++)
       if (spans[i].begin < spans[i - 1].end)
-        rc = zfail(err, errlen, "members '%s' and '%s' overlap", entries[spans[i - 1].ix].name, entries[spans[i].ix].name);
+      {
+        char a[64], b[64];
+        lp_printable(a, sizeof a, entries[spans[i - 1].ix].name);
+        lp_printable(b, sizeof b, entries[spans[i].ix].name);
+        rc = zfail(err, errlen, "members '%s' and '%s' overlap", a, b);
+      }
   }
   free(spans);
   if (rc != LP_OK) *n = 0;
@@ -117,14 +124,16 @@ int lp_zip_index(const unsigned char *buf, size_t len, lp_zip_entry *entries, in
 
 int lp_zip_extract(const unsigned char *buf, size_t len, const lp_zip_entry *e, unsigned char *out,
                    char *err, size_t errlen) {
-  if (e->data_offset + e->csize > len) return zfail(err, errlen, "member '%s' runs past the file", e->name);
+  char name[64];
+  lp_printable(name, sizeof name, e->name);
+  if (e->data_offset + e->csize > len) return zfail(err, errlen, "member '%s' runs past the file", name);
   const unsigned char *src = buf + e->data_offset;
   if (e->method == 0) {
     if (e->usize) memcpy(out, src, (size_t)e->usize);
   } else {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, -15) != Z_OK) return zfail(err, errlen, "member '%s': cannot start inflate", e->name);
+    if (inflateInit2(&zs, -15) != Z_OK) return zfail(err, errlen, "member '%s': cannot start inflate", name);
     zs.next_in = (Bytef *)src;
     zs.avail_in = (uInt)e->csize;
     zs.next_out = out;
@@ -134,11 +143,11 @@ int lp_zip_extract(const unsigned char *buf, size_t len, const lp_zip_entry *e, 
     inflateEnd(&zs);
     if (r != Z_STREAM_END || got != e->usize)
       return zfail(err, errlen, "member '%s': the deflate stream is damaged or its size is not the declared %llu bytes",
-                   e->name, (unsigned long long)e->usize);
+                   name, (unsigned long long)e->usize);
   }
   uLong crc = crc32(0L, Z_NULL, 0);
   crc = crc32(crc, out, (uInt)e->usize);
   if ((uint32_t)crc != e->crc)
-    return zfail(err, errlen, "member '%s': CRC-32 mismatch (stored 0x%08x, computed 0x%08x)", e->name, e->crc, (uint32_t)crc);
+    return zfail(err, errlen, "member '%s': CRC-32 mismatch (stored 0x%08x, computed 0x%08x)", name, e->crc, (uint32_t)crc);
   return LP_OK;
 }

@@ -40,6 +40,9 @@ local function read_all(path, what)
   return s
 end
 
+-- A name from a file, fit for a one-line message.
+local function shown(name) return (tostring(name):gsub("%c", "?"):sub(1, 60)) end
+
 local function check_dtype(dtype, where)
   for _, d in ipairs(af.dtypes) do if d == dtype then return dtype end end
   lpact.fail(string.format("%s: dtype '%s' is not one of %s", where, tostring(dtype), table.concat(af.dtypes, ", ")))
@@ -135,13 +138,13 @@ function interop.load_npz(path)
   local out, infos = {}, {}
   for _, m in ipairs(members) do
     local key = m.name:match("^(.*)%.npy$")
-    if not key or key == "" then lpact.fail(string.format("%s: member '%s' is not a .npy file", path, m.name), 1) end
+    if not key or key == "" then lpact.fail(string.format("%s: member '%s' is not a .npy file", path, shown(m.name)), 1) end
     local bytes, xerr = af.zip_extract(s, m.index)
     if not bytes then lpact.fail(path .. ": " .. xerr, 1) end
     local info, ierr = af.npy_info(bytes)
-    if not info then lpact.fail(string.format("%s: member '%s': %s", path, m.name, ierr), 1) end
+    if not info then lpact.fail(string.format("%s: member '%s': %s", path, shown(m.name), ierr), 1) end
     local t, derr = af.decode(bytes, info.pos, info.dtype, info.shape, info.fortran)
-    if not t then lpact.fail(string.format("%s: member '%s': %s", path, m.name, derr), 1) end
+    if not t then lpact.fail(string.format("%s: member '%s': %s", path, shown(m.name), derr), 1) end
     info.pos = nil
     out[key], infos[key] = t, info
   end
@@ -200,7 +203,7 @@ function interop.read_safetensors(path)
   if not entries then lpact.fail(path .. ": " .. meta, 1) end
   for _, e in ipairs(entries) do
     local t, err = af.decode(s, e.pos, e.dtype, e.shape)
-    if not t then lpact.fail(string.format("%s: tensor '%s': %s", path, e.name, err), 1) end
+    if not t then lpact.fail(string.format("%s: tensor '%s': %s", path, shown(e.name), err), 1) end
     e.tensor, e.pos = t, nil
   end
   return entries, meta
@@ -327,7 +330,7 @@ function interop.load_state(model, tensors, where)
   local extra = {}
   for k in pairs(tensors) do if not used[k] then extra[#extra + 1] = k end end
   table.sort(extra)
-  if #extra > 0 then lpact.fail(string.format("%s: '%s' is not a parameter of the model", where, extra[1]), 1) end
+  if #extra > 0 then lpact.fail(string.format("%s: '%s' is not a parameter of the model", where, shown(extra[1])), 1) end
   for _, p in ipairs(plan) do p.dst:copy(p.src) end
   return model
 end
