@@ -248,6 +248,26 @@ do
   os.execute("rm -rf '" .. d1 .. "' '" .. d2 .. "'")
 end
 
+-- 8b. scripts/train.lua: resuming a finished training changes nothing; a
+-- partly resumed run writes every epoch's history
+do
+  local d = tmpdir()
+  os.execute("mkdir -p " .. d)
+  local tr = LP .. " scripts/train.lua --dataset builtin --limit 400 --quiet "
+  t.run(tr .. "--epochs 3 --save " .. d .. "/a.ckpt --json " .. d .. "/a.json")
+  local before = read(d .. "/a.json")
+  local o1, c1 = t.run(tr .. "--epochs 3 --resume " .. d .. "/a.ckpt --json " .. d .. "/a.json")
+  t.ok(c1 == 0 and o1:match("holds all 3 epochs of this training %(%-%-epochs 3%): nothing to train"),
+    "train.lua: resuming a finished training says so and trains nothing")
+  t.is(read(d .. "/a.json"), before, "and leaves its --json file as it was")
+  t.run(tr .. "--epochs 1 --save " .. d .. "/b.ckpt")
+  t.run(tr .. "--epochs 3 --resume " .. d .. "/b.ckpt --save " .. d .. "/b.ckpt --json " .. d .. "/b.json")
+  local a, b = json.decode(before), json.decode(read(d .. "/b.json") or "{}")
+  t.ok(b.epochs == 3 and json.encode(b.test_acc_per_epoch) == json.encode(a.test_acc_per_epoch),
+    "a run resumed after epoch 1 writes all 3 epochs' accuracies, equal to the uninterrupted run's")
+  os.execute("rm -rf '" .. d .. "'")
+end
+
 -- 8. lpact submit --dry writes the array and report scripts without submitting ------------
 
 do
