@@ -111,7 +111,7 @@ function lpact.command(args)
 end
 
 -- Array and model files NumPy and PyTorch users exchange (lpact.interop).
-for _, name in ipairs { "save_npy", "load_npy", "load_safetensors", "save_tensors", "load_model" } do
+for _, name in ipairs { "save_npy", "load_npy", "save_npz", "load_npz", "load_safetensors", "save_tensors", "load_model" } do
   lpact[name] = function(...) return require("lpact.interop")[name](...) end
 end
 

@@ -138,6 +138,10 @@ static int fail(char *err, size_t errlen, int status, const char *spec,
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     snprintf(err, errlen, "%.80s: %s", spec, msg);
+    /* the spec is echoed as given: a control byte in it (a newline, a
+     * tab) would break the message's one line, so it shows as '?' */
+    for (char *q = err; *q; q++)
+      if ((unsigned char)*q < 32 || *q == 127) *q = '?';
   }
   return status;
 }

@@ -31,14 +31,6 @@ local function parse_dec(s)
   return x, why
 end
 
--- A binary32 bit pattern: 0x and at most 32 significant bits.
-local function parse_bits(s)
-  local h = s:match("^0[xX](%x+)$")
-  if not h then return nil, "not a binary32 bit pattern (0x%08x)" end
-  if #h:gsub("^0+", "") > 8 then return nil, "wider than 32 bits (not a binary32 bit pattern)" end
-  return fi.f32value(tonumber(h, 16))
-end
-
 return function(args)
   local spec, mode, seed, inp, out
   local i = 1
@@ -89,7 +81,7 @@ return function(args)
     local s = numtext.trim(line)
     if s ~= "" then
       local x, why
-      if inp == "dec" then x, why = parse_dec(s) else x, why = parse_bits(s) end
+      if inp == "dec" then x, why = parse_dec(s) else x, why = numtext.bits32(s) end
       if x == nil then
         io.stdout:write(table.concat(outbuf))
         lpact.fail(string.format("line %d: '%s' is %s", lineno, #s > 40 and s:sub(1, 40) .. "..." or s, why), 1)
