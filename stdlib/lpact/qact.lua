@@ -83,11 +83,11 @@ local function label(cfg)
   return "qact{" .. table.concat(parts, ", ") .. "}"
 end
 
--- The message of a format spec that lpact.format refused, without the
--- "bad argument #1 to ..." wrapper (the option is named by fail).
+-- The message of a format spec that lpact.format refused (a failure
+-- object: the option is named by fail); anything else is a bug, raised on.
 local function format_error(e)
-  local msg = type(e) == "table" and tostring(e.msg) or tostring(e)
-  return msg:match("^bad argument #%d+ to '[^']*' %((.*)%)$") or msg
+  if lpact.is_failure(e) then return e.msg end
+  error(e, 0)
 end
 
 local function fail(cfg, option, msg)
