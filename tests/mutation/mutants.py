@@ -6,9 +6,9 @@ and for an equivalent mutant the reason it cannot change behaviour
 (equivalent = "…"): those are listed, not run, not counted.
 """
 
-FMT = ["build/tests/format_exact", "10-format-basic.lua", "12-format-ocp.lua", "13-format-sr.lua"]
-FMT_API = ["14-format-api.lua", "11-grammar.lua", "10-format-basic.lua"]
-ELEM = ["22-tensor-arith.lua", "70-nan-policy.lua", "24-autograd-gradcheck.lua"]
+FMT = ["build/tests/format_exact", "10-format-basic.lua", "12-format-ocp.lua", "13-format-sr.lua", "79-pinned-contracts.lua"]
+FMT_API = ["14-format-api.lua", "11-grammar.lua", "10-format-basic.lua", "79-pinned-contracts.lua"]
+ELEM = ["22-tensor-arith.lua", "70-nan-policy.lua", "24-autograd-gradcheck.lua", "79-pinned-contracts.lua"]
 VIEWS = ["21-tensor-views.lua", "73-aliasing.lua", "build/tests/tensor_core"]
 NN = ["23-kernels.lua", "30-nn-gradcheck.lua", "70-nan-policy.lua"]
 OPT = ["32-optim.lua", "70-nan-policy.lua"]
