@@ -131,6 +131,9 @@ do
       "lm.lua: the record holds val bits/char = nats / ln 2 (" .. name .. ")")
   end
   t.is(n, 2, "lm.lua: two records")
+  local rep, rc = t.run(string.format("%s/lpact report %s", B, out))
+  t.ok(rc == 0 and rep:match("Validation bits per character") and rep:match("| gelu | [%d.]+ | [%d.]+ %([+-]"),
+    "report: a table of validation bits per character, fp4 against fp32")
   local again = t.run(cmd)
   t.like(again, "done before", "lm.lua: a second run trains nothing")
   local e1, c1 = t.run(B .. "/lpact scripts/lm.lua --d 64 --heads 3 --dry")
