@@ -100,6 +100,8 @@ t.like(errmsg(lpact.format, "e4m3\0junk"), "NUL byte", "lpact.format refuses a N
 local f, e = lpact.parse_format("e4m3\0")
 t.ok(f == nil and e:match("NUL byte"), "parse_format too")
 t.like(errmsg(function() return lpact.format("e4m3"):with("rtz\0sr") end), "NUL byte", "and Format:with")
+local e2 = errmsg(lpact.format, "e4m3:\nrtz\tx")
+t.ok(not e2:find("[\n\t]") and e2:find("e4m3:%?rtz%?x") ~= nil, "a control byte in a bad spec shows as '?': the error stays one line (" .. e2 .. ")")
 out, err, rc = run(exe .. " round 'e2m1' --mode rne", "1\n")
 t.is(out, "1\n", "a plain spec still works")
 
