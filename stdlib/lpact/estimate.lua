@@ -21,11 +21,12 @@ local estimate = {}
 -- backward, optimizer step) with FP32 activations, `qact` the factor a
 -- quantized activation layer multiplies that by, `eval` for an evaluated
 -- example. Measured on a 2-core AMD EPYC (Zen 5, AVX-512), 2 threads,
--- batch 128, Fashion-MNIST; docs/performance.md, "End to end".
+-- batch 128, Fashion-MNIST, with other jobs on the machine (load 7);
+-- docs/performance.md, "End to end".
 estimate.COSTS = {
   machine = "2-core AMD EPYC (Zen 5), 2 threads, batch 128",
-  mlp = { train = 16e-6, qact = 1.15, eval = 4e-6 },
-  cnn_small = { train = 150e-6, qact = 1.10, eval = 40e-6 },
+  mlp = { train = 46e-6, qact = 1.05, eval = 15e-6 },
+  cnn_small = { train = 465e-6, qact = 1.10, eval = 155e-6 },
 }
 
 --- Seconds of one epoch of configuration c over `train` training and `test`

@@ -58,7 +58,10 @@ end
 function T.json(s)
   local ok, v = pcall(json.decode, s)
   if not ok then return refusal(ok, v, "^json%.decode: [^\n]*$") end
-  local ok2, text = pcall(json.encode, v, { nonfinite = "null" })
+  -- a number beyond the double range decodes to an infinity, which JSON
+  -- cannot spell: encode refuses it (by design), so there is no round trip
+  local ok2, text = pcall(json.encode, v)
+  if not ok2 and tostring(text):find("has no JSON spelling", 1, true) then return nil end
   if not ok2 then return "FUZZ BUG: a decoded value does not encode: " .. tostring(text) end
   local ok3, w = pcall(json.decode, text)
   if not ok3 then return "FUZZ BUG: encoded text does not decode: " .. tostring(w) end
