@@ -28,4 +28,30 @@ t.is(T { 1, 3, 3 }:argmax(), 2, "argmax of {1, 3, 3} is the first 3 (index 2)")
 t.is(T { 2, 1, 1 }:argmin(), 2, "argmin of {2, 1, 1} is the first 1 (index 2)")
 t.same(T { { 1, 3, 3 }, { 5, 5, 0 } }:argmax(2):totable(), { 2, 1 }, "argmax(dim) ties: the first")
 t.same(T { { 1, 0, 0 }, { 5, 5, 9 } }:argmin(2):totable(), { 2, 1 }, "argmin(dim) ties: the first")
+
+-- addcmul_ / addcdiv_ need one shape (no broadcasting): (3,) into (1, 3) is refused
+t.raises(function() lpact.zeros { 1, 3 }:addcmul_(lpact.ones { 3 }, lpact.ones { 1, 3 }) end,
+  "addcmul_: shapes %(1, 3%) and %(3,%)", "addcmul_ refuses a source of another rank")
+t.raises(function() lpact.zeros { 3 }:addcdiv_(lpact.ones { 3 }, lpact.ones { 3, 1 }) end,
+  "addcdiv_: shapes %(3,%) and %(3, 1%)", "addcdiv_ too")
+
+-- Adam's bias correction divides by 1 - beta^step: step 0 is refused
+do
+  local K = lpact.kernels
+  local p, g, m, v = lpact.ones { 2 }, lpact.ones { 2 }, lpact.zeros { 2 }, lpact.zeros { 2 }
+  t.raises(function() K.adam_step(p, g, m, v, 0.1, 0.9, 0.999, 1e-8, 0, 0, false) end, "step counts from 1",
+    "adam_step refuses step 0")
+  t.same(p:totable(), { 1, 1 }, "and leaves the parameter alone")
+end
+
+-- an IDX magic number must start 00 00: 00 01 is refused
+do
+  local path = os.tmpname()
+  local f = assert(io.open(path, "wb"))
+  f:write(string.pack(">I1I1I1I1I4", 0, 1, 8, 1, 2) .. "\1\2")
+  f:close()
+  local ok, e = pcall(lpact.data.idx, path)
+  t.ok(not ok and tostring(type(e) == "table" and e.msg or e):match("wrong magic number 0x00010801"), "IDX magic 00 01 08 01 is refused")
+  os.remove(path)
+end
 t.done()

@@ -10,10 +10,10 @@ FMT = ["build/tests/format_exact", "10-format-basic.lua", "12-format-ocp.lua", "
 FMT_API = ["14-format-api.lua", "11-grammar.lua", "10-format-basic.lua", "79-pinned-contracts.lua"]
 ELEM = ["22-tensor-arith.lua", "70-nan-policy.lua", "24-autograd-gradcheck.lua", "79-pinned-contracts.lua"]
 VIEWS = ["21-tensor-views.lua", "73-aliasing.lua", "build/tests/tensor_core"]
-NN = ["23-kernels.lua", "30-nn-gradcheck.lua", "70-nan-policy.lua"]
+NN = ["23-kernels.lua", "30-nn-gradcheck.lua", "70-nan-policy.lua", "24-autograd-gradcheck.lua"]
 OPT = ["32-optim.lua", "70-nan-policy.lua"]
 TRAIN = ["34-train.lua", "70-nan-policy.lua"]
-IDX = ["40-idx.lua", "build/tests/dataset_core", "71-inputs.lua"]
+IDX = ["40-idx.lua", "build/tests/dataset_core", "71-inputs.lua", "78-gzip-limits.lua", "79-pinned-contracts.lua"]
 CSV = ["43-csv-synthetic.lua", "71-inputs.lua"]
 CKPT = ["46-checkpoint.lua", "74-checkpoint-crafted.lua", "49-resume.lua"]
 JSON = ["45-json.lua"]
@@ -78,7 +78,8 @@ MUTANTS = [
     m(C + "tensor.c", "  if (dst->offset == src->offset && lp_tensor_same_shape(dst, src) &&", "  if (lp_tensor_same_shape(dst, src) &&", VIEWS),
     m(C + "tensor.c", "if (a->ndim != b->ndim) return 0;", "if (a->ndim != b->ndim) return 1;", VIEWS + ELEM),
     # ---- NN kernels (core/ops_nn.c)
-    m(C + "ops_nn.c", "if (!(lab >= 0 && lab < (float)K) || lab != floorf(lab)) return NAN;", "if (!(lab >= 0 && lab <= (float)K) || lab != floorf(lab)) return NAN;", NN),
+    m(C + "ops_nn.c", "if (!(lab >= 0 && lab < (float)K) || lab != floorf(lab)) return NAN;", "if (!(lab >= 0 && lab <= (float)K) || lab != floorf(lab)) return NAN;", NN,
+      equivalent="the binding (check_labels in interp/bind/ops.c) refuses a label outside 0..K-1 before the kernel runs; this is the kernel's second guard"),
     m(C + "ops_nn.c", "loss += (mx + log(s)) - x[(int64_t)lab];", "loss += (mx + log(s)) + x[(int64_t)lab];", NN),
     m(C + "ops_nn.c", "return N ? loss / (double)N : 0.0;", "return N ? loss : 0.0;", NN),
     m(C + "ops_nn.c", "d[(int64_t)labels[n]] -= sc;", "d[(int64_t)labels[n]] += sc;", NN),
@@ -93,7 +94,9 @@ MUTANTS = [
     m(C + "dataset.c", "if (h[0] != 0 || h[1] != 0 || f->elsize == 0 || f->ndim < 1 || f->ndim > LP_MAXDIM) {",
       "if (h[0] != 0 || f->elsize == 0 || f->ndim < 1 || f->ndim > LP_MAXDIM) {", IDX),
     # ---- quantized activations (core/qact.c, outside the activation code)
-    m(C + "qact.c", "while (ldexp(maxval, e - 1) >= amax) e--;", "while (ldexp(maxval, e - 1) > amax) e--;", ["76-quant-contracts.lua", "build/tests/qact_core"]),
+    m(C + "qact.c", "while (ldexp(maxval, e - 1) >= amax) e--;", "while (ldexp(maxval, e - 1) > amax) e--;", ["76-quant-contracts.lua", "build/tests/qact_core"],
+      equivalent="the start e = ea - em - 1 always gives maxval 2^e < amax (frexp mantissas in [0.5, 1)), so the first loop lands on the answer and this downward loop never runs"),
+    m(C + "qact.c", "while (ldexp(maxval, e) < amax) e++;", "while (ldexp(maxval, e) <= amax) e++;", ["76-quant-contracts.lua", "build/tests/qact_core"]),
     m(C + "qact.c", "uint64_t octr = (c->ctr0 ^ UINT64_C(0x8000000000000000)) + i;", "uint64_t octr = c->ctr0 + i;", ["76-quant-contracts.lua"]),
     m(C + "qact.c", "if (amax == 0) return ldexp(1.0, -127);", "if (amax == 0) return 1.0;", ["76-quant-contracts.lua", "build/tests/qact_core", "50-qact-layer.lua"]),
     # ---- bindings
@@ -104,7 +107,7 @@ MUTANTS = [
     m(B + "format.c", "return s != NULL && strlen(s) != n;", "return s != NULL && strlen(s) != n && 0;", ["71-inputs.lua"]),
     m(B + "ops.c", "if (t[i]->offset == t[j]->offset || lp_tensor_overlaps(t[i], t[j]))", "if (lp_tensor_overlaps(t[i], t[j]))", ["73-aliasing.lua"]),
     m(B + "ops.c", "luaL_argcheck(L, eps > 0 && isfinite(eps), 8, \"eps must be > 0\");", "", ["70-nan-policy.lua"]),
-    m(B + "ops.c", "luaL_argcheck(L, step >= 1, 10, \"step counts from 1\");", "", ["01-bindings-fuzz.lua", "32-optim.lua"]),
+    m(B + "ops.c", "luaL_argcheck(L, step >= 1, 10, \"step counts from 1\");", "", ["01-bindings-fuzz.lua", "32-optim.lua", "79-pinned-contracts.lua"]),
     m(B + "data.c", "if (d[i] != d[i]) nan = 1;", "if (0) nan = 1;", ["71-inputs.lua", "40-idx.lua"]),
     m(B + "data.c", "luaL_argcheck(L, d > 0 && isfinite(d), i, \"div must be a positive number\");", "", ["40-idx.lua", "01-bindings-fuzz.lua"]),
     m(B + "data.c", "luaL_argcheck(L, n >= 0, i, \"limit must be >= 0\");", "", ["40-idx.lua", "01-bindings-fuzz.lua"]),
