@@ -163,6 +163,7 @@ function qact.weights(model, opts)
     local mt = getmetatable(m)
     if mt == nn.Linear or mt == nn.Conv2d then
       n = n + 1
+      m.resume_blocker = (not f0.identity and f0:info().mode == "sr") and "the weights' stochastic-rounding counter" or nil
       if f0.identity then
         m.weight_q, m.weight_q_desc = nil, nil
       else

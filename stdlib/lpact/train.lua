@@ -75,6 +75,23 @@ local function fmt_time(s)
   return string.format("%d:%02d", s // 60, s % 60)
 end
 
+--- The first piece of a model's state that a checkpoint does not hold
+-- (a string naming it), or nil: modules say so through a resume_blocker()
+-- method or field.
+function train.unresumable(model)
+  local function walk(m)
+    if type(m) ~= "table" then return nil end
+    local b = m.resume_blocker
+    local why = type(b) == "function" and b(m) or (type(b) == "string" and b or nil)
+    if why then return why end
+    for _, c in ipairs(m._children or {}) do
+      why = walk(c.module)
+      if why then return why end
+    end
+  end
+  return walk(model)
+end
+
 local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
 
 local FIT_OPTIONS = { "model", "data", "optimizer", "lr", "epochs", "batch", "seed", "shuffle", "schedule", "loss",
@@ -179,6 +196,18 @@ function train.fit(o)
   if ck ~= nil and (type(ck) ~= "table" or type(ck.path) ~= "string") then
     engine.catch_interrupt(prev_catch)
     lpact.fail("train.fit: 'checkpoint' must be {path = FILE, key = ...}")
+  end
+  -- A model whose state a checkpoint does not hold (stochastic-rounding
+  -- counters, delayed-amax histories) is never resumed from one: a resumed
+  -- run would draw other random numbers than an uninterrupted one. Such a
+  -- training writes no checkpoint and, stopped, starts again from epoch 1.
+  local unresumable = ck and train.unresumable(model)
+  if unresumable then
+    if lpact.sys.mtime(ck.path) then
+      io.stderr:write(string.format("warning: ignoring the checkpoint %s (%s is not held in checkpoints); training from epoch 1\n",
+        ck.path, unresumable))
+    end
+    ck = nil
   end
   if ck and lpact.sys.mtime(ck.path) then
     local okl, meta = pcall(function()

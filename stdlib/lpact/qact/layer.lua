@@ -129,6 +129,16 @@ function QAct:_round_grad(dx)
   return q
 end
 
+-- State that a checkpoint does not hold: the stochastic-rounding
+-- counters of the input, output and gradient sides, and the history of a
+-- delayed amax (see train.unresumable).
+function QAct:resume_blocker()
+  if self.cfg.sr or self.any_sr then return "the stochastic-rounding counter of " .. self.name end
+  if self.gfmt and self.gfmt:info().mode == "sr" then return "the gradient's stochastic-rounding counter of " .. self.name end
+  if self.scale.history then return "the delayed-amax history of " .. self.name end
+  return nil
+end
+
 -- Builds the C core and checks the combination of options.
 function QAct:_build()
   local cfg = self.cfg
