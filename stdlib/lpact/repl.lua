@@ -122,6 +122,34 @@ function help(x, ...)
   return require("lpact.help").help(x, ...)
 end
 
+--- lesson([name]) — lesson() lists the guided lessons with your
+-- progress; lesson "rounding" starts one, or resumes it where you left
+-- it. Inside a lesson, :hint, :skip, :back, :repeat and :quit steer it.
+function lesson(name)
+  return require("lpact.lesson").start(name)
+end
+
+-- Lessons -------------------------------------------------------------------
+
+--- The running lesson's hooks ({command = fn(line), after = fn(values,
+-- text)}), or nil; lpact.lesson sets it.
+repl.hook = nil
+
+--- Called by the C loop for a line that starts with ':' and a letter
+-- (never Lua): the running lesson's commands.
+function repl.command(line)
+  if repl.hook then return repl.hook.command(line) end
+  stdout:write("no lesson is running: ", line:match("^%s*(.-)%s*$"),
+    " is a lesson command (lesson() lists the lessons)\n")
+end
+
+--- Called by the C loop after every chunk that ran without error, with
+-- its values packed ({n = count, ...}) and its text: the running lesson
+-- judges them.
+function repl.after(values, text)
+  if repl.hook then return repl.hook.after(values, text) end
+end
+
 -- Printing ------------------------------------------------------------------
 
 local function is_format(v)
