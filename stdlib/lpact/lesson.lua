@@ -132,9 +132,11 @@ function lesson.problems(l)
           bad("%s: its %s must be one line (it is typed at the prompt)", who, k)
         end
       end
-      for _, k in ipairs { "text", "ask", "hint", "explain" } do
-        if type(s[k]) == "string" and widest(s[k]) > WIDTH then
-          bad("%s: its %s has a line wider than %d columns", who, k, WIDTH)
+      -- the question is printed after "» ", a hint after "Hint: "
+      for _, kr in ipairs { { "text", WIDTH }, { "ask", WIDTH - 2 }, { "hint", WIDTH - 6 }, { "explain", WIDTH } } do
+        local k, room = kr[1], kr[2]
+        if type(s[k]) == "string" and widest(s[k]) > room then
+          bad("%s: its %s has a line wider than %d columns", who, k, room)
         end
       end
     end
@@ -271,6 +273,16 @@ function lesson.choice(k, why)
     if math.type(v) ~= "integer" and not (type(v) == "number" and v == math.floor(v)) then return nil end
     if v == k then return true end
     return false, reason(why, v, fmt_str("%s is not it", num_text(v)))
+  end
+end
+
+--- A check that the typed expression's value is the boolean `expected`;
+-- other values are not answers. `why` explains the wrong one.
+function lesson.boolean(expected, why)
+  return function(a)
+    if type(a.value) ~= "boolean" then return nil end
+    if a.value == expected then return true end
+    return false, why or fmt_str("it is %s", tostring(expected))
   end
 end
 
