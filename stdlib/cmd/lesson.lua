@@ -110,6 +110,22 @@ local function plain(v)
   return text
 end
 
+-- A lesson's text as Markdown: runs of lines indented by two spaces or
+-- more (code, tables) become code blocks; the rest stays as it is.
+local function markdown(text)
+  local out, code = {}, false
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+    local indented = line:match("^  ") ~= nil
+    if indented ~= code then
+      out[#out + 1] = code and "```" or "\n```"
+      code = indented
+    end
+    out[#out + 1] = line
+  end
+  if code then out[#out + 1] = "```" end
+  return table.concat(out, "\n")
+end
+
 local function handout(name, dir)
   local l = lesson.load(name)
   if not lpact.io.isdir(dir) then
@@ -128,7 +144,7 @@ local function handout(name, dir)
   local hints = {}
   local problems = walk(l, function(i, s, vals)
     add(md, "## %d.\n", i)
-    add(md, "%s\n", s.text)
+    add(md, "%s\n", markdown(s.text))
     if s.show then
       local ok, v = try(s.show, "show")
       local view = ok and v[1]
@@ -144,7 +160,7 @@ local function handout(name, dir)
         add(md, "```\nlpact> %s\n%s\n```\n", s.show, plain(view))
       end
     end
-    add(md, "**Exercise %d.** %s\n", i, s.ask)
+    add(md, "**Exercise %d.** %s\n", i, markdown(s.ask))
     hints[#hints + 1] = fmt_str("%d. %s", i, s.hint)
     local shown = {}
     for k = 1, vals.n do shown[k] = plain(vals[k]) end

@@ -514,14 +514,9 @@ function lesson.print_list()
     elseif type(p) == "table" and math.type(p.step) == "integer" then
       state = fmt_str("at step %d of %d", p.step, l.steps)
     end
-    local line = fmt_str("  %-12s %s", l.name, l.title)
-    local tail = fmt_str("  %s", state)
-    if utf8.len(line) + utf8.len(tail) > WIDTH then
-      say(line)
-      say(string.rep(" ", WIDTH - utf8.len(tail)) .. tail)
-    else
-      say(line .. string.rep(" ", WIDTH - utf8.len(line) - utf8.len(tail)) .. tail)
-    end
+    local line = fmt_str("  %-12s %-16s %s", l.name, state, l.title)
+    if utf8.len(line) > WIDTH then line = line:sub(1, utf8.offset(line, WIDTH)) .. "…" end
+    say(line)
   end
   if not lesson.state_path() then say("(HOME is not set: progress is kept for this session only)") end
   out:flush()
