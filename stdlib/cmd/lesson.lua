@@ -107,7 +107,7 @@ end
 -- A view's text without colour codes, for a Markdown code block.
 local function plain(v)
   local text = require("lpact.repl").render(v):gsub("\27%[[%d;]*m", "")
-  return text
+  return lesson.fit(text)
 end
 
 -- A lesson's text as Markdown: runs of lines indented by two spaces or

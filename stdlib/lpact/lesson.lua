@@ -359,6 +359,25 @@ local function save()
     done = active.i > #active.l.steps, results = table.concat(letters) })
 end
 
+--- Text fitted to `width` columns (default 80): a longer line is broken
+-- at its last space that fits, its rest indented by two spaces. Lesson
+-- views are shown through it, so a lesson fits an 80-column terminal.
+function lesson.fit(text, width)
+  width = width or WIDTH
+  local out = {}
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+    while (utf8.len(line) or #line) > width do
+      local cut = utf8.offset(line, width + 1) - 1
+      local at = line:sub(1, cut):match("^.*() ")
+      if not at or at <= 3 then break end
+      out[#out + 1] = line:sub(1, at - 1)
+      line = "  " .. line:sub(at + 1)
+    end
+    out[#out + 1] = line
+  end
+  return table.concat(out, "\n")
+end
+
 -- Runs a step's setup (what it needs from earlier steps, for a resumed
 -- lesson) and its `show` view, printing the view.
 local function show_view(code)
@@ -367,7 +386,7 @@ local function show_view(code)
   if not ok then
     say("  (the lesson's view failed: " .. (lpact.is_failure(vals) and vals.msg or tostring(vals)) .. ")")
   elseif vals.n > 0 then
-    say(require("lpact.repl").render(vals[1]))
+    say(lesson.fit(require("lpact.repl").render(vals[1])))
   end
 end
 
