@@ -22,11 +22,14 @@ SAN     ?=
 PKGS    = \
   dataset-fashion-mnist \
   gnuplot-nox \
+  iverilog \
   liblua5.4-dev \
   libopenblas-dev \
   libreadline-dev \
   pkg-config \
   python3 \
+  python3-numpy \
+  python3-torch \
   zlib1g-dev
 
 LUA_CFLAGS  := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
@@ -48,7 +51,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CTEST_SRC = $(sort $(wildcard tests/c/*.c))
 CTEST_BIN = $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test asan demo install uninstall clean check-deps
+.PHONY: all deps test asan demo install uninstall clean check-deps FORCE
 
 all: $(BUILD)/lpact $(BUILD)/lpact-repl $(CTEST_BIN)
 
@@ -68,6 +71,19 @@ $(BUILD)/gen/modules.h: $(BIND_SRC)
 	   grep -ho '^int luaopen_lpact_[a-z0-9_]*' $(BIND_SRC) /dev/null | \
 	   sed 's/^int luaopen_lpact_\(.*\)/LP_MODULE(\1)/' | sort -u; } > $@.tmp
 	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+# The source revision the engine reports (engine.revision, in every
+# result record); rewritten only when it changes. "" outside a git tree.
+$(BUILD)/gen/revision.h: FORCE
+	@mkdir -p $(dir $@)
+	@r=$$(git rev-parse --short=12 HEAD 2>/dev/null || true); \
+	 if [ -n "$$r" ] && [ -n "$$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then r="$$r+"; fi; \
+	 echo "#define LP_REVISION \"$$r\"" > $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+FORCE:
+
+$(BUILD)/obj/interp/engine.o: $(BUILD)/gen/revision.h
 
 $(BUILD)/obj/%.o: %.c $(BUILD)/gen/modules.h
 	@mkdir -p $(dir $@)

@@ -25,7 +25,7 @@ for _, f in ipairs { "tanh", "sigmoid", "relu" } do
     local q, seen, k = lpact.format(fmt), {}, 0
     for i = 0, 800 do
       local x = -4 + 8 * i / 800
-      local y = q:round(require("lpact.show").activations[f](q:round(x)))
+      local y = q:round(lpact.kernels.act_value(f, q:round(x)))
       if not seen[y] then seen[y], k = true, k + 1 end
     end
     print(string.format("%-8s %-5s %10.4f %10.4f %d", f, fmt, e.max, e.rms, k))

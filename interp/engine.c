@@ -16,6 +16,7 @@
 #include <lualib.h>
 
 #include "engine.h"
+#include "revision.h"   /* LP_REVISION: the source revision, written by make */
 
 #define LP_VERSION "0.1.0"
 
@@ -31,11 +32,12 @@ static const struct { const char *name; lua_CFunction open; } c_modules[] = {
   {NULL, NULL}
 };
 
-/* ---- SIGINT ------------------------------------------------------------ */
+/* ---- SIGINT, SIGTERM, SIGHUP ------------------------------------------- */
 
 static lua_State *volatile sig_state = NULL;
 static volatile sig_atomic_t sig_soft = 0;     /* flag-only mode */
-static volatile sig_atomic_t sig_pending = 0;  /* a Ctrl-C is waiting */
+static volatile sig_atomic_t sig_pending = 0;  /* a signal is waiting */
+static volatile sig_atomic_t sig_last = 0;     /* the first signal caught in soft mode */
 
 /* Hook set by the handler: raises the error from Lua's own context. */
 static void interrupt_hook(lua_State *L, lua_Debug *ar) {
@@ -45,10 +47,21 @@ static void interrupt_hook(lua_State *L, lua_Debug *ar) {
   luaL_error(L, "interrupted!");
 }
 
-static void on_sigint(int sig) {
-  (void)sig;
-  if (sig_soft && !sig_pending) {        /* first Ctrl-C in soft mode: flag */
+/* Soft mode (a training, a sweep): the first signal only raises the flag,
+ * so the code stops after its batch and writes what it must. A second
+ * SIGTERM or SIGHUP, or one outside soft mode, ends the process at once
+ * with that signal (files are written to temporary names and renamed, so
+ * nothing is left half-written); a second Ctrl-C, or one outside soft
+ * mode, stops the running Lua code with an error (the REPL lives on). */
+static void on_signal(int sig) {
+  if (sig_soft && !sig_pending && sig_last == 0) {
     sig_pending = 1;
+    sig_last = sig;
+    return;
+  }
+  if (sig != SIGINT) {
+    signal(sig, SIG_DFL);
+    raise(sig);
     return;
   }
   lua_State *L = sig_state;               /* hard: stop the Lua code */
@@ -56,21 +69,23 @@ static void on_sigint(int sig) {
     lua_sethook(L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
 }
 
+static const int caught[] = {SIGINT, SIGTERM, SIGHUP};
+
 void lp_engine_sigint_install(lua_State *L) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigint;
+  sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   sig_state = L;
   sigaction(SIGINT, &sa, NULL);
 }
 
 void lp_engine_sigint_restore(void) {
-  signal(SIGINT, SIG_DFL);
+  for (size_t i = 0; i < sizeof caught / sizeof caught[0]; i++) signal(caught[i], SIG_DFL);
   sig_state = NULL;
 }
 
-/* engine.interrupted() -> boolean: true once per Ctrl-C received in soft mode. */
+/* engine.interrupted() -> boolean: true once per signal received in soft mode. */
 static int e_interrupted(lua_State *L) {
   int p = sig_pending != 0;
   sig_pending = 0;
@@ -78,12 +93,31 @@ static int e_interrupted(lua_State *L) {
   return 1;
 }
 
-/* engine.catch_interrupt(on): on = true makes Ctrl-C only raise the flag
- * (a second Ctrl-C still interrupts); returns the previous setting. */
+/* engine.signal() -> the number of the first signal caught in soft mode
+ * (2 SIGINT, 15 SIGTERM, 1 SIGHUP), or nil. */
+static int e_signal(lua_State *L) {
+  if (sig_last == 0) lua_pushnil(L);
+  else lua_pushinteger(L, sig_last);
+  return 1;
+}
+
+/* engine.catch_interrupt(on): on = true makes SIGINT, SIGTERM and SIGHUP
+ * only raise the flag (turning it on from off forgets an earlier signal) (a second one still stops; see on_signal); returns
+ * the previous setting. SIGTERM and SIGHUP keep their default action
+ * until soft mode is first turned on. */
 static int e_catch_interrupt(lua_State *L) {
   luaL_checktype(L, 1, LUA_TBOOLEAN);
   int prev = sig_soft != 0;
   sig_soft = lua_toboolean(L, 1);
+  if (sig_soft && !prev) sig_last = 0;   /* a new stretch of soft mode */
+  if (sig_soft && sig_state != NULL) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+  }
   if (!sig_soft) sig_pending = 0;
   lua_pushboolean(L, prev);
   return 1;
@@ -116,11 +150,13 @@ static int e_exit(lua_State *L) {
 
 static int luaopen_engine(lua_State *L) {
   static const luaL_Reg fns[] = {
-    {"interrupted", e_interrupted}, {"catch_interrupt", e_catch_interrupt},
+    {"interrupted", e_interrupted}, {"signal", e_signal}, {"catch_interrupt", e_catch_interrupt},
     {"isatty", e_isatty}, {"rename", e_rename}, {"exit", e_exit}, {NULL, NULL}};
   luaL_newlib(L, fns);
   lua_pushliteral(L, LP_VERSION);
   lua_setfield(L, -2, "version");
+  lua_pushliteral(L, LP_REVISION);
+  lua_setfield(L, -2, "revision");
   lua_getfield(L, LUA_REGISTRYINDEX, "lpact.stdlib_dir");
   lua_setfield(L, -2, "stdlib_dir");
   return 1;

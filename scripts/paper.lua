@@ -11,7 +11,8 @@
 --       [--in_fmt F] [--out_fmt F] [--level_lr M] [--level_warmup E]
 --       [--level_init format|centroid] [--limit N] [--tag NAME]
 --       [--grad_fmt F] [--grad_scale none|amax] [--weight_fmt F]
---       [--weight_scale amax|channel|none] [--shard K/N] [--dry]
+--       [--weight_scale amax|channel|none] [--shard K/N] [--workers N]
+--       [--worker LABEL] [--data builtin] [--normalize] [--dry]
 --
 -- --level_lr M: learnable levels step with lr * M; --level_warmup E: they
 -- stay frozen for the first E epochs; --level_init centroid: they start at
@@ -27,16 +28,29 @@
 -- Defaults are the whole grid of the study (6 activations x (FP32 + 5
 -- formats x 2 level rules) x 2 models x 3 seeds = 396 trainings: hours;
 -- select a slice).
--- --dry lists the configurations without training. Records that already
--- exist in --out are skipped, so an interrupted sweep resumes. Ctrl-C stops
--- the sweep after the current batch (exit status 130); that training's
--- record is written, marked interrupted, and is trained again on resume.
+-- --dry lists the configurations without training. --data builtin trains
+-- on the built-in synthetic set even where Fashion-MNIST is installed;
+-- --normalize standardises the inputs with the training set's mean and std.
 --
--- --shard K/N runs every N-th configuration of the grid, starting at the
--- K-th (K = 1..N): N jobs with the same options and --shard 1/N … N/N
--- share the grid between them (on a cluster, one job each) and may write
--- into one --out folder at the same time; each keeps its own manifest,
--- manifest-K-of-N.json, and `lpact report` reads all the records.
+-- Every record carries its complete configuration and is named by its hash
+-- (lpact.sweep): a configuration whose record is in --out is done and
+-- skipped; any changed setting (lr, batch, limit, epochs, data, a level
+-- option, ...) trains anew. A killed training resumes from its last whole
+-- epoch (a checkpoint beside the records) and ends bit-identical to an
+-- uninterrupted one. SIGINT (Ctrl-C), SIGTERM or SIGHUP stop the sweep after
+-- the current batch: the record is written marked interrupted, the manifest
+-- says so, and the exit status is 128 + the signal (130, 143, 129); the
+-- same command resumes. A second signal stops at once.
+--
+-- Workers share a folder by claiming configurations (an O_EXCL claim file
+-- with a heartbeat), longest first: --workers N starts N worker processes on
+-- this machine; any number of copies of the command (Slurm array tasks,
+-- a second terminal) may run on one --out at the same time, each with
+-- --worker LABEL naming its manifest (manifest-LABEL.json). None trains a
+-- configuration another is training; a stopped worker's claims are taken
+-- over. --shard K/N keeps static shares: every N-th configuration of the
+-- grid from the K-th, manifest-K-of-N.json. `lpact submit` runs the sweep as
+-- a Slurm array (docs/results.md).
 
 lpact.script_help(arg)
 local qact = lpact.qact
@@ -47,7 +61,7 @@ local o = {
   batch = "128", lr = "1e-3", out = "results/paper", mode = "emulate", ste = "fprime",
   scale = "none", scale_at = "both",
 }
-local flags = { dry = true }
+local flags = { dry = true, normalize = true }
 local i = 1
 while i <= #arg do
   local k = arg[i]:match("^%-%-([%w_]+)$")
@@ -56,7 +70,7 @@ while i <= #arg do
   else
     if arg[i + 1] == nil then lpact.fail("paper.lua: --" .. k .. " needs a value") end
     if o[k] == nil and not ({ limit = 1, tag = 1, shard = 1, in_fmt = 1, out_fmt = 1, level_lr = 1, level_warmup = 1, level_init = 1,
-        grad_fmt = 1, grad_scale = 1, weight_fmt = 1, weight_scale = 1 })[k] then
+        grad_fmt = 1, grad_scale = 1, weight_fmt = 1, weight_scale = 1, workers = 1, worker = 1, data = 1 })[k] then
       lpact.fail("paper.lua: unknown option --" .. k)
     end
     o[k] = arg[i + 1]
@@ -114,6 +128,11 @@ if o.shard then
   end
 end
 if tonumber(scale) then scale = tonumber(scale) elseif scale == "none" then scale = nil end
+local nworkers = o.workers and int("workers", 1) or nil
+if o.worker and not tostring(o.worker):match("^[%w_.-]+$") then
+  lpact.fail("paper.lua: --worker must be a label of letters, digits, '_', '.' or '-', got '" .. tostring(o.worker) .. "'")
+end
+if o.data and o.data ~= "builtin" then lpact.fail("paper.lua: --data: expected builtin, got '" .. tostring(o.data) .. "'") end
 
 local stes = list(o.ste)
 if #stes == 0 then lpact.fail("paper.lua: --ste needs at least one rule") end
@@ -139,6 +158,7 @@ end
 -- This job's share of the grid: every shard_n-th configuration from the
 -- shard_k-th, so that the shards get alike mixes of activations and formats.
 local grid_size = #configs
+local all_configs = configs
 if shard_n > 1 then
   local mine = {}
   for i, c in ipairs(configs) do
@@ -198,65 +218,117 @@ if o.dry then
   return
 end
 
-local data
-local ok, res = pcall(lpact.data.fashion_mnist, { limit = o.limit and math.tointeger(tonumber(o.limit)) })
-if ok then data = res else
-  print("Fashion-MNIST not found (apt-get install dataset-fashion-mnist); using the SYNTHETIC data.builtin() instead")
-  data = lpact.data.builtin { limit = o.limit and math.tointeger(tonumber(o.limit)) }
+-- --workers N: N copies of this command, each a worker on the folder.
+if nworkers then
+  local sys = lpact.sys
+  local argv = { arg[-1] or "lpact", arg[0] }
+  local j = 1
+  while j <= #arg do
+    if arg[j] == "--workers" then j = j + 2
+    else argv[#argv + 1] = arg[j]; j = j + 1 end
+  end
+  local pids = {}
+  for w = 1, nworkers do
+    local a = { table.unpack(argv) }
+    a[#a + 1], a[#a + 2] = "--worker", (o.worker and (o.worker .. "-") or "") .. "w" .. w
+    local pid, err = sys.spawn(a)
+    if not pid then lpact.fail("paper.lua: " .. tostring(err), 1) end
+    pids[#pids + 1] = pid
+  end
+  local engine = lpact.engine
+  engine.catch_interrupt(true)
+  local worst, forwarded = 0, false
+  for _, pid in ipairs(pids) do
+    local st
+    repeat
+      st = sys.wait(pid)
+      local sig = engine.signal()
+      if st == nil and sig and not forwarded then
+        forwarded = true   -- a terminal's Ctrl-C reaches the workers itself; kill or scancel may not
+        if sig ~= 2 then for _, q in ipairs(pids) do sys.kill(q, sig) end end
+      end
+    until st ~= nil
+    if st > worst then worst = st end
+  end
+  os.exit(worst)
 end
 
-local results = lpact.results
-local run = results.open(o.out, { name = "paper", extra = { tag = o.tag, shard = o.shard },
-  manifest = shard_n > 1 and string.format("manifest-%d-of-%d.json", shard_k, shard_n) or nil })
-local have = {}
-local okr, old = pcall(results.read_dir, o.out)
-if okr then for _, r in ipairs(old) do have[r.id] = r end end
-local res, recs_run = {}, {}
-for n, c in ipairs(configs) do
-  local name = record_name(c)
-  local q = qopts(c)
-  -- the id this configuration's record gets (results.id of its fields)
-  local fi, fo = (q and q.in_fmt) or c.fmt, (q and q.out_fmt) or c.fmt
-  local probe = { model = c.model, dataset = data.name, activation = c.act, seed = c.seed }
-  if fi == fo then probe.format = fi else probe.formats = { input = fi, output = fo } end
-  if not q then probe.modes = { mode = "fp32" }
-  else
-    probe.modes = { mode = q.mode, levels = q.levels, ste = q.ste, scale = tostring(q.scale or "none"),
-      scale_at = q.scale and q.scale_at or nil, level_lr = q.level_lr,
-      level_warmup = c.levels == "learnable" and level_warmup or nil, level_init = q.level_init,
-      grad_fmt = q.grad_fmt, grad_scale = q.grad_fmt and q.grad_scale or nil }
+local data
+local limit = o.limit and math.tointeger(tonumber(o.limit)) or nil
+if o.data == "builtin" then
+  data = lpact.data.builtin { limit = limit }
+else
+  local ok, res = pcall(lpact.data.fashion_mnist, { limit = limit })
+  if ok then data = res else
+    print("Fashion-MNIST not found (apt-get install dataset-fashion-mnist); using the SYNTHETIC data.builtin() instead")
+    data = lpact.data.builtin { limit = limit }
   end
-  if o.tag then probe.modes.tag = o.tag end
-  if weights then probe.modes.weights = weights.fmt .. ((weights.scale or "amax") ~= "none" and (":" .. (weights.scale or "amax")) or "") end
-  local id = results.record(probe, {}).id
-  local acc
-  if have[id] and have[id].epochs == epochs and not have[id].interrupted then
-    acc = have[id].test_acc
-    run:add_existing(have[id])
-    recs_run[#recs_run + 1] = have[id]
-    print(string.format("[%d/%d] %s: done before (%.2f%%)", n, #configs, name, 100 * (acc or 0)))
-  else
-    local r = qact.experiment { act = c.act, fmt = c.fmt, model = c.model, data = data, epochs = epochs,
-      batch = batch, lr = lr, seed = c.seed, qact = q, tag = o.tag, weights = weights,
-      level_warmup = c.levels == "learnable" and level_warmup or nil }
-    local rec = run:add(r.cfg, r.history)
-    recs_run[#recs_run + 1] = rec
-    if r.history.interrupted then
-      -- Ctrl-C: the training stopped after its batch and its partial record
-      -- is written (marked interrupted); the sweep stops here, and the same
-      -- command retrains that configuration and goes on.
-      run:finish("interrupted")
-      io.stderr:write(string.format("paper.lua: interrupted in configuration %d of %d (%s); "
-        .. "the same command resumes the sweep\n", n, #configs, name))
-      os.exit(130)
-    end
-    acc = r.test_acc
-    print(string.format("[%d/%d] %s: test %.2f%% (%.0f s)", n, #configs, name, 100 * acc, r.seconds))
-  end
-  io.stdout:flush()
-  res[#res + 1] = { c = c, acc = acc }
 end
-run:finish()
+if o.normalize then lpact.data.normalize(data) end
+
+-- The identity of every configuration: each setting that can change a
+-- number, resolved (format specs in full, optimizer hyper-parameters,
+-- the data set's content hash). Thread count and host are not part of it.
+local sweep = lpact.sweep
+local data_id = sweep.data_identity(data, { limit = limit or false, normalize = o.normalize and true or false,
+  split = "train/test" })
+local adam = lpact.optim.Adam({}, { lr = lr })
+local function spec(f) return f and (tostring(lpact.format(f)):match("^Format%((.*)%)$") or tostring(f)) or nil end
+local function cell_of(c)
+  local q = qopts(c)
+  local cfg = {
+    model = c.model == "mlp" and { name = "mlp", sizes = { 784, 256, 128, 10 } } or { name = c.model },
+    activation = c.act, seed = c.seed, epochs = epochs, batch = batch, data = data_id,
+    optimizer = { name = "adam", lr = lr, beta1 = adam.beta1, beta2 = adam.beta2, eps = adam.eps,
+      weight_decay = adam.weight_decay },
+    schedule = "none", tag = o.tag,
+    weights = weights and { fmt = spec(weights.fmt), scale = weights.scale or "amax" } or nil,
+  }
+  if q then
+    cfg.qact = { format = spec(c.fmt), in_fmt = spec(q.in_fmt), out_fmt = spec(q.out_fmt), levels = q.levels,
+      mode = q.mode, ste = q.ste, scale = tostring(q.scale or "none"), scale_at = q.scale and q.scale_at or nil,
+      level_lr = q.level_lr, level_init = q.level_init,
+      level_warmup = c.levels == "learnable" and level_warmup or nil,
+      grad_fmt = spec(q.grad_fmt), grad_scale = q.grad_fmt and q.grad_scale or nil }
+  else
+    cfg.qact = { format = "fp32" }
+  end
+  local prefix = { c.model, c.act, q and q.in_fmt or c.fmt }
+  if q and q.out_fmt and q.out_fmt ~= q.in_fmt then prefix[#prefix + 1] = q.out_fmt end
+  if q then prefix[#prefix + 1] = c.levels end
+  if q and c.ste ~= "fprime" then prefix[#prefix + 1] = c.ste end
+  prefix[#prefix + 1] = "s" .. c.seed
+  prefix[#prefix + 1] = "e" .. epochs
+  local cell = sweep.cell(prefix, cfg, { cost = (c.model == "mlp" and 1 or 20) * epochs, name = record_name(c) })
+  cell.c = c
+  return cell
+end
+local cells, grid_cells = {}, {}
+for _, c in ipairs(configs) do cells[#cells + 1] = cell_of(c) end
+for _, c in ipairs(all_configs) do grid_cells[#grid_cells + 1] = cell_of(c) end
+
+local status = sweep.run { dir = o.out, cells = cells, grid = grid_cells, name = "paper", worker = o.worker,
+  shard = shard_n > 1 and { shard_k, shard_n } or nil, info = { tag = o.tag, shard = o.shard },
+  train = function(cell, ctx)
+    local c = cell.c
+    local r = qact.experiment { act = c.act, fmt = c.fmt, model = c.model, data = data, epochs = epochs,
+      batch = batch, lr = lr, seed = c.seed, qact = qopts(c), tag = o.tag, weights = weights,
+      level_warmup = c.levels == "learnable" and level_warmup or nil,
+      checkpoint = ctx.checkpoint, on_batch = ctx.on_batch }
+    return r.cfg, r.history
+  end }
+if status ~= 0 then os.exit(status) end
+
+local results = lpact.results
+local res, recs_run = {}, {}
+for _, cell in ipairs(cells) do
+  local ok, rec = pcall(results.read, o.out .. "/" .. cell.id .. ".json")
+  if ok and type(rec) == "table" and rec.interrupted ~= true then
+    rec.file = cell.id .. ".json"
+    recs_run[#recs_run + 1] = rec
+    res[#res + 1] = { c = cell.c, acc = rec.test_acc }
+  end
+end
 local results_list = res
 
 -- Mean accuracy over seeds: rows model/activation/levels (and STE when

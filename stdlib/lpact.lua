@@ -119,6 +119,11 @@ function lpact.command(args)
   return run(args) or 0
 end
 
+-- Array and model files NumPy and PyTorch users exchange (lpact.interop).
+for _, name in ipairs { "save_npy", "load_npy", "load_safetensors", "save_tensors", "load_model" } do
+  lpact[name] = function(...) return require("lpact.interop")[name](...) end
+end
+
 -- Lua submodules load on first use: lpact.nn is require "lpact.nn".
 return setmetatable(lpact, {
   __index = function(t, k)

@@ -50,6 +50,13 @@ local rule = ebnf:match("preset%s*=(.-);")
 local names = {}
 for name in rule:gmatch('"([%w]+)"') do names[#names + 1] = name end
 t.same(names, lpact.formats, "grammar presets == lpact.formats")
+local arule = ebnf:match("alias%s*=(.-);")
+local anames = {}
+for name in arule:gmatch('"([%w_]+)"') do anames[#anames + 1] = name end
+t.same(anames, lpact.format_aliases, "grammar aliases == lpact.format_aliases")
+for _, p in ipairs { "ieee", "fn", "fin", "fnuz", "e8m0" } do
+  t.like(ebnf, 'policy%s*=[^;]*"' .. p .. '"', "grammar has policy " .. p)
+end
 for _, m in ipairs { "rne", "rna", "rtz", "rup", "rdn", "rno", "sr" } do
   t.like(ebnf, '"' .. m .. '"', "grammar has mode " .. m)
 end

@@ -60,7 +60,7 @@ t.raises(function() fp4:with{seed = "x"} end, "seed must be an integer", "with: 
 t.raises(function() fp4:with{mode = "fin"} end, "mode 'fin' is not one of rne rna rtz rup rdn rno sr", "with: mode must be a mode")
 t.raises(function() fp4:with{policy = "sat"} end, "policy 'sat' is not one of ieee fn fin", "with: policy must be a policy")
 t.is(lpact.format"e4m3":with{policy = "ieee", overflow = "sat"}.spec, "e4m3:bias=7:ieee:sat:rne", "with{policy, overflow}")
-t.raises(function() fp4:with"inf" end, "needs the ieee or fn policy", "with: invalid combination")
+t.raises(function() fp4:with"inf" end, "needs the ieee, fn, fnuz or e8m0 policy", "with: invalid combination")
 
 -- info and properties
 local i = lpact.format"e4m3":info()

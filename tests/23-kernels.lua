@@ -140,7 +140,8 @@ end
 t.near(K.act("elu", T { -1 }, 2):get(1), 2 * (1 / e - 1), 1e-6, "elu alpha = 2")
 t.near(K.act("leaky_relu", T { -1 }, 0.2):get(1), -0.2, 1e-7, "leaky_relu slope 0.2")
 -- derivatives: double-precision central differences of act_value, away from kinks
-for _, a in ipairs(K.activations()) do
+for _, rec in ipairs(lpact.activations()) do
+  local a = rec.name
   local worst = 0
   for _, x0 in ipairs { -2.5, -0.7, 0.3, 1.1, 2.9 } do
     local h = 1e-6

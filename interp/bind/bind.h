@@ -7,6 +7,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "core/act.h"
 #include "core/format.h"
 #include "core/tensor.h"
 
@@ -30,5 +31,10 @@ lp_tensor *lp_push_tensor_like(lua_State *L, const lp_tensor *t, int zero);
 /* Argument i as a contiguous tensor: raises if it is a non-contiguous view
  * ("bad argument #i to 'f' (contiguous tensor expected)"). */
 lp_tensor *lp_check_contiguous(lua_State *L, int i);
+
+/* bind/act.c: argument i as an activation name ("unknown activation 'x'"
+ * otherwise); the parameter at i (absent or nil: the function's default). */
+lp_act lp_check_act(lua_State *L, int i);
+double lp_opt_alpha(lua_State *L, int i, lp_act a);
 
 #endif

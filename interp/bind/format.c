@@ -30,12 +30,25 @@ void lp_push_format(lua_State *L, const lp_format *f) {
   luaL_setmetatable(L, LP_FORMAT_MT);
 }
 
+/* The C parser reads up to the first NUL: a spec with a NUL inside
+ * ("e4m3\0junk") would quietly lose its tail, so it is refused. */
+static const char *spec_nul = "format spec holds a NUL byte";
+static int has_nul(lua_State *L, int i) {
+  size_t n;
+  const char *s = lua_tolstring(L, i, &n);
+  return s != NULL && strlen(s) != n;
+}
+
 const lp_format *lp_check_format(lua_State *L, int i) {
   i = lua_absindex(L, i);
   Format *u = (Format *)luaL_testudata(L, i, LP_FORMAT_MT);
   if (u != NULL) return &u->f;
   if (lua_type(L, i) != LUA_TSTRING) {
     luaL_typeerror(L, i, "format or spec string");
+    return NULL;
+  }
+  if (has_nul(L, i)) {
+    luaL_argerror(L, i, spec_nul);
     return NULL;
   }
   lp_format f;
@@ -62,6 +75,11 @@ static int l_parse_format(lua_State *L) {
   const char *spec = luaL_checkstring(L, 1);
   lp_format f;
   char err[256];
+  if (has_nul(L, 1)) {
+    luaL_pushfail(L);
+    lua_pushstring(L, spec_nul);
+    return 2;
+  }
   if (lp_format_parse(&f, spec, err, sizeof err) != LP_OK) {
     luaL_pushfail(L);
     lua_pushstring(L, err);
@@ -176,10 +194,52 @@ static int m_quantize(lua_State *L) {
   return 1;
 }
 
+static uint32_t check_code(lua_State *L, const lp_format *f, int i);
+
+/* f:encode(t) for a Tensor: a new tensor of the codes (small integers held
+ * exactly in float32; formats up to 24 bits). Every element must be a
+ * value of the format: the first that is not is reported (nil, message). */
+static int encode_tensor(lua_State *L, const lp_format *f) {
+  if (f->bits > 24) return luaL_error(L, "encode: %s codes have %d bits; tensors hold codes up to 24 bits", f->name, f->bits);
+  lp_tensor *src = check_tensor_in(L, 2);
+  lp_tensor *dst = lp_push_tensor_like(L, src, 0);
+  const float *x = lp_tensor_data(src);
+  float *c = lp_tensor_data(dst);
+  int64_t n = lp_tensor_numel(src);
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t code;
+    if (lp_encode(f, x[i], &code) != LP_OK) {
+      luaL_pushfail(L);
+      lua_pushfstring(L, "element %I (%f) is not a value of %s (round it first)", (lua_Integer)i + 1,
+                      (lua_Number)x[i], f->name);
+      return 2;
+    }
+    c[i] = (float)code;
+  }
+  return 1;
+}
+
+/* f:decode(t) for a Tensor of codes: a new tensor of the values. */
+static int decode_tensor(lua_State *L, const lp_format *f) {
+  lp_tensor *src = check_tensor_in(L, 2);
+  uint64_t nc = f->bits >= 32 ? (UINT64_C(1) << 32) : (UINT64_C(1) << f->bits);
+  const float *c = lp_tensor_data(src);
+  int64_t n = lp_tensor_numel(src);
+  for (int64_t i = 0; i < n; i++)
+    if (!(c[i] >= 0 && (double)c[i] < (double)nc && c[i] == floorf(c[i])))
+      return luaL_error(L, "decode: element %I (%f) is not a code of %s (0..%I)", (lua_Integer)i + 1,
+                        (lua_Number)c[i], f->name, (lua_Integer)nc - 1);
+  lp_tensor *dst = lp_push_tensor_like(L, src, 0);
+  float *v = lp_tensor_data(dst);
+  for (int64_t i = 0; i < n; i++) v[i] = (float)lp_decode(f, (uint32_t)c[i]);
+  return 1;
+}
+
 /* f:encode(x) -> code: x must be a value of the format (round it first);
- * returns nil and a message otherwise. */
+ * returns nil and a message otherwise. A Tensor gives a Tensor of codes. */
 static int m_encode(lua_State *L) {
   Format *u = check_self(L);
+  if (luaL_testudata(L, 2, LP_TENSOR_MT) != NULL) return encode_tensor(L, &u->f);
   double x = luaL_checknumber(L, 2);
   uint32_t code;
   if (lp_encode(&u->f, x, &code) != LP_OK) {
@@ -198,9 +258,11 @@ static uint32_t check_code(lua_State *L, const lp_format *f, int i) {
   return (uint32_t)c;
 }
 
-/* f:decode(code) -> value (inf and NaN as floats). */
+/* f:decode(code) -> value (inf and NaN as floats); a Tensor of codes gives
+ * a Tensor of values. */
 static int m_decode(lua_State *L) {
   Format *u = check_self(L);
+  if (luaL_testudata(L, 2, LP_TENSOR_MT) != NULL) return decode_tensor(L, &u->f);
   lua_pushnumber(L, lp_decode(&u->f, check_code(L, &u->f, 2)));
   return 1;
 }
@@ -273,15 +335,18 @@ static int m_values(lua_State *L) {
   uint32_t npos = 0;
   lua_createtable(L, (int)lp_format_nvalues(f), 0);
   double *mags = (double *)lua_newuserdatauv(L, sizeof(double) * (f->maxcode + 1), 0);
-  for (uint32_t c = 1; c <= f->maxcode; c++) {
+  int has_zero = f->policy != LP_E8M0;   /* e8m0's code 0 is 2^-bias */
+  for (uint32_t c = has_zero ? 1 : 0; c <= f->maxcode; c++) {
     lp_code_kind k = lp_code_fields(f, c, NULL, NULL, NULL);
     if (k == LP_KIND_NORMAL || k == LP_KIND_SUBNORMAL) mags[npos++] = lp_decode(f, c);
   }
   lua_Integer idx = 1;
   if (f->is_signed)
     for (uint32_t k = npos; k > 0; k--) { lua_pushnumber(L, -mags[k - 1]); lua_seti(L, -3, idx++); }
-  lua_pushnumber(L, 0.0);
-  lua_seti(L, -3, idx++);
+  if (has_zero) {
+    lua_pushnumber(L, 0.0);
+    lua_seti(L, -3, idx++);
+  }
   for (uint32_t k = 0; k < npos; k++) { lua_pushnumber(L, mags[k]); lua_seti(L, -3, idx++); }
   lua_pop(L, 1);
   return 1;
@@ -362,13 +427,13 @@ static int m_with(lua_State *L) {
         const char *v = lua_tostring(L, -1);
         static const char *const allowed[][8] = {
           {"rne", "rna", "rtz", "rup", "rdn", "rno", "sr", NULL},   /* mode */
-          {"ieee", "fn", "fin", NULL},                               /* policy */
+          {"ieee", "fn", "fin", "fnuz", "e8m0", NULL},               /* policy */
           {"sat", "inf", NULL}};                                     /* overflow */
         int which = !strcmp(keys[i], "mode") ? 0 : !strcmp(keys[i], "policy") ? 1 : 2, ok = 0;
         for (int k = 0; allowed[which][k] != NULL; k++) ok |= !strcmp(v, allowed[which][k]);
         if (!ok)
           return luaL_error(L, "bad argument #1 to 'with' (%s '%s' is not one of %s)", keys[i], v,
-                            which == 0 ? "rne rna rtz rup rdn rno sr" : which == 1 ? "ieee fn fin" : "sat inf");
+                            which == 0 ? "rne rna rtz rup rdn rno sr" : which == 1 ? "ieee fn fin fnuz e8m0" : "sat inf");
         snprintf(opt, sizeof opt, ":%.40s", v);
       }
       lua_pop(L, 1);
@@ -390,6 +455,7 @@ static int m_with(lua_State *L) {
     lua_pushstring(L, all);
   } else {
     luaL_checkstring(L, 2);
+    luaL_argcheck(L, !has_nul(L, 2), 2, spec_nul);
     lua_pushvalue(L, 2);
   }
   lp_format g;
@@ -512,16 +578,19 @@ static int l_bench_memcpy(lua_State *L) {
   return 2;
 }
 
-/* bench_quantize(buf, format, threads, reps) -> best wall seconds, best
- * CPU seconds (all threads) of lp_quantize over the buffer (out of place)
- * with that many threads. */
+/* bench_quantize(buf, format, threads, reps [, lanes]) -> best wall
+ * seconds, best CPU seconds (all threads) of lp_quantize over the buffer
+ * (out of place) with that many threads; lanes is a level of
+ * lp_quantize_simd (default: the best the CPU runs). */
 static int l_bench_quantize(lua_State *L) {
   BenchBuf *b = (BenchBuf *)luaL_checkudata(L, 1, BENCH_MT);
   const lp_format *f = lp_check_format(L, 2);
   lua_Integer threads = luaL_optinteger(L, 3, 1), reps = luaL_optinteger(L, 4, 3);
   luaL_argcheck(L, threads >= 1 && threads <= 64, 3, "threads out of range");
   luaL_argcheck(L, reps >= 1 && reps <= 1000000, 4, "repetitions out of range");
-  int old = lp_threads();
+  lua_Integer lanes = luaL_optinteger(L, 5, -1);
+  luaL_argcheck(L, lanes >= -1 && lanes <= lp_quantize_simd_max(), 5, "lane level not run by this CPU");
+  int old = lp_threads(), old_lanes = lp_quantize_simd((int)lanes);
   lp_set_threads((int)threads);
   double best = INFINITY, best_cpu = INFINITY;
   for (int r = 0; r < reps; r++) {
@@ -532,9 +601,22 @@ static int l_bench_quantize(lua_State *L) {
     if (c < best_cpu) best_cpu = c;
   }
   lp_set_threads(old);
+  lp_quantize_simd(old_lanes);
   lua_pushnumber(L, best);
   lua_pushnumber(L, best_cpu);
   return 2;
+}
+
+/* bench_lanes() -> {"portable", "avx2", ...}: the lane builds of
+ * lp_quantize this CPU runs, index i + 1 for level i. */
+static int l_bench_lanes(lua_State *L) {
+  int max = lp_quantize_simd_max();
+  lua_createtable(L, max + 1, 0);
+  for (int i = 0; i <= max; i++) {
+    lua_pushstring(L, lp_quantize_simd_name(i));
+    lua_seti(L, -2, i + 1);
+  }
+  return 1;
 }
 
 /* ------------------------------------------------------------- module */
@@ -566,11 +648,19 @@ int luaopen_lpact_format(lua_State *L) {
     lua_seti(L, -2, i + 1);
   }
   lua_setfield(L, -2, "formats");
+  lua_newtable(L);
+  for (int i = 0; lp_format_aliases[i] != NULL; i++) {
+    lua_pushstring(L, lp_format_aliases[i]);
+    lua_seti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "format_aliases");
   lua_pushcfunction(L, l_bench_buffer);
   lua_setfield(L, -2, "bench_buffer");
   lua_pushcfunction(L, l_bench_memcpy);
   lua_setfield(L, -2, "bench_memcpy");
   lua_pushcfunction(L, l_bench_quantize);
   lua_setfield(L, -2, "bench_quantize");
+  lua_pushcfunction(L, l_bench_lanes);
+  lua_setfield(L, -2, "bench_lanes");
   return 1;
 }

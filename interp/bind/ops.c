@@ -266,6 +266,8 @@ static int k_batchnorm(lua_State *L) {
             *rm = opt_tensor(L, 4), *rv = opt_tensor(L, 5);
   int training = lua_toboolean(L, 6);
   float mom = (float)luaL_optnumber(L, 7, 0.1), eps = (float)luaL_optnumber(L, 8, 1e-5);
+  luaL_argcheck(L, mom >= 0 && mom <= 1, 7, "momentum must be in [0, 1]");
+  luaL_argcheck(L, eps > 0 && isfinite(eps), 8, "eps must be > 0");
   int64_t N, C, S;
   bn_dims(L, x, &N, &C, &S, "batchnorm");
   check_c(L, g, C, "gamma");
@@ -328,11 +330,9 @@ static int k_dropout(lua_State *L) {
 /* ---- activations -------------------------------------------------------- */
 
 static lp_act check_act_d(lua_State *L, int i, double *alpha, int ai) {
-  const char *name = luaL_checkstring(L, i);
-  int a = lp_act_from_name(name);
-  if (a < 0) luaL_argerror(L, i, lua_pushfstring(L, "unknown activation '%s'", name));
-  *alpha = luaL_optnumber(L, ai, a == LP_ACT_LEAKY_RELU ? 0.01 : 1.0);
-  return (lp_act)a;
+  lp_act a = lp_check_act(L, i);
+  *alpha = lp_opt_alpha(L, ai, a);
+  return a;
 }
 
 static lp_act check_act(lua_State *L, int i, float *alpha, int ai) {
@@ -376,16 +376,6 @@ static int k_act_deriv(lua_State *L) {
   double alpha;
   lp_act a = check_act_d(L, 1, &alpha, 3);
   lua_pushnumber(L, lp_act_deriv(a, luaL_checknumber(L, 2), alpha));
-  return 1;
-}
-
-/* kernels.activations() -> list of the activation names */
-static int k_activations(lua_State *L) {
-  lua_createtable(L, LP_ACT_COUNT, 0);
-  for (int i = 0; i < LP_ACT_COUNT; i++) {
-    lua_pushstring(L, lp_act_name((lp_act)i));
-    lua_rawseti(L, -2, i + 1);
-  }
   return 1;
 }
 
@@ -549,7 +539,7 @@ static const luaL_Reg kernels[] = {
   {"batchnorm", k_batchnorm}, {"batchnorm_backward", k_batchnorm_backward},
   {"dropout", k_dropout},
   {"act", k_act}, {"act_backward", k_act_backward}, {"act_value", k_act_value},
-  {"act_deriv", k_act_deriv}, {"activations", k_activations},
+  {"act_deriv", k_act_deriv},
   {"softmax", k_softmax}, {"softmax_backward", k_softmax_backward},
   {"cross_entropy", k_cross_entropy}, {"cross_entropy_backward", k_cross_entropy_backward},
   {"adam_step", k_adam_step}, {"sgd_step", k_sgd_step},

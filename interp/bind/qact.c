@@ -16,7 +16,8 @@
 
 typedef struct {
   lp_qz qin, qout;
-  int fn, mode, ready;
+  lp_act fn;
+  int mode, ready;
   double alpha;
   uint32_t *map;        /* (qin.ncodes + 1) output code per input code   */
   int map_valid;
@@ -35,20 +36,13 @@ static int check_mode(lua_State *L, int i) {
   return luaL_checkoption(L, i, NULL, modes);
 }
 
-static int check_fn(lua_State *L, int i) {
-  const char *name = luaL_checkstring(L, i);
-  int fn = lp_qf_from_name(name);
-  if (fn < 0) luaL_argerror(L, i, lua_pushfstring(L, "unknown activation '%s'", name));
-  return fn;
-}
-
 /* qk.new(fn, in_fmt, out_fmt, mode [, alpha]) -> QactCore */
 static int l_new(lua_State *L) {
-  int fn = check_fn(L, 1);
+  lp_act fn = lp_check_act(L, 1);
   const lp_format *fi = lp_check_format(L, 2);
   const lp_format *fo = lp_check_format(L, 3);
   int mode = check_mode(L, 4);
-  double alpha = luaL_optnumber(L, 5, lp_qf_default_alpha(fn));
+  double alpha = lp_opt_alpha(L, 5, fn);
   qcore *q = lua_newuserdatauv(L, sizeof *q, 0);
   memset(q, 0, sizeof *q);
   luaL_setmetatable(L, QACT_MT);
@@ -99,7 +93,7 @@ static int m_info(lua_State *L) {
   lua_pushboolean(L, q->qin.fast), lua_setfield(L, -2, "fast_in");
   if (has_codes(&q->qin)) push_values(L, &q->qin), lua_setfield(L, -2, "in_values");
   if (has_codes(&q->qout)) push_values(L, &q->qout), lua_setfield(L, -2, "out_values");
-  lua_pushstring(L, lp_qf_name(q->fn)), lua_setfield(L, -2, "fn");
+  lua_pushstring(L, lp_act_name(q->fn)), lua_setfield(L, -2, "fn");
   lua_pushnumber(L, q->alpha), lua_setfield(L, -2, "alpha");
   return 1;
 }
@@ -356,8 +350,8 @@ static int m_eval(lua_State *L) {
   qcore *q = check_qcore(L, 1);
   double v = lp_qz_round(&q->qin, luaL_checknumber(L, 2), 0);
   if (q->qin.identity) v = luaL_checknumber(L, 2);
-  double z = q->mode == LP_QMODE_OPS ? lp_qf_ops(q->fn, v, q->alpha, &q->qout.f)
-                                     : lp_qf_eval(q->fn, v, q->alpha);
+  double z = q->mode == LP_QMODE_OPS ? lp_act_ops(q->fn, v, q->alpha, &q->qout.f)
+                                     : lp_act_value(q->fn, v, q->alpha);
   lua_pushnumber(L, lp_qz_round(&q->qout, z, 0));
   return 1;
 }
@@ -397,8 +391,8 @@ static int l_ste(lua_State *L) {
   lp_tensor *x = lp_check_contiguous(L, 1);
   lp_tensor *g = lp_check_contiguous(L, 2);
   int rule = ste_rule(L, 3);
-  int fn = check_fn(L, 4);
-  double alpha = luaL_optnumber(L, 5, lp_qf_default_alpha(fn));
+  lp_act fn = lp_check_act(L, 4);
+  double alpha = lp_opt_alpha(L, 5, fn);
   double lo = luaL_optnumber(L, 6, -INFINITY), hi = luaL_optnumber(L, 7, INFINITY);
   if (lp_tensor_numel(x) != lp_tensor_numel(g)) return luaL_argerror(L, 2, "size differs from x");
   double *pts;
@@ -428,8 +422,8 @@ static int l_backward(lua_State *L) {
   lp_tensor *g = lp_check_contiguous(L, 1);
   lp_tensor *x = lp_check_contiguous(L, 2);
   int rule = ste_rule(L, 3);
-  int fn = check_fn(L, 4);
-  double alpha = luaL_optnumber(L, 5, lp_qf_default_alpha(fn));
+  lp_act fn = lp_check_act(L, 4);
+  double alpha = lp_opt_alpha(L, 5, fn);
   double lo = luaL_optnumber(L, 6, -INFINITY), hi = luaL_optnumber(L, 7, INFINITY);
   size_t n = (size_t)lp_tensor_numel(x);
   if ((size_t)lp_tensor_numel(g) != n) return luaL_argerror(L, 1, "size differs from x");
@@ -459,8 +453,8 @@ static int l_scale_grad(lua_State *L) {
   lp_tensor *x = lp_check_contiguous(L, 2);
   lp_tensor *y = lp_check_contiguous(L, 3);
   int kind = luaL_checkoption(L, 4, NULL, kinds);
-  int fn = check_fn(L, 5);
-  double alpha = luaL_optnumber(L, 6, lp_qf_default_alpha(fn));
+  lp_act fn = lp_check_act(L, 5);
+  double alpha = lp_opt_alpha(L, 6, fn);
   double s = luaL_checknumber(L, 7), lo = luaL_checknumber(L, 8), hi = luaL_checknumber(L, 9);
   if (lp_tensor_numel(g) != lp_tensor_numel(x) || lp_tensor_numel(y) != lp_tensor_numel(x))
     return luaL_error(L, "scale_grad: g, x and y must have the same size");
@@ -501,47 +495,22 @@ static int l_mx_scale(lua_State *L) {
   return 1;
 }
 
-/* qk.f(name, x [, alpha]), qk.fprime(name, x [, alpha]) -> number */
-static int l_f(lua_State *L) {
-  int fn = check_fn(L, 1);
-  double x = luaL_checknumber(L, 2);
-  lua_pushnumber(L, lp_qf_eval(fn, x, luaL_optnumber(L, 3, lp_qf_default_alpha(fn))));
-  return 1;
-}
-
-static int l_fprime(lua_State *L) {
-  int fn = check_fn(L, 1);
-  double x = luaL_checknumber(L, 2);
-  lua_pushnumber(L, lp_qf_deriv(fn, x, luaL_optnumber(L, 3, lp_qf_default_alpha(fn))));
-  return 1;
-}
-
 /* qk.absmax(name, lo, hi [, alpha]) -> max |f| over [lo, hi], exactly */
 static int l_absmax(lua_State *L) {
-  int fn = check_fn(L, 1);
+  lp_act fn = lp_check_act(L, 1);
   double lo = luaL_checknumber(L, 2), hi = luaL_checknumber(L, 3);
   luaL_argcheck(L, lo <= hi, 3, "the interval's upper end must not be below its lower end");
-  lua_pushnumber(L, lp_qf_absmax(fn, luaL_optnumber(L, 4, lp_qf_default_alpha(fn)), lo, hi));
+  lua_pushnumber(L, lp_act_absmax(fn, lp_opt_alpha(L, 4, fn), lo, hi));
   return 1;
 }
 
 /* qk.ops(name, x, fmt [, alpha]) -> f(x) with every operation rounded */
 static int l_ops(lua_State *L) {
-  int fn = check_fn(L, 1);
+  lp_act fn = lp_check_act(L, 1);
   double x = luaL_checknumber(L, 2);
   const lp_format *f = lp_check_format(L, 3);
-  lua_pushnumber(L, lp_qf_ops(fn, x, luaL_optnumber(L, 4, lp_qf_default_alpha(fn)), f));
+  lua_pushnumber(L, lp_act_ops(fn, x, lp_opt_alpha(L, 4, fn), f));
   return 1;
-}
-
-/* qk.info(name) -> monotone, has_ops, default alpha; nil if unknown */
-static int l_fninfo(lua_State *L) {
-  int fn = lp_qf_from_name(luaL_checkstring(L, 1));
-  if (fn < 0) return 0;
-  lua_pushboolean(L, lp_qf_monotone(fn));
-  lua_pushboolean(L, lp_qf_has_ops(fn));
-  lua_pushnumber(L, lp_qf_default_alpha(fn));
-  return 3;
 }
 
 static const luaL_Reg methods[] = {
@@ -552,8 +521,8 @@ static const luaL_Reg methods[] = {
 
 static const luaL_Reg funcs[] = {
   { "new", l_new }, { "ste", l_ste }, { "scatter", l_scatter }, { "amax", l_amax },
-  { "group_amax", l_group_amax }, { "mx_scale", l_mx_scale }, { "f", l_f },
-  { "fprime", l_fprime }, { "absmax", l_absmax }, { "ops", l_ops }, { "fninfo", l_fninfo }, { "scale_grad", l_scale_grad }, { "backward", l_backward },
+  { "group_amax", l_group_amax }, { "mx_scale", l_mx_scale },
+  { "absmax", l_absmax }, { "ops", l_ops }, { "scale_grad", l_scale_grad }, { "backward", l_backward },
   { NULL, NULL },
 };
 

@@ -227,6 +227,10 @@ static int l_full(lua_State *L) {
 static int l_arange(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
   luaL_argcheck(L, n >= 0, 1, "non-negative count expected");
+  /* one count only: arange(0, 1e15) would otherwise be a quiet empty tensor */
+  luaL_argcheck(L, lua_isnone(L, 2), 2, "arange takes one count n (values 0..n-1)");
+  /* float32 holds every integer only up to 2^24: above, values would repeat */
+  luaL_argcheck(L, n <= (1 << 24), 1, "count above 2^24 (float32 cannot hold every value 0..n-1)");
   int64_t shape[1] = {n};
   lp_tensor *t = lp_push_tensor(L, 1, shape, 0);
   float *p = lp_tensor_data(t);

@@ -15,9 +15,10 @@
 
 /* ---------------------------------------------------------------- names */
 
-const char *lp_policy_name(lp_policy p) {
-  return p == LP_IEEE ? "ieee" : p == LP_FN ? "fn" : "fin";
-}
+static const char *const policy_names[] = {"ieee", "fn", "fin", "fnuz", "e8m0"};
+_Static_assert(sizeof policy_names / sizeof policy_names[0] == LP_NPOLICIES, "one name per policy");
+
+const char *lp_policy_name(lp_policy p) { return policy_names[p]; }
 
 const char *lp_overflow_name(lp_overflow o) { return o == LP_SAT ? "sat" : "inf"; }
 
@@ -25,22 +26,65 @@ static const char *const mode_names[] = {"rne", "rna", "rtz", "rup", "rdn", "rno
 
 const char *lp_rmode_name(lp_rmode m) { return mode_names[m]; }
 
+/* A named format: the presets first, then the names other tools use for
+ * the same formats (aliases). overflow -1: the policy's default. */
 typedef struct {
   const char *name;
-  int ebits, mbits, bias;
+  int is_signed, ebits, mbits, bias;
   lp_policy policy;
+  int overflow;
+  int alias;
 } preset;
 
+#define P(n, E, M, b, pol) {n, 1, E, M, b, pol, -1, 0}
+/* ml_dtypes and PyTorch convert without saturating (a value past max
+ * becomes inf or NaN): their names carry :inf. OCP leaves saturation to
+ * the implementation: its names keep lpact's default. */
+#define A(n, sg, E, M, b, pol, ov) {n, sg, E, M, b, pol, ov, 1}
 static const preset presets[] = {
-  {"fp32", 8, 23, 127, LP_IEEE}, {"bf16", 8, 7, 127, LP_IEEE},
-  {"fp16", 5, 10, 15, LP_IEEE},  {"fp8", 4, 3, 7, LP_FN},
-  {"e4m3", 4, 3, 7, LP_FN},      {"e5m2", 5, 2, 15, LP_IEEE},
-  {"fp6", 3, 2, 3, LP_FIN},      {"e3m2", 3, 2, 3, LP_FIN},
-  {"e2m3", 2, 3, 1, LP_FIN},     {"fp4", 2, 1, 1, LP_FIN},
-  {"e2m1", 2, 1, 1, LP_FIN},     {"fp3", 1, 1, 0, LP_FIN},
-  {"fp2", 1, 0, 0, LP_FIN},
+  P("fp32", 8, 23, 127, LP_IEEE), P("bf16", 8, 7, 127, LP_IEEE),
+  P("fp16", 5, 10, 15, LP_IEEE),  P("fp8", 4, 3, 7, LP_FN),
+  P("e4m3", 4, 3, 7, LP_FN),      P("e5m2", 5, 2, 15, LP_IEEE),
+  P("fp6", 3, 2, 3, LP_FIN),      P("e3m2", 3, 2, 3, LP_FIN),
+  P("e2m3", 2, 3, 1, LP_FIN),     P("fp4", 2, 1, 1, LP_FIN),
+  P("e2m1", 2, 1, 1, LP_FIN),     P("fp3", 1, 1, 0, LP_FIN),
+  P("fp2", 1, 0, 0, LP_FIN),
+  /* ml_dtypes / PyTorch dtype names */
+  A("float8_e4m3fn", 1, 4, 3, 7, LP_FN, LP_INF),
+  A("float8_e5m2", 1, 5, 2, 15, LP_IEEE, LP_INF),
+  A("float8_e4m3fnuz", 1, 4, 3, 8, LP_FNUZ, LP_INF),
+  A("float8_e5m2fnuz", 1, 5, 2, 16, LP_FNUZ, LP_INF),
+  A("float8_e4m3b11fnuz", 1, 4, 3, 11, LP_FNUZ, LP_INF),
+  A("float6_e3m2fn", 1, 3, 2, 3, LP_FIN, LP_SAT),
+  A("float6_e2m3fn", 1, 2, 3, 1, LP_FIN, LP_SAT),
+  A("float4_e2m1fn", 1, 2, 1, 1, LP_FIN, LP_SAT),
+  A("float8_e8m0fnu", 0, 8, 0, 127, LP_E8M0, LP_INF),
+  A("bfloat16", 1, 8, 7, 127, LP_IEEE, LP_INF),
+  A("float16", 1, 5, 10, 15, LP_IEEE, LP_INF),
+  A("float32", 1, 8, 23, 127, LP_IEEE, LP_INF),
+  /* short forms of the same */
+  A("e4m3fn", 1, 4, 3, 7, LP_FN, LP_INF),
+  A("e4m3fnuz", 1, 4, 3, 8, LP_FNUZ, LP_INF),
+  A("e5m2fnuz", 1, 5, 2, 16, LP_FNUZ, LP_INF),
+  A("e4m3b11fnuz", 1, 4, 3, 11, LP_FNUZ, LP_INF),
+  A("e8m0fnu", 0, 8, 0, 127, LP_E8M0, LP_INF),
+  /* OCP (MX specification) names */
+  A("E4M3", 1, 4, 3, 7, LP_FN, -1),
+  A("E5M2", 1, 5, 2, 15, LP_IEEE, -1),
+  A("E3M2", 1, 3, 2, 3, LP_FIN, -1),
+  A("E2M3", 1, 2, 3, 1, LP_FIN, -1),
+  A("E2M1", 1, 2, 1, 1, LP_FIN, -1),
+  A("E8M0", 0, 8, 0, 127, LP_E8M0, -1),
 };
+#undef P
+#undef A
 #define NPRESETS ((int)(sizeof presets / sizeof presets[0]))
+
+const char *const lp_format_aliases[] = {
+  "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e4m3b11fnuz",
+  "float6_e3m2fn", "float6_e2m3fn", "float4_e2m1fn", "float8_e8m0fnu", "bfloat16", "float16",
+  "float32", "e4m3fn", "e4m3fnuz", "e5m2fnuz", "e4m3b11fnuz", "e8m0fnu",
+  "E4M3", "E5M2", "E3M2", "E2M3", "E2M1", "E8M0", NULL};
 
 const char *const lp_format_presets[] = {
   "fp32", "bf16", "fp16", "fp8", "e4m3", "e5m2", "fp6", "e3m2", "e2m3",
@@ -110,7 +154,7 @@ static int read_uint(const char *s, size_t *p, unsigned long long *v, int max_di
 }
 
 static const char *const option_list =
-  "bias=N, sub, nosub, ieee, fn, fin, sat, inf, seed=N, a rounding mode "
+  "bias=N, sub, nosub, ieee, fn, fin, fnuz, e8m0, sat, inf, seed=N, a rounding mode "
   "(rne rna rtz rup rdn rno sr) or sr=K";
 
 /* Parses the options from s[p] (at ':' or end) to the end of s. Columns
@@ -163,9 +207,10 @@ static int parse_options(pstate *st, const char *s, size_t p, int colon_first,
     } else if (IS("sub") || IS("nosub")) {
       ONCE(g_sub, "sub/nosub");
       f->subnormals = IS("sub");
-    } else if (IS("ieee") || IS("fn") || IS("fin")) {
-      ONCE(g_policy, "policy (ieee/fn/fin)");
-      f->policy = IS("ieee") ? LP_IEEE : IS("fn") ? LP_FN : LP_FIN;
+    } else if (IS("ieee") || IS("fn") || IS("fin") || IS("fnuz") || IS("e8m0")) {
+      ONCE(g_policy, "policy (ieee/fn/fin/fnuz/e8m0)");
+      for (int k = 0; k < LP_NPOLICIES; k++)
+        if (len == strlen(policy_names[k]) && memcmp(w, policy_names[k], len) == 0) f->policy = (lp_policy)k;
     } else if (IS("sat") || IS("inf")) {
       ONCE(g_overflow, "overflow rule (sat/inf)");
       f->overflow = IS("sat") ? LP_SAT : LP_INF;
@@ -208,6 +253,7 @@ static int default_bias(int ebits) { return ebits >= 1 ? (1 << (ebits - 1)) - 1 
 
 /* Value of a magnitude code (no sign bit); specials not handled here. */
 static double mag_value(const lp_format *f, uint32_t c) {
+  if (f->policy == LP_E8M0) return ldexp(1.0, (int)c - f->bias);   /* no zero: field 0 is 2^-bias */
   uint32_t m1 = UINT32_C(1) << f->mbits;
   if (c < m1) return f->subnormals ? ldexp((double)c, f->emin - f->mbits) : 0.0;
   uint32_t e = c >> f->mbits, m = c & (m1 - 1);
@@ -228,10 +274,15 @@ static int finish(lp_format *f, int preset_ix, const char *spec, char *err, size
   if (E == 0 && !f->subnormals)
     return fail(err, errlen, LP_ERANGE, spec, "%s has no exponent bits (fixed point): nosub does not apply", head);
   if (f->policy == LP_FIN && f->overflow == LP_INF)
-    return fail(err, errlen, LP_ERANGE, spec, "'inf' needs the ieee or fn policy (fin has no infinity or NaN)");
+    return fail(err, errlen, LP_ERANGE, spec, "'inf' needs the ieee, fn, fnuz or e8m0 policy (fin has no infinity or NaN)");
+  if (f->policy == LP_FNUZ && !f->is_signed)
+    return fail(err, errlen, LP_ERANGE, spec, "fnuz needs a sign bit (its NaN is the code of -0; %s has none)", head);
+  if (f->policy == LP_E8M0 && (f->is_signed || M != 0))
+    return fail(err, errlen, LP_ERANGE, spec, "e8m0 is exponent-only and unsigned: it applies to ueXm0 (got %s)", head);
+  if (f->policy == LP_E8M0) f->subnormals = 0;   /* every exponent field is a power of two */
   uint32_t mag_codes = UINT32_C(1) << (E + M);   /* E + M <= 31 */
-  if (f->policy == LP_FIN) f->maxcode = mag_codes - 1;
-  else if (f->policy == LP_FN) f->maxcode = mag_codes - 2;
+  if (f->policy == LP_FIN || f->policy == LP_FNUZ) f->maxcode = mag_codes - 1;
+  else if (f->policy == LP_FN || f->policy == LP_E8M0) f->maxcode = mag_codes - 2;
   else f->maxcode = (((UINT32_C(1) << E) - 1) << M) - 1;
   if (f->maxcode < 1 || (!f->subnormals && f->maxcode < (UINT32_C(1) << M)))
     return fail(err, errlen, LP_ERANGE, spec, "%s:%s%s has no nonzero finite value", head,
@@ -239,7 +290,7 @@ static int finish(lp_format *f, int preset_ix, const char *spec, char *err, size
   /* Every value must be a binary32 value: the lowest bit of the lowest
    * binade >= 2^-149 and the largest value's exponent <= 127. */
   int topfield = E == 0 ? 0 : (int)(f->maxcode >> M);
-  int bmax = 150 - M, bmin = topfield - 127;
+  int bmax = f->policy == LP_E8M0 ? 149 : 150 - M, bmin = topfield - 127;
   if (bmin > bmax)
     return fail(err, errlen, LP_ERANGE, spec, "%s:%s does not fit in binary32 for any bias",
                 head, lp_policy_name(f->policy));
@@ -247,7 +298,7 @@ static int finish(lp_format *f, int preset_ix, const char *spec, char *err, size
     return fail(err, errlen, LP_ERANGE, spec, "bias %d out of range for %s (allowed %d..%d)",
                 f->bias, head, bmin, bmax);
   f->bits = (f->is_signed ? 1 : 0) + E + M;
-  f->emin = 1 - f->bias;
+  f->emin = f->policy == LP_E8M0 ? -f->bias : 1 - f->bias;
   f->quantum = ldexp(1.0, f->emin - M);
   f->maxval = mag_value(f, f->maxcode);
   int ex;
@@ -263,13 +314,13 @@ static int finish(lp_format *f, int preset_ix, const char *spec, char *err, size
   if (f->mode == LP_SR && f->sr_bits != 32) snprintf(mode, sizeof mode, "sr=%d", f->sr_bits);
   else snprintf(mode, sizeof mode, "%s", lp_rmode_name(f->mode));
   int n = snprintf(f->spec, sizeof f->spec, "%s:bias=%d%s:%s:%s:%s", head, f->bias,
-                   f->subnormals ? "" : ":nosub", lp_policy_name(f->policy),
+                   f->subnormals || f->policy == LP_E8M0 ? "" : ":nosub", lp_policy_name(f->policy),
                    lp_overflow_name(f->overflow), mode);
   if (f->seed != 0)
     snprintf(f->spec + n, sizeof f->spec - (size_t)n, ":seed=%llu", (unsigned long long)f->seed);
   const preset *pr = preset_ix >= 0 ? &presets[preset_ix] : NULL;
-  if (pr != NULL && f->is_signed && pr->ebits == E && pr->mbits == M && pr->bias == f->bias &&
-      pr->policy == f->policy && f->subnormals)
+  if (pr != NULL && f->is_signed == pr->is_signed && pr->ebits == E && pr->mbits == M && pr->bias == f->bias &&
+      pr->policy == f->policy && (f->subnormals || f->policy == LP_E8M0))
     snprintf(f->name, sizeof f->name, "%s", pr->name);
   else snprintf(f->name, sizeof f->name, "%s", head);
   return LP_OK;
@@ -286,7 +337,9 @@ int lp_format_parse(lp_format *f, const char *s, char *err, size_t errlen) {
   if (err != NULL && errlen > 0) err[0] = '\0';
   if (s == NULL) return fail(err, errlen, LP_EINVAL, "(null)", "no spec given");
   size_t wl = 0;
-  while ((s[wl] >= 'a' && s[wl] <= 'z') || (s[wl] >= '0' && s[wl] <= '9') || s[wl] == '_') wl++;
+  while ((s[wl] >= 'a' && s[wl] <= 'z') || (s[wl] >= 'A' && s[wl] <= 'Z') || (s[wl] >= '0' && s[wl] <= '9') ||
+         s[wl] == '_')
+    wl++;
   char word[32];
   snprintf(word, sizeof word, "%.*s", (int)(wl < 31 ? wl : 31), s);
   int pix = wl < 31 ? find_preset(word) : -1;
@@ -297,6 +350,7 @@ int lp_format_parse(lp_format *f, const char *s, char *err, size_t errlen) {
   f->sr_bits = 32;
   if (pix >= 0) {
     const preset *pr = &presets[pix];
+    f->is_signed = pr->is_signed;
     f->ebits = pr->ebits;
     f->mbits = pr->mbits;
     f->bias = pr->bias;
@@ -336,10 +390,15 @@ int lp_format_parse(lp_format *f, const char *s, char *err, size_t errlen) {
   }
   pstate st = {f, s, 1, 0, 0, 0, 0, 0, 0};
   lp_policy pol0 = f->policy;
-  f->policy = pol0;
   int rc = parse_options(&st, s, p, 1, err, errlen);
   if (rc != LP_OK) return rc;
-  if (!st.g_overflow) f->overflow = f->policy == LP_IEEE ? LP_INF : LP_SAT;
+  /* fnuz's bias is one larger than IEEE's (ml_dtypes): the default when
+   * the policy comes from an option and no bias is given */
+  if (f->policy == LP_FNUZ && pol0 != LP_FNUZ && !st.g_bias) f->bias = default_bias(f->ebits) + 1;
+  if (!st.g_overflow) {
+    if (pix >= 0 && presets[pix].overflow >= 0 && !st.g_policy) f->overflow = (lp_overflow)presets[pix].overflow;
+    else f->overflow = f->policy == LP_IEEE ? LP_INF : LP_SAT;
+  }
   return finish(f, pix, s, err, errlen);
 }
 
@@ -351,6 +410,7 @@ int lp_format_with(lp_format *f, const lp_format *base, const char *opts, char *
   int rc = parse_options(&st, opts, 0, opts[0] == ':', err, errlen);
   if (rc != LP_OK) return rc;
   if (st.g_policy && !st.g_overflow) g.overflow = g.policy == LP_IEEE ? LP_INF : LP_SAT;
+  if (st.g_policy && g.policy == LP_FNUZ && base->policy != LP_FNUZ && !st.g_bias) g.bias = default_bias(g.ebits) + 1;
   int pix = find_preset(base->name);
   rc = finish(&g, pix, opts, err, errlen);
   if (rc == LP_OK) *f = g;
@@ -366,6 +426,7 @@ uint32_t lp_format_ncodes(const lp_format *f) {
 double lp_format_epsilon(const lp_format *f) { return ldexp(1.0, -f->mbits); }
 
 uint32_t lp_format_nvalues(const lp_format *f) {
+  if (f->policy == LP_E8M0) return f->maxcode + 1;   /* no zero */
   uint32_t pos = f->maxcode - (f->subnormals ? 0 : (UINT32_C(1) << f->mbits) - 1);
   return f->is_signed ? 2 * pos + 1 : pos + 1;
 }
@@ -375,7 +436,8 @@ double lp_format_binades(const lp_format *f) { return log2(f->maxval / f->minsub
 int lp_format_has_inf(const lp_format *f) { return f->policy == LP_IEEE; }
 
 int lp_format_has_nan(const lp_format *f) {
-  return f->policy == LP_FN || (f->policy == LP_IEEE && f->mbits > 0);
+  return f->policy == LP_FN || f->policy == LP_FNUZ || f->policy == LP_E8M0 ||
+         (f->policy == LP_IEEE && f->mbits > 0);
 }
 
 /* -------------------------------------------------------------- codes */
@@ -390,7 +452,9 @@ lp_code_kind lp_code_fields(const lp_format *f, uint32_t code, int *sign, uint32
   if (efield) *efield = e;
   if (mfield) *mfield = m;
   if (f->policy == LP_IEEE && e == (UINT32_C(1) << E) - 1) return m == 0 ? LP_KIND_INF : LP_KIND_NAN;
-  if (f->policy == LP_FN && mag == magmask) return LP_KIND_NAN;
+  if ((f->policy == LP_FN || f->policy == LP_E8M0) && mag == magmask) return LP_KIND_NAN;
+  if (f->policy == LP_E8M0) return LP_KIND_NORMAL;
+  if (f->policy == LP_FNUZ && mag == 0 && (code >> (E + M)) & 1) return LP_KIND_NAN;
   if (mag == 0) return LP_KIND_ZERO;
   if (e == 0) return f->subnormals ? LP_KIND_SUBNORMAL : LP_KIND_UNUSED;
   return LP_KIND_NORMAL;
@@ -412,11 +476,20 @@ int lp_encode(const lp_format *f, double x, uint32_t *code) {
   uint32_t signbit = f->is_signed ? UINT32_C(1) << (E + M) : 0;
   uint32_t emask = (UINT32_C(1) << E) - 1;
   if (isnan(x)) {
-    if (f->policy == LP_FN) { *code = (UINT32_C(1) << (E + M)) - 1; return LP_OK; }
+    if (f->policy == LP_FN || f->policy == LP_E8M0) { *code = (UINT32_C(1) << (E + M)) - 1; return LP_OK; }
+    if (f->policy == LP_FNUZ) { *code = signbit; return LP_OK; }
     if (f->policy == LP_IEEE && M > 0) { *code = (emask << M) | (UINT32_C(1) << (M - 1)); return LP_OK; }
     return LP_EINVAL;
   }
   int neg = (signbit(x) != 0);
+  if (f->policy == LP_E8M0) {   /* 2^k exactly, k in [-bias, maxcode - bias] */
+    int ex;
+    if (!(x > 0) || isinf(x) || frexp(x, &ex) != 0.5 || ex - 1 + f->bias < 0 || ex - 1 + f->bias > (int)f->maxcode)
+      return LP_EINVAL;
+    *code = (uint32_t)(ex - 1 + f->bias);
+    return LP_OK;
+  }
+  if (f->policy == LP_FNUZ && x == 0) { *code = 0; return LP_OK; }   /* no -0: its code is NaN */
   if (neg && !f->is_signed) {
     if (x == 0) { *code = 0; return LP_OK; }
     return LP_EINVAL;
@@ -458,7 +531,7 @@ static inline double pow2(int q) {
 
 /* The result of an overflow (the rounded magnitude exceeds max). */
 static double overflow_value(const lp_format *f, int neg) {
-  double big = f->policy == LP_FN ? NAN : INFINITY;
+  double big = lp_format_has_inf(f) ? INFINITY : NAN;   /* without inf, "inf" means NaN */
   double r;
   if (f->overflow == LP_SAT) r = f->maxval;
   else switch (f->mode) {
@@ -482,14 +555,20 @@ uint32_t lp_format_srword(const lp_format *f, uint64_t ctr) {
 double lp_round(const lp_format *f, double x, uint64_t ctr) {
   if (isnan(x)) return x;
   int neg = (signbit(x) != 0);
+  if (f->policy == LP_E8M0) {
+    /* no zero and no sign: zero and negatives have no value (NaN); a
+     * positive below the smallest value saturates to it in every mode */
+    if (neg || x == 0) return NAN;
+    if (x < f->minnorm) return f->minnorm;
+  }
   if (neg && !f->is_signed) return 0.0;        /* unsigned: negatives clamp to +0 */
   double a = fabs(x);
   if (isinf(a)) {
     if (f->overflow == LP_SAT) return neg ? -f->maxval : f->maxval;
-    double big = f->policy == LP_FN ? NAN : INFINITY;
+    double big = lp_format_has_inf(f) ? INFINITY : NAN;
     return neg ? -big : big;
   }
-  if (a == 0) return x;
+  if (a == 0) return f->policy == LP_FNUZ ? 0.0 : x;   /* fnuz has no -0 */
   /* a = S * 2^(ex - 53) with the integer S < 2^53, read from the bits;
    * e = floor(log2 a) */
   uint64_t bits;
@@ -513,6 +592,7 @@ double lp_round(const lp_format *f, double x, uint64_t ctr) {
     if (f->subnormals) { Q = f->emin - M; base = 0; }
     else { Q = f->emin; base = 0; }            /* bracket [0, minnorm]: lower code 0 */
   } else { Q = e - M; base = (long long)(e - f->emin) << M; }
+  if (f->policy == LP_E8M0) base -= 1;         /* field e - emin, not e - emin + 1: parity of the code */
   int d = Q - (ex - 53);
   uint64_t n, r = 0, half = 0;
   int inexact;
@@ -545,5 +625,6 @@ double lp_round(const lp_format *f, double x, uint64_t ctr) {
   }
   double v = (double)(n + (uint64_t)up) * pow2(Q);   /* exact */
   if (v > f->maxval) return overflow_value(f, neg);
+  if (v == 0 && f->policy == LP_FNUZ) return 0.0;
   return neg ? -v : v;
 }

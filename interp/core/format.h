@@ -11,7 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { LP_IEEE, LP_FN, LP_FIN } lp_policy;       /* special values */
+/* Special values. fnuz: no infinity and no -0, the code of -0 is the one
+ * NaN (ml_dtypes' *_fnuz types); e8m0: unsigned exponent-only with no
+ * zero, every exponent field a power of two and the all-ones code NaN
+ * (the OCP MX scale E8M0). */
+typedef enum { LP_IEEE, LP_FN, LP_FIN, LP_FNUZ, LP_E8M0, LP_NPOLICIES } lp_policy;
 typedef enum { LP_SAT, LP_INF } lp_overflow;              /* overflow rule  */
 typedef enum { LP_RNE, LP_RNA, LP_RTZ, LP_RUP, LP_RDN, LP_RNO, LP_SR } lp_rmode;
 
@@ -76,10 +80,15 @@ double lp_round(const lp_format *f, double x, uint64_t ctr);
 void lp_quantize(const lp_format *f, float *dst, const float *src, size_t n,
                  float scale, uint64_t ctr0);
 
-/* Which lanes lp_quantize uses: 0 = the portable 8-lane code built for the
- * baseline CPU, 1 = the best the CPU has (AVX2; the default). Returns the
- * previous level. For tests and benchmarks; results are the same. */
+/* Which lanes lp_quantize and lp_quantize_codes use: 0 = the portable
+ * 8-lane code built for the baseline CPU, 1 = the same 8 lanes built for
+ * AVX2, 2 = 16 lanes built for AVX-512 (F, VL, DQ, BW). -1 (and any level
+ * above lp_quantize_simd_max()) selects the best the CPU runs, the
+ * default. Returns the level in force before. For tests and benchmarks:
+ * every level gives the same bits. */
 int lp_quantize_simd(int level);
+int lp_quantize_simd_max(void);             /* the best level this CPU runs */
+const char *lp_quantize_simd_name(int level);   /* "portable", "avx2", "avx512" */
 
 /* Codes: an n-bit code is sign | exponent field | mantissa field. */
 uint32_t lp_format_ncodes(const lp_format *f);          /* 2^bits (0 if bits = 32) */
@@ -88,8 +97,11 @@ double lp_decode(const lp_format *f, uint32_t code);     /* NaN/inf as float */
  * success, LP_EINVAL if x is not representable. -0 has the sign bit set. */
 int lp_encode(const lp_format *f, double x, uint32_t *code);
 /* Round then encode, for n float32 inputs (the LUT path): codes[i] =
- * code(Q(src[i] / scale)). Every code is < lp_format_ncodes(f); a NaN in a
- * format without a NaN code (fin, or ieee with M = 0) gets code 0. */
+ * code(Q(src[i] / scale)). Every code is < lp_format_ncodes(f), except
+ * that a NaN in a format without a NaN code (fin, or ieee with M = 0)
+ * gets LP_CODE_NONE, which is no code of any format under 32 bits: a
+ * table lookup must test for it, so a NaN never reads back as a number. */
+#define LP_CODE_NONE UINT32_MAX
 void lp_quantize_codes(const lp_format *f, uint32_t *codes, const float *src,
                        size_t n, float scale, uint64_t ctr0);
 
@@ -111,5 +123,8 @@ const char *lp_overflow_name(lp_overflow o);
 const char *lp_rmode_name(lp_rmode m);
 /* The presets, NULL-terminated, in DESIGN.md's order. */
 extern const char *const lp_format_presets[];
+/* The names other tools use (ml_dtypes, PyTorch, OCP), NULL-terminated,
+ * and the canonical spec each stands for (lp_format_alias_spec). */
+extern const char *const lp_format_aliases[];
 
 #endif

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "core/act.h"
 #include "core/tensor.h"
 
 /* ---- elementwise (ops_elem.c) ------------------------------------------- */
@@ -71,27 +72,6 @@ void lp_linear_forward(float *out, const float *inp, const float *weight, const 
 void lp_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                         const float *inp, const float *weight, int64_t N, int64_t K, int64_t O,
                         int accumulate);
-
-/* ---- activations (ops_nn.c) --------------------------------------------- */
-
-typedef enum {
-  LP_ACT_RELU, LP_ACT_LEAKY_RELU, LP_ACT_RELU6, LP_ACT_ELU, LP_ACT_GELU, LP_ACT_SILU,
-  LP_ACT_SOFTPLUS, LP_ACT_MISH, LP_ACT_SIGMOID, LP_ACT_TANH, LP_ACT_HARDTANH,
-  LP_ACT_HARDSIGMOID, LP_ACT_IDENTITY, LP_ACT_COUNT
-} lp_act;
-
-/* Name ("relu", …) to lp_act; -1 if unknown. */
-int lp_act_from_name(const char *name);
-const char *lp_act_name(lp_act a);
-/* Scalar f(x) and f'(x) in double (alpha: leaky_relu slope, elu alpha). */
-double lp_act_value(lp_act a, double x, double alpha);
-double lp_act_deriv(lp_act a, double x, double alpha);
-/* out (n) = f(inp (n)); threaded when large. out may equal inp. */
-void lp_act_forward(lp_act a, float *out, const float *inp, int64_t n, float alpha);
-/* dinp (n) += dout * f'(inp) (accumulate) or = (!accumulate: dinp may
- * then be uninitialised); inp is the forward's input. */
-void lp_act_backward(lp_act a, float *dinp, const float *dout, const float *inp, int64_t n, float alpha,
-                     int accumulate);
 
 /* ---- softmax and cross-entropy (ops_nn.c) ------------------------------- */
 

@@ -221,8 +221,8 @@ static inline float apply1(lp_unop op, float x, float p, float q) {
   case LP_LOG: return logf(x);
   case LP_LOG1P: return log1pf(x);
   case LP_EXPM1: return expm1f(x);
-  case LP_TANH: return tanhf(x);
-  case LP_SIGMOID: return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
+  case LP_TANH: return lp_act_row(LP_ACT_TANH)->ff(x, 0);        /* the registry's */
+  case LP_SIGMOID: return lp_act_row(LP_ACT_SIGMOID)->ff(x, 0);
   case LP_SIN: return sinf(x);
   case LP_COS: return cosf(x);
   case LP_FLOOR: return floorf(x);
@@ -232,7 +232,7 @@ static inline float apply1(lp_unop op, float x, float p, float q) {
   case LP_SIGN: return x > 0 ? 1.0f : x < 0 ? -1.0f : x;
   case LP_SQUARE: return x * x;
   case LP_RECIP: return 1.0f / x;
-  case LP_RELU: return x > 0 ? x : 0.0f;
+  case LP_RELU: return lp_act_row(LP_ACT_RELU)->ff(x, 0);
   case LP_ERF: return erff(x);
   case LP_CLAMP: return x < p ? p : x > q ? q : x;
   case LP_COPY: return x;
@@ -259,7 +259,7 @@ static void inner1(const flat1_ctx *c, float *o, const float *a, int64_t n) {
     case LP_ABS: for (int64_t i = 0; i < n; i++) o[i] = fabsf(a[i]); return;
     case LP_SQUARE: for (int64_t i = 0; i < n; i++) o[i] = a[i] * a[i]; return;
     case LP_SQRT: for (int64_t i = 0; i < n; i++) o[i] = sqrtf(a[i]); return;
-    case LP_RELU: for (int64_t i = 0; i < n; i++) o[i] = a[i] > 0 ? a[i] : 0.0f; return;
+    case LP_RELU: lp_act_row(LP_ACT_RELU)->forward(o, a, (size_t)n, 0); return;
     case LP_COPY: memmove(o, a, (size_t)n * sizeof *o); return;
     default: break;
     }

@@ -3,7 +3,7 @@
  * Workers are started on first use and sleep on a condition variable
  * between jobs; the caller runs chunk 0 itself, so one thread costs
  * nothing. The thread count comes from lp_set_threads, else LPACT_THREADS,
- * else the number of online cores. */
+ * else the CPUs allotted to the process (core/cpus.c). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -11,6 +11,7 @@
 
 #include <cblas.h>
 
+#include "core/cpus.h"
 #include "core/parallel.h"
 
 #define LP_MAX_THREADS 64
@@ -57,8 +58,7 @@ static void *worker(void *arg) {
 static int default_threads(void) {
   const char *env = getenv("LPACT_THREADS");
   if (env != NULL && atoi(env) > 0) return atoi(env);
-  long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  return cores > 0 ? (int)cores : 1;
+  return lp_alloc_cpus();
 }
 
 int lp_set_threads(int n) {

@@ -35,179 +35,6 @@ static int have_avx2(void) {
 #endif
 }
 
-/* ---- activation functions ------------------------------------------- */
-
-static const char *const act_names[LP_QF_COUNT] = {
-  "identity", "relu", "leaky_relu", "relu6", "elu", "gelu", "silu",
-  "softplus", "mish", "sigmoid", "tanh", "hardtanh", "hardsigmoid",
-};
-
-int lp_qf_from_name(const char *name) {
-  for (int i = 0; i < LP_QF_COUNT; i++)
-    if (strcmp(name, act_names[i]) == 0) return i;
-  return -1;
-}
-
-const char *lp_qf_name(int fn) {
-  return fn >= 0 && fn < LP_QF_COUNT ? act_names[fn] : "?";
-}
-
-double lp_qf_default_alpha(int fn) {
-  return fn == LP_QF_LEAKY_RELU ? 0.01 : fn == LP_QF_ELU ? 1.0 : 0.0;
-}
-
-static double sigmoid(double x) {
-  if (x >= 0) return 1.0 / (1.0 + exp(-x));
-  double e = exp(x);
-  return e / (1.0 + e);
-}
-
-static double softplus(double x) {
-  return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
-}
-
-double lp_qf_eval(int fn, double x, double alpha) {
-  switch (fn) {
-  /* relu and relu6 of a negative x are -0 (x * 0): a zero result keeps the
-   * input's sign, as rounding does; equal to +0 in value, but a layer with
-   * learnable levels can tell "negative" from "small positive" */
-  case LP_QF_RELU: return (x > 0 || isnan(x)) ? x : copysign(0.0, x);  /* negative x: -0 */
-  case LP_QF_LEAKY_RELU: return x > 0 ? x : alpha * x;
-  case LP_QF_RELU6: return x > 6 ? 6.0 : (x > 0 || isnan(x)) ? x : copysign(0.0, x);
-  case LP_QF_ELU: return x > 0 ? x : alpha * expm1(x);
-  case LP_QF_GELU: return 0.5 * x * (1.0 + erf(x * 0.70710678118654752440));
-  case LP_QF_SILU: return x * sigmoid(x);
-  case LP_QF_SOFTPLUS: return softplus(x);
-  case LP_QF_MISH: return x * tanh(softplus(x));
-  case LP_QF_SIGMOID: return sigmoid(x);
-  case LP_QF_TANH: return tanh(x);
-  case LP_QF_HARDTANH: return x > 1 ? 1.0 : x < -1 ? -1.0 : x;
-  case LP_QF_HARDSIGMOID: return x >= 3 ? 1.0 : x <= -3 ? 0.0 : x / 6.0 + 0.5;
-  default: return x;
-  }
-}
-
-double lp_qf_deriv(int fn, double x, double alpha) {
-  if (isnan(x)) return x;
-  switch (fn) {
-  case LP_QF_RELU: return x > 0 ? 1.0 : 0.0;
-  case LP_QF_LEAKY_RELU: return x > 0 ? 1.0 : alpha;
-  case LP_QF_RELU6: return x > 0 && x < 6 ? 1.0 : 0.0;
-  case LP_QF_ELU: return x > 0 ? 1.0 : alpha * exp(x);
-  case LP_QF_GELU:
-    return 0.5 * (1.0 + erf(x * 0.70710678118654752440)) +
-           x * exp(-0.5 * x * x) * 0.39894228040143267794;
-  case LP_QF_SILU: {
-    double s = sigmoid(x);
-    return s * (1.0 + x * (1.0 - s));
-  }
-  case LP_QF_SOFTPLUS: return sigmoid(x);
-  case LP_QF_MISH: {
-    double t = tanh(softplus(x));
-    return t + x * (1.0 - t * t) * sigmoid(x);
-  }
-  case LP_QF_SIGMOID: {
-    double s = sigmoid(x);
-    return s * (1.0 - s);
-  }
-  case LP_QF_TANH: {
-    double t = tanh(x);
-    return 1.0 - t * t;
-  }
-  case LP_QF_HARDTANH: return x > -1 && x < 1 ? 1.0 : 0.0;
-  case LP_QF_HARDSIGMOID: return x > -3 && x < 3 ? 1.0 / 6.0 : 0.0;
-  default: return 1.0;
-  }
-}
-
-int lp_qf_monotone(int fn) {
-  return !(fn == LP_QF_GELU || fn == LP_QF_SILU || fn == LP_QF_MISH);
-}
-
-/* The x < 0 where f' = 0 for gelu, silu and mish: f' < 0 at -3 and > 0 at
- * 0, and it has one sign change between; bisection down to adjacent
- * doubles (f is flat there, so f at the result is f's minimum to the last
- * bit or two). */
-static double qf_argmin(int fn, double alpha) {
-  double a = -3.0, b = 0.0;
-  for (int i = 0; i < 200; i++) {
-    double m = 0.5 * (a + b);
-    if (m <= a || m >= b) break;
-    if (lp_qf_deriv(fn, m, alpha) < 0) a = m; else b = m;
-  }
-  return 0.5 * (a + b);
-}
-
-double lp_qf_absmax(int fn, double alpha, double lo, double hi) {
-  if (isnan(lo) || isnan(hi) || lo > hi) return NAN;
-  double m = fmax(fabs(lp_qf_eval(fn, lo, alpha)), fabs(lp_qf_eval(fn, hi, alpha)));
-  if (lo <= 0 && hi >= 0) m = fmax(m, fabs(lp_qf_eval(fn, 0, alpha)));
-  if (!lp_qf_monotone(fn)) {
-    double xm = qf_argmin(fn, alpha);
-    if (lo <= xm && xm <= hi) m = fmax(m, fabs(lp_qf_eval(fn, xm, alpha)));
-  }
-  return m;
-}
-
-int lp_qf_has_ops(int fn) {
-  switch (fn) {
-  case LP_QF_SIGMOID: case LP_QF_TANH: case LP_QF_GELU: case LP_QF_SILU:
-  case LP_QF_SOFTPLUS: case LP_QF_ELU: case LP_QF_MISH: return 1;
-  default: return 0;
-  }
-}
-
-static double R(const lp_format *r, double v) { return lp_round(r, v, 0); }
-
-static double ops_sigmoid(double x, const lp_format *r) {
-  double e = R(r, exp(-x));
-  double d = R(r, 1.0 + e);
-  return R(r, 1.0 / d);
-}
-
-static double ops_tanh(double x, const lp_format *r) {
-  double a = R(r, -2.0 * x);
-  double e = R(r, exp(a));
-  double nn = R(r, 1.0 - e);
-  double d = R(r, 1.0 + e);
-  return R(r, nn / d);
-}
-
-static double ops_softplus(double x, const lp_format *r) {
-  double e = R(r, exp(x));
-  double d = R(r, 1.0 + e);
-  return R(r, log(d));
-}
-
-double lp_qf_ops(int fn, double x, double alpha, const lp_format *r) {
-  if (isnan(x)) return x;
-  switch (fn) {
-  case LP_QF_SIGMOID: return ops_sigmoid(x, r);
-  case LP_QF_TANH: return ops_tanh(x, r);
-  case LP_QF_SOFTPLUS: return ops_softplus(x, r);
-  case LP_QF_ELU: {
-    if (x > 0) return R(r, x);
-    double e = R(r, exp(x));
-    double m = R(r, e - 1.0);
-    return R(r, alpha * m);
-  }
-  case LP_QF_SILU: return R(r, x * ops_sigmoid(x, r));
-  case LP_QF_GELU: {
-    double a = R(r, x * 0.70710678118654752440);
-    double e = R(r, erf(a));
-    double b = R(r, 1.0 + e);
-    double h = R(r, x * b);
-    return R(r, 0.5 * h);
-  }
-  case LP_QF_MISH: {
-    double p = ops_softplus(x, r);
-    double t = ops_tanh(p, r);
-    return R(r, x * t);
-  }
-  default: return R(r, lp_qf_eval(fn, x, alpha));
-  }
-}
-
 /* ---- exact rounding to codes ----------------------------------------- */
 
 /* Doubles ordered as integers, with -0 < +0 (NaNs beyond the infinities). */
@@ -450,12 +277,19 @@ double lp_qz_round(const lp_qz *q, double x, uint64_t ctr) {
 
 /* ---- tables ---------------------------------------------------------- */
 
-static double act_value(int fn, double v, double alpha, int mode, const lp_qz *qout) {
-  return mode == LP_QMODE_OPS ? lp_qf_ops(fn, v, alpha, &qout->f) : lp_qf_eval(fn, v, alpha);
+/* f(v) in the layer's mode: emulate and lut compute f in double (lut
+ * tables it), ops rounds every operation to the output format. */
+static double act_value(lp_act fn, double v, double alpha, int mode, const lp_qz *qout) {
+  switch ((lp_qmode)mode) {
+  case LP_QMODE_EMULATE:
+  case LP_QMODE_LUT: return lp_act_value(fn, v, alpha);
+  case LP_QMODE_OPS: return lp_act_ops(fn, v, alpha, &qout->f);
+  }
+  abort();   /* not a mode: the caller's bug */
 }
 
 void lp_qact_table(float *T, uint32_t *ocode, const lp_qz *qin, const lp_qz *qout,
-                   int fn, double alpha, int mode, double s_i, double s_o,
+                   lp_act fn, double alpha, int mode, double s_i, double s_o,
                    const float *levels) {
   int has_codes = !qout->identity && !qout->wide;
   for (uint32_t c = 0; c <= qin->ncodes; c++) {
@@ -502,7 +336,7 @@ typedef struct {
   const float *T;
   const uint32_t *map;
   uint64_t ctr0;
-  int fn, mode;
+  lp_act fn, mode;
   double alpha;
   const lp_qgroups *groups;
   const double *si, *so;
@@ -680,7 +514,7 @@ static void direct_range(void *vctx, size_t begin, size_t end) {
 }
 
 void lp_qact_direct(float *y, void *codes, int cw, const float *x, size_t n,
-                    const lp_qz *qin, const lp_qz *qout, int fn, double alpha,
+                    const lp_qz *qin, const lp_qz *qout, lp_act fn, double alpha,
                     int mode, const lp_qgroups *groups, const double *si,
                     const double *so, const float *levels, uint64_t ctr0) {
   fwd_ctx c = { .y = y, .codes = codes, .cw = cw, .x = x, .qin = qin, .qout = qout, .fn = fn,
@@ -694,7 +528,8 @@ void lp_qact_direct(float *y, void *codes, int cw, const float *x, size_t n,
 typedef struct {
   float *dx;
   const float *g, *x;
-  int rule, fn, np;
+  int rule, np;
+  lp_act fn;
   double alpha, lo, hi;
   const double *px, *py;
   /* the level gradient (part NULL: none): fixed chunks, 4 partial rows each */
@@ -715,80 +550,37 @@ static double stair_slope(const bwd_ctx *c, double x) {
   return (c->py[hi] - c->py[lo]) / (c->px[hi] - c->px[lo]);
 }
 
-/* f'(x) in float arithmetic for the STE hot loop (gradients are float32;
- * lp_qf_deriv is the double reference). */
-static float sigmoidf_(float x) {
-  if (x >= 0) return 1.0f / (1.0f + expf(-x));
-  float e = expf(x);
-  return e / (1.0f + e);
-}
-
-static float softplusf_(float x) {
-  return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x));
-}
-
-static inline float derivf(int fn, float x, float alpha) {
-  switch (fn) {
-  case LP_QF_RELU: return x > 0 ? 1.0f : 0.0f;
-  case LP_QF_LEAKY_RELU: return x > 0 ? 1.0f : alpha;
-  case LP_QF_RELU6: return x > 0 && x < 6 ? 1.0f : 0.0f;
-  case LP_QF_ELU: return x > 0 ? 1.0f : alpha * expf(x);
-  case LP_QF_GELU:
-    return 0.5f * (1.0f + erff(x * 0.70710678f)) + x * expf(-0.5f * x * x) * 0.39894228f;
-  case LP_QF_SILU: {
-    float s = sigmoidf_(x);
-    return s * (1.0f + x * (1.0f - s));
-  }
-  case LP_QF_SOFTPLUS: return sigmoidf_(x);
-  case LP_QF_MISH: {
-    float t = tanhf(softplusf_(x));
-    return t + x * (1.0f - t * t) * sigmoidf_(x);
-  }
-  case LP_QF_SIGMOID: {
-    float s = sigmoidf_(x);
-    return s * (1.0f - s);
-  }
-  case LP_QF_TANH: {
-    float t = tanhf(x);
-    return 1.0f - t * t;
-  }
-  case LP_QF_HARDTANH: return x > -1 && x < 1 ? 1.0f : 0.0f;
-  case LP_QF_HARDSIGMOID: return x > -3 && x < 3 ? 1.0f / 6.0f : 0.0f;
-  default: return isnan(x) ? x : 1.0f;
-  }
-}
-
-/* dx over [begin, end) by the STE rule. */
+/* dx over [begin, end) by the STE rule, dx = g * d(x) in float
+ * arithmetic; a NaN x gives a NaN d whatever the rule. fprime is the
+ * registry's own backward loop (vectorised, the same bits in every lane). */
 static void ste_span(const bwd_ctx *c, size_t begin, size_t end) {
   const float *restrict x = c->x, *restrict g = c->g;
   float *restrict dx = c->dx;
   if (!dx) return;
-  if (c->rule == LP_STE_IDENTITY) {
-    for (size_t i = begin; i < end; i++) dx[i] = g[i];
+  const lp_act_info *row = lp_act_row(c->fn);
+  const float alpha = (float)c->alpha;
+  switch ((lp_ste)c->rule) {
+  case LP_STE_FPRIME:
+    row->backward(dx + begin, g + begin, x + begin, end - begin, alpha, 0);
+    return;
+  case LP_STE_IDENTITY:
+    for (size_t i = begin; i < end; i++) dx[i] = g[i] * (x[i] == x[i] ? 1.0f : x[i]);
+    return;
+  case LP_STE_CLIPPED:
+    for (size_t i = begin; i < end; i++) {
+      float xi = x[i];
+      float d = (xi >= c->lo && xi <= c->hi) ? row->dff(xi, alpha) : xi == xi ? 0.0f : xi;
+      dx[i] = g[i] * d;
+    }
+    return;
+  case LP_STE_STAIRCASE:
+    for (size_t i = begin; i < end; i++) {
+      float xi = x[i];
+      dx[i] = g[i] * (xi == xi ? (float)stair_slope(c, xi) : xi);
+    }
     return;
   }
-  if (c->rule == LP_STE_FPRIME && c->fn == LP_QF_RELU) {
-    size_t i = begin;
-#if defined(__SSE2__)
-    for (; i + 4 <= end; i += 4) {   /* g masked by x > 0 (NaN: 0), 4 at a time */
-      __m128 m = _mm_cmpgt_ps(_mm_loadu_ps(x + i), _mm_setzero_ps());
-      _mm_storeu_ps(dx + i, _mm_and_ps(m, _mm_loadu_ps(g + i)));
-    }
-#endif
-    for (; i < end; i++) dx[i] = x[i] > 0.0f ? g[i] : 0.0f;
-    return;
-  }
-  for (size_t i = begin; i < end; i++) {
-    float xi = x[i], d;
-    switch (c->rule) {
-    case LP_STE_CLIPPED:
-      d = (xi >= c->lo && xi <= c->hi) ? derivf(c->fn, xi, (float)c->alpha) : 0.0f;
-      break;
-    case LP_STE_STAIRCASE: d = (float)stair_slope(c, xi); break;
-    default: d = derivf(c->fn, xi, (float)c->alpha); break;
-    }
-    dx[i] = g[i] * d;
-  }
+  abort();   /* not a rule: the caller's bug */
 }
 
 /* The level gradient of [begin, end) into four interleaved partial rows
@@ -835,7 +627,7 @@ static size_t chunk_count(size_t n, size_t nT) {
 
 void lp_qact_backward(float *dx, float *dT, size_t nT, double mult, const float *g,
                       const float *x, const void *codes, int cw, size_t n, int rule,
-                      int fn, double alpha, double lo, double hi,
+                      lp_act fn, double alpha, double lo, double hi,
                       const double *px, const double *py, int np) {
   bwd_ctx c = { .dx = dx, .g = g, .x = x, .rule = rule, .fn = fn, .alpha = alpha,
                 .lo = lo, .hi = hi, .px = px, .py = py, .np = np,
@@ -861,7 +653,7 @@ void lp_qact_backward(float *dx, float *dT, size_t nT, double mult, const float 
 }
 
 void lp_qact_ste(float *dx, const float *g, const float *x, size_t n, int rule,
-                 int fn, double alpha, double lo, double hi,
+                 lp_act fn, double alpha, double lo, double hi,
                  const double *px, const double *py, int np) {
   lp_qact_backward(dx, NULL, 0, 1.0, g, x, NULL, 1, n, rule, fn, alpha, lo, hi, px, py, np);
 }
@@ -923,7 +715,7 @@ double lp_mx_scale(double amax, double maxval, int rule) {
 }
 
 void lp_qact_group_scales(double *si, double *so, const double *amax, size_t ng,
-                          int fn, double alpha, double in_hi, double out_hi,
+                          lp_act fn, double alpha, double in_hi, double out_hi,
                           int mx, int rule, int use_in, int use_out) {
   for (size_t g = 0; g < ng; g++) {
     double a = amax[g];
@@ -933,7 +725,7 @@ void lp_qact_group_scales(double *si, double *so, const double *amax, size_t ng,
       else if (a > 0 && !isinf(a)) si[g] = a / in_hi;
     }
     if (use_out && out_hi > 0 && !isinf(out_hi)) {
-      double m = isnan(a) ? a : lp_qf_absmax(fn, alpha, -a, a);
+      double m = isnan(a) ? a : lp_act_absmax(fn, alpha, -a, a);
       if (mx) so[g] = lp_mx_scale(m, out_hi, rule);
       else if (m > 0 && !isinf(m)) so[g] = m / out_hi;
     }
@@ -941,14 +733,14 @@ void lp_qact_group_scales(double *si, double *so, const double *amax, size_t ng,
 }
 
 double lp_qact_scale_grad(const float *g, const float *x, const float *y, size_t n,
-                          int kind, int fn, double alpha, double s, double lo, double hi) {
+                          int kind, lp_act fn, double alpha, double s, double lo, double hi) {
   double sum = 0;
   for (size_t i = 0; i < n; i++) {
     double xi = x[i], d;
     if (isnan(xi) || isnan((double)y[i])) continue;
     if (kind == LP_SCALE_PACT) d = xi >= s ? 1.0 : 0.0;
     else {
-      double q = (double)y[i] / s, z = lp_qf_eval(fn, xi, alpha) / s;
+      double q = (double)y[i] / s, z = lp_act_value(fn, xi, alpha) / s;
       d = (z >= lo && z <= hi) ? q - z : q;
     }
     sum += (double)g[i] * d;

@@ -7,7 +7,7 @@
  *            one rounding from double for Q_out;
  *   lut      y = T[code(Q_in(x / s_i))], T a table over the input codes;
  *   ops      every elementary operation of f rounded to the output format
- *            (lp_qf_ops documents the sequence of each function).
+ *            (lp_act_ops in act.h documents the sequence of each function).
  * With a finite input format (at most 16 bits) every mode is a table over
  * the input codes, so the hot loop is: round x to a code (a branch-free
  * search over precomputed thresholds, exact), then look the code up.
@@ -24,51 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/act.h"
 #include "core/format.h"
-
-/* ---- activation functions ------------------------------------------- */
-
-typedef enum {
-  LP_QF_IDENTITY, LP_QF_RELU, LP_QF_LEAKY_RELU, LP_QF_RELU6, LP_QF_ELU,
-  LP_QF_GELU, LP_QF_SILU, LP_QF_SOFTPLUS, LP_QF_MISH, LP_QF_SIGMOID,
-  LP_QF_TANH, LP_QF_HARDTANH, LP_QF_HARDSIGMOID, LP_QF_COUNT
-} lp_qf;
-
-/* The function's id by name ("relu", "gelu", ...), or -1. */
-int lp_qf_from_name(const char *name);
-const char *lp_qf_name(int fn);
-/* Default alpha: 0.01 for leaky_relu, 1 for elu, 0 otherwise. */
-double lp_qf_default_alpha(int fn);
-/* f(x) and f'(x) in double (gelu is the erf form; hardsigmoid is
- * relu6(x + 3) / 6; f'(0) of relu-like kinks is 0; relu and relu6 of a
- * negative x are -0, keeping the input's sign like a rounding does). */
-double lp_qf_eval(int fn, double x, double alpha);
-double lp_qf_deriv(int fn, double x, double alpha);
-/* 1 if f is non-decreasing on the whole real line. */
-int lp_qf_monotone(int fn);
-/* max |f(x)| over x in [lo, hi] (lo <= hi), exactly: the largest of |f| at
- * the ends, at 0 and, for gelu, silu and mish, at f's one minimum (found
- * by bisection of f' in double), inside the interval. These are all the
- * places where |f| of a built-in f can peak. NaN if lo or hi is NaN or
- * lo > hi. */
-double lp_qf_absmax(int fn, double alpha, double lo, double hi);
-/* 1 if lp_qf_ops defines an op sequence for fn (sigmoid, tanh, gelu, silu,
- * softplus, elu, mish; the piecewise-linear ones are exact in any format,
- * so their ops result is the emulate result). */
-int lp_qf_has_ops(int fn);
-/* f(x) with every elementary operation rounded to r (R = lp_round(r, ., 0)):
- *   sigmoid  e = R(exp(-x)); d = R(1 + e); y = R(1 / d)
- *   tanh     a = R(-2x); e = R(exp(a)); n = R(1 - e); d = R(1 + e); y = R(n / d)
- *   softplus e = R(exp(x)); d = R(1 + e); y = R(log(d))
- *   elu      x > 0: y = R(x); else e = R(exp(x)); m = R(e - 1); y = R(alpha * m)
- *   silu     s = sigmoid_ops(x); y = R(x * s)
- *   gelu     a = R(x * 0.70710678118654752); e = R(erf(a)); b = R(1 + e);
- *            h = R(x * b); y = R(0.5 * h)
- *   mish     p = softplus_ops(x); t = tanh_ops(p); y = R(x * t)
- * Constants (1, 2, 0.5, 1/sqrt 2, alpha) are exact operands, as immediates
- * of fused hardware ops; each operation's exact result is rounded once.
- * Other functions: R(f(x)). */
-double lp_qf_ops(int fn, double x, double alpha, const lp_format *r);
 
 /* ---- exact rounding to codes ----------------------------------------- */
 
@@ -124,7 +81,7 @@ double lp_qz_round(const lp_qz *q, double x, uint64_t ctr);
 
 /* ---- tables ---------------------------------------------------------- */
 
-enum { LP_QMODE_EMULATE = 0, LP_QMODE_LUT = 1, LP_QMODE_OPS = 2 };
+typedef enum { LP_QMODE_EMULATE = 0, LP_QMODE_LUT = 1, LP_QMODE_OPS = 2 } lp_qmode;
 
 /* The initial table of a layer over the input codes (qin must have codes):
  * T[c] = Q_out(f(s_i * v_c) / s_o) * s_o in emulate and lut modes, or
@@ -135,7 +92,7 @@ enum { LP_QMODE_EMULATE = 0, LP_QMODE_LUT = 1, LP_QMODE_OPS = 2 };
  * `levels` (qout->ncodes floats, or NULL for the format's own values)
  * replaces Q_out's value: T[c] = s_o * levels[ocode[c]]. */
 void lp_qact_table(float *T, uint32_t *ocode, const lp_qz *qin, const lp_qz *qout,
-                   int fn, double alpha, int mode, double s_i, double s_o,
+                   lp_act fn, double alpha, int mode, double s_i, double s_o,
                    const float *levels);
 
 /* ---- forward ---------------------------------------------------------- */
@@ -171,13 +128,13 @@ size_t lp_qgroups_of(const lp_qgroups *g, size_t i);
  * with levels (qout with codes) y = s_o * levels[code]. codes, if not
  * NULL, receives the output code (qout with codes), cw bytes each. */
 void lp_qact_direct(float *y, void *codes, int cw, const float *x, size_t n,
-                    const lp_qz *qin, const lp_qz *qout, int fn, double alpha,
+                    const lp_qz *qin, const lp_qz *qout, lp_act fn, double alpha,
                     int mode, const lp_qgroups *groups, const double *si,
                     const double *so, const float *levels, uint64_t ctr0);
 
 /* ---- backward --------------------------------------------------------- */
 
-enum { LP_STE_FPRIME = 0, LP_STE_IDENTITY = 1, LP_STE_CLIPPED = 2, LP_STE_STAIRCASE = 3 };
+typedef enum { LP_STE_FPRIME = 0, LP_STE_IDENTITY = 1, LP_STE_CLIPPED = 2, LP_STE_STAIRCASE = 3 } lp_ste;
 
 /* dx[i] = g[i] * d(x[i]) (overwrites dx) where d is the STE rule, in
  * float arithmetic (gradients are float32):
@@ -187,9 +144,10 @@ enum { LP_STE_FPRIME = 0, LP_STE_IDENTITY = 1, LP_STE_CLIPPED = 2, LP_STE_STAIRC
  *              outside the input format's range [lo, hi], scaled)
  *   staircase  slope of the piecewise-linear interpolation through the
  *              points (px[k], py[k]) (k < np, px increasing) at x; 0
- *              outside [px[0], px[np-1]] and at NaN. */
+ *              outside [px[0], px[np-1]].
+ * A NaN x gives d = NaN under every rule (so dx is NaN). */
 void lp_qact_ste(float *dx, const float *g, const float *x, size_t n, int rule,
-                 int fn, double alpha, double lo, double hi,
+                 lp_act fn, double alpha, double lo, double hi,
                  const double *px, const double *py, int np);
 
 /* Learnable levels: dT[codes[i]] += mult * g[i] (codes cw bytes each;
@@ -203,7 +161,7 @@ void lp_qact_scatter(float *dT, size_t nT, const float *g, const void *codes, in
  * skip) and, if dT is not NULL, the level gradient (lp_qact_scatter). */
 void lp_qact_backward(float *dx, float *dT, size_t nT, double mult, const float *g,
                       const float *x, const void *codes, int cw, size_t n, int rule,
-                      int fn, double alpha, double lo, double hi,
+                      lp_act fn, double alpha, double lo, double hi,
                       const double *px, const double *py, int np);
 
 /* ---- scales and telemetry --------------------------------------------- */
@@ -223,12 +181,12 @@ double lp_mx_scale(double amax, double maxval, int rule);
 
 /* Scales of every group from its amax: s_i from the input amax (MX:
  * lp_mx_scale with the input format's max; per-channel: amax / in_hi), s_o
- * from m = lp_qf_absmax(fn, alpha, -amax, amax) (the exact max of |f| over
+ * from m = lp_act_absmax(fn, alpha, -amax, amax) (the exact max of |f| over
  * [-amax, amax]) the same way against out_hi. A side that is
  * not scaled (use_in / use_out = 0) gets 1, as does a zero amax
  * (per-channel); MX follows lp_mx_scale (2^-127 for a zero block). */
 void lp_qact_group_scales(double *si, double *so, const double *amax, size_t ng,
-                          int fn, double alpha, double in_hi, double out_hi,
+                          lp_act fn, double alpha, double in_hi, double out_hi,
                           int mx, int rule, int use_in, int use_out);
 
 /* Gradient of a learnable scale s, summed over the elements (in double):
@@ -241,7 +199,7 @@ void lp_qact_group_scales(double *si, double *so, const double *amax, size_t ng,
  * Returns sum_i g[i] * dy_i/ds. */
 enum { LP_SCALE_LSQ = 0, LP_SCALE_PACT = 1 };
 double lp_qact_scale_grad(const float *g, const float *x, const float *y, size_t n,
-                          int kind, int fn, double alpha, double s, double lo, double hi);
+                          int kind, lp_act fn, double alpha, double s, double lo, double hi);
 
 typedef struct lp_qstats {
   uint64_t n;           /* elements seen                                 */

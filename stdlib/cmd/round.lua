@@ -1,9 +1,10 @@
 --- lpact round FORMAT [options] — round numbers from stdin to a format, one a line.
 -- lpact round FORMAT [--mode M] [--seed N] [--in dec|bits] [--out dec|bits|code]
 -- Reads numbers from stdin, one a line, and writes each rounded to FORMAT.
---   --in dec    decimal or hex-float numbers, inf, -inf, nan (default);
---               rounded in one step from the double
---   --in bits   binary32 bit patterns, 0x%08x
+--   --in dec    decimal or hex numbers, inf, -inf, nan (default);
+--               rounded in one step from the double; a hex integer is
+--               read exactly and refused if it is not exactly a double
+--   --in bits   binary32 bit patterns, 0x%08x (wider than 32 bits: refused)
 --   --out dec   the shortest decimal that reads back exactly (default)
 --   --out bits  the result's binary32 bit pattern, 0x%08x
 --   --out code  the result's code in the format, in hex
@@ -12,28 +13,20 @@
 
 local lpact = require "lpact"
 local fi = require "lpact.formatinfo"
+local numtext = require "lpact.numtext"
 
 local USAGE = "usage: lpact round FORMAT [--mode M] [--seed N] [--in dec|bits] [--out dec|bits|code]"
 
--- the positive quiet NaN (0/0 is negative on common hardware)
-local QNAN = string.unpack("<d", string.pack("<I8", 0x7ff8000000000000))
-
 local function parse_dec(s)
-  local l = s:lower()
-  if l == "inf" or l == "+inf" or l == "infinity" then return math.huge end
-  if l == "-inf" or l == "-infinity" then return -math.huge end
-  if l == "nan" or l == "+nan" then return QNAN end
-  if l == "-nan" then return -QNAN end
-  local x = tonumber(s)
-  if x == nil then return nil end
-  x = x + 0.0
-  if x == 0 and s:sub(1, 1) == "-" then x = -0.0 end   -- "-0" reads as an integer
-  return x
+  local x, why = numtext.number(s, true)
+  return x, why
 end
 
+-- A binary32 bit pattern: 0x and at most 32 significant bits.
 local function parse_bits(s)
   local h = s:match("^0[xX](%x+)$")
-  if not h or #h > 8 then return nil end
+  if not h then return nil, "not a binary32 bit pattern (0x%08x)" end
+  if #h:gsub("^0+", "") > 8 then return nil, "wider than 32 bits (not a binary32 bit pattern)" end
   return fi.f32value(tonumber(h, 16))
 end
 
@@ -87,13 +80,13 @@ return function(args)
   local outbuf = {}
   for line in io.lines() do
     lineno = lineno + 1
-    local s = line:match("^%s*(.-)%s*$")
+    local s = numtext.trim(line)
     if s ~= "" then
-      local x = inp == "dec" and parse_dec(s) or parse_bits(s)
+      local x, why
+      if inp == "dec" then x, why = parse_dec(s) else x, why = parse_bits(s) end
       if x == nil then
         io.stdout:write(table.concat(outbuf))
-        lpact.fail(string.format("line %d: '%s' is not %s", lineno, #s > 40 and s:sub(1, 40) .. "..." or s,
-          inp == "dec" and "a number" or "a binary32 bit pattern (0x%08x)"), 1)
+        lpact.fail(string.format("line %d: '%s' is %s", lineno, #s > 40 and s:sub(1, 40) .. "..." or s, why), 1)
       end
       local y = f:round(x, ctr)
       ctr = ctr + 1

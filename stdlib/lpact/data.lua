@@ -13,6 +13,7 @@
 
 local lpact = require "lpact"
 local io_ = lpact.io
+local numtext = require "lpact.numtext"
 
 local data = {}
 
@@ -53,12 +54,29 @@ local function count(limit, n)
   return math.min(limit, n)
 end
 
+-- Refuses a tensor holding NaN or an infinity (from a float IDX file or
+-- a CSV cell), naming the file: one bad pixel would otherwise train a
+-- model full of NaN. allow = true (the caller's opt-in) lets them through.
+local function check_finite(x, path, allow)
+  if allow then return x end
+  local lo, hi = io_.range(x)
+  if lo and (lo ~= lo or lo == -math.huge or hi == math.huge) then
+    lpact.fail(string.format("%s: holds %s values (pass nonfinite = true to load them anyway)", path,
+      lo ~= lo and "NaN" or "infinite"), 1)
+  end
+  return x
+end
+
 --- Reads an IDX file (plain or gzip) into a Tensor with the file's
 -- dimensions; values are the stored numbers unless opts.div is given
 -- (e.g. div = 255 for pixels in [0, 1]). opts.limit keeps the first
 -- `limit` items, opts.channel = true turns (N, H, W) into (N, 1, H, W).
+-- A float file holding NaN or an infinity (or a double too large for
+-- float32) is refused unless opts.nonfinite = true.
 function data.idx(path, opts)
-  return (read(io_.read_idx, path, opts))
+  opts = lpact.check_options(opts or {}, { "div", "limit", "channel", "nonfinite" }, "data.idx")
+  local ropts = { div = opts.div, limit = opts.limit, channel = opts.channel }
+  return check_finite(read(io_.read_idx, path, ropts), path, opts.nonfinite)
 end
 
 -- Loads one IDX image/label pair, checking that they agree.
@@ -76,7 +94,7 @@ local function idx_pair(dir, images, labels, limit, classes)
   if idims[1] ~= ldims[1] then
     lpact.fail(string.format("%s: wrong size: %d labels for the %d images of %s", lpath, ldims[1], idims[1], ipath), 1)
   end
-  local x = read(io_.read_idx, ipath, { div = 255, limit = limit, channel = true })
+  local x = check_finite(read(io_.read_idx, ipath, { div = 255, limit = limit, channel = true }), ipath)
   local y = read(io_.read_idx, lpath, { limit = limit })
   local lo, hi = io_.range(y)
   if lo and (lo < 0 or hi > classes - 1 or lo ~= lo) then
@@ -153,6 +171,10 @@ function data.cifar10(opts)
     class_names = { "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck" } }
 end
 
+--- The largest numeric class label data.csv accepts (65535: at most 65536
+-- classes); a larger one is almost always a column that is not a label.
+data.MAX_LABEL = 65535
+
 -- Splits one CSV line into fields (RFC 4180 quotes; sep one character).
 local function csv_fields(line, sep)
   local fields, i, n = {}, 1, #line
@@ -188,11 +210,17 @@ end
 -- nil, n = N, columns = {names}, classes = K, label_names = {…}}.
 -- opts: sep (","), header (true/false; default: guessed from the first
 -- line: a header when none of its fields is a number), label (column number, column name, "last", "first" or false for
--- none; default "last"), limit (rows). Non-numeric labels become classes
--- 0..K-1 in sorted order (label_names[k+1] names class k); numeric labels
--- must be integers >= 0.
+-- none; default "last"), limit (rows), nonfinite (false: a feature that
+-- reads as NaN or an infinity, e.g. 1e999, is refused; true lets nan, inf
+-- and -inf through). Non-numeric labels become classes 0..K-1 in sorted
+-- order (label_names[k+1] names class k); numeric labels must be integers
+-- in 0..data.MAX_LABEL. Every row has as many cells as the first, and no
+-- cell is empty (a trailing separator is an empty last cell): a ragged or
+-- empty cell is refused with its line number. Hex integers are read
+-- exactly (lpact.numtext).
 function data.csv(path, opts)
-  opts = lpact.check_options(opts or {}, { "sep", "header", "label", "limit" }, "data.csv", { separator = "sep" })
+  opts = lpact.check_options(opts or {}, { "sep", "header", "label", "limit", "nonfinite" }, "data.csv",
+    { separator = "sep" })
   local sep = opts.sep or ","
   local f, err = io.open(path, "rb")
   if not f then lpact.fail(string.format("%s: cannot open: %s", path, (err or ""):gsub("^[^:]*: ", "")), 1) end
@@ -234,6 +262,9 @@ function data.csv(path, opts)
   if lab and (math.type(lab) ~= "integer" or lab < 1 or lab > ncol) then
     lpact.fail(string.format("%s: label column %s out of 1..%d", path, tostring(opts.label), ncol), 2)
   end
+  if header and #header ~= ncol then
+    lpact.fail(string.format("%s:%d: %d fields, the header has %d", path, rows[1][1], ncol, #header), 1)
+  end
   local xs, ys, raw = {}, {}, {}
   local columns = {}
   for c = 1, ncol do if c ~= lab then columns[#columns + 1] = names[c] end end
@@ -245,13 +276,21 @@ function data.csv(path, opts)
     end
     for c = 1, ncol do
       local v = fields[c]
+      if not v:find("%S") then
+        lpact.fail(string.format("%s:%d: column '%s' is empty%s", path, ln, names[c],
+          c == ncol and " (a trailing separator?)" or ""), 1)
+      end
       if c == lab then
         raw[r] = v
-        if tonumber(v) == nil then numeric = false end
+        if numtext.number(numtext.trim(v)) == nil then numeric = false end
       else
-        local num = tonumber(v)
+        local num, why = numtext.number(numtext.trim(v), opts.nonfinite)
         if num == nil then
-          lpact.fail(string.format("%s:%d: column '%s' is not a number: '%s'", path, ln, names[c], v), 1)
+          lpact.fail(string.format("%s:%d: column '%s' is %s: '%s'", path, ln, names[c], why, v), 1)
+        end
+        if not opts.nonfinite and (num ~= num or num == math.huge or num == -math.huge) then
+          lpact.fail(string.format("%s:%d: column '%s' is not finite: '%s' (pass nonfinite = true to load it anyway)",
+            path, ln, names[c], v), 1)
         end
         xs[#xs + 1] = num
       end
@@ -262,10 +301,11 @@ function data.csv(path, opts)
     local classes, label_names = 0, nil
     if numeric then
       for r, v in ipairs(raw) do
-        local k = tonumber(v)
-        if math.type(k) == "float" and k == math.floor(k) then k = math.tointeger(k) end
-        if math.type(k) ~= "integer" or k < 0 then
-          lpact.fail(string.format("%s:%d: label '%s' is not a class number (an integer >= 0)", path, rows[r][1], v), 1)
+        local k = numtext.number(numtext.trim(v))
+        if k == math.floor(k) and k >= 0 and k <= data.MAX_LABEL then k = math.tointeger(k) end
+        if math.type(k) ~= "integer" then
+          lpact.fail(string.format("%s:%d: label '%s' is not a class number (an integer in 0..%d)", path, rows[r][1], v,
+            data.MAX_LABEL), 1)
         end
         ys[r] = k
         if k + 1 > classes then classes = k + 1 end

@@ -59,10 +59,11 @@ function M.describe(f)
   else
     add("bias", string.format("%d (fixed point: values m * 2^%d)", i.bias, 1 - i.bias - i.mbits))
   end
-  add("values", string.format("%d distinct finite (+0 and -0 count once)", i.nvalues))
+  add("values", string.format(i.policy == "e8m0" and "%d distinct finite (no zero)" or "%d distinct finite (+0 and -0 count once)", i.nvalues))
   add("max", S(i.max) .. pow2(i.max))
   add("min normal", i.ebits > 0 and (S(i.min_normal) .. pow2(i.min_normal)) or "none (no exponent bits: fixed point)")
-  if not i.subnormals then add("min subnormal", "none (nosub)")
+  if i.policy == "e8m0" then add("min subnormal", "none (e8m0: the smallest value is 2^-bias)")
+  elseif not i.subnormals then add("min subnormal", "none (nosub)")
   elseif i.mbits == 0 then add("min subnormal", "none (M = 0: no nonzero subnormal)")
   else add("min subnormal", S(i.min_subnormal) .. pow2(i.min_subnormal)) end
   add("epsilon", S(i.epsilon) .. pow2(i.epsilon) .. ", the relative gap 2^-M")
@@ -71,11 +72,13 @@ function M.describe(f)
     ieee = "inf and NaN in the top exponent (ieee)",
     fn = "no inf; NaN is the all-ones code (fn)",
     fin = "no inf, no NaN: every code is a number (fin)",
+    fnuz = "no inf, no -0; NaN is the code of -0 (fnuz)",
+    e8m0 = "no zero, no sign: every code but the all-ones NaN is 2^(code - bias) (e8m0)",
   }
   add("specials", specials[i.policy])
   local ovf
   if i.overflow == "sat" then ovf = "saturates to +-max (sat)"
-  elseif i.policy == "fn" then ovf = "gives NaN in rne/rna/sr, +-max in rtz/rno (inf)"
+  elseif not i.has_inf then ovf = "gives NaN in rne/rna/sr, +-max in rtz/rno (inf)"
   else ovf = "gives +-inf in rne/rna/sr, +-max in rtz/rno (inf)" end
   add("overflow", ovf)
   local mode = i.mode

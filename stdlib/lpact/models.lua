@@ -179,6 +179,17 @@ function models.resnet(o)
   end)
 end
 
+-- Every model of the zoo remembers how it was built (model.built = {name=,
+-- options=}), so a safetensors file can record it (lpact.interop).
+for _, name in ipairs { "mlp", "lenet5", "cnn_small", "vgg_cifar", "resnet" } do
+  local build = models[name]
+  models[name] = function(o)
+    local m = build(o)
+    m.built = { name = name, options = o }
+    return m
+  end
+end
+
 --- The names of the models in the zoo.
 models.names = { "mlp", "lenet5", "cnn_small", "vgg_cifar", "resnet" }
 

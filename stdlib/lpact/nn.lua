@@ -238,6 +238,14 @@ function Module:num_parameters()
   return n
 end
 
+--- Writes the parameters and buffers to a safetensors file under PyTorch
+-- names, with the model's configuration in __metadata__ (lpact.interop).
+function Module:save_safetensors(path, o) return require("lpact.interop").save_model(self, path, o) end
+
+--- Loads parameters and buffers from a table of tensors (PyTorch names,
+-- as lpact.load_safetensors returns) or a safetensors file (lpact.interop).
+function Module:load_state(tensors) return require("lpact.interop").load_state(self, tensors) end
+
 --- Sets training mode (on = true, the default) here and in every child.
 function Module:train(on)
   if on == nil then on = true end
@@ -522,6 +530,13 @@ function BatchNorm:init(c, o)
   assert(math.type(c) == "integer" and c > 0, "BatchNorm: channels must be a positive integer")
   self.c = c
   self.momentum, self.eps = o.momentum or 0.1, o.eps or 1e-5
+  -- eps > 0 keeps 1/sqrt(var + eps) finite; momentum 0..1 is a weight
+  if type(self.eps) ~= "number" or not (self.eps > 0 and self.eps < math.huge) then
+    lpact.fail("nn.BatchNorm: eps must be a number > 0, got " .. tostring(self.eps))
+  end
+  if type(self.momentum) ~= "number" or not (self.momentum >= 0 and self.momentum <= 1) then
+    lpact.fail("nn.BatchNorm: momentum must be a number in [0, 1], got " .. tostring(self.momentum))
+  end
   if o.affine ~= false then
     self:param("weight", lpact.ones { c })
     self:param("bias", lpact.zeros { c })
@@ -581,17 +596,23 @@ local Activation = nn.class("Activation")
 nn.Activation = Activation
 Activation.is_activation = true
 
-local known_acts = {
-  relu = true, leaky_relu = true, relu6 = true, elu = true, gelu = true, silu = true,
-  softplus = true, mish = true, sigmoid = true, tanh = true, hardtanh = true,
-  hardsigmoid = true, identity = true,
-}
-nn.activation_names = { "relu", "leaky_relu", "relu6", "elu", "gelu", "silu", "softplus",
-  "mish", "sigmoid", "tanh", "hardtanh", "hardsigmoid" }
+-- The activation functions the engine knows (its registry, core/act.c):
+-- name -> {name=, formula=, alpha=, ...} and the names in order, identity
+-- last.
+local known_acts = {}
+nn.activation_names = {}
+for _, a in ipairs(lpact.activations()) do
+  known_acts[a.name] = a
+  if a.name ~= "identity" then nn.activation_names[#nn.activation_names + 1] = a.name end
+end
 
---- nn.Activation(name [, alpha]): an FP32 activation layer (relu,
--- leaky_relu (alpha 0.01), relu6, elu (alpha 1), gelu, silu, softplus,
--- mish, sigmoid, tanh, hardtanh, hardsigmoid).
+--- The registry's record of activation `name` ({name=, formula=,
+-- monotone=, ops=, alpha= and param= when it takes a parameter}), or nil.
+function nn.activation_info(name) return known_acts[name] end
+
+--- nn.Activation(name [, alpha]): an FP32 activation layer; the names are
+-- lpact.activations()'s (relu, leaky_relu (alpha 0.01), elu (alpha 1),
+-- gelu, sigmoid, tanh, ...).
 function Activation:init(name, alpha)
   if not known_acts[name] then
     lpact.fail(string.format("unknown activation '%s' (known: %s)", tostring(name),

@@ -37,11 +37,17 @@ local function normalize(params)
   return list
 end
 
-local function num(o, k, default, what)
+-- Option k of o (default when absent): a finite number >= lo (and < hi
+-- when hi is given), as torch.optim checks (a negative learning rate
+-- would climb the loss).
+local function num(o, k, default, what, lo, hi)
   local v = o[k]
   if v == nil then return default end
-  if type(v) ~= "number" or v ~= v then
-    error(string.format("%s: option '%s' must be a number, got %s", what, k, tostring(v)), 3)
+  if type(v) ~= "number" or v ~= v or v == math.huge or v == -math.huge then
+    error(string.format("%s: option '%s' must be a finite number, got %s", what, k, tostring(v)), 3)
+  end
+  if v < (lo or 0) or (hi and v >= hi) then
+    error(string.format("%s: option '%s' must be in [%g, %s), got %g", what, k, lo or 0, hi and string.format("%g", hi) or "inf", v), 3)
   end
   return v
 end
@@ -74,6 +80,9 @@ end
 -- (as torch.nn.utils.clip_grad_norm_); returns the norm before clipping.
 function optim.clip_grad_norm(params, max_norm)
   local list = normalize(params)
+  if type(max_norm) ~= "number" or not (max_norm > 0 and max_norm < math.huge) then
+    error("clip_grad_norm: max_norm must be a number > 0, got " .. tostring(max_norm), 2)
+  end
   local norm = optim.grad_norm(list)
   local c = max_norm / (norm + 1e-6)
   if c < 1 then
@@ -222,8 +231,9 @@ local function adam_new(cls, params, o, wd_default)
   local self = setmetatable({ params = normalize(params), t = 0, slots = {} }, cls)
   self.lr = num(o, "lr", 1e-3, cls.kind)
   local betas = o.betas or {}
-  self.beta1 = betas[1] or num(o, "beta1", 0.9, cls.kind)
-  self.beta2 = betas[2] or num(o, "beta2", 0.999, cls.kind)
+  local b = { beta1 = betas[1] or o.beta1, beta2 = betas[2] or o.beta2 }
+  self.beta1 = num(b, "beta1", 0.9, cls.kind, 0, 1)
+  self.beta2 = num(b, "beta2", 0.999, cls.kind, 0, 1)
   self.eps = num(o, "eps", 1e-8, cls.kind)
   self.weight_decay = num(o, "weight_decay", wd_default, cls.kind)
   for i = 1, #self.params do self.slots[i] = {} end

@@ -8,10 +8,11 @@
 -- lpact.qact{...} returns a factory (a function building one layer per
 -- activation site), so it plugs into every `act=` argument of the model
 -- zoo; lpact.qact.layer{...} builds one layer. Options:
---   [1] or fn   the function: a name (relu, leaky_relu, relu6, elu, gelu,
---               silu, softplus, mish, sigmoid, tanh, hardtanh, hardsigmoid,
---               identity) or a Lua function of one number (table modes only)
---   alpha       leaky_relu / elu parameter (0.01 / 1)
+--   [1] or fn   the function: a name from lpact.activations() (relu,
+--               gelu, sigmoid, tanh, ..., identity) or a Lua function of one
+--               number (table modes only)
+--   alpha       the parameter of the functions that take one (leaky_relu
+--               0.01, elu 1: lpact.activations() lists the defaults)
 --   fmt         the format of input and output (default "fp32": no
 --               rounding); in_fmt, out_fmt override one side
 --   mode        "emulate" (default): y = s_o Q_out(f(s_i Q_in(x/s_i))/s_o);
@@ -156,7 +157,11 @@ local SCALE_OPTIONS = {
   channel = { rule = 1, axis = 1 }, lsq = { rule = 1, init = 1 }, pact = { rule = 1, init = 1 },
   mx = { block = 1, axis = 1, rule = 1, pad = 1, size = 1 },
 }
-local ALPHA_FNS = { leaky_relu = true, elu = true }
+-- the functions that take alpha, from the registry
+local ALPHA_FNS, alpha_names = {}, {}
+for _, a in ipairs(lpact.activations()) do
+  if a.alpha then ALPHA_FNS[a.name] = true; alpha_names[#alpha_names + 1] = a.name end
+end
 local ALIASES = { format = "fmt", formats = "fmt", in_format = "in_fmt", out_format = "out_fmt", func = "fn",
   ["function"] = "fn", act = "fn", learnable = "levels", seed = "sr_seed", grad_format = "grad_fmt" }
 
@@ -175,7 +180,7 @@ local function check_options(cfg, fname)
   if cfg.alpha ~= nil then
     if type(cfg.alpha) ~= "number" or cfg.alpha ~= cfg.alpha then fail(cfg, "alpha", "a number expected, got " .. tostring(cfg.alpha)) end
     if type(fname) == "string" and not ALPHA_FNS[fname] then
-      fail(cfg, "alpha", "only leaky_relu and elu take alpha (the function is " .. fname .. ")")
+      fail(cfg, "alpha", "only " .. table.concat(alpha_names, " and ") .. " take alpha (the function is " .. fname .. ")")
     end
   end
   if cfg.sr_seed ~= nil then
@@ -208,7 +213,7 @@ function QAct:init(cfg)
     self.luaf, self.name = f, "lua-function"
     if self.ste == "fprime" or self.ste == "clipped" then self.ste = "staircase" end
   elseif type(f) == "string" then
-    if qk.fninfo(f) == nil then
+    if nn.activation_info(f) == nil then
       fail(cfg, "fn", "unknown activation '" .. f .. "' (known: " .. table.concat(nn.activation_names, ", ") .. ", identity)")
     end
     self.name = f
@@ -391,7 +396,7 @@ function QAct:_centroid_init(xd)
   local flat = xd:contiguous():reshape { n }
   local lut = self.mode == "lut"
   local core, name, alpha, luaf = self.core, self.name, self.alpha, self.luaf
-  local function f(v) if luaf then return luaf(v) end return qk.f(name, v, alpha) end
+  local function f(v) if luaf then return luaf(v) end return lpact.kernels.act_value(name, v, alpha) end
   local sum, cnt = {}, {}
   for i = 1, n, step do
     local v = flat:get(i)
@@ -1054,7 +1059,7 @@ function qact.errors(f, cfg, lo, hi, n)
     for k = 0, n do xs[k + 1] = lo + (hi - lo) * k / n end
     x = lpact.tensor(xs)
   end
-  return error_stats(layer, x, function(v) return type(f) == "function" and f(v) or qk.f(f, v, cfg and cfg.alpha) end)
+  return error_stats(layer, x, function(v) return type(f) == "function" and f(v) or lpact.kernels.act_value(f, v, cfg and cfg.alpha) end)
 end
 
 --- The error of this layer as it stands (its learned levels, its scales)
@@ -1070,7 +1075,7 @@ function QAct:errors(x)
   local saved = { self.training, self.telemetry_on, self.capture_fn, self.ctr, self.scale.hist and { table.unpack(self.scale.hist) } }
   self.training, self.telemetry_on, self.capture_fn = false, false, nil
   local ok, res = pcall(error_stats, self, x:contiguous():reshape { x:numel() }, function(v)
-    return self.luaf and self.luaf(v) or qk.f(self.name, v, self.alpha)
+    return self.luaf and self.luaf(v) or lpact.kernels.act_value(self.name, v, self.alpha)
   end)
   self.training, self.telemetry_on, self.capture_fn, self.ctr = saved[1], saved[2], saved[3], saved[4]
   if saved[5] then self.scale.hist = saved[5] end
@@ -1135,7 +1140,8 @@ end
 local function modes_learnable(q) return q.levels ~= nil and q.levels ~= "fixed" end
 
 local EXPERIMENT_OPTIONS = { act = 1, fmt = 1, qact = 1, model = 1, data = 1, seed = 1, epochs = 1, batch = 1, lr = 1,
-  verbose = 1, on_epoch = 1, scheduler = 1, level_warmup = 1, max_batches = 1, tag = 1, weights = 1 }
+  verbose = 1, on_epoch = 1, scheduler = 1, level_warmup = 1, max_batches = 1, tag = 1, weights = 1, on_batch = 1,
+  checkpoint = 1 }
 
 --- Trains one configuration. o = {act = "relu", fmt = "fp4" (or "fp32":
 -- the FP32 activation), qact = {extra qact options}, model = "mlp" |
@@ -1145,7 +1151,10 @@ local EXPERIMENT_OPTIONS = { act = 1, fmt = 1, qact = 1, model = 1, data = 1, se
 -- for a step schedule (qact.scheduler{by = "step"}), level_warmup = E
 -- (learnable levels frozen for the first E epochs), weights = a format or
 -- {fmt =, scale =} (qact.weights: the model's weights rounded in the
--- forward pass), tag = "..."}.
+-- forward pass), tag = "...", on_batch = f (train.fit's, after the
+-- scheduler's), checkpoint = {path =, key =} (train.fit's: per-epoch
+-- checkpoint and resume; a resumed run's centroid initialisation and level
+-- warm-up are where the uninterrupted run's would be)}.
 -- Returns {cfg = (a configuration for lpact.results.record / run:add),
 -- history = train.fit's history, model = the trained model, test_acc =,
 -- seconds =}.
@@ -1186,10 +1195,27 @@ function qact.experiment(o)
     -- learnable levels frozen for the first lw epochs, then learned
     on_epoch = qact.scheduler(model, { levels = qact.schedule { { 1, "freeze" }, { lw + 1, "unfreeze" } }, chain = on_epoch })
   end
+  if o.on_batch then
+    local first, user = on_batch, o.on_batch
+    on_batch = first and function(info)
+      local r = first(info)
+      if user(info) == false then return false end
+      return r
+    end or user
+  end
+  local function on_resume(meta)
+    for _, l in ipairs(qact.layers(model)) do
+      l._centroid_pending = false   -- the loaded levels were initialised before
+      if lw and lw > 0 and l.learnable then
+        if meta.epoch + 1 <= lw then l:freeze() else l:unfreeze() end
+      end
+    end
+  end
   local t0 = lpact.wallclock()
   local hist = train.fit { model = model, data = o.data, epochs = o.epochs or 2, batch = o.batch or 128,
     lr = o.lr or 1e-3, seed = o.seed or 1, verbose = o.verbose or false, progress = false,
-    on_epoch = on_epoch, on_batch = on_batch, max_batches = o.max_batches }
+    on_epoch = on_epoch, on_batch = on_batch, max_batches = o.max_batches,
+    checkpoint = o.checkpoint, on_resume = o.checkpoint and on_resume or nil }
   local learned = {}
   for i, l in ipairs(qact.layers(model)) do if l.learnable then learned[i] = l:levels() end end
   -- the trained layers' error against f on the first 1000 test images

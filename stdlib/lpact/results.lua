@@ -256,8 +256,8 @@ end
 
 local FORMAT_ORDER = { "fp32", "bf16", "fp16", "fp8", "e4m3", "e5m2", "fp6", "e3m2", "e2m3", "fp4", "e2m1",
   "fp3", "e1m1", "e2m0", "fp2", "e1m0" }
-local ACT_ORDER = { "relu", "leaky_relu", "relu6", "elu", "gelu", "silu", "softplus", "mish", "sigmoid", "tanh",
-  "hardtanh", "hardsigmoid" }
+local ACT_ORDER = {}   -- the engine's registry order
+for _, a in ipairs(lpact.activations()) do ACT_ORDER[#ACT_ORDER + 1] = a.name end
 local function rank_of(list)
   local r = {}
   for i, v in ipairs(list) do r[v] = i end

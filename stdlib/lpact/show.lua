@@ -142,6 +142,8 @@ local POLICY_TEXT = {
   ieee = "top exponent holds inf and NaN",
   fn = "no infinity; the all-ones code is NaN",
   fin = "every code is a finite number",
+  fnuz = "no infinity, no -0; the code of -0 is NaN",
+  e8m0 = "no zero, no sign; the all-ones code is NaN",
 }
 
 -- Kind of a code from its fields, for formats described by fields.
@@ -825,90 +827,20 @@ function show.hist(x, opts)
   end)
 end
 
--- Activations (FP32 references in double precision) -----------------------------
-
-local function erf(x)
-  -- Abramowitz & Stegun 7.1.26 is too coarse for a reference; use the
-  -- series for small |x| and the continued fraction of erfc for large.
-  local ax = abs(x)
-  if ax < 2.5 then
-    local sum, term, k = ax, ax, 0
-    repeat
-      k = k + 1
-      term = term * (-ax * ax) / k
-      local add = term / (2 * k + 1)
-      sum = sum + add
-    until abs(add) < 1e-17 * abs(sum) or k > 200
-    local r = 2 / math.sqrt(math.pi) * sum
-    return x < 0 and -r or r
-  end
-  -- erfc(ax) by Lentz's continued fraction
-  local f, C, D = ax, ax, 0
-  local tiny = 1e-300
-  for k = 1, 200 do
-    local a = k / 2
-    D = ax + a * D; if D == 0 then D = tiny end
-    C = ax + a / C; if C == 0 then C = tiny end
-    D = 1 / D
-    local delta = C * D
-    f = f * delta
-    if abs(delta - 1) < 1e-16 then break end
-  end
-  local erfc = math.exp(-ax * ax) / math.sqrt(math.pi) / f
-  local r = 1 - erfc
-  return x < 0 and -r or r
-end
-
-local function sigmoid(x)
-  if x >= 0 then return 1 / (1 + math.exp(-x)) end
-  local e = math.exp(x)
-  return e / (1 + e)
-end
-local function tanh(x)
-  if x > 20 then return 1.0 elseif x < -20 then return -1.0 end
-  if abs(x) < 1e-5 then return x - x * x * x / 3 end
-  local e = math.exp(2 * x)
-  return (e - 1) / (e + 1)
-end
-local function softplus(x)
-  if x > 30 then return x end
-  return math.log(1 + math.exp(x))
-end
-
---- The activation functions known by name, as functions of one number
--- (double precision references for plot and errors).
-show.activations = {
-  relu = function(x) return x > 0 and x or 0.0 end,
-  leaky_relu = function(x) return x > 0 and x or 0.01 * x end,
-  relu6 = function(x) return math.min(math.max(x, 0.0), 6.0) end,
-  elu = function(x) return x > 0 and x or math.exp(x) - 1 end,
-  gelu = function(x) return 0.5 * x * (1 + erf(x / math.sqrt(2))) end,
-  silu = function(x) return x * sigmoid(x) end,
-  softplus = softplus,
-  mish = function(x) return x * tanh(softplus(x)) end,
-  sigmoid = sigmoid,
-  tanh = tanh,
-  hardtanh = function(x) return math.min(math.max(x, -1.0), 1.0) end,
-  hardsigmoid = function(x) return math.min(math.max(x / 6 + 0.5, 0.0), 1.0) end,
-}
+-- Activations (the engine's registry, in double precision) ----------------------
 
 local function activation(f, who)
   if type(f) == "function" then return f, "f" end
   if type(f) == "string" then
-    local qk = rawget(lpact, "qk")
-    if type(qk) == "table" and type(qk.f) == "function" and type(qk.fninfo) == "function"
-        and qk.fninfo(f) ~= nil then  -- the engine's own double-precision reference
-      local qf = qk.f
-      return function(x) return qf(f, x) end, f
+    local names = {}
+    for _, a in ipairs(lpact.activations()) do
+      if a.name == f then
+        local value = lpact.kernels.act_value
+        return function(x) return value(f, x) end, f
+      end
+      names[#names + 1] = a.name
     end
-    local fn = show.activations[f]
-    if not fn then
-      local names = {}
-      for k in pairs(show.activations) do names[#names + 1] = k end
-      table.sort(names)
-      fail(fmt_str("%s: unknown activation '%s' (known: %s, or a Lua function)", who, f, table.concat(names, ", ")))
-    end
-    return fn, f
+    fail(fmt_str("%s: unknown activation '%s' (known: %s, or a Lua function)", who, f, table.concat(names, ", ")))
   end
   fail(fmt_str("%s: a function or an activation name expected, got %s", who, type(f)))
 end

@@ -10,8 +10,9 @@
 -- On a terminal a live line shows batch, loss, accuracy, examples/s and
 -- the ETA; otherwise one plain line per epoch is printed. Ctrl-C stops
 -- cleanly after the current batch (the history says interrupted = true).
--- A NaN or infinite loss stops training with an error naming the epoch and
--- batch (exit status 1 from a script).
+-- A NaN or infinite loss, gradient or parameter stops training with an
+-- error naming the epoch and batch (and the parameter; exit status 1 from
+-- a script): NaN never trains on quietly.
 
 local ag = require "lpact.autograd"
 local optim = require "lpact.optim"
@@ -78,7 +79,7 @@ local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge en
 
 local FIT_OPTIONS = { "model", "data", "optimizer", "lr", "epochs", "batch", "seed", "shuffle", "schedule", "loss",
   "clip", "max_batches", "start_epoch", "eval", "eval_batch", "verbose", "progress", "on_batch", "on_epoch",
-  "augment", "mean", "std" }
+  "augment", "mean", "std", "prior_epochs", "checkpoint", "on_resume" }
 
 --- Trains a model. Options:
 --   model (required), data = {train = {x=, y=}, test = {x=, y=}} (required),
@@ -92,6 +93,14 @@ local FIT_OPTIONS = { "model", "data", "optimizer", "lr", "epochs", "batch", "se
 --   verbose (true), progress ("auto": live line when stdout is a terminal),
 --   on_batch(info), on_epoch(info): callbacks; returning false from either stops training.
 --   augment, mean, std: passed to data.batches (augmentation of training batches).
+--   prior_epochs: the history records of epochs 1..start_epoch-1 (a resumed
+--     run's history then holds every epoch).
+--   checkpoint = {path =, key =}: resume from path when it holds a checkpoint
+--     with this key (start_epoch and prior_epochs from it; a file that does
+--     not load, or has another key, is named in a warning and training starts
+--     from epoch 1), and write it atomically after every whole epoch. A
+--     checkpoint of a finished training trains nothing (history.finished_before).
+--   on_resume(meta): called after a checkpoint is loaded, before training.
 -- Any other option name is an error.
 -- Returns the history {epochs = {{epoch=, train_loss=, train_acc=, test_acc=,
 -- test_loss=, seconds=, lr=}, ...}, test_acc=, losses = {per-batch losses},
@@ -109,6 +118,13 @@ function train.fit(o)
   local epochs, bs = o.epochs or 1, o.batch or 128
   if math.type(epochs) ~= "integer" or epochs < 0 then lpact.fail("train.fit: 'epochs' must be an integer >= 0, got " .. tostring(epochs)) end
   if math.type(bs) ~= "integer" or bs < 1 then lpact.fail("train.fit: 'batch' must be an integer >= 1, got " .. tostring(bs)) end
+  if o.clip ~= nil and (type(o.clip) ~= "number" or not (o.clip > 0 and o.clip < math.huge)) then
+    lpact.fail("train.fit: 'clip' must be a number > 0 (the largest gradient norm), got " .. tostring(o.clip))
+  end
+  if nrows(ds.train) == 0 then lpact.fail("train.fit: the training set is empty") end
+  if o.eval ~= false and ds.test and nrows(ds.test) == 0 then
+    lpact.fail("train.fit: the test set is empty (pass eval = false to train without one)")
+  end
   local seed = o.seed or 1
   local opt = o.optimizer or optim.Adam(model:parameters(), { lr = o.lr or 1e-3 })
   local lossf = o.loss or ag.cross_entropy
@@ -121,6 +137,33 @@ function train.fit(o)
   if o.max_batches and o.max_batches < nb then nb = o.max_batches end
   local out = io.stdout
 
+  local params = model:parameters()
+  -- The parameters that start finite (learnable levels over a format's
+  -- codes hold its NaN and inf codes by design: those are left out) and
+  -- the sum of their squares, accumulated in double: finite exactly when
+  -- every element is.
+  local watched = {}
+  for _, p in ipairs(params) do
+    if finite(p.var.data:sumsq()) then watched[#watched + 1] = p end
+  end
+  local function param_sumsq()
+    local acc = 0
+    for _, p in ipairs(watched) do acc = acc + p.var.data:sumsq() end
+    return acc
+  end
+  -- Stops training naming the first parameter whose gradient (field
+  -- "grad") or value ("data") holds NaN or an infinity.
+  local function nonfinite(live_line, what, field, epoch, b)
+    if live_line then out:write("\n") end
+    local name = "?"
+    for _, p in ipairs(field == "data" and watched or params) do
+      local x = p.var[field]
+      if x and not finite(x:sumsq()) then name = p.name break end
+    end
+    lpact.fail(string.format("%s %s is not finite (NaN or inf) at epoch %d, batch %d: training stopped " ..
+      "(lower the learning rate, or check the data for NaN/inf)", what, name, epoch, b), 1)
+  end
+
   local hist = { epochs = {}, losses = {}, interrupted = false }
   local prev_catch = engine.catch_interrupt(true)
   local clock = lpact.wallclock
@@ -128,6 +171,41 @@ function train.fit(o)
   -- Resuming at start_epoch replays the same shuffles and schedule steps
   -- as an uninterrupted run would (both depend only on seed and epoch).
   local start = o.start_epoch or 1
+  for _, e in ipairs(o.prior_epochs or {}) do
+    hist.epochs[#hist.epochs + 1] = e
+    if e.test_acc then hist.test_acc = e.test_acc end
+  end
+  local ck = o.checkpoint
+  if ck ~= nil and (type(ck) ~= "table" or type(ck.path) ~= "string") then
+    engine.catch_interrupt(prev_catch)
+    lpact.fail("train.fit: 'checkpoint' must be {path = FILE, key = ...}")
+  end
+  if ck and lpact.sys.mtime(ck.path) then
+    local okl, meta = pcall(function()
+      local info = require("lpact.checkpoint").inspect(ck.path)
+      local m = info.meta
+      if type(m) ~= "table" or m.key ~= ck.key or math.type(m.epoch) ~= "integer" or type(m.history) ~= "table" then
+        error("it belongs to another configuration", 0)
+      end
+      return require("lpact.checkpoint").load(ck.path, model, opt)
+    end)
+    if okl then
+      start = meta.epoch + 1
+      hist.epochs, hist.test_acc = {}, nil
+      for _, e in ipairs(meta.history) do
+        hist.epochs[#hist.epochs + 1] = e
+        if e.test_acc then hist.test_acc = e.test_acc end
+      end
+      hist.resumed_from = meta.epoch
+      if start > epochs then hist.finished_before = true end
+      if o.on_resume then o.on_resume(meta) end
+      if verbose then out:write(string.format("resumed from %s after epoch %d\n", ck.path, meta.epoch)) end
+    else
+      local msg = lpact.is_failure(meta) and meta.msg or tostring(meta)
+      io.stderr:write(string.format("warning: ignoring the checkpoint %s (%s); training from epoch 1\n", ck.path,
+        (msg:gsub("^" .. ck.path:gsub("%p", "%%%0") .. ": ", ""))))
+    end
+  end
   local step = (start - 1) * nb
   local stop = false
 
@@ -153,8 +231,13 @@ function train.fit(o)
             tostring(lv), epoch, b), 1)
         end
         loss:backward()
-        if o.clip then opt:clip_grad_norm(o.clip) end
+        -- The gradient norm is a fused isfinite over every gradient: one
+        -- NaN or inf anywhere makes it non-finite (a ReLU can hide a NaN
+        -- input from the loss, never from the weights' gradients).
+        local gnorm = o.clip and opt:clip_grad_norm(o.clip) or optim.grad_norm(params)
+        if not finite(gnorm) then nonfinite(live, "gradient of", "grad", epoch, b) end
         opt:step()
+        if not finite(param_sumsq()) then nonfinite(live, "parameter", "data", epoch, b) end
         step = step + 1
         local m = y:size(1)
         seen = seen + m
@@ -196,6 +279,9 @@ function train.fit(o)
         hist.test_acc = rec.test_acc
       end
       hist.epochs[#hist.epochs + 1] = rec
+      if ck and not hist.interrupted then   -- only whole epochs are saved
+        require("lpact.checkpoint").save(ck.path, model, opt, { epoch = epoch, key = ck.key, history = hist.epochs })
+      end
       if verbose then
         if live then out:write("\r\27[K") end
         out:write(string.format("epoch %d/%d  loss %.4f  train %.2f%%%s  %.1fs  (%.0f ex/s)\n",

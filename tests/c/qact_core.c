@@ -70,12 +70,12 @@ static double rround(const rfmt *r, double x) {
 
 static double ref_f(int fn, double x) {
   switch (fn) {
-  case LP_QF_RELU:   /* a negative x gives -0: the zero keeps the input's sign */
+  case LP_ACT_RELU:   /* a negative x gives -0: the zero keeps the input's sign */
     if (isnan(x) || x > 0) return x;
     return signbit(x) ? -0.0 : 0.0;
-  case LP_QF_SIGMOID: return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
-  case LP_QF_TANH: return tanh(x);
-  case LP_QF_GELU: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
+  case LP_ACT_SIGMOID: return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
+  case LP_ACT_TANH: return tanh(x);
+  case LP_ACT_GELU: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
   default: return NAN;
   }
 }
@@ -98,7 +98,7 @@ static rfmt presets[] = {
 #define NPRESETS (sizeof presets / sizeof *presets)
 
 static void test_codes_and_tables(void) {
-  const int fns[] = { LP_QF_RELU, LP_QF_SIGMOID, LP_QF_TANH, LP_QF_GELU };
+  const int fns[] = { LP_ACT_RELU, LP_ACT_SIGMOID, LP_ACT_TANH, LP_ACT_GELU };
   for (size_t p = 0; p < NPRESETS; p++) {
     rfmt *r = &presets[p];
     rfmt_build(r);
@@ -179,9 +179,9 @@ static void test_codes_and_tables(void) {
         double v = lp_decode(&f, c);
         double want = isnan(v) ? NAN : rround(r, ref_f(fns[k], v));
         if (!same(T[c], want) && tb++ < 3)
-          tap_diag("%s %s code %u (%g): T = %.9g, want %.9g", r->spec, lp_qf_name(fns[k]), c, v, T[c], want);
+          tap_diag("%s %s code %u (%g): T = %.9g, want %.9g", r->spec, lp_act_name(fns[k]), c, v, T[c], want);
       }
-      tap_ok(tb == 0, "%s %s: all %u table entries equal Q(f(value))", r->spec, lp_qf_name(fns[k]), q.ncodes);
+      tap_ok(tb == 0, "%s %s: all %u table entries equal Q(f(value))", r->spec, lp_act_name(fns[k]), q.ncodes);
     }
     free(T);
     lp_qz_free(&q);
@@ -200,20 +200,20 @@ static double ref_tanh(double x) {
 static double ref_sp(double x) { return Rr(log(Rr(1 + Rr(exp(x))))); }
 static double ref_ops(int fn, double x) {
   switch (fn) {
-  case LP_QF_SIGMOID: return ref_sig(x);
-  case LP_QF_TANH: return ref_tanh(x);
-  case LP_QF_SOFTPLUS: return ref_sp(x);
-  case LP_QF_SILU: return Rr(x * ref_sig(x));
-  case LP_QF_ELU: return x > 0 ? Rr(x) : Rr(1.0 * Rr(Rr(exp(x)) - 1));
-  case LP_QF_GELU: return Rr(0.5 * Rr(x * Rr(1 + Rr(erf(Rr(x * 0.70710678118654752440))))));
-  case LP_QF_MISH: return Rr(x * ref_tanh(ref_sp(x)));
+  case LP_ACT_SIGMOID: return ref_sig(x);
+  case LP_ACT_TANH: return ref_tanh(x);
+  case LP_ACT_SOFTPLUS: return ref_sp(x);
+  case LP_ACT_SILU: return Rr(x * ref_sig(x));
+  case LP_ACT_ELU: return x > 0 ? Rr(x) : Rr(1.0 * Rr(Rr(exp(x)) - 1));
+  case LP_ACT_GELU: return Rr(0.5 * Rr(x * Rr(1 + Rr(erf(Rr(x * 0.70710678118654752440))))));
+  case LP_ACT_MISH: return Rr(x * ref_tanh(ref_sp(x)));
   default: return NAN;
   }
 }
 
 static void test_ops(void) {
-  const int fns[] = { LP_QF_SIGMOID, LP_QF_TANH, LP_QF_GELU, LP_QF_SILU,
-                      LP_QF_SOFTPLUS, LP_QF_ELU, LP_QF_MISH };
+  const int fns[] = { LP_ACT_SIGMOID, LP_ACT_TANH, LP_ACT_GELU, LP_ACT_SILU,
+                      LP_ACT_SOFTPLUS, LP_ACT_ELU, LP_ACT_MISH };
   const int which[] = { 0, 2, 3, 4, 5, 6 };  /* fp8 fp6 e2m3 fp4 fp3 fp2 */
   for (size_t w = 0; w < sizeof which / sizeof *which; w++) {
     rfmt *r = &presets[which[w]];
@@ -225,16 +225,16 @@ static void test_ops(void) {
     lp_qz_init(&q, &f);
     float *T = malloc(q.ncodes * sizeof *T);
     for (size_t k = 0; k < sizeof fns / sizeof *fns; k++) {
-      lp_qact_table(T, NULL, &q, &q, fns[k], lp_qf_default_alpha(fns[k]), LP_QMODE_OPS, 1, 1, NULL);
+      lp_qact_table(T, NULL, &q, &q, fns[k], lp_act_default_alpha(fns[k]), LP_QMODE_OPS, 1, 1, NULL);
       int bad = 0;
       for (uint32_t c = 0; c < q.ncodes; c++) {
         double v = lp_decode(&f, c);
         double want = isnan(v) ? NAN : ref_ops(fns[k], v);
         if (!same(T[c], want) && bad++ < 3)
-          tap_diag("ops %s %s at %g: %.9g, want %.9g", r->spec, lp_qf_name(fns[k]), v, T[c], want);
+          tap_diag("ops %s %s at %g: %.9g, want %.9g", r->spec, lp_act_name(fns[k]), v, T[c], want);
       }
       tap_ok(bad == 0, "ops %s %s: all %u inputs match the step-by-step reference", r->spec,
-             lp_qf_name(fns[k]), q.ncodes);
+             lp_act_name(fns[k]), q.ncodes);
     }
     free(T);
     lp_qz_free(&q);
@@ -245,9 +245,9 @@ static void test_ops(void) {
   lp_format f;
   char err[64];
   lp_format_parse(&f, "fp4", err, sizeof err);
-  tap_ok(lp_qf_ops(LP_QF_SIGMOID, 1.0, 0, &f) == 0.5, "ops fp4 sigmoid(1) = 0.5 by hand");
-  tap_ok(lp_qf_ops(LP_QF_SIGMOID, -2.0, 0, &f) == 0.0, "ops fp4 sigmoid(-2) = 0 by hand (emulate: 0)");
-  tap_ok(lp_qf_ops(LP_QF_SIGMOID, 0.0, 0, &f) == 0.5, "ops fp4 sigmoid(0) = 1/R(2) = 0.5");
+  tap_ok(lp_act_ops(LP_ACT_SIGMOID, 1.0, 0, &f) == 0.5, "ops fp4 sigmoid(1) = 0.5 by hand");
+  tap_ok(lp_act_ops(LP_ACT_SIGMOID, -2.0, 0, &f) == 0.0, "ops fp4 sigmoid(-2) = 0 by hand (emulate: 0)");
+  tap_ok(lp_act_ops(LP_ACT_SIGMOID, 0.0, 0, &f) == 0.5, "ops fp4 sigmoid(0) = 1/R(2) = 0.5");
 }
 
 /* ---- learnable levels: the gradient ----------------------------------- */
@@ -272,7 +272,7 @@ static void test_level_grad(void) {
   uint8_t codes[8];
   tap_ok(lp_qact_code_width(16) == 1 && lp_qact_code_width(256) == 2 && lp_qact_code_width(65536) == 4,
          "code widths: 1 byte up to 255, 2 up to 65535, else 4");
-  lp_qact_table(T, NULL, &q, &q, LP_QF_RELU, 0, LP_QMODE_LUT, 1, 1, NULL);
+  lp_qact_table(T, NULL, &q, &q, LP_ACT_RELU, 0, LP_QMODE_LUT, 1, 1, NULL);
   lp_qact_lookup(y, codes, 1, x, n, &q, 1, T, NULL, 0);
   const uint8_t want_codes[] = { 2, 4, 2, 9, 7, 3, 16, 0 };
   int ok = 1;
@@ -324,7 +324,7 @@ static void test_level_grad(void) {
   lp_qact_scatter(dTb, 16, gx, c1, 1, big, 1.0);
   lp_qact_scatter(dTc, 16, gx, c2, 2, big, 1.0);
   lp_qact_scatter(dTd, 16, gx, c4, 4, big, 1.0);
-  lp_qact_backward(dxx, dTe, 16, 1.0, gx, xx, c1, 1, big, LP_STE_FPRIME, LP_QF_RELU, 0, -6, 6, NULL, NULL, 0);
+  lp_qact_backward(dxx, dTe, 16, 1.0, gx, xx, c1, 1, big, LP_STE_FPRIME, LP_ACT_RELU, 0, -6, 6, NULL, NULL, 0);
   ok = 1;
   for (int k = 0; k < 16; k++) ok &= dTb[k] == (float)serial[k] && dTc[k] == dTb[k] && dTd[k] == dTb[k] && dTe[k] == dTb[k];
   tap_ok(ok, "chunked level sums over 300000 elements equal the serial sum (widths 1, 2, 4; fused)");
@@ -341,24 +341,48 @@ static void test_ste(void) {
   const float x[] = { -7.0f, -1.0f, 0.5f, 2.0f, 6.0f, 6.5f };
   const float g[] = { 1.0f, 2.0f, 4.0f, 1.0f, 1.0f, 1.0f };
   float dx[6];
-  lp_qact_ste(dx, g, x, 6, LP_STE_IDENTITY, LP_QF_SIGMOID, 0, -6, 6, NULL, NULL, 0);
+  lp_qact_ste(dx, g, x, 6, LP_STE_IDENTITY, LP_ACT_SIGMOID, 0, -6, 6, NULL, NULL, 0);
   tap_ok(dx[0] == 1 && dx[1] == 2 && dx[2] == 4 && dx[5] == 1, "identity: dx = g");
-  lp_qact_ste(dx, g, x, 6, LP_STE_FPRIME, LP_QF_TANH, 0, -6, 6, NULL, NULL, 0);
+  lp_qact_ste(dx, g, x, 6, LP_STE_FPRIME, LP_ACT_TANH, 0, -6, 6, NULL, NULL, 0);
   tap_ok(dx[1] == (float)(2 * (1 - tanh(1.0) * tanh(1.0))) && dx[2] == (float)(4 * (1 - tanh(0.5) * tanh(0.5))),
          "fprime: g * tanh'(x) at the unquantized x");
-  lp_qact_ste(dx, g, x, 6, LP_STE_FPRIME, LP_QF_RELU, 0, -6, 6, NULL, NULL, 0);
+  lp_qact_ste(dx, g, x, 6, LP_STE_FPRIME, LP_ACT_RELU, 0, -6, 6, NULL, NULL, 0);
   tap_ok(dx[0] == 0 && dx[1] == 0 && dx[2] == 4 && dx[5] == 1, "fprime relu: 0 below 0, g above");
-  lp_qact_ste(dx, g, x, 6, LP_STE_CLIPPED, LP_QF_RELU, 0, -6, 6, NULL, NULL, 0);
+  lp_qact_ste(dx, g, x, 6, LP_STE_CLIPPED, LP_ACT_RELU, 0, -6, 6, NULL, NULL, 0);
   tap_ok(dx[0] == 0 && dx[2] == 4 && dx[4] == 1 && dx[5] == 0, "clipped: relu' inside [-6, 6], 0 outside");
   /* staircase through (0,0) (1,1) (2,4) (3,3): slopes 1, 3, -1 */
   const double px[] = { 0, 1, 2, 3 }, py[] = { 0, 1, 4, 3 };
   const float xs[] = { -0.5f, 0.5f, 1.0f, 1.5f, 2.5f, 3.0f, 3.5f, NAN };
   const float gs[] = { 1, 1, 1, 2, 1, 1, 1, 1 };
   float ds[8];
-  lp_qact_ste(ds, gs, xs, 8, LP_STE_STAIRCASE, LP_QF_RELU, 0, 0, 0, px, py, 4);
+  lp_qact_ste(ds, gs, xs, 8, LP_STE_STAIRCASE, LP_ACT_RELU, 0, 0, 0, px, py, 4);
   tap_ok(ds[0] == 0 && ds[1] == 1 && ds[2] == 3 && ds[3] == 6 && ds[4] == -1 && ds[5] == -1 &&
-         ds[6] == 0 && ds[7] == 0,
-         "staircase: slopes of the interpolation, 0 outside and at NaN");
+         ds[6] == 0 && isnan(ds[7]),
+         "staircase: slopes of the interpolation, 0 outside, NaN at NaN");
+  /* a NaN input gives a NaN gradient under every rule and for every
+   * function; a number keeps its gradient (the same bits in the vector
+   * lanes and the scalar tail: 9 elements, NaN in a lane and in the tail) */
+  const int rules[] = { LP_STE_FPRIME, LP_STE_IDENTITY, LP_STE_CLIPPED, LP_STE_STAIRCASE };
+  float xn[9] = { 1, NAN, -1, 0.0f, -0.0f, 2, 0.5f, 3, NAN }, gn[9], dn[9];
+  for (int k = 0; k < 9; k++) gn[k] = -1.5f;
+  int nan_ok = 1;
+  for (int r = 0; r < 4; r++)
+    for (int fn = 0; fn < LP_ACT_COUNT; fn++) {
+      lp_qact_ste(dn, gn, xn, 9, rules[r], fn, lp_act_default_alpha(fn), -6, 6, px, py, 4);
+      if (!isnan(dn[1]) || !isnan(dn[8]) || isnan(dn[0]) || isnan(dn[2])) {
+        nan_ok = 0;
+        tap_diag("rule %d %s: dx = %g %g %g %g", rules[r], lp_act_name(fn), dn[0], dn[1], dn[2], dn[8]);
+      }
+    }
+  tap_ok(nan_ok, "every rule, every function: NaN x gives NaN dx, numbers give numbers");
+  /* relu' at +-0 is 0 in every lane: dx = g * 0 = -0 for g < 0, the same
+   * whether the element falls in a vector lane (index 3, 4) or not */
+  float xz[11], gz[11], dz[11];
+  for (int k = 0; k < 11; k++) xz[k] = (k % 2) ? -0.0f : 0.0f, gz[k] = -2.0f;
+  lp_qact_ste(dz, gz, xz, 11, LP_STE_FPRIME, LP_ACT_RELU, 0, -6, 6, NULL, NULL, 0);
+  int z_ok = 1;
+  for (int k = 0; k < 11; k++) z_ok &= dz[k] == 0 && signbit(dz[k]);
+  tap_ok(z_ok, "relu STE at +-0: g * 0 = -0 for g = -2 in every position (lanes and tail)");
 }
 
 /* ---- MX block scales --------------------------------------------------- */
@@ -401,7 +425,7 @@ static void test_mx(void) {
   lp_qact_group_amax(amax, x, 128, &gr);
   for (int k = 0; k < 4; k++) si[k] = lp_mx_scale(amax[k], 6, LP_MX_FLOOR), so[k] = 1;
   tap_ok(si[0] == 2 && si[1] == ldexp(1, -127) && si[2] == 0.25 && si[3] == 0.25, "block scales 2, 2^-127, 1/4, 1/4");
-  lp_qact_direct(y, NULL, 1, x, 128, &q, &qid, LP_QF_IDENTITY, 0, LP_QMODE_EMULATE, &gr, si, so, NULL, 0);
+  lp_qact_direct(y, NULL, 1, x, 128, &q, &qid, LP_ACT_IDENTITY, 0, LP_QMODE_EMULATE, &gr, si, so, NULL, 0);
   /* 3.1/2 = 1.55 -> 1.5 -> 3; -0.6/2 = -0.3 -> -0.5 -> -1; 5.1/2 = 2.55 -> 3 -> 6 */
   tap_ok(y[0] == 8 && y[1] == 3 && y[2] == -1 && y[3] == 6, "block 0: 8 3.1 -0.6 5.1 -> 8 3 -1 6");
   int zero = 1;
@@ -441,20 +465,20 @@ static void test_telemetry(void) {
 /* ---- functions and consistency ---------------------------------------- */
 
 static void test_functions(void) {
-  tap_ok(lp_qf_from_name("gelu") == LP_QF_GELU && lp_qf_from_name("nope") == -1, "names");
+  tap_ok(lp_act_from_name("gelu") == LP_ACT_GELU && lp_act_from_name("nope") == -1, "names");
   int ok = 1;
-  for (int fn = 0; fn < LP_QF_COUNT; fn++)
+  for (int fn = 0; fn < LP_ACT_COUNT; fn++)
     for (double x = -4.05; x < 4; x += 0.3) {
-      double a = lp_qf_default_alpha(fn), h = 1e-6;
-      double fd = (lp_qf_eval(fn, x + h, a) - lp_qf_eval(fn, x - h, a)) / (2 * h);
-      if (fabs(fd - lp_qf_deriv(fn, x, a)) > 1e-5) {
+      double a = lp_act_default_alpha(fn), h = 1e-6;
+      double fd = (lp_act_value(fn, x + h, a) - lp_act_value(fn, x - h, a)) / (2 * h);
+      if (fabs(fd - lp_act_deriv(fn, x, a)) > 1e-5) {
         ok = 0;
-        tap_diag("%s'(%g): %g vs fd %g", lp_qf_name(fn), x, lp_qf_deriv(fn, x, a), fd);
+        tap_diag("%s'(%g): %g vs fd %g", lp_act_name(fn), x, lp_act_deriv(fn, x, a), fd);
       }
     }
   tap_ok(ok, "every f' matches finite differences away from kinks");
-  tap_ok(lp_qf_eval(LP_QF_HARDSIGMOID, 1.5, 0) == 0.75 && lp_qf_eval(LP_QF_RELU6, 7, 0) == 6 &&
-         lp_qf_eval(LP_QF_LEAKY_RELU, -2, 0.01) == -0.02, "hardsigmoid, relu6, leaky_relu values");
+  tap_ok(lp_act_value(LP_ACT_HARDSIGMOID, 1.5, 0) == 0.75 && lp_act_value(LP_ACT_RELU6, 7, 0) == 6 &&
+         lp_act_value(LP_ACT_LEAKY_RELU, -2, 0.01) == -0.02, "hardsigmoid, relu6, leaky_relu values");
   /* direct path equals the table path for a finite input format */
   lp_format f;
   char err[64];
@@ -466,9 +490,9 @@ static void test_functions(void) {
   uint32_t map[65];
   for (int i = 0; i < 1000; i++) x[i] = (float)((i - 500) * 0.037);
   double one = 1;
-  lp_qact_table(T, map, &q, &q, LP_QF_GELU, 0, LP_QMODE_EMULATE, 1, 1, NULL);
+  lp_qact_table(T, map, &q, &q, LP_ACT_GELU, 0, LP_QMODE_EMULATE, 1, 1, NULL);
   lp_qact_lookup(y1, c1, 1, x, 1000, &q, 1, T, map, 0);
-  lp_qact_direct(y2, c2, 1, x, 1000, &q, &q, LP_QF_GELU, 0, LP_QMODE_EMULATE, NULL, &one, &one, NULL, 0);
+  lp_qact_direct(y2, c2, 1, x, 1000, &q, &q, LP_ACT_GELU, 0, LP_QMODE_EMULATE, NULL, &one, &one, NULL, 0);
   ok = 1;
   for (int i = 0; i < 1000; i++) ok &= y1[i] == y2[i] && c1[i] == c2[i];
   tap_ok(ok, "emulate: the table path equals the per-element path (values and output codes)");
@@ -483,14 +507,14 @@ static void test_absmax(void) {
   double xs = -1;
   for (int i = 0; i < 200; i++) xs = -1 - exp(xs);
   double want = exp(xs);   /* 0.27846454276107... */
-  double got = lp_qf_absmax(LP_QF_SILU, 0, -2, -1);
+  double got = lp_act_absmax(LP_ACT_SILU, 0, -2, -1);
   tap_ok(fabs(got - want) <= 1e-15, "silu: max |f| over [-2, -1] is its minimum's -e^x* = %.17g (got %.17g)", want, got);
-  tap_ok(fabs(lp_qf_absmax(LP_QF_SILU, 0, -2, 2) - lp_qf_eval(LP_QF_SILU, 2, 0)) == 0,
+  tap_ok(fabs(lp_act_absmax(LP_ACT_SILU, 0, -2, 2) - lp_act_value(LP_ACT_SILU, 2, 0)) == 0,
          "silu over [-2, 2]: the upper end");
-  tap_ok(lp_qf_absmax(LP_QF_TANH, 0, -3, 1) == tanh(3.0), "tanh over [-3, 1]: |f(-3)|");
-  tap_ok(lp_qf_absmax(LP_QF_RELU, 0, -3, -1) == 0 && lp_qf_absmax(LP_QF_SIGMOID, 0, -1, 1) == 1 / (1 + exp(-1.0)),
+  tap_ok(lp_act_absmax(LP_ACT_TANH, 0, -3, 1) == tanh(3.0), "tanh over [-3, 1]: |f(-3)|");
+  tap_ok(lp_act_absmax(LP_ACT_RELU, 0, -3, -1) == 0 && lp_act_absmax(LP_ACT_SIGMOID, 0, -1, 1) == 1 / (1 + exp(-1.0)),
          "relu over [-3, -1] is 0; sigmoid over [-1, 1] is sigmoid(1)");
-  tap_ok(isnan(lp_qf_absmax(LP_QF_GELU, 0, 1, -1)) && isnan(lp_qf_absmax(LP_QF_GELU, 0, NAN, 1)),
+  tap_ok(isnan(lp_act_absmax(LP_ACT_GELU, 0, 1, -1)) && isnan(lp_act_absmax(LP_ACT_GELU, 0, NAN, 1)),
          "an empty or NaN interval gives NaN");
   /* every function over intervals that hold or miss the minima, against a
    * dense grid: never below the grid's max, and above it only by the grid's
@@ -498,15 +522,15 @@ static void test_absmax(void) {
   static const double iv[][2] = { { -0.1, 0.1 }, { -0.5, 0.5 }, { -1, 1 }, { -2, 2 }, { -5, 5 }, { -2, -0.5 },
                                   { -1.5, -1 }, { -1.3, -1.2 }, { 0.3, 2 }, { -5, -4 }, { -0.8, -0.7 } };
   int ok = 1;
-  for (int fn = 0; fn < LP_QF_COUNT; fn++) {
-    double a = lp_qf_default_alpha(fn);
+  for (int fn = 0; fn < LP_ACT_COUNT; fn++) {
+    double a = lp_act_default_alpha(fn);
     for (size_t k = 0; k < sizeof iv / sizeof iv[0]; k++) {
       double lo = iv[k][0], hi = iv[k][1], dense = 0;
-      for (int i = 0; i <= 100000; i++) dense = fmax(dense, fabs(lp_qf_eval(fn, lo + (hi - lo) * i / 100000.0, a)));
-      double m = lp_qf_absmax(fn, a, lo, hi);
+      for (int i = 0; i <= 100000; i++) dense = fmax(dense, fabs(lp_act_value(fn, lo + (hi - lo) * i / 100000.0, a)));
+      double m = lp_act_absmax(fn, a, lo, hi);
       if (!(m >= dense && m - dense <= 1e-9)) {
         ok = 0;
-        tap_diag("%s over [%g, %g]: %.17g, dense grid %.17g", lp_qf_name(fn), lo, hi, m, dense);
+        tap_diag("%s over [%g, %g]: %.17g, dense grid %.17g", lp_act_name(fn), lo, hi, m, dense);
       }
     }
   }
@@ -514,8 +538,8 @@ static void test_absmax(void) {
   /* the grouped output scale of gelu uses it: amax 0.8 -> max |gelu| over
    * [-0.8, 0.8] is gelu(0.8) (the minimum, at -0.75, is smaller) */
   double am = 0.8, si, so;
-  lp_qact_group_scales(&si, &so, &am, 1, LP_QF_GELU, 0, 6, 6, 0, 0, 1, 1);
-  tap_ok(so == lp_qf_eval(LP_QF_GELU, 0.8, 0) / 6 && si == 0.8 / 6, "per-channel scales of gelu at amax 0.8");
+  lp_qact_group_scales(&si, &so, &am, 1, LP_ACT_GELU, 0, 6, 6, 0, 0, 1, 1);
+  tap_ok(so == lp_act_value(LP_ACT_GELU, 0.8, 0) / 6 && si == 0.8 / 6, "per-channel scales of gelu at amax 0.8");
 }
 
 int main(void) {

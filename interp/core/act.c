@@ -1,0 +1,285 @@
+/* act.c — the activation registry (see act.h): each function and its
+ * derivative written once, compiled in double and in float, the rounded
+ * operation sequences, the table every other part reads, and the plain
+ * float32 kernels. */
+/* The kernel loops are simple and hot: let gcc vectorise them as at -O3
+ * (the build's -O2 uses a very cheap cost model). Same arithmetic, same
+ * results: no fast-math. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
+#include "core/act.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <tgmath.h>
+
+#include "core/parallel.h"
+
+#define GRAIN 32768
+
+/* ---- the functions, each written once ----------------------------------- */
+
+/* ACT_FN(name, statements) defines name_d (double) and name_f (float) of
+ * (x, a), a the parameter, from one body: T is the type, K(c) a constant
+ * of that type, and <tgmath.h> makes exp, erf, ... the float versions in
+ * name_f. CALL(fn, v) calls fn_d or fn_f to match v's type. A NaN x must
+ * come out NaN: every comparison chain below ends in x itself. */
+#define ACT_FN(name, ...)                                                  \
+  static inline double name##_d(double x, double a) {                     \
+    typedef double T;                                                      \
+    (void)sizeof(T), (void)a;                                              \
+    __VA_ARGS__                                                            \
+  }                                                                        \
+  static inline float name##_f(float x, float a) {                         \
+    typedef float T;                                                       \
+    (void)sizeof(T), (void)a;                                              \
+    __VA_ARGS__                                                            \
+  }
+#define K(c) ((T)(c))
+#define CALL(fn, v) _Generic((v), double: fn##_d, float: fn##_f)((v), a)
+
+/* relu and relu6 of a negative x are -0: a zero result keeps the input's
+ * sign, as rounding does; equal to +0 in value, but a quantized layer with
+ * learnable levels can tell "negative" from "small positive". */
+ACT_FN(relu, return x <= 0 ? copysign(K(0), x) : x;)
+ACT_FN(relu_grad, return x > 0 ? K(1) : x <= 0 ? K(0) : x;)
+
+ACT_FN(leaky_relu, return x > 0 ? x : a * x;)
+ACT_FN(leaky_relu_grad, return x > 0 ? K(1) : x <= 0 ? a : x;)
+
+ACT_FN(relu6, return x > 6 ? K(6) : x <= 0 ? copysign(K(0), x) : x;)
+ACT_FN(relu6_grad, return x > 0 && x < 6 ? K(1) : x <= 0 || x >= 6 ? K(0) : x;)
+
+ACT_FN(elu, return x > 0 ? x : a * expm1(x);)
+ACT_FN(elu_grad, return x > 0 ? K(1) : a * exp(x);)
+
+ACT_FN(gelu, return K(0.5) * x * (K(1) + erf(x * K(0.70710678118654752440)));)
+ACT_FN(gelu_grad, return K(0.5) * (K(1) + erf(x * K(0.70710678118654752440))) +
+                         x * exp(K(-0.5) * x * x) * K(0.39894228040143267794);)
+
+/* both branches avoid exp of a large positive number */
+ACT_FN(sigmoid, if (x >= 0) return K(1) / (K(1) + exp(-x));
+                T e = exp(x);
+                return e / (K(1) + e);)
+ACT_FN(sigmoid_grad, T s = CALL(sigmoid, x);
+                     return s * (K(1) - s);)
+
+ACT_FN(silu, return x * CALL(sigmoid, x);)
+ACT_FN(silu_grad, T s = CALL(sigmoid, x);
+                  return s * (K(1) + x * (K(1) - s));)
+
+ACT_FN(softplus, return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));)
+ACT_FN(softplus_grad, return CALL(sigmoid, x);)
+
+ACT_FN(mish, return x * tanh(CALL(softplus, x));)
+ACT_FN(mish_grad, T t = tanh(CALL(softplus, x));
+                  return t + x * (K(1) - t * t) * CALL(sigmoid, x);)
+
+ACT_FN(tanh, return tanh(x);)
+ACT_FN(tanh_grad, T t = tanh(x);
+                  return K(1) - t * t;)
+
+ACT_FN(hardtanh, return x > 1 ? K(1) : x < -1 ? K(-1) : x;)
+ACT_FN(hardtanh_grad, return x > -1 && x < 1 ? K(1) : x <= -1 || x >= 1 ? K(0) : x;)
+
+ACT_FN(hardsigmoid, return x >= 3 ? K(1) : x <= -3 ? K(0) : x / K(6) + K(0.5);)
+ACT_FN(hardsigmoid_grad, return x > -3 && x < 3 ? K(1) / K(6) : x <= -3 || x >= 3 ? K(0) : x;)
+
+ACT_FN(identity, return x;)
+ACT_FN(identity_grad, return x == x ? K(1) : x;)
+
+/* ---- rounded operation sequences (act.h lists them) ---------------------- */
+
+static double R(const lp_format *r, double v) { return lp_round(r, v, 0); }
+
+static double sigmoid_ops(double x, double a, const lp_format *r) {
+  (void)a;
+  double e = R(r, exp(-x));
+  double d = R(r, 1.0 + e);
+  return R(r, 1.0 / d);
+}
+
+static double tanh_ops(double x, double a, const lp_format *r) {
+  (void)a;
+  double t = R(r, -2.0 * x);
+  double e = R(r, exp(t));
+  double n = R(r, 1.0 - e);
+  double d = R(r, 1.0 + e);
+  return R(r, n / d);
+}
+
+static double softplus_ops(double x, double a, const lp_format *r) {
+  (void)a;
+  double e = R(r, exp(x));
+  double d = R(r, 1.0 + e);
+  return R(r, log(d));
+}
+
+static double elu_ops(double x, double a, const lp_format *r) {
+  if (x > 0) return R(r, x);
+  double e = R(r, exp(x));
+  double m = R(r, e - 1.0);
+  return R(r, a * m);
+}
+
+static double silu_ops(double x, double a, const lp_format *r) {
+  return R(r, x * sigmoid_ops(x, a, r));
+}
+
+static double gelu_ops(double x, double a, const lp_format *r) {
+  (void)a;
+  double t = R(r, x * 0.70710678118654752440);
+  double e = R(r, erf(t));
+  double b = R(r, 1.0 + e);
+  double h = R(r, x * b);
+  return R(r, 0.5 * h);
+}
+
+static double mish_ops(double x, double a, const lp_format *r) {
+  double p = softplus_ops(x, a, r);
+  double t = tanh_ops(p, a, r);
+  return R(r, x * t);
+}
+
+/* ---- the plain kernels of each function, one thread ----------------------- */
+
+/* Per function: name_forward and name_backward over n contiguous floats.
+ * g[i] and x[i] are loaded unconditionally and f' is a select, so the
+ * loops vectorise; the vector lanes and the scalar tail compute the same
+ * expression, so they give the same bits. */
+#define ACT_SPANS(ID, name)                                                            \
+  static void name##_forward(float *out, const float *x, size_t n, float a) {          \
+    for (size_t i = 0; i < n; i++) out[i] = name##_f(x[i], a);                           \
+  }                                                                                    \
+  static void name##_backward(float *d, const float *g, const float *x, size_t n, float a, \
+                              int acc) {                                               \
+    if (acc)                                                                           \
+      for (size_t i = 0; i < n; i++) d[i] += g[i] * name##_grad_f(x[i], a);              \
+    else                                                                               \
+      for (size_t i = 0; i < n; i++) d[i] = g[i] * name##_grad_f(x[i], a);               \
+  }
+LP_ACT_LIST(ACT_SPANS)
+#undef ACT_SPANS
+
+/* ---- the table ------------------------------------------------------------ */
+
+#define FNS(fn)                                                                 \
+  .name = #fn, .f = fn##_d, .df = fn##_grad_d, .ff = fn##_f, .dff = fn##_grad_f,       \
+  .forward = fn##_forward, .backward = fn##_backward
+#define NOPARAM .has_alpha = 0, .alpha = 0, .param = ""
+
+static const lp_act_info rows[] = {
+  [LP_ACT_RELU] = { FNS(relu), NOPARAM, .monotone = 1, .formula = "max(x, 0)" },
+  [LP_ACT_LEAKY_RELU] = { FNS(leaky_relu), .has_alpha = 1, .alpha = 0.01,
+                          .param = "slope for x < 0", .monotone = 1,
+                          .formula = "x if x > 0, alpha x otherwise" },
+  [LP_ACT_RELU6] = { FNS(relu6), NOPARAM, .monotone = 1, .formula = "min(max(x, 0), 6)" },
+  [LP_ACT_ELU] = { FNS(elu), .has_alpha = 1, .alpha = 1.0, .param = "scale of exp(x) - 1 for x <= 0",
+                   .monotone = 1, .ops = elu_ops,
+                   .formula = "x if x > 0, alpha (exp(x) - 1) otherwise" },
+  [LP_ACT_GELU] = { FNS(gelu), NOPARAM, .monotone = 0, .min_lo = -3, .min_hi = 0,
+                    .ops = gelu_ops, .formula = "x (1 + erf(x / sqrt 2)) / 2" },
+  [LP_ACT_SILU] = { FNS(silu), NOPARAM, .monotone = 0, .min_lo = -3, .min_hi = 0,
+                    .ops = silu_ops, .formula = "x sigmoid(x)" },
+  [LP_ACT_SOFTPLUS] = { FNS(softplus), NOPARAM, .monotone = 1, .ops = softplus_ops,
+                        .formula = "log(1 + exp(x))" },
+  [LP_ACT_MISH] = { FNS(mish), NOPARAM, .monotone = 0, .min_lo = -3, .min_hi = 0,
+                    .ops = mish_ops, .formula = "x tanh(softplus(x))" },
+  [LP_ACT_SIGMOID] = { FNS(sigmoid), NOPARAM, .monotone = 1, .ops = sigmoid_ops,
+                       .formula = "1 / (1 + exp(-x))" },
+  [LP_ACT_TANH] = { FNS(tanh), NOPARAM, .monotone = 1, .ops = tanh_ops, .formula = "tanh(x)" },
+  [LP_ACT_HARDTANH] = { FNS(hardtanh), NOPARAM, .monotone = 1, .formula = "min(max(x, -1), 1)" },
+  [LP_ACT_HARDSIGMOID] = { FNS(hardsigmoid), NOPARAM, .monotone = 1,
+                           .formula = "min(max(x / 6 + 1/2, 0), 1)" },
+  [LP_ACT_IDENTITY] = { FNS(identity), NOPARAM, .monotone = 1, .formula = "x" },
+};
+_Static_assert(sizeof rows / sizeof rows[0] == LP_ACT_COUNT, "one row per LP_ACT_LIST entry");
+
+#undef FNS
+#undef NOPARAM
+
+/* ---- lookups and scalar functions ----------------------------------------- */
+
+const lp_act_info *lp_act_row(lp_act a) {
+  if ((unsigned)a >= LP_ACT_COUNT) abort();   /* a caller's bug: ids come from this file */
+  return &rows[a];
+}
+
+int lp_act_from_name(const char *name) {
+  for (int i = 0; i < LP_ACT_COUNT; i++)
+    if (strcmp(name, rows[i].name) == 0) return i;
+  return -1;
+}
+
+const char *lp_act_name(lp_act a) { return lp_act_row(a)->name; }
+
+double lp_act_default_alpha(lp_act a) { return lp_act_row(a)->alpha; }
+
+double lp_act_value(lp_act a, double x, double alpha) { return lp_act_row(a)->f(x, alpha); }
+
+double lp_act_deriv(lp_act a, double x, double alpha) { return lp_act_row(a)->df(x, alpha); }
+
+int lp_act_has_ops(lp_act a) { return lp_act_row(a)->ops != NULL; }
+
+double lp_act_ops(lp_act a, double x, double alpha, const lp_format *r) {
+  const lp_act_info *row = lp_act_row(a);
+  if (isnan(x)) return x;
+  return row->ops ? row->ops(x, alpha, r) : R(r, row->f(x, alpha));
+}
+
+/* The minimum of a non-monotone f: bisection of f' inside [min_lo, min_hi]
+ * down to adjacent doubles (f is flat there, so f at the result is its
+ * minimum to the last bit or two). */
+static double argmin(const lp_act_info *row, double alpha) {
+  double a = row->min_lo, b = row->min_hi;
+  for (int i = 0; i < 200; i++) {
+    double m = 0.5 * (a + b);
+    if (m <= a || m >= b) break;
+    if (row->df(m, alpha) < 0) a = m; else b = m;
+  }
+  return 0.5 * (a + b);
+}
+
+double lp_act_absmax(lp_act a, double alpha, double lo, double hi) {
+  const lp_act_info *row = lp_act_row(a);
+  if (isnan(lo) || isnan(hi) || lo > hi) return NAN;
+  double m = fmax(fabs(row->f(lo, alpha)), fabs(row->f(hi, alpha)));
+  if (lo <= 0 && hi >= 0) m = fmax(m, fabs(row->f(0, alpha)));
+  if (!row->monotone) {
+    double xm = argmin(row, alpha);
+    if (lo <= xm && xm <= hi) m = fmax(m, fabs(row->f(xm, alpha)));
+  }
+  return m;
+}
+
+/* ---- threaded kernels ------------------------------------------------------ */
+
+typedef struct {
+  const lp_act_info *row;
+  float alpha;
+  float *out;
+  const float *x, *dout;
+  int acc;
+} act_ctx;
+
+static void fwd_range(void *vc, size_t lo, size_t hi) {
+  const act_ctx *c = vc;
+  c->row->forward(c->out + lo, c->x + lo, hi - lo, c->alpha);
+}
+
+static void bwd_range(void *vc, size_t lo, size_t hi) {
+  const act_ctx *c = vc;
+  c->row->backward(c->out + lo, c->dout + lo, c->x + lo, hi - lo, c->alpha, c->acc);
+}
+
+void lp_act_forward(lp_act a, float *out, const float *inp, int64_t n, float alpha) {
+  act_ctx c = { lp_act_row(a), alpha, out, inp, NULL, 0 };
+  lp_parallel_for((size_t)n, GRAIN, fwd_range, &c);
+}
+
+void lp_act_backward(lp_act a, float *dinp, const float *dout, const float *inp, int64_t n,
+                     float alpha, int accumulate) {
+  act_ctx c = { lp_act_row(a), alpha, dinp, inp, dout, accumulate };
+  lp_parallel_for((size_t)n, GRAIN, bwd_range, &c);
+}
