@@ -61,7 +61,7 @@ int main(int argc, char **argv) {
     status = 0;
   } else if (argc == 2 && strcmp(argv[1], "--lesson") == 0) {
     status = call_lesson(L, "print_list", NULL, 0);
-  } else if (argc == 3) {
+  } else if (argc == 3 && strcmp(argv[1], "--lesson") == 0) {
     /* the lesson is found before the session starts: a bad name is one
      * line and exit status 2, not a prompt */
     status = call_lesson(L, "find", argv[2], 1);
