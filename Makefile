@@ -21,6 +21,7 @@ SAN     ?=
 # Debian packages, one a line and sorted (add yours in its place).
 PKGS    = \
   dataset-fashion-mnist \
+  fortunes \
   gnuplot-nox \
   iverilog \
   liblua5.4-dev \

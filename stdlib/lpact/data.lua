@@ -474,4 +474,120 @@ function data.batches(set, batch, opts)
   end
 end
 
+-- Text -------------------------------------------------------------------------
+
+local FORTUNES = "/usr/share/games/fortunes"
+
+-- The text files of a fortunes folder: plain files without an extension
+-- (the .dat files are strfile indexes, the .u8 files duplicate the text).
+local function fortune_files(dir)
+  local names, err = io_.listdir(dir)
+  if not names then lpact.fail("text: cannot read " .. tostring(err), 1) end
+  local files = {}
+  for _, name in ipairs(names) do
+    local p = dir .. "/" .. name
+    if not name:find(".", 1, true) and not io_.isdir(p) then files[#files + 1] = p end
+  end
+  return files
+end
+
+--- Text as bytes for a character-level language model:
+-- data.text{dir =, files =, val_fraction = 0.1} -> {train = ids (N), val =
+-- ids (M), vocab = V, alphabet = string, files = {...}, name =}.
+-- Without `files` it reads Debian's fortunes (`dir`, else $LPACT_FORTUNES,
+-- else /usr/share/games/fortunes): every file without an extension, in
+-- sorted order. `files` is a path or a list of paths (read in the order
+-- given). Tokens are bytes; the vocabulary is the sorted set of bytes the
+-- whole text holds (alphabet: the byte of each id, id 0 first). The split
+-- is fixed: the first 90% of each file's bytes (1 - val_fraction) go to
+-- training, the rest to validation, so every file is in both.
+function data.text(opts)
+  opts = lpact.check_options(opts or {}, { "dir", "files", "val_fraction", "name" }, "data.text",
+    { path = "files", file = "files", directory = "dir", val = "val_fraction" })
+  local vf = opts.val_fraction or 0.1
+  if type(vf) ~= "number" or not (vf > 0 and vf < 1) then
+    lpact.fail("data.text: val_fraction must be a number between 0 and 1, got " .. tostring(opts.val_fraction))
+  end
+  local files, name = opts.files, opts.name
+  if files == nil then
+    local dir = opts.dir or os.getenv("LPACT_FORTUNES") or FORTUNES
+    if not io_.isdir(dir) then
+      lpact.fail(string.format("fortunes not found: no directory %s (install the Debian package fortunes: apt-get install fortunes; or pass dir= or files=)", dir), 1)
+    end
+    files, name = fortune_files(dir), name or "fortunes"
+  elseif type(files) == "string" then
+    files = { files }
+  elseif type(files) ~= "table" then
+    lpact.fail("data.text: files must be a path or a list of paths, got " .. type(files))
+  end
+  local train, val = {}, {}
+  for i, p in ipairs(files) do
+    local f, err = io.open(p, "rb")
+    if not f then lpact.fail(string.format("%s: cannot open: %s", p, (err or ""):gsub("^[^:]*: ", "")), 1) end
+    local s = f:read("a")
+    f:close()
+    if s == nil then lpact.fail(p .. ": cannot read (a folder?)", 1) end
+    local cut = math.floor(#s * (1 - vf) + 0.5)
+    train[i], val[i] = s:sub(1, cut), s:sub(cut + 1)
+  end
+  local ttext, vtext = table.concat(train), table.concat(val)
+  if #ttext + #vtext == 0 then
+    lpact.fail(string.format("data.text: the corpus is empty (%d file%s, no bytes)", #files, #files == 1 and "" or "s"), 1)
+  end
+  local seen = {}
+  for _, s in ipairs { ttext, vtext } do
+    for b in s:gmatch(".") do seen[b:byte()] = true end
+  end
+  local bytes, map = {}, {}
+  for b = 0, 255 do
+    if seen[b] then
+      map[b + 1] = #bytes
+      bytes[#bytes + 1] = string.char(b)
+    end
+  end
+  local K = lpact.lm_kernels
+  return {
+    train = K.encode(ttext, map), val = K.encode(vtext, map), vocab = #bytes, alphabet = table.concat(bytes),
+    files = files, name = name or "text", bytes = #ttext + #vtext, val_fraction = vf,
+    split = string.format("the last %g%% of each file's bytes is validation", 100 * vf),
+  }
+end
+
+--- Seeded random windows of a token stream: data.text_batch(ids, B, T,
+-- {seed =, step =}) -> x (B, T), y (B, T) (y is x shifted by one). Window
+-- b of step s starts at floor(u (N - T)) with u the uniform number
+-- lpact.io.random(seed, 61, s B + b): a pure function of seed, step and b.
+function data.text_batch(ids, B, T, o)
+  o = lpact.check_options(o or {}, { "seed", "step" }, "data.text_batch")
+  local n = ids:numel()
+  if n < T + 1 then
+    lpact.fail(string.format("data.text_batch: a text of %d tokens is shorter than one window of %d + 1", n, T), 1)
+  end
+  local seed, step, starts = o.seed or 1, o.step or 0, {}
+  for b = 1, B do
+    starts[b] = math.floor(io_.random(seed, 61, step * B + b - 1) * (n - T))
+  end
+  return lpact.lm_kernels.windows(ids, starts, T)
+end
+
+--- The non-overlapping windows of T (+1) tokens that cover a stream from
+-- its start (for evaluation), in batches of B: for x, y in
+-- data.text_windows(ids, B, T) do ... end. The tail shorter than a window
+-- is left out.
+function data.text_windows(ids, B, T)
+  local n = ids:numel()
+  local count = (n - 1) // T
+  if count < 1 then
+    lpact.fail(string.format("data.text_windows: a text of %d tokens is shorter than one window of %d + 1", n, T), 1)
+  end
+  local i = 0
+  return function()
+    if i >= count then return nil end
+    local starts = {}
+    for b = 1, math.min(B, count - i) do starts[b] = (i + b - 1) * T end
+    i = i + #starts
+    return lpact.lm_kernels.windows(ids, starts, T)
+  end
+end
+
 return data

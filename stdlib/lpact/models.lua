@@ -179,9 +179,19 @@ function models.resnet(o)
   end)
 end
 
+--- gpt{vocab =, ctx = 64, d = 64, heads = 4, layers = 2, act = "gelu",
+-- attn = nil, norm = "layernorm", seed = 1, alphabet =}: a character-level
+-- GPT with pre-LN blocks, MLP ratio 4 and the output head tied to the token
+-- embedding (lpact.transformer.GPT). act as for every model; attn: the
+-- format of the attention probabilities ("ue2m1" or {fmt =, mode =,
+-- levels =, scale =}). Takes token ids (B, T), gives logits (B*T, vocab).
+function models.gpt(o)
+  return require("lpact.transformer").GPT(o)
+end
+
 -- Every model of the zoo remembers how it was built (model.built = {name=,
 -- options=}), so a safetensors file can record it (lpact.interop).
-for _, name in ipairs { "mlp", "lenet5", "cnn_small", "vgg_cifar", "resnet" } do
+for _, name in ipairs { "mlp", "lenet5", "cnn_small", "vgg_cifar", "resnet", "gpt" } do
   local build = models[name]
   models[name] = function(o)
     local m = build(o)
@@ -191,7 +201,7 @@ for _, name in ipairs { "mlp", "lenet5", "cnn_small", "vgg_cifar", "resnet" } do
 end
 
 --- The names of the models in the zoo.
-models.names = { "mlp", "lenet5", "cnn_small", "vgg_cifar", "resnet" }
+models.names = { "mlp", "lenet5", "cnn_small", "vgg_cifar", "resnet", "gpt" }
 
 --- Builds a model by name with options: models.build("cnn_small", {act = "relu"}).
 function models.build(name, o)

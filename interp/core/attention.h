@@ -1,0 +1,62 @@
+/* attention.h — causal multi-head self-attention as one fused kernel:
+ * scores, causal mask, softmax, the weighted sum of values, and its
+ * backward, one (batch, head) at a time (attention.c). Plain C11, no Lua.
+ *
+ * Layout (GPT-2's): qkv (B, T, 3, H, hd) — the output of one linear layer
+ * of width 3D, D = H hd, queries first, then keys, then values; out
+ * (B, T, H, hd) = (B, T, D), ready for the output projection.
+ *
+ * Nothing of size T x T is kept between forward and backward: the forward
+ * saves three numbers per query row (stats), and the backward recomputes
+ * each head's scores. While a head is computed the kernel holds its T x T
+ * probabilities (and, in the backward, their gradient and, when quantized,
+ * the rounded copy) in a per-thread workspace.
+ *
+ * The attention probabilities can be computed in a small format (the
+ * study's question asked of softmax): with a quantizer q,
+ *   emulate  p~ = s Q(p / s), p the float32 softmax;
+ *   ops      e = s Q(exp(x - max) / s), the row sum of e in float32 (in
+ *            order), p~ = s Q((e / sum) / s): exp and the division each
+ *            rounded once;
+ * and with levels (ncodes floats) s levels[code] replaces s Q's value.
+ * Masked positions are exact zeros, never rounded. The backward treats
+ * the rounding as the identity (straight-through): dp = dp~, and the
+ * softmax Jacobian is taken at the unrounded p. The levels' gradient is
+ * dlevels[code] += s dp~ over the unmasked positions. */
+#ifndef LP_ATTENTION_H
+#define LP_ATTENTION_H
+
+#include <stdint.h>
+
+#include "core/qact.h"
+
+enum { LP_ATTN_EMULATE = 0, LP_ATTN_OPS = 1 };
+
+typedef struct lp_attn_q {
+  const lp_qz *qz;        /* the format, with codes (at most 16 bits)     */
+  int mode;               /* LP_ATTN_EMULATE or LP_ATTN_OPS               */
+  double scale;           /* s > 0                                       */
+  const float *levels;    /* NULL, or qz->ncodes values                   */
+  uint64_t ctr0;          /* stochastic rounding: element counter base    */
+} lp_attn_q;
+
+/* Floats of workspace the kernels need: slots T x T blocks (three per
+ * slot) for slots = lp_attention_slots(B * H). */
+int lp_attention_slots(int64_t BH);
+int64_t lp_attention_workspace(int64_t T, int slots);
+
+/* out (B, T, D) from qkv (B, T, 3D); stats (B, H, T, 3) receives per query
+ * row the max score, the float32 sum of exp(score - max) and (ops mode) the
+ * sum of the rounded exponentials. q may be NULL (float32 softmax). Scores
+ * are scaled by 1/sqrt(hd). */
+void lp_attention_forward(float *out, float *stats, float *work, const float *qkv,
+                          int64_t B, int64_t T, int64_t H, int64_t hd, const lp_attn_q *q);
+/* dqkv (B, T, 3D) = the gradient of qkv (written, not accumulated);
+ * dlevels (qz->ncodes, or NULL) += the levels' gradient; dpart: NULL, or
+ * when dlevels is given B*H*ncodes doubles (per-head partial sums, added
+ * in head order: the same bits whatever the thread count). */
+void lp_attention_backward(float *dqkv, float *dlevels, double *dpart, float *work,
+                           const float *dout, const float *qkv, const float *stats,
+                           int64_t B, int64_t T, int64_t H, int64_t hd, const lp_attn_q *q);
+
+#endif
