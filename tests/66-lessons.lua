@@ -9,8 +9,11 @@ local lesson = require "lpact.lesson"
 local B = os.getenv("LPACT_BUILD") or "build"
 local LPACT, REPL = B .. "/lpact", B .. "/lpact-repl"
 
-local tmp = os.tmpname()
-os.remove(tmp)
+-- a folder of its own under the build folder (which no one else cleans)
+local cwd = io.popen("pwd"):read("l")
+local tmp = string.format("%s/lessons-test-%d", B:match("^/") and B or (cwd .. "/" .. B),
+  lpact.io.crc32(tostring({}) .. os.clock()))
+os.execute("rm -rf '" .. tmp .. "'")
 assert(lpact.io.mkdir(tmp))
 local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 local function write(path, text)
