@@ -50,6 +50,8 @@ local oracle = {
   tanh = { math.tanh, nil, {} },
   hardtanh = { function(x) return clamp(x, -1, 1) end, nil, { -1, 1 } },
   hardsigmoid = { function(x) return clamp(x / 6 + 0.5, 0, 1) end, nil, { -3, 3 } },
+  hardswish = { function(x) return x * clamp(x + 3, 0, 6) / 6 end, nil, { -3, 3 } },
+  softsign = { function(x) return x / (1 + math.abs(x)) end, nil, { 0 } },  -- f' has a corner at 0
   identity = { function(x) return x end, nil, {} },
 }
 
@@ -62,7 +64,7 @@ local function isnan(v) return v ~= v end
 
 local docs = io.open("docs/qact.md"):read("a")
 local acts = lpact.activations()
-t.ok(#acts >= 13, "the registry lists " .. #acts .. " functions")
+t.ok(#acts >= 15, "the registry lists " .. #acts .. " functions")
 
 for _, rec in ipairs(acts) do
   local name = rec.name

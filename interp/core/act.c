@@ -86,13 +86,21 @@ ACT_FN(hardtanh_grad, return x > -1 && x < 1 ? K(1) : x <= -1 || x >= 1 ? K(0) :
 ACT_FN(hardsigmoid, return x >= 3 ? K(1) : x <= -3 ? K(0) : x / K(6) + K(0.5);)
 ACT_FN(hardsigmoid_grad, return x > -3 && x < 3 ? K(1) / K(6) : x <= -3 || x >= 3 ? K(0) : x;)
 
+ACT_FN(hardswish, return x <= -3 ? copysign(K(0), x) : x >= 3 ? x : x * (x + K(3)) / K(6);)
+ACT_FN(hardswish_grad, return x > -3 && x < 3 ? (K(2) * x + K(3)) / K(6) : x <= -3 ? K(0) : x >= 3 ? K(1) : x;)
+
+ACT_FN(softsign, return isinf(x) ? copysign(K(1), x) : x / (K(1) + fabs(x));)
+ACT_FN(softsign_grad, T d = K(1) + fabs(x);
+                      return K(1) / (d * d);)
+
 ACT_FN(identity, return x;)
 ACT_FN(identity_grad, return x == x ? K(1) : x;)
 
-/* ---- rounded operation sequences (act.h lists them) ---------------------- */
+/* ---- rounded operation sequences (lp_act_ops) ----------------------------- */
 
 static double R(const lp_format *r, double v) { return lp_round(r, v, 0); }
 
+/* e = R(exp(-x)); d = R(1 + e); y = R(1 / d) */
 static double sigmoid_ops(double x, double a, const lp_format *r) {
   (void)a;
   double e = R(r, exp(-x));
@@ -100,6 +108,7 @@ static double sigmoid_ops(double x, double a, const lp_format *r) {
   return R(r, 1.0 / d);
 }
 
+/* t = R(-2x); e = R(exp(t)); n = R(1 - e); d = R(1 + e); y = R(n / d) */
 static double tanh_ops(double x, double a, const lp_format *r) {
   (void)a;
   double t = R(r, -2.0 * x);
@@ -109,6 +118,7 @@ static double tanh_ops(double x, double a, const lp_format *r) {
   return R(r, n / d);
 }
 
+/* e = R(exp(x)); d = R(1 + e); y = R(log(d)) */
 static double softplus_ops(double x, double a, const lp_format *r) {
   (void)a;
   double e = R(r, exp(x));
@@ -116,6 +126,7 @@ static double softplus_ops(double x, double a, const lp_format *r) {
   return R(r, log(d));
 }
 
+/* x > 0: y = R(x); else e = R(exp(x)); m = R(e - 1); y = R(alpha m) */
 static double elu_ops(double x, double a, const lp_format *r) {
   if (x > 0) return R(r, x);
   double e = R(r, exp(x));
@@ -123,10 +134,13 @@ static double elu_ops(double x, double a, const lp_format *r) {
   return R(r, a * m);
 }
 
+/* s = sigmoid_ops(x); y = R(x s) */
 static double silu_ops(double x, double a, const lp_format *r) {
   return R(r, x * sigmoid_ops(x, a, r));
 }
 
+/* t = R(x 0.70710678118654752); e = R(erf(t)); b = R(1 + e); h = R(x b);
+ * y = R(0.5 h) */
 static double gelu_ops(double x, double a, const lp_format *r) {
   (void)a;
   double t = R(r, x * 0.70710678118654752440);
@@ -136,10 +150,24 @@ static double gelu_ops(double x, double a, const lp_format *r) {
   return R(r, 0.5 * h);
 }
 
+/* p = softplus_ops(x); t = tanh_ops(p); y = R(x t) */
 static double mish_ops(double x, double a, const lp_format *r) {
   double p = softplus_ops(x, a, r);
   double t = tanh_ops(p, a, r);
   return R(r, x * t);
+}
+
+/* t = R(x + 3); c = min(max(t, 0), 6) (exact); p = R(x c); y = R(p / 6) */
+static double hardswish_ops(double x, double a, const lp_format *r) {
+  (void)a;
+  double c = fmin(fmax(R(r, x + 3.0), 0.0), 6.0);
+  return R(r, R(r, x * c) / 6.0);
+}
+
+/* d = R(1 + |x|); y = R(x / d) */
+static double softsign_ops(double x, double a, const lp_format *r) {
+  (void)a;
+  return R(r, x / R(r, 1.0 + fabs(x)));
 }
 
 /* ---- the plain kernels of each function, one thread ----------------------- */
@@ -192,6 +220,10 @@ static const lp_act_info rows[] = {
   [LP_ACT_HARDTANH] = { FNS(hardtanh), NOPARAM, .monotone = 1, .formula = "min(max(x, -1), 1)" },
   [LP_ACT_HARDSIGMOID] = { FNS(hardsigmoid), NOPARAM, .monotone = 1,
                            .formula = "min(max(x / 6 + 1/2, 0), 1)" },
+  [LP_ACT_HARDSWISH] = { FNS(hardswish), NOPARAM, .monotone = 0, .min_lo = -3, .min_hi = 0,
+                         .ops = hardswish_ops, .formula = "x min(max(x + 3, 0), 6) / 6" },
+  [LP_ACT_SOFTSIGN] = { FNS(softsign), NOPARAM, .monotone = 1, .ops = softsign_ops,
+                        .formula = "x / (1 + |x|)" },
   [LP_ACT_IDENTITY] = { FNS(identity), NOPARAM, .monotone = 1, .formula = "x" },
 };
 _Static_assert(sizeof rows / sizeof rows[0] == LP_ACT_COUNT, "one row per LP_ACT_LIST entry");

@@ -7,7 +7,8 @@
  *
  * Adding an activation: a row in LP_ACT_LIST below, its definition in
  * act.c (f and f' once each, over a type T; see ACT_FN there), a row in
- * docs/qact.md's table and an oracle row in tests/23-kernels.lua.
+ * docs/qact.md's table (and "Modes" for an ops sequence) and an oracle
+ * row in tests/28-activations.lua.
  *
  * NaN policy: f(NaN) and f'(NaN) are NaN for every function, in double and
  * in float, so a NaN input never leaves a kernel as a number. At a kink f'
@@ -34,6 +35,8 @@
   X(TANH, tanh)                \
   X(HARDTANH, hardtanh)        \
   X(HARDSIGMOID, hardsigmoid)  \
+  X(HARDSWISH, hardswish)      \
+  X(SOFTSIGN, softsign)        \
   X(IDENTITY, identity)
 
 typedef enum {
@@ -86,19 +89,12 @@ double lp_act_deriv(lp_act a, double x, double alpha);
 double lp_act_absmax(lp_act a, double alpha, double lo, double hi);
 /* 1 if the row defines an op sequence. */
 int lp_act_has_ops(lp_act a);
-/* f(x) with every elementary operation rounded to r (R = lp_round(r, ., 0));
- * constants (1, 2, 3, 6, 0.5, 1/sqrt 2, alpha) are exact operands, as
- * immediates of fused hardware ops; each operation's exact result is
- * rounded once. The sequences (docs/qact.md lists them too):
- *   sigmoid   e = R(exp(-x)); d = R(1 + e); y = R(1 / d)
- *   tanh      a = R(-2x); e = R(exp(a)); n = R(1 - e); d = R(1 + e); y = R(n / d)
- *   softplus  e = R(exp(x)); d = R(1 + e); y = R(log(d))
- *   elu       x > 0: y = R(x); else e = R(exp(x)); m = R(e - 1); y = R(alpha * m)
- *   silu      s = sigmoid_ops(x); y = R(x * s)
- *   gelu      a = R(x * 0.70710678118654752); e = R(erf(a)); b = R(1 + e);
- *             h = R(x * b); y = R(0.5 * h)
- *   mish      p = softplus_ops(x); t = tanh_ops(p); y = R(x * t)
- * Functions without a sequence: R(f(x)). NaN gives NaN. */
+/* f(x) with every elementary operation rounded to r (R = lp_round(r, ., 0)):
+ * the row's sequence (each is written out above its function in act.c and
+ * in docs/qact.md, "Modes"); constants (1, 2, 3, 6, 0.5, 1/sqrt 2, alpha)
+ * are exact operands, as immediates of fused hardware ops, and each
+ * operation's exact result is rounded once. Functions without a sequence
+ * give R(f(x)). NaN gives NaN. */
 double lp_act_ops(lp_act a, double x, double alpha, const lp_format *r);
 
 /* out (n) = f(inp (n)); threaded when large. out may equal inp. */
