@@ -770,6 +770,11 @@ function QAct:describe()
   return string.format("qact %s %s %s levels=%s ste=%s%s%s", self.name, fmt, self.mode, lv, self.ste, sc, gr)
 end
 
+--- Writes the layer's lookup table (input code -> output code/value) for
+-- hardware: layer:export_lut(path, {format = "json"|"c"|"hex"|"npy"}).
+-- See lpact.lut.
+function QAct:export_lut(path, o) return require("lpact.lut").export(self, path, o) end
+
 --- The learned levels next to the format's original values, as text.
 function QAct:show_levels()
   local lines = { self:describe() }
