@@ -454,6 +454,20 @@ static void same_numel(lua_State *L, lp_tensor *a, lp_tensor *b, const char *fn,
     luaL_error(L, "%s: %s of shape %s does not match param of shape %s", fn, what, sh(L, b), sh(L, a));
 }
 
+/* The optimizer kernels write param and their state in one fused pass
+ * while reading grad: any two of them sharing an element (the same tensor
+ * passed twice, or overlapping views) would read values already updated.
+ * n contiguous tensors (NULL: absent); raises naming the pair. */
+static void distinct(lua_State *L, const char *fn, int n, lp_tensor *const *t, const char *const *name) {
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++) {
+      if (!t[i] || !t[j] || !t[i]->st || t[i]->st != t[j]->st) continue;
+      if (lp_tensor_numel(t[i]) == 0 || lp_tensor_numel(t[j]) == 0) continue;
+      if (t[i]->offset == t[j]->offset || lp_tensor_overlaps(t[i], t[j]))
+        luaL_error(L, "%s: %s and %s share memory (pass separate tensors)", fn, name[i], name[j]);
+    }
+}
+
 /* kernels.adam_step(param, grad, m, v, lr, b1, b2, eps, wd, step, decoupled)
  * updates param, m, v in place (PyTorch's Adam / AdamW). */
 static int k_adam_step(lua_State *L) {
@@ -468,6 +482,7 @@ static int k_adam_step(lua_State *L) {
   same_numel(L, p, g, "adam_step", "grad");
   same_numel(L, p, m, "adam_step", "m");
   same_numel(L, p, v, "adam_step", "v");
+  distinct(L, "adam_step", 4, (lp_tensor *const[]){p, g, m, v}, (const char *const[]){"param", "grad", "m", "v"});
   lp_adam_step(lp_tensor_data(p), lp_tensor_data(g), lp_tensor_data(m), lp_tensor_data(v),
                lp_tensor_numel(p), lr, b1, b2, eps, wd, step, dec);
   return 0;
@@ -481,6 +496,7 @@ static int k_sgd_step(lua_State *L) {
   int nest = lua_toboolean(L, 8), first = lua_toboolean(L, 9);
   same_numel(L, p, g, "sgd_step", "grad");
   if (b) same_numel(L, p, b, "sgd_step", "momentum buffer");
+  distinct(L, "sgd_step", 3, (lp_tensor *const[]){p, g, b}, (const char *const[]){"param", "grad", "momentum buffer"});
   lp_sgd_step(lp_tensor_data(p), lp_tensor_data(g), data_or_null(b), lp_tensor_numel(p), lr, mom, damp,
               wd, nest, first);
   return 0;

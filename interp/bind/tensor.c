@@ -667,21 +667,28 @@ static int m_zero(lua_State *L) {
   return 1;
 }
 
+/* Argument i, read by an in-place write into the tensor at argument 1:
+ * itself, or, when the two share elements without being the very same
+ * view (a:copy(a:t()), a:add_(a:narrow(...))), a contiguous copy that
+ * replaces it on the stack: reading it while the destination is written
+ * would read values already overwritten. Returns the (new) argument i. */
+static lp_tensor *read_source(lua_State *L, int i) {
+  lp_tensor *s = lp_check_tensor(L, i);
+  if (!lp_tensor_overlaps(lp_check_tensor(L, 1), s)) return s;
+  lp_tensor *tmp = lp_push_tensor_like(L, s, 0);
+  lp_tensor_copy(tmp, lp_check_tensor(L, i));
+  lua_replace(L, i);
+  return lp_check_tensor(L, i);
+}
+
 /* t:copy(src): src broadcasts to t's shape, or has the same numel. */
 static int m_copy(lua_State *L) {
-  lp_tensor *t = lp_check_tensor(L, 1), *s = lp_check_tensor(L, 2);
+  lp_tensor *t = lp_check_tensor(L, 1), *s = read_source(L, 2);
   int nd;
   int64_t shape[LP_MAXDIM];
   if (lp_broadcast_shape(&nd, shape, t, s) && nd == t->ndim &&
       memcmp(shape, t->shape, (size_t)nd * sizeof *shape) == 0) {
-    if (t->st == s->st && !lp_tensor_same_shape(t, s)) {
-      /* overlapping broadcast copy: go through a temporary */
-      lp_tensor *tmp = lp_push_tensor_like(L, lp_check_tensor(L, 2), 0);
-      lp_tensor_copy(tmp, lp_check_tensor(L, 2));
-      lp_unary(LP_COPY, lp_check_tensor(L, 1), tmp, 0, 0);
-    } else {
-      lp_unary(LP_COPY, t, s, 0, 0);
-    }
+    lp_unary(LP_COPY, t, s, 0, 0);
   } else if (lp_tensor_numel(t) == lp_tensor_numel(s)) {
     lp_tensor_copy(t, s);
   } else {
@@ -760,6 +767,7 @@ static int binop_(lua_State *L, lp_binop op, const char *name) {
   lp_tensor *t = lp_check_tensor(L, 1);
   lp_tensor *u = test_tensor(L, 2);
   if (u) {
+    u = read_source(L, 2);
     int nd;
     int64_t shape[LP_MAXDIM];
     if (!lp_broadcast_shape(&nd, shape, t, u) || nd != t->ndim ||
@@ -776,7 +784,7 @@ static int binop_(lua_State *L, lp_binop op, const char *name) {
 /* t:add_(u [, alpha]): t += alpha * u (alpha defaults to 1). */
 static int m_add_(lua_State *L) {
   if (!lua_isnoneornil(L, 3)) {
-    lp_tensor *t = lp_check_tensor(L, 1), *u = lp_check_tensor(L, 2);
+    lp_tensor *t = lp_check_tensor(L, 1), *u = read_source(L, 2);
     float alpha = (float)luaL_checknumber(L, 3);
     if (lp_tensor_same_shape(t, u) && lp_tensor_is_contiguous(t) && lp_tensor_is_contiguous(u)) {
       lp_axpy(lp_tensor_data(t), lp_tensor_data(u), alpha, lp_tensor_numel(t));
@@ -799,8 +807,9 @@ static int m_div_(lua_State *L) { return binop_(L, LP_DIV, "div_"); }
 /* t:addcmul_(a, b [, v]) t += v a b;  t:addcdiv_(a, b [, v]) t += v a / b
  * (all the same shape, contiguous). */
 static int addc(lua_State *L, int div) {
-  lp_tensor *t = lp_check_contiguous(L, 1), *a = lp_check_contiguous(L, 2),
-            *b = lp_check_contiguous(L, 3);
+  lp_check_contiguous(L, 2);
+  lp_check_contiguous(L, 3);
+  lp_tensor *t = lp_check_contiguous(L, 1), *a = read_source(L, 2), *b = read_source(L, 3);
   float v = (float)luaL_optnumber(L, 4, 1.0);
   if (!lp_tensor_same_shape(t, a)) shape_error(L, div ? "addcdiv_" : "addcmul_", t, a);
   if (!lp_tensor_same_shape(t, b)) shape_error(L, div ? "addcdiv_" : "addcmul_", t, b);

@@ -189,6 +189,32 @@ int lp_tensor_same_shape(const lp_tensor *a, const lp_tensor *b) {
   return 1;
 }
 
+/* The first and last element (offsets into the storage) that t can reach. */
+static void element_span(const lp_tensor *t, int64_t *lo, int64_t *hi) {
+  int64_t a = (int64_t)t->offset, b = (int64_t)t->offset;
+  for (int d = 0; d < t->ndim; d++) {
+    int64_t reach = t->stride[d] * (t->shape[d] - 1);
+    if (reach < 0) a += reach;
+    else b += reach;
+  }
+  *lo = a;
+  *hi = b;
+}
+
+int lp_tensor_overlaps(const lp_tensor *dst, const lp_tensor *src) {
+  if (dst->st == NULL || dst->st != src->st) return 0;
+  if (lp_tensor_numel(dst) == 0 || lp_tensor_numel(src) == 0) return 0;
+  /* the very same view: element i is read where it is written, so an
+   * elementwise op is safe (a:add_(a)) */
+  if (dst->offset == src->offset && lp_tensor_same_shape(dst, src) &&
+      memcmp(dst->stride, src->stride, (size_t)dst->ndim * sizeof *dst->stride) == 0)
+    return 0;
+  int64_t dlo, dhi, slo, shi;
+  element_span(dst, &dlo, &dhi);
+  element_span(src, &slo, &shi);
+  return dlo <= shi && slo <= dhi;
+}
+
 int lp_shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
   size_t k = 0;
   int w = snprintf(buf, n, "(");

@@ -40,6 +40,11 @@ int lp_tensor_is_contiguous(const lp_tensor *t);
 /* Creation, copies and queries used by the kernels and the bindings. */
 void lp_tensor_set_contiguous_strides(lp_tensor *t);
 int lp_tensor_same_shape(const lp_tensor *a, const lp_tensor *b);
+/* 1 when writing dst elementwise may change what src still has to be read
+ * for: the same storage, intersecting element ranges, and not the very same
+ * view (same offset, shape and strides). Conservative: two interleaved
+ * slices that share no element but whose ranges cross count as overlapping. */
+int lp_tensor_overlaps(const lp_tensor *dst, const lp_tensor *src);
 /* Writes "(2, 3)" ("(5,)" for 1-D) into buf; returns the length. */
 int lp_shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
 /* Offset from lp_tensor_data(t) of the flat row-major logical index i. */

@@ -16,6 +16,7 @@
 -- written atomically into DIR or OUTDIR, and prints the Markdown.
 
 local lpact = require "lpact"
+local figure = require "lpact.figure"
 local results = require "lpact.results"
 local io_ = lpact.io
 
@@ -57,6 +58,20 @@ local function draw(gp, script, png, svg, tpng, tsvg)
     os.remove(tsvg)
     local first = msg:match("[^\n]*[%w][^\n]*") or "failed"
     lpact.fail("report: gnuplot failed: " .. first:gsub("^%s+", ""), 1)
+  end
+  -- gnuplot exits 0 after a failed write (a full disk): check both files
+  -- and its messages before either is renamed into place
+  local errline = msg:match("[^\n]*[Ee]rror[^\n]*") or msg:match("[^\n]*[Cc]annot[^\n]*")
+  for _, pair in ipairs { { tpng, png, "png" }, { tsvg, svg, "svg" } } do
+    local f = io.open(pair[1], "rb")
+    local bytes = f and f:read("a") or ""
+    if f then f:close() end
+    local why = errline or figure.incomplete(pair[3], bytes)
+    if why then
+      os.remove(tpng)
+      os.remove(tsvg)
+      lpact.fail(string.format("report: gnuplot could not draw %s: %s", pair[2], why:gsub("^%s+", "")), 1)
+    end
   end
   lpact.engine.rename(tpng, png)
   lpact.engine.rename(tsvg, svg)

@@ -78,12 +78,29 @@ local function encode_state(v, path, list)
   error("checkpoint: cannot store a " .. type(v) .. " in the optimizer state", 0)
 end
 
-local function decode_state(v, tensors)
+-- The optimizer state with its references resolved; bad(fmt, ...) refuses
+-- a reference to a tensor the file lacks or a number it cannot spell,
+-- naming the field. used[name] is set for every tensor referenced.
+local NUMS = { nan = 0 / 0, inf = math.huge, ["-inf"] = -math.huge }
+local function decode_state(v, tensors, bad, used, path)
   if type(v) ~= "table" or v == json.null then return v ~= json.null and v or nil end
-  if v["$tensor"] then return tensors[v["$tensor"]] end
-  if v["$num"] then return ({ nan = 0 / 0, inf = math.huge, ["-inf"] = -math.huge })[v["$num"]] end
+  if v["$tensor"] ~= nil then
+    local name = v["$tensor"]
+    if type(name) ~= "string" or not tensors[name] then
+      bad("optimizer field '%s' refers to tensor '%s', which the file does not hold", path, tostring(name))
+    end
+    used[name] = true
+    return tensors[name]
+  end
+  if v["$num"] ~= nil then
+    local x = NUMS[v["$num"]]
+    if x == nil then bad("optimizer field '%s' holds the number '%s' (nan, inf or -inf expected)", path, tostring(v["$num"])) end
+    return x
+  end
   local out = {}
-  for k, x in pairs(v) do out[k] = decode_state(x, tensors) end
+  for k, x in pairs(v) do
+    out[k] = decode_state(x, tensors, bad, used, path == "" and tostring(k) or (path .. "." .. tostring(k)))
+  end
   return out
 end
 
@@ -159,8 +176,11 @@ function checkpoint.inspect(path)
   end
   if n < 32 then bad("truncated: %d bytes, the header has 32", n) end
   local version, _, total, count, mlen = string.unpack("<I4I4I8I4I4", s, 9)
+  -- Only this engine's version: an older layout (there is none yet, and 0
+  -- never existed) or a newer one is refused, never read as if it were ours.
   if version ~= checkpoint.VERSION then
-    bad("checkpoint format version %d, this engine reads version %d", version, checkpoint.VERSION)
+    bad("checkpoint format version %d, this engine reads version %d only (%s)", version, checkpoint.VERSION,
+      version > checkpoint.VERSION and "written by a newer lpact" or "not a version lpact ever wrote")
   end
   if n < total then bad("truncated: %d of %d bytes", n, total) end
   if n > total then bad("wrong size: %d bytes, the header declares %d", n, total) end
@@ -169,28 +189,48 @@ function checkpoint.inspect(path)
   if stored ~= computed then
     bad("corrupted: checksum mismatch (stored 0x%08x, computed 0x%08x)", stored, computed)
   end
-  -- From here the bytes are as written; structure errors mean a writer bug.
+  -- From here the bytes are as written, but a crafted file (or one from a
+  -- writer with a bug) may still carry a CRC that matches: every length,
+  -- count and field is checked before it is used.
   local pos = 33
   if pos + mlen > n - 4 then bad("corrupted: metadata runs past the end") end
   local okj, info = pcall(json.decode, s:sub(pos, pos + mlen - 1))
   if not okj then bad("corrupted metadata: %s", info) end
+  if type(info) ~= "table" or info == json.null then bad("metadata is not a JSON object") end
+  local TOP = { engine = "string", meta = "table", optimizer = "table" }
+  for k, v in pairs(info) do
+    if not TOP[k] then bad("metadata field '%s' is unknown (expected engine, meta, optimizer)", tostring(k)) end
+    if type(v) ~= TOP[k] and v ~= json.null then bad("metadata field '%s' must be a %s, got %s", k, TOP[k], type(v)) end
+  end
+  if type(info.engine) ~= "string" then bad("metadata field 'engine' is missing") end
   pos = pos + mlen
-  local tensors = {}
+  local end_data = n - 3                -- the first byte of the CRC
+  local function take(fmt, what)
+    local ok, a, b, c, d = pcall(string.unpack, fmt, s, pos)
+    if not ok or (d or c or b or a) > end_data then bad("corrupted: %s runs past the end", what) end
+    return a, b, c, d
+  end
+  local tensors, seen = {}, {}
   for i = 1, count do
-    if pos + 4 > n - 4 then bad("corrupted: tensor %d runs past the end", i) end
+    if pos + 4 > end_data then bad("corrupted: tensor %d of %d runs past the end", i, count) end
     local name, kind, ndim
-    name, kind, ndim, pos = string.unpack("<s2BB", s, pos)
+    name, kind, ndim, pos = take("<s2BB", "tensor " .. i .. "'s header")
     if not KIND_NAME[kind] then bad("corrupted: tensor '%s' has unknown kind %d", name, kind) end
+    if ndim > 8 then bad("corrupted: tensor '%s' has %d dimensions (at most 8)", name, ndim) end
+    if seen[kind .. ":" .. name] then bad("corrupted: two %ss named '%s'", KIND_NAME[kind], name) end
+    seen[kind .. ":" .. name] = true
     local shape, numel = {}, 1
     for d = 1, ndim do
-      shape[d], pos = string.unpack("<I8", s, pos)
+      shape[d], pos = take("<I8", "tensor '" .. name .. "''s shape")
+      if shape[d] < 0 or shape[d] > n then bad("corrupted: tensor '%s' has a dimension of %s", name, tostring(shape[d])) end
       numel = numel * shape[d]
+      if numel > n then bad("corrupted: tensor '%s' runs past the end", name) end
     end
-    if pos + 4 * numel > n - 3 then bad("corrupted: tensor '%s' runs past the end", name) end
+    if pos + 4 * numel > end_data then bad("corrupted: tensor '%s' runs past the end", name) end
     tensors[i] = { name = name, kind = KIND_NAME[kind], kindcode = kind, shape = shape, pos = pos }
     pos = pos + 4 * numel
   end
-  if pos ~= n - 3 then bad("corrupted: %d unexplained bytes before the checksum", n - 3 - pos) end
+  if pos ~= end_data then bad("corrupted: %d unexplained bytes before the checksum", end_data - pos) end
   return { version = version, engine = info.engine, meta = info.meta, optimizer = info.optimizer,
     tensors = tensors }, s
 end
@@ -250,9 +290,14 @@ function checkpoint.load(path, model, optimizer)
     if info.optimizer == nil or info.optimizer == json.null then
       lpact.fail(path .. ": has no optimizer state", 1)
     end
-    local tensors = {}
+    local tensors, used = {}, {}
     for name, e in pairs(byname[KIND.optim]) do tensors[name] = tensor_at(s, e.shape, e.pos) end
-    state = decode_state(info.optimizer, tensors)
+    state = decode_state(info.optimizer, tensors, function(fmt, ...)
+      lpact.fail(path .. ": " .. string.format(fmt, ...), 1)
+    end, used, "")
+    for name in pairs(tensors) do
+      if not used[name] then lpact.fail(string.format("%s: optimizer tensor '%s' is not part of the optimizer state", path, name), 1) end
+    end
     -- The optimizer checks its own slots against its parameters; it runs
     -- before the model is touched so a refusal leaves everything as it was.
     local saved = optimizer:state()

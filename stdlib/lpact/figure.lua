@@ -96,9 +96,31 @@ local function script(fig, term, out)
 end
 figure.script = script
 
+--- Whether bytes are a whole file of type ext ("png", "svg", "pdf"):
+-- gnuplot exits 0 after a failed write (a full disk leaves a truncated
+-- PNG or an empty SVG), so what it produced is checked before it is
+-- renamed into place. Returns nil, or what is wrong in a few words.
+function figure.incomplete(ext, bytes)
+  if #bytes == 0 then return "the file is empty" end
+  if ext == "png" then
+    if bytes:sub(1, 8) ~= "\137PNG\r\n\26\n" then return "not a PNG file" end
+    if bytes:sub(-12) ~= "\0\0\0\0IEND\174\66\96\130" then return "the PNG is cut short (no IEND chunk)" end
+  elseif ext == "svg" then
+    if not bytes:find("<svg", 1, true) then return "not an SVG file" end
+    if not bytes:find("</svg>%s*$") then return "the SVG is cut short (no closing </svg>)" end
+  elseif ext == "pdf" then
+    if bytes:sub(1, 5) ~= "%PDF-" then return "not a PDF file" end
+    if not bytes:sub(-1024):find("%%EOF", 1, true) then return "the PDF is cut short (no %%EOF)" end
+  end
+  return nil
+end
+local incomplete = figure.incomplete
+
 --- Saves a figure to `path`; the extension picks the file type (png, svg,
 -- pdf). opts: width, height (pixels; default 800 x 500). Returns path.
--- Fails with one clear line when gnuplot is missing or fails.
+-- Fails with one clear line naming the file when gnuplot is missing, fails,
+-- reports an error on stderr, or leaves an empty or cut-short file (a full
+-- disk): the target is then left as it was.
 function figure.save(fig, path, opts)
   opts = opts or {}
   if type(path) ~= "string" or path == "" then lpact.fail("save: a file name expected, e.g. save(\"plot.png\")") end
@@ -126,12 +148,14 @@ function figure.save(fig, path, opts)
   os.remove(sfile)
   os.remove(efile)
   local out = io.open(tmp, "rb")
-  local size = out and out:seek("end") or 0
+  local bytes = out and out:read("a") or ""
   if out then out:close() end
-  if ok ~= true or size == 0 then
+  local errline = err:match("[^\n]*[Ee]rror[^\n]*") or err:match("[^\n]*[Cc]annot[^\n]*")
+  local why = ok ~= true and (errline or err:match("([^\n]+)%s*$") or "no output")
+    or errline or incomplete(ext, bytes)
+  if why then
     os.remove(tmp)
-    local line = err:match("[^\n]*[Ee]rror[^\n]*") or err:match("([^\n]+)%s*$") or "no output"
-    lpact.fail(fmt_str("save: gnuplot could not draw '%s': %s", path, line), 1)
+    lpact.fail(fmt_str("save: gnuplot could not draw '%s': %s", path, why), 1)
   end
   local renamed, rerr = pcall(lpact.engine.rename, tmp, path)
   if not renamed then

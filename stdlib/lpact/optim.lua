@@ -111,20 +111,73 @@ function Optimizer:state()
   return { kind = self.kind, step = self.t, hyper = hyper, tensors = tensors }
 end
 
---- Restores a state() table; refuses one of another optimizer kind or
--- whose tensor shapes do not match the parameters (naming which).
+-- The check each hyper-parameter of a saved state must pass (the same
+-- ranges the constructors enforce).
+local HYPER_CHECK = {
+  lr = { 0 }, momentum = { 0 }, dampening = { 0 }, weight_decay = { 0 }, eps = { 0 },
+  beta1 = { 0, 1 }, beta2 = { 0, 1 }, nesterov = "boolean",
+}
+
+--- Restores a state() table; refuses one of another optimizer kind, with
+-- a field that is not in the fixed list (kind, step, hyper, tensors), a
+-- hyper-parameter this optimizer does not have or of the wrong type or
+-- range, a step that is not an integer >= 0, a tensor that names no
+-- parameter or slot, a parameter with only some of its slots, or a shape
+-- that does not match its parameter. Everything is checked before
+-- anything changes; the refusal names the field.
 function Optimizer:load_state(s)
+  local function bad(fmt, ...) lpact.fail("optimizer state: " .. string.format(fmt, ...)) end
   if type(s) ~= "table" or s.kind ~= self.kind then
     lpact.fail(string.format("optimizer state is for %s, not %s",
       type(s) == "table" and tostring(s.kind) or type(s), self.kind))
+  end
+  local FIELDS = { kind = true, step = true, hyper = true, tensors = true }
+  for k in pairs(s) do
+    if not FIELDS[k] then bad("unknown field '%s' (expected kind, step, hyper, tensors)", tostring(k)) end
+  end
+  local step = s.step or 0
+  if math.type(step) ~= "integer" then
+    if type(step) == "number" and step == math.floor(step) and step >= 0 and step < 2 ^ 53 then
+      step = math.tointeger(step)
+    else
+      bad("field 'step' must be an integer >= 0, got %s", tostring(s.step))
+    end
+  end
+  if step < 0 then bad("field 'step' must be an integer >= 0, got %d", step) end
+  local hyper = s.hyper or {}
+  if type(hyper) ~= "table" then bad("field 'hyper' must be a table, got %s", type(hyper)) end
+  local known = {}
+  for _, k in ipairs(self.hyper_names) do known[k] = true end
+  for k, v in pairs(hyper) do
+    if not known[k] then
+      bad("field 'hyper.%s' is not a hyper-parameter of %s (%s)", tostring(k), self.kind, table.concat(self.hyper_names, ", "))
+    end
+    local c = HYPER_CHECK[k]
+    if c == "boolean" then
+      if type(v) ~= "boolean" then bad("field 'hyper.%s' must be a boolean, got %s", k, tostring(v)) end
+    elseif type(v) ~= "number" or v ~= v or v == math.huge or v == -math.huge or v < c[1] or (c[2] and v >= c[2]) then
+      bad("field 'hyper.%s' must be a finite number in [%g, %s), got %s", k, c[1], c[2] and tostring(c[2]) or "inf", tostring(v))
+    end
+  end
+  local tensors = s.tensors or {}
+  if type(tensors) ~= "table" then bad("field 'tensors' must be a table, got %s", type(tensors)) end
+  local wanted = {}
+  for i, p in ipairs(self.params) do
+    for _, slot in ipairs(self.slot_names) do wanted[p.name .. "/" .. slot] = i end
+  end
+  for k, t in pairs(tensors) do
+    if not wanted[k] then bad("field 'tensors.%s' names no parameter slot of this %s", tostring(k), self.kind) end
+    if not lpact.is_tensor(t) then bad("field 'tensors.%s' must be a Tensor, got %s", k, type(t)) end
   end
   local slots = {}
   for i, p in ipairs(self.params) do
     slots[i] = {}
     local want = table.concat(p.var.data:shape(), "x")
+    local have = 0
     for _, slot in ipairs(self.slot_names) do
-      local t = s.tensors and s.tensors[p.name .. "/" .. slot]
+      local t = tensors[p.name .. "/" .. slot]
       if t then
+        have = have + 1
         local got = table.concat(t:shape(), "x")
         if got ~= want then
           lpact.fail(string.format("optimizer state '%s/%s' has shape %s, parameter has %s",
@@ -133,10 +186,16 @@ function Optimizer:load_state(s)
         slots[i][slot] = t:clone()
       end
     end
+    if have ~= 0 and have ~= #self.slot_names then
+      bad("parameter '%s' has %d of its %d slots (%s)", p.name, have, #self.slot_names, table.concat(self.slot_names, ", "))
+    end
+    if have > 0 and step == 0 then
+      bad("field 'step' is 0 but parameter '%s' has slots", p.name)
+    end
   end
   self.slots = slots
-  self.t = s.step or 0
-  for k, v in pairs(s.hyper or {}) do self[k] = v end
+  self.t = step
+  for k, v in pairs(hyper) do self[k] = v end
 end
 
 local function class(kind, hyper_names, slot_names)

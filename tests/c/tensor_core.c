@@ -29,6 +29,21 @@ int main(void) {
   tap_ok(!lp_tensor_is_contiguous(&v), "the transpose is not contiguous");
   for (int i = 0; i < 6; i++) lp_tensor_data(&a)[i] = (float)i;
   tap_ok(lp_tensor_data(&v)[lp_tensor_offset_of(&v, 1)] == 3.0f, "v[0][1] = a[1][0]");
+  {
+    /* overlap: worked out on the 6-element storage by hand */
+    lp_tensor w = a, x = a;            /* headers only: no reference taken */
+    tap_ok(!lp_tensor_overlaps(&a, &a), "the very same view does not overlap itself (elementwise safe)");
+    tap_ok(lp_tensor_overlaps(&a, &v), "a and its transpose overlap");
+    w.ndim = 1; w.shape[0] = 3; w.stride[0] = 1; w.offset = 0;   /* elements 0..2 */
+    x.ndim = 1; x.shape[0] = 3; x.stride[0] = 1; x.offset = 3;   /* elements 3..5 */
+    tap_ok(!lp_tensor_overlaps(&w, &x), "disjoint halves do not overlap");
+    x.offset = 2;                                                   /* 2..4 */
+    tap_ok(lp_tensor_overlaps(&w, &x) && lp_tensor_overlaps(&x, &w), "halves sharing element 2 overlap (both ways)");
+    x.shape[0] = 0;
+    tap_ok(!lp_tensor_overlaps(&w, &x), "an empty view overlaps nothing");
+    x.shape[0] = 1; x.stride[0] = 0; x.offset = 1;                  /* a broadcast element inside w */
+    tap_ok(lp_tensor_overlaps(&w, &x), "a single element inside the range overlaps");
+  }
   lp_storage *st = a.st;
   lp_tensor_free(&a);
   tap_ok(a.st == NULL && st->refs == 1, "freeing the base leaves the view's reference");
