@@ -513,6 +513,14 @@ static void add_submodules(lua_State *L, int set, const char *prefix, const char
   closedir(d);
 }
 
+/* Whether the value at idx is the global `lpact` table. */
+static int is_lpact(lua_State *L, int idx) {
+  lua_getglobal(L, "lpact");
+  int same = lua_istable(L, -1) && lua_rawequal(L, -1, idx);
+  lua_pop(L, 1);
+  return same;
+}
+
 /* Protected: collect(text, quoted) -> set of candidates {string = kind}. */
 /* Leaves only the set (index 3) as collect's result. */
 static int finish(lua_State *L) {
@@ -561,7 +569,16 @@ static int collect(lua_State *L) {
     lua_pushlstring(L, p, (size_t)(q - p));
     const char *key = lua_tostring(L, -1);
     lua_insert(L, -2);
+    int parent = lua_gettop(L);
+    lua_pushvalue(L, parent);
     raw_field(L, key, 0);
+    if (lua_isnil(L, -1) && is_lpact(L, parent)) {
+      /* a submodule not loaded yet (lpact.data.fa<Tab>): load it as
+       * naming lpact.data would; this runs the stdlib's own loader only */
+      lua_pop(L, 1);
+      lua_getfield(L, parent, key);
+    }
+    lua_remove(L, -2);
     lua_remove(L, -2);
     if (lua_isnil(L, -1)) return finish(L);
     p = q + 1;

@@ -65,13 +65,13 @@ local function walk(l, visit)
     if not ok then
       bad("%s: its answer raises an error: %s", who, vals)
     else
-      local cok, verdict = pcall(lesson.judge, s, vals, s.answer)
+      local cok, verdict, note = pcall(lesson.judge, s, vals, s.answer)
       if not cok then
         bad("%s: its check fails on the answer: %s", who, errmsg(verdict))
       elseif verdict ~= true then
         bad("%s: its check does not accept the answer %s", who, s.answer)
       end
-      if visit then visit(i, s, vals) end
+      if visit then visit(i, s, vals, verdict == true and note or nil) end
     end
   end
   return problems
@@ -142,7 +142,7 @@ local function handout(name, dir)
   add(key, "# %s — answer key\n", l.title)
   add(key, "Each answer is one line typed at the lpact prompt; its value follows.\n")
   local hints = {}
-  local problems = walk(l, function(i, s, vals)
+  local problems = walk(l, function(i, s, vals, note)
     add(md, "## %d.\n", i)
     add(md, "%s\n", markdown(s.text))
     if s.show then
@@ -165,6 +165,7 @@ local function handout(name, dir)
     local shown = {}
     for k = 1, vals.n do shown[k] = plain(vals[k]) end
     add(key, "**%d.** `%s`%s\n", i, s.answer, vals.n > 0 and (" → `" .. table.concat(shown, ", ") .. "`") or "")
+    if note then add(key, "%s\n", tostring(note)) end
     if s.explain then add(key, "%s\n", s.explain) end
   end)
   if #problems > 0 then lpact.fail(fmt_str("lesson handout: %s: %s (lpact lesson check %s)", l.path, problems[1], l.path), 1) end

@@ -63,6 +63,10 @@ end
 -- The result can :save("h.png") or :save("h.svg").
 --     hist(lpact.randn({1000}, 1))
 function hist(x, opts)
+  if type(x) == "table" and rawlen(x) == 0 and next(x) ~= nil then
+    lpact.fail("hist: a tensor or a list of numbers expected, got a table with no list part"
+      .. (debug.getmetatable(x) and " (an object: a model, a layer?)" or " (a table of named fields?)"))
+  end
   return show().hist(x, opts)
 end
 
