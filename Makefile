@@ -9,6 +9,7 @@
 #   make          build $(BUILD)/lpact and $(BUILD)/lpact-repl
 #   make test     build, then run every TAP test under prove
 #   make asan     the whole suite under AddressSanitizer + UBSan
+#   make fuzz     every libFuzzer harness of tests/fuzz for FUZZ_SECONDS (60) each
 #   make demo     the study's headline experiment on Fashion-MNIST
 #   make install  PREFIX=/usr/local DESTDIR=
 
@@ -20,10 +21,12 @@ OPT     ?= -O2 -g
 SAN     ?=
 # Debian packages, one a line and sorted (add yours in its place).
 PKGS    = \
+  clang \
   dataset-fashion-mnist \
   fortunes \
   gnuplot-nox \
   iverilog \
+  libclang-rt-14-dev \
   liblua5.4-dev \
   libopenblas-dev \
   libreadline-dev \
@@ -52,7 +55,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CTEST_SRC = $(sort $(wildcard tests/c/*.c))
 CTEST_BIN = $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test asan demo install uninstall clean check-deps FORCE
+.PHONY: all deps test asan fuzz fuzz-bins demo install uninstall clean check-deps FORCE
 
 all: $(BUILD)/lpact $(BUILD)/lpact-repl $(CTEST_BIN)
 
@@ -114,6 +117,47 @@ test: deps
 asan:
 	$(MAKE) --no-print-directory test BUILD=build-asan OPT='-O1 -g' \
 	  SAN='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer'
+
+# Coverage-guided fuzzing with clang's libFuzzer under ASan + UBSan, in a
+# build folder of its own (docs/testing.md). Each harness starts from its
+# seed corpus in tests/fuzz/corpus/<name> (read only) and keeps what it
+# finds in $(FUZZ_BUILD)/corpus/<name>; a crash stops with the input saved
+# as $(FUZZ_BUILD)/crash-<name>-*. FUZZ_SECONDS per harness (CI: 20).
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_TARGETS  = format idx csv json checkpoint round
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+fuzz:
+	$(MAKE) --no-print-directory fuzz-bins BUILD=$(FUZZ_BUILD) CC=clang OPT='-O1 -g' \
+	  SAN='$(FUZZ_SAN) -fsanitize=fuzzer-no-link'
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	  log=$(FUZZ_BUILD)/fuzz-$$t.log; \
+	  if ! $(FUZZ_BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=2048 \
+	       -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
+	       $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t >$$log 2>&1; then \
+	    tail -40 $$log; echo "fuzz: $$t FAILED (log: $$log)"; exit 1; \
+	  fi; \
+	  echo "fuzz: $$t: $$(grep -o 'stat::number_of_executed_units: [0-9]*' $$log | grep -o '[0-9]*$$') runs," \
+	    "corpus $$(ls $(FUZZ_BUILD)/corpus/$$t | wc -l) new + $$(ls tests/fuzz/corpus/$$t | wc -l) seeds, no crash"; \
+	done
+
+fuzz-bins: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+
+$(BUILD)/fuzz/format: tests/fuzz/fuzz_format.c $(BUILD)/liblpact.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(BUILD)/liblpact.a $(LDLIBS_ALL)
+
+$(BUILD)/fuzz/idx: tests/fuzz/fuzz_idx.c $(BUILD)/liblpact.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(BUILD)/liblpact.a $(LDLIBS_ALL)
+
+# The readers written in Lua: one binary per target of tests/fuzz/targets.lua.
+$(BUILD)/fuzz/%: tests/fuzz/fuzz_lua.c tests/fuzz/targets.lua $(BUILD)/liblpact.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -fsanitize=fuzzer -DLP_FUZZ_TARGET='"$*"' \
+	  -DLP_FUZZ_TARGETS='"$(CURDIR)/tests/fuzz/targets.lua"' -DLP_FUZZ_STDLIB='"$(CURDIR)/stdlib"' -o $@ $< $(BUILD)/liblpact.a $(LDLIBS_ALL)
 
 demo: deps
 	$(MAKE) --no-print-directory all

@@ -28,7 +28,8 @@
 -- Defaults are the whole grid of the study (6 activations x (FP32 + 5
 -- formats x 2 level rules) x 2 models x 3 seeds = 396 trainings: hours;
 -- select a slice).
--- --dry lists the configurations without training. --data builtin trains
+-- --dry lists the configurations without training and prints an estimated
+-- wall time from measured per-epoch costs (lpact.estimate). --data builtin trains
 -- on the built-in synthetic set even where Fashion-MNIST is installed;
 -- --normalize standardises the inputs with the training set's mean and std.
 --
@@ -215,6 +216,10 @@ else
 end
 if o.dry then
   for _, c in ipairs(configs) do print("  " .. record_name(c)) end
+  local n = o.data == "builtin" and 6000 or 60000
+  local cap = o.limit and math.tointeger(tonumber(o.limit)) or n
+  print(require("lpact.estimate").line(configs, { epochs = epochs, train = math.min(n, cap),
+    test = math.min(n // 6, cap), workers = nworkers }))
   return
 end
 

@@ -24,18 +24,9 @@ for _, name in ipairs(require "lpact.c") do
   end
 end
 
---- Raises an error that the programs report as one line, without a
--- traceback, and that makes them exit with `status` (default 2: bad usage).
--- Use it for the user's mistakes; genuine bugs should raise plain errors.
-function lpact.fail(msg, status)
-  error(setmetatable({ msg = msg, exit = status or 2 },
-    { __tostring = function(e) return e.msg end }), 0)
-end
-
---- Returns true when the error object `e` came from lpact.fail.
-function lpact.is_failure(e)
-  return type(e) == "table" and math.type(e.exit) == "integer"
-end
+-- lpact.fail(msg [, status]) and lpact.is_failure(e) come from the C
+-- module lpact.c.fail (interp/bind/fail.c): the bindings raise the same
+-- object for a user's mistake, one line and exit status 2 at top level.
 
 -- The name in `known` (a set) nearest to `word` by edit distance, if at
 -- most two edits away (ties: the alphabetically first); else nil.
@@ -120,7 +111,7 @@ function lpact.command(args)
 end
 
 -- Array and model files NumPy and PyTorch users exchange (lpact.interop).
-for _, name in ipairs { "save_npy", "load_npy", "load_safetensors", "save_tensors", "load_model" } do
+for _, name in ipairs { "save_npy", "load_npy", "save_npz", "load_npz", "load_safetensors", "save_tensors", "load_model" } do
   lpact[name] = function(...) return require("lpact.interop")[name](...) end
 end
 

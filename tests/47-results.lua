@@ -77,8 +77,11 @@ local ok, e = pcall(results.write_file, dir .. "/no/such/x.txt", "z")
 t.ok(not ok and lpact.is_failure(e) and e.msg:find("no/such/x%.txt: cannot write: No such file") ~= nil,
   "write_file into a missing folder: one-line failure naming the path")
 f = io.open(dir .. "/bad.json", "w") f:write('{"schema": "lpact-result/1", ') f:close()
-ok, e = pcall(results.read_dir, dir)
-t.ok(not ok and e.msg:find("bad%.json: json%.decode: ") ~= nil, "a broken result file is named")
+local good, rejected = results.read_dir(dir)
+t.ok(#good == 2 and #rejected == 2 and rejected[1].file == "bad.json" and rejected[1].why:find("^json%.decode: ") ~= nil,
+  "a broken result file is rejected by name, with the parser's reason; the others are read")
+t.ok(rejected[2].file == "other.json" and rejected[2].why == "unknown schema 'something-else'",
+  "a JSON file that is not a record is rejected by name: " .. tostring(rejected[2] and rejected[2].why))
 
 -- A run's folder is created with its missing parents (results/demo on a
 -- fresh clone), and a path through a file is refused in one line.

@@ -219,7 +219,7 @@ t.is(out, "lpact: report: gnuplot not found ('/nonexistent/gnuplot'): install th
   "gnuplot missing: one clear line")
 t.is(code, 1, "gnuplot missing: exit 1")
 out, code = run(exe .. " report")
-t.is(out, "lpact: usage: lpact report DIR [--out OUTDIR] [--no-figures]\n", "no folder: usage")
+t.is(out, "lpact: usage: lpact report DIR [--out OUTDIR] [--no-figures] [--require-complete]\n", "no folder: usage")
 t.is(code, 2, "usage error exits 2")
 out, code = run(exe .. " report " .. dir .. "/nope")
 t.is(out, "lpact: report: no such folder: " .. dir .. "/nope\n", "missing folder named")
@@ -232,7 +232,10 @@ t.is(out, "lpact: report: no result files in " .. dir .. "/empty (JSON objects w
 t.is(code, 1, "exit 1")
 spit(res .. "/zz.json", '{"schema": "lpact-result/1", "test_acc": 0.5,,}')
 out, code = run(exe .. " report " .. res .. " --no-figures")
-t.is(out, "lpact: " .. res .. "/zz.json: json.decode: object key expected at line 1 column 46\n", "broken file named")
+t.like(out, "^lpact report: rejected " .. res:gsub("%p", "%%%0") .. "/zz%.json: json%.decode: object key expected at line 1 column 46\n",
+  "a broken file is named on stderr, with the parser's reason")
+t.like(out, "\n## Rejected files\n\nLeft out of every table:\n\n%- `zz%.json`: json%.decode: object key expected", "and in the report")
+t.is(code, 0, "the other records still make the report (exit 0)")
 
 os.execute("rm -rf " .. dir)
 t.done()

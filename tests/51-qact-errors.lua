@@ -73,7 +73,7 @@ t.raises(function() lpact.models.mlp { 4, 3, 2, act = qact { "relu", fmt = "fp4"
 -- the C kernels from a wrong script: errors, never a crash
 local qk = lpact.qk
 t.raises(function() qk.new("nope", "fp4", "fp4", "emulate") end, "unknown activation 'nope'", "qk.new: unknown function")
-t.raises(function() qk.new("relu", "e99m1", "fp4", "emulate") end, "bad argument #2", "qk.new: bad format")
+t.raises(function() qk.new("relu", "e99m1", "fp4", "emulate") end, "e99m1: exponent bits E = 99 out of range", "qk.new: bad format")
 t.raises(function() qk.new("relu", "fp4", "fp4", "fast") end, "invalid option 'fast'", "qk.new: bad mode")
 local core = qk.new("relu", "fp4", "fp4", "emulate")
 t.raises(function() core:lookup(lpact.zeros { 3 }, lpact.zeros { 5 }) end, "table of 16 entries expected", "lookup: wrong table size")

@@ -18,7 +18,7 @@ t.like(lv, "^function levels%(fmt, learned, opts%)\n", "help(levels): its defini
 t.like(lv, "every code of a format: bit fields %(sign | exponent |\nmantissa%)", "help(levels): its doc comment")
 t.like(lv, "repl%.lua:%d+", "help(levels): where it is defined")
 t.like(help.text "levels", "every code of a format", "help \"levels\" looks the name up")
-t.like(help.text(lpact.fail), "report as one line", "help of a stdlib function in lpact.lua")
+t.like(help.text(lpact.unknown_option), "The first %(alphabetically%) string key", "help of a stdlib function in lpact.lua")
 t.like(help.text "lpact.show", "^lpact%.show — text renderers", "help of a module: its leading comment")
 t.like(help.text "lpact.show", "\n  hist%s+A histogram of a tensor", "help of a module: its functions")
 t.is(help.text "nosuch.thing", "help: nothing is called 'nosuch.thing'", "help of an unknown name")

@@ -171,5 +171,44 @@ lpact.save_npy(codes, dir .. "/codes.npy", { dtype = "uint8" })
 local cb = slurp(dir .. "/codes.npy")
 t.is(cb:sub(-16), string.char(table.unpack(want)), "uint8 .npy holds the codes as bytes")
 
+-- .npz: a zip of .npy members
+local xa, xb = lpact.tensor { { 1, -0.0 }, { 0 / 0, 3.5 } }, lpact.tensor { 7, 8, 9 }
+lpact.save_npz(dir .. "/a.npz", { alpha = xa, beta = xb })
+local z = slurp(dir .. "/a.npz")
+t.is(z:sub(1, 4), "PK\3\4", "a zip archive")
+t.like(z, "alpha%.npy", "members are name.npy")
+local back2 = lpact.load_npz(dir .. "/a.npz")
+t.is(back2.alpha:hash(), xa:hash(), "npz round trip, bit for bit (-0, NaN)")
+t.same(back2.beta:totable(), { 7, 8, 9 }, "second member")
+lpact.save_npz(dir .. "/i.npz", { k = lpact.tensor { 1, 2 } }, { dtype = "int64" })
+local _, iz = lpact.load_npz(dir .. "/i.npz")
+t.is(iz.k.dtype, "int64", "npz members in another dtype")
+-- damage, one line each
+local function npz_err(bytes)
+  spit(dir .. "/bad.npz", bytes)
+  local m = errmsg(lpact.load_npz, dir .. "/bad.npz")
+  t.ok(not m:find("\n"), "one line: " .. m)
+  return m
+end
+t.like(npz_err(z:sub(1, 30)), "no end%-of%-central%-directory record", "truncated archive")
+local flip = z:gsub("\0\0\96\64", "\0\0\97\64", 1)   -- 3.5 -> 3.53125 in alpha's data
+t.like(npz_err(flip), "member 'alpha.npy': CRC%-32 mismatch", "a changed byte fails the CRC")
+local cd = z:find("PK\1\2", 1, true)
+-- method 12 (bzip2) in the central directory and the local header
+local m12 = z:sub(1, 8) .. "\12\0" .. z:sub(11, cd + 9) .. "\12\0" .. z:sub(cd + 12)
+t.like(npz_err(m12), "compression method 12", "unknown compression method")
+local enc = z:sub(1, cd + 7) .. "\1\0" .. z:sub(cd + 10)
+t.like(npz_err(enc), "is encrypted", "encrypted member")
+-- the second central entry points at the first member: overlap / mismatch
+local cd2 = z:find("PK\1\2", cd + 4, true)
+local ov = z:sub(1, cd2 + 41) .. string.pack("<I4", 0) .. z:sub(cd2 + 46)
+t.like(npz_err(ov), "local header does not match", "a central entry pointing at another member")
+local lie = z:sub(1, cd + 19) .. string.pack("<I4I4", 1 << 30, 1 << 30) .. z:sub(cd + 28)
+t.like(npz_err(lie), "1073741824 bytes at 39 run past the members' area", "sizes past the file")
+spit(dir .. "/n.zip", "")
+t.like(npz_err(""), "not a zip archive", "empty file")
+lpact.save_npy(xb, dir .. "/plain.npy")
+t.like(npz_err(slurp(dir .. "/plain.npy")), "not a zip archive", "a .npy is not an .npz")
+
 os.execute("rm -rf " .. dir)
 t.done()

@@ -84,6 +84,28 @@ try:
     ok(not os.path.exists(os.path.join(tmp, "w_uint8.npy")) and "uint8" in out and "-3, not a uint8" in out,
        "uint8 refuses -3 and leaves no file", out)
 
+    # --- .npz: lpact writes, NumPy reads; NumPy writes (stored and
+    # deflated), lpact reads; a damaged deflate stream is refused
+    lpact("lpact.save_npz('l.npz', {w = lpact.tensor{{1, 2, 3}, {4, 5, 6}}, b = lpact.tensor{-0.5}})", tmp)
+    d = np.load(os.path.join(tmp, "l.npz"))
+    ok(sorted(d.files) == ["b", "w"] and np.array_equal(d["w"], np.arange(1, 7, dtype=np.float32).reshape(2, 3))
+       and d["b"][0] == -0.5, "NumPy reads lpact's .npz", dict(d))
+    big = rng.standard_normal((40, 30)).astype(np.float32)
+    np.savez(os.path.join(tmp, "s.npz"), big=big, ints=np.arange(10, dtype=np.int64))
+    np.savez_compressed(os.path.join(tmp, "c.npz"), big=np.asfortranarray(big), z=np.zeros((3, 0)))
+    lpact("for _, n in ipairs{'s', 'c'} do local a = lpact.load_npz(n .. '.npz'); "
+          "lpact.save_npy(a.big, n .. '_big.npy') end; "
+          "local c = lpact.load_npz('c.npz'); assert(c.z:numel() == 0)", tmp)
+    for n in ["s", "c"]:
+        back = np.load(os.path.join(tmp, n + "_big.npy"))
+        ok(np.array_equal(back, big), "lpact reads numpy.%s's archive" % ("savez" if n == "s" else "savez_compressed"))
+    raw = bytearray(open(os.path.join(tmp, "c.npz"), "rb").read())
+    raw[200] ^= 0x55
+    open(os.path.join(tmp, "bad.npz"), "wb").write(bytes(raw))
+    r = subprocess.run([EXE, "-e", "lpact.load_npz('bad.npz')"], cwd=tmp, capture_output=True, text=True)
+    ok(r.returncode == 1 and r.stderr.count("\n") == 1 and ("CRC-32" in r.stderr or "damaged" in r.stderr),
+       "a damaged deflated member: one line, status 1", r.stderr)
+
     # --- format codes: lpact writes codes (uint8) and values (float32) of
     # every code; NumPy decodes the codes by the definitions below.
     def decode(codes, E, M, bias, policy, signed=True):

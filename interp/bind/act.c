@@ -7,7 +7,16 @@
 lp_act lp_check_act(lua_State *L, int i) {
   const char *name = luaL_checkstring(L, i);
   int a = lp_act_from_name(name);
-  if (a < 0) luaL_argerror(L, i, lua_pushfstring(L, "unknown activation '%s'", name));
+  if (a < 0) {   /* the user's mistake: one line naming the known ones */
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int k = 0; k < LP_ACT_COUNT; k++) {
+      if (k) luaL_addstring(&b, ", ");
+      luaL_addstring(&b, lp_act_name((lp_act)k));
+    }
+    luaL_pushresult(&b);
+    lp_fail(L, "unknown activation '%s' (known: %s)", name, lua_tostring(L, -1));
+  }
   return (lp_act)a;
 }
 

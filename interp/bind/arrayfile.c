@@ -9,6 +9,8 @@
  *   arrayfile.decode(bytes, pos, dtype, shape [, fortran]) -> Tensor | nil, message
  *   arrayfile.encode(t, dtype)                 -> bytes | nil, message
  *   arrayfile.st_parse(bytes)                  -> {entries}, {metadata}, data pos | nil, message
+ *   arrayfile.zip_index(bytes)                 -> {{name=, index=}} | nil, message
+ *   arrayfile.zip_extract(bytes, index)        -> member bytes | nil, message
  *   arrayfile.dtypes                           -> {"float32", ...}
  *
  * Refusals of the data are returned (nil and one line) for the caller to
@@ -184,6 +186,59 @@ static int a_st_parse(lua_State *L) {
   return 3;
 }
 
+#define ZIP_MAX 4096
+
+/* zip_index(bytes) -> {{name=, index=}, ...} in archive order. */
+static int a_zip_index(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lp_zip_entry *z = (lp_zip_entry *)lua_newuserdatauv(L, sizeof *z * ZIP_MAX, 0);
+  int n;
+  char err[256];
+  if (lp_zip_index((const unsigned char *)s, len, z, ZIP_MAX, &n, err, sizeof err) != LP_OK) {
+    luaL_pushfail(L);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, z[i].name);
+    lua_setfield(L, -2, "name");
+    lua_pushinteger(L, i + 1);
+    lua_setfield(L, -2, "index");
+    lua_seti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+/* zip_extract(bytes, index) -> the member's bytes (checked size and CRC). */
+static int a_zip_extract(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lua_Integer ix = luaL_checkinteger(L, 2);
+  lp_zip_entry *z = (lp_zip_entry *)lua_newuserdatauv(L, sizeof *z * ZIP_MAX, 0);
+  int n;
+  char err[256];
+  if (lp_zip_index((const unsigned char *)s, len, z, ZIP_MAX, &n, err, sizeof err) != LP_OK) {
+    luaL_pushfail(L);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  luaL_argcheck(L, ix >= 1 && ix <= n, 2, "no such member");
+  const lp_zip_entry *e = &z[ix - 1];
+  luaL_Buffer b;
+  unsigned char *out = (unsigned char *)luaL_buffinitsize(L, &b, (size_t)e->usize);
+  if (lp_zip_extract((const unsigned char *)s, len, e, out, err, sizeof err) != LP_OK) {
+    luaL_pushresultsize(&b, 0);
+    luaL_pushfail(L);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  luaL_pushresultsize(&b, (size_t)e->usize);
+  return 1;
+}
+
 int luaopen_lpact_arrayfile(lua_State *L) {
   if (luaL_newmetatable(L, ST_MT)) {
     lua_pushcfunction(L, st_gc);
@@ -192,7 +247,8 @@ int luaopen_lpact_arrayfile(lua_State *L) {
   lua_pop(L, 1);
   static const luaL_Reg fns[] = {
     {"npy_info", a_npy_info}, {"npy_header", a_npy_header}, {"decode", a_decode},
-    {"encode", a_encode}, {"st_parse", a_st_parse}, {NULL, NULL}};
+    {"encode", a_encode}, {"st_parse", a_st_parse}, {"zip_index", a_zip_index},
+    {"zip_extract", a_zip_extract}, {NULL, NULL}};
   lua_newtable(L);
   luaL_newlib(L, fns);
   lua_createtable(L, LP_DT_COUNT, 0);

@@ -14,6 +14,12 @@
 #define LP_FORMAT_MT "lpact.Format"
 #define LP_TENSOR_MT "lpact.Tensor"
 
+/* bind/fail.c: raises the usage-error object of lpact.fail ({msg =
+ * <formatted>, exit = 2}: one line, exit status 2 at top level) for a
+ * user's mistake; lua_pushfstring's formats. Never returns. Bugs (a wrong
+ * type from a script) stay luaL_argerror / luaL_error, with a traceback. */
+int lp_fail(lua_State *L, const char *fmt, ...);
+
 /* bind/format.c: argument i as a format: a Format userdata, or a spec
  * string (parsed; a bad spec raises "bad argument #i to 'f' (…)"). The
  * returned pointer is valid while the value stays on the stack. */

@@ -47,16 +47,11 @@ const lp_format *lp_check_format(lua_State *L, int i) {
     luaL_typeerror(L, i, "format or spec string");
     return NULL;
   }
-  if (has_nul(L, i)) {
-    luaL_argerror(L, i, spec_nul);
-    return NULL;
-  }
+  /* a bad spec is the user's mistake: one line, exit status 2 */
+  if (has_nul(L, i)) lp_fail(L, "%s", spec_nul);
   lp_format f;
   char err[256];
-  if (lp_format_parse(&f, lua_tostring(L, i), err, sizeof err) != LP_OK) {
-    luaL_argerror(L, i, err);
-    return NULL;
-  }
+  if (lp_format_parse(&f, lua_tostring(L, i), err, sizeof err) != LP_OK) lp_fail(L, "%s", err);
   lp_push_format(L, &f);
   lua_replace(L, i);   /* the Format now lives in the argument's slot */
   return &((Format *)lua_touserdata(L, i))->f;
@@ -400,6 +395,40 @@ static int m_info(lua_State *L) {
   return 1;
 }
 
+/* The names of a list from the core (which: "mode", "policy" or
+ * "overflow"): as a Lua list (as_list) or as one "a b c" string. */
+static void push_list(lua_State *L, const char *which, int as_list) {
+  int n = !strcmp(which, "mode") ? LP_NMODES : !strcmp(which, "policy") ? LP_NPOLICIES : LP_NOVERFLOWS;
+  luaL_Buffer b;
+  if (as_list) lua_createtable(L, n, 0);
+  else luaL_buffinit(L, &b);
+  for (int k = 0; k < n; k++) {
+    const char *name = !strcmp(which, "mode")     ? lp_rmode_name((lp_rmode)k)
+                       : !strcmp(which, "policy") ? lp_policy_name((lp_policy)k)
+                                                  : lp_overflow_name((lp_overflow)k);
+    if (as_list) {
+      lua_pushstring(L, name);
+      lua_rawseti(L, -2, k + 1);
+    } else {
+      if (k) luaL_addchar(&b, ' ');
+      luaL_addstring(&b, name);
+    }
+  }
+  if (!as_list) luaL_pushresult(&b);
+}
+
+static void push_names(lua_State *L, const char *which) { push_list(L, which, 0); }
+
+/* lpact.format_names() -> {modes = {"rne", ...}, policies = {"ieee", ...},
+ * overflow = {"sat", "inf"}}: the core's lists, in their enum order. */
+static int l_format_names(lua_State *L) {
+  lua_createtable(L, 0, 3);
+  push_list(L, "mode", 1), lua_setfield(L, -2, "modes");
+  push_list(L, "policy", 1), lua_setfield(L, -2, "policies");
+  push_list(L, "overflow", 1), lua_setfield(L, -2, "overflow");
+  return 1;
+}
+
 /* f:with"rtz:seed=3" or f:with{mode=, seed=, sr_bits=, bias=, subnormals=,
  * policy=, overflow=} -> a copy with these options changed. */
 static int m_with(lua_State *L) {
@@ -415,25 +444,22 @@ static int m_with(lua_State *L) {
       if (!strcmp(keys[i], "subnormals")) {
         snprintf(opt, sizeof opt, ":%s", lua_toboolean(L, -1) ? "sub" : "nosub");
       } else if (!strcmp(keys[i], "seed") || !strcmp(keys[i], "bias") || !strcmp(keys[i], "sr_bits")) {
-        if (!lua_isinteger(L, -1))
-          return luaL_error(L, "bad argument #1 to 'with' (%s must be an integer)", keys[i]);
+        if (!lua_isinteger(L, -1)) return lp_fail(L, "%s must be an integer", keys[i]);
         lua_Integer v = lua_tointeger(L, -1);
         if (!strcmp(keys[i], "sr_bits")) snprintf(opt, sizeof opt, ":sr=%lld", (long long)v);
         else if (!strcmp(keys[i], "seed")) snprintf(opt, sizeof opt, ":seed=%llu", (unsigned long long)v);
         else snprintf(opt, sizeof opt, ":bias=%lld", (long long)v);
       } else {
-        if (lua_type(L, -1) != LUA_TSTRING)
-          return luaL_error(L, "bad argument #1 to 'with' (%s must be a string)", keys[i]);
-        const char *v = lua_tostring(L, -1);
-        static const char *const allowed[][8] = {
-          {"rne", "rna", "rtz", "rup", "rdn", "rno", "sr", NULL},   /* mode */
-          {"ieee", "fn", "fin", "fnuz", "e8m0", NULL},               /* policy */
-          {"sat", "inf", NULL}};                                     /* overflow */
-        int which = !strcmp(keys[i], "mode") ? 0 : !strcmp(keys[i], "policy") ? 1 : 2, ok = 0;
-        for (int k = 0; allowed[which][k] != NULL; k++) ok |= !strcmp(v, allowed[which][k]);
-        if (!ok)
-          return luaL_error(L, "bad argument #1 to 'with' (%s '%s' is not one of %s)", keys[i], v,
-                            which == 0 ? "rne rna rtz rup rdn rno sr" : which == 1 ? "ieee fn fin fnuz e8m0" : "sat inf");
+        if (lua_type(L, -1) != LUA_TSTRING) return lp_fail(L, "%s must be a string", keys[i]);
+        size_t vl;
+        const char *v = lua_tolstring(L, -1, &vl);
+        int ok = !strcmp(keys[i], "mode")     ? lp_rmode_from_name(v, vl) >= 0
+                 : !strcmp(keys[i], "policy") ? lp_policy_from_name(v, vl) >= 0
+                                              : lp_overflow_from_name(v, vl) >= 0;
+        if (!ok) {
+          push_names(L, keys[i]);
+          return lp_fail(L, "%s '%s' is not one of %s", keys[i], v, lua_tostring(L, -1));
+        }
         snprintf(opt, sizeof opt, ":%.40s", v);
       }
       lua_pop(L, 1);
@@ -449,19 +475,19 @@ static int m_with(lua_State *L) {
       if (!known) {
         lua_pushfstring(L, "unknown option %s (expected mode, seed, sr_bits, bias, subnormals, policy, overflow)",
                         luaL_tolstring(L, -1, NULL));
-        return luaL_argerror(L, 2, lua_tostring(L, -1));
+        return lp_fail(L, "%s", lua_tostring(L, -1));
       }
     }
     lua_pushstring(L, all);
   } else {
     luaL_checkstring(L, 2);
-    luaL_argcheck(L, !has_nul(L, 2), 2, spec_nul);
+    if (has_nul(L, 2)) return lp_fail(L, "%s", spec_nul);
     lua_pushvalue(L, 2);
   }
   lp_format g;
   char err[256];
   if (lp_format_with(&g, &u->f, lua_tostring(L, -1), err, sizeof err) != LP_OK)
-    return luaL_argerror(L, 2, err);
+    return lp_fail(L, "%s", err);
   lp_push_format(L, &g);
   return 1;
 }
@@ -642,6 +668,8 @@ int luaopen_lpact_format(lua_State *L) {
   lua_setfield(L, -2, "format");
   lua_pushcfunction(L, l_parse_format);
   lua_setfield(L, -2, "parse_format");
+  lua_pushcfunction(L, l_format_names);
+  lua_setfield(L, -2, "format_names");
   lua_newtable(L);
   for (int i = 0; lp_format_presets[i] != NULL; i++) {
     lua_pushstring(L, lp_format_presets[i]);

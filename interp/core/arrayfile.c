@@ -40,6 +40,16 @@ static int fail(char *err, size_t errlen, int status, const char *fmt, ...) {
   return status;
 }
 
+void lp_printable(char *dst, size_t cap, const char *name) {
+  size_t k = 0;
+  if (cap == 0) return;
+  for (; name[k] != '\0' && k + 1 < cap; k++) {
+    unsigned char c = (unsigned char)name[k];
+    dst[k] = c < 32 || c == 127 ? '?' : (char)c;
+  }
+  dst[k] = '\0';
+}
+
 /* ---------------------------------------------------------- conversions */
 
 static uint64_t le_u64(const unsigned char *p, int size) {

@@ -46,6 +46,10 @@ int lp_array_to_f32(float *dst, const unsigned char *src, lp_dtype dt, int64_t n
 int lp_array_from_f32(unsigned char *dst, const float *src, lp_dtype dt, int64_t n, char *err,
                       size_t errlen);
 
+/* A copy of name for a one-line message: control bytes become '?',
+ * at most cap - 1 bytes. */
+void lp_printable(char *dst, size_t cap, const char *name);
+
 /* ---------------------------------------------------------------- .npy */
 
 typedef struct {
@@ -97,5 +101,26 @@ typedef struct {
  * memory (lp_st_free); on failure nothing is left allocated. */
 int lp_st_parse(const unsigned char *buf, size_t len, lp_st_file *st, char *err, size_t errlen);
 void lp_st_free(lp_st_file *st);
+
+/* ------------------------------------------------------ .npz (zip) */
+
+typedef struct {
+  char name[256];        /* the member's file name (NUL-free, < 256 bytes)  */
+  int method;            /* 0 stored, 8 deflated                           */
+  uint32_t crc;          /* CRC-32 of the uncompressed bytes               */
+  uint64_t data_offset;  /* where the (compressed) bytes start             */
+  uint64_t csize, usize; /* compressed and uncompressed sizes              */
+} lp_zip_entry;
+
+/* Indexes a zip archive (what numpy.savez and savez_compressed write):
+ * the end-of-central-directory record, every central-directory entry and
+ * its local header, all inside the file; members stored or deflated, not
+ * encrypted, no ZIP64, names unique, member data not overlapping, sizes a
+ * deflate stream can reach. Fills up to cap entries; *n is the count. */
+int lp_zip_index(const unsigned char *buf, size_t len, lp_zip_entry *entries, int cap, int *n,
+                 char *err, size_t errlen);
+/* Extracts entry e into out (e->usize bytes) and checks its size and CRC. */
+int lp_zip_extract(const unsigned char *buf, size_t len, const lp_zip_entry *e, unsigned char *out,
+                   char *err, size_t errlen);
 
 #endif

@@ -217,17 +217,32 @@ int lp_idx_read(lp_idx_file *f, float *out, int64_t count, float div, char *err,
     }
   }
   if (count == f->numel) {
-    int64_t extra = 0, got;
-    do {
-      got = gz_read_full(gz, buf, sizeof buf, &zmsg);
-      if (got < 0) return fail(LP_EINVAL, err, errlen, f->path, "corrupt gzip data (%s)", zstrip(zmsg, f->path));
-      extra += got;
-    } while (got == (int64_t)sizeof buf);
+    /* Nothing may follow the data, and a compressed stream must end with
+     * its trailer: only reading up to the end makes zlib check the CRC-32
+     * and the length, so a cut trailer is refused here. The extra data are
+     * counted up to a bound (1 MiB), so a small file that expands without
+     * end is not decompressed to the end. */
+    int64_t extra = 0;
+    for (;;) {
+      int k = gzread(gz, buf, sizeof buf);
+      int code = Z_OK;
+      if (k < 0 || (k == 0 && (gzerror(gz, &code), code != Z_OK))) {
+        if (k < 0) gzerror(gz, &code);
+        if (code == Z_BUF_ERROR)
+          return fail(LP_EINVAL, err, errlen, f->path,
+                      "truncated gzip stream: it ends without its trailer, so its CRC-32 cannot be checked");
+        return fail(LP_EINVAL, err, errlen, f->path, "corrupt gzip data (%s)", zstrip(gzerror(gz, &code), f->path));
+      }
+      if (k == 0) break;
+      extra += k;
+      if (extra > ((int64_t)1 << 20)) break;
+    }
     if (extra) {
       dims_str(dims, sizeof dims, f->ndim, f->dims);
       return fail(LP_EINVAL, err, errlen, f->path,
-                  "wrong size: %lld bytes follow the %s = %lld bytes of data that the header declares",
-                  (long long)extra, dims, (long long)(f->numel * f->elsize));
+                  "wrong size: %s%lld bytes follow the %s = %lld bytes of data that the header declares",
+                  extra > ((int64_t)1 << 20) ? "more than " : "", (long long)(extra > ((int64_t)1 << 20) ? (1 << 20) : extra),
+                  dims, (long long)(f->numel * f->elsize));
     }
   }
   return LP_OK;

@@ -7,6 +7,7 @@
  * round to odd, stochastic) decides from exact integers. The fast float32
  * kernels live in quant.c and must agree with lp_round bit for bit. */
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,14 +18,38 @@
 
 static const char *const policy_names[] = {"ieee", "fn", "fin", "fnuz", "e8m0"};
 _Static_assert(sizeof policy_names / sizeof policy_names[0] == LP_NPOLICIES, "one name per policy");
-
-const char *lp_policy_name(lp_policy p) { return policy_names[p]; }
-
-const char *lp_overflow_name(lp_overflow o) { return o == LP_SAT ? "sat" : "inf"; }
-
+static const char *const overflow_names[] = {"sat", "inf"};
+_Static_assert(sizeof overflow_names / sizeof overflow_names[0] == LP_NOVERFLOWS, "one name per overflow rule");
 static const char *const mode_names[] = {"rne", "rna", "rtz", "rup", "rdn", "rno", "sr"};
+_Static_assert(sizeof mode_names / sizeof mode_names[0] == LP_NMODES, "one name per rounding mode");
 
-const char *lp_rmode_name(lp_rmode m) { return mode_names[m]; }
+static const char *name_of(const char *const *names, int n, int id) {
+  if (id < 0 || id >= n) abort();   /* not a member: the caller's bug */
+  return names[id];
+}
+
+static int id_of(const char *const *names, int n, const char *w, size_t len) {
+  for (int i = 0; i < n; i++)
+    if (strlen(names[i]) == len && memcmp(w, names[i], len) == 0) return i;
+  return -1;
+}
+
+const char *lp_policy_name(lp_policy p) { return name_of(policy_names, LP_NPOLICIES, (int)p); }
+const char *lp_overflow_name(lp_overflow o) { return name_of(overflow_names, LP_NOVERFLOWS, (int)o); }
+const char *lp_rmode_name(lp_rmode m) { return name_of(mode_names, LP_NMODES, (int)m); }
+int lp_policy_from_name(const char *w, size_t len) { return id_of(policy_names, LP_NPOLICIES, w, len); }
+int lp_overflow_from_name(const char *w, size_t len) { return id_of(overflow_names, LP_NOVERFLOWS, w, len); }
+int lp_rmode_from_name(const char *w, size_t len) { return id_of(mode_names, LP_NMODES, w, len); }
+
+/* "a b c" (sep " ") or "a/b/c": the names of a list, for messages. */
+static const char *names_text(char *buf, size_t size, const char *const *names, int n,
+                              const char *sep) {
+  size_t at = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < n && at < size; i++)
+    at += (size_t)snprintf(buf + at, size - at, "%s%s", i ? sep : "", names[i]);
+  return buf;
+}
 
 /* A named format: the presets first, then the names other tools use for
  * the same formats (aliases). overflow -1: the policy's default. */
@@ -113,6 +138,10 @@ static int fail(char *err, size_t errlen, int status, const char *spec,
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     snprintf(err, errlen, "%.80s: %s", spec, msg);
+    /* the spec is echoed as given: a control byte in it (a newline, a
+     * tab) would break the message's one line, so it shows as '?' */
+    for (char *q = err; *q; q++)
+      if ((unsigned char)*q < 32 || *q == 127) *q = '?';
   }
   return status;
 }
@@ -153,15 +182,22 @@ static int read_uint(const char *s, size_t *p, unsigned long long *v, int max_di
   return 0;
 }
 
-static const char *const option_list =
-  "bias=N, sub, nosub, ieee, fn, fin, fnuz, e8m0, sat, inf, seed=N, a rounding mode "
-  "(rne rna rtz rup rdn rno sr) or sr=K";
+/* "bias=N, sub, nosub, ieee, fn, ..., a rounding mode (rne rna ...) or sr=K" */
+static const char *option_text(char *buf, size_t size) {
+  char pol[64], ov[32], modes[64];
+  names_text(pol, sizeof pol, policy_names, LP_NPOLICIES, ", ");
+  names_text(ov, sizeof ov, overflow_names, LP_NOVERFLOWS, ", ");
+  names_text(modes, sizeof modes, mode_names, LP_NMODES, " ");
+  snprintf(buf, size, "bias=N, sub, nosub, %s, %s, seed=N, a rounding mode (%s) or sr=K", pol, ov, modes);
+  return buf;
+}
 
 /* Parses the options from s[p] (at ':' or end) to the end of s. Columns
  * are 1-based positions in s. */
 static int parse_options(pstate *st, const char *s, size_t p, int colon_first,
                          char *err, size_t errlen) {
   lp_format *f = st->f;
+  char olist[256];   /* the option list of a message */
   int first = 1;
   while (s[p] != '\0') {
     if (!(first && !colon_first)) {            /* the first option of lp_format_with needs no ':' */
@@ -175,7 +211,7 @@ static int parse_options(pstate *st, const char *s, size_t p, int colon_first,
     size_t col = start + 1;
     if (len == 0)
       return fail(err, errlen, LP_EPARSE, st->spec,
-                  "empty option at column %zu, expected %s", col, option_list);
+                  "empty option at column %zu, expected %s", col, option_text(olist, sizeof olist));
 #define IS(lit) (len == sizeof(lit) - 1 && memcmp(w, lit, len) == 0)
 #define ONCE(flag, what)                                                     \
   do {                                                                       \
@@ -184,9 +220,8 @@ static int parse_options(pstate *st, const char *s, size_t p, int colon_first,
                   "%s given twice (second at column %zu)", what, col);       \
     st->flag = 1;                                                            \
   } while (0)
-    int m = -1;
-    for (int i = 0; i < 7; i++)
-      if (len == strlen(mode_names[i]) && memcmp(w, mode_names[i], len) == 0) m = i;
+    int m = lp_rmode_from_name(w, len), pol = lp_policy_from_name(w, len),
+        ov = lp_overflow_from_name(w, len);
     if (m >= 0) {
       ONCE(g_mode, "rounding mode");
       f->mode = (lp_rmode)m;
@@ -207,13 +242,16 @@ static int parse_options(pstate *st, const char *s, size_t p, int colon_first,
     } else if (IS("sub") || IS("nosub")) {
       ONCE(g_sub, "sub/nosub");
       f->subnormals = IS("sub");
-    } else if (IS("ieee") || IS("fn") || IS("fin") || IS("fnuz") || IS("e8m0")) {
-      ONCE(g_policy, "policy (ieee/fn/fin/fnuz/e8m0)");
-      for (int k = 0; k < LP_NPOLICIES; k++)
-        if (len == strlen(policy_names[k]) && memcmp(w, policy_names[k], len) == 0) f->policy = (lp_policy)k;
-    } else if (IS("sat") || IS("inf")) {
-      ONCE(g_overflow, "overflow rule (sat/inf)");
-      f->overflow = IS("sat") ? LP_SAT : LP_INF;
+    } else if (pol >= 0) {
+      char what[80];
+      snprintf(what, sizeof what, "policy (%s)", names_text(olist, sizeof olist, policy_names, LP_NPOLICIES, "/"));
+      ONCE(g_policy, what);
+      f->policy = (lp_policy)pol;
+    } else if (ov >= 0) {
+      char what[80];
+      snprintf(what, sizeof what, "overflow rule (%s)", names_text(olist, sizeof olist, overflow_names, LP_NOVERFLOWS, "/"));
+      ONCE(g_overflow, what);
+      f->overflow = (lp_overflow)ov;
     } else if (len >= 5 && memcmp(w, "bias=", 5) == 0) {
       size_t q = start + 5;
       int neg = 0;
@@ -240,7 +278,7 @@ static int parse_options(pstate *st, const char *s, size_t p, int colon_first,
     } else {
       return fail(err, errlen, LP_EPARSE, st->spec,
                   "unknown option '%.*s' at column %zu, expected %s", (int)(len > 24 ? 24 : len), w,
-                  col, option_list);
+                  col, option_text(olist, sizeof olist));
     }
 #undef IS
 #undef ONCE
@@ -532,13 +570,13 @@ static inline double pow2(int q) {
 /* The result of an overflow (the rounded magnitude exceeds max). */
 static double overflow_value(const lp_format *f, int neg) {
   double big = lp_format_has_inf(f) ? INFINITY : NAN;   /* without inf, "inf" means NaN */
-  double r;
+  double r = big;                           /* rne, rna, sr: past max is inf */
   if (f->overflow == LP_SAT) r = f->maxval;
-  else switch (f->mode) {
+  else switch (f->mode) {                   /* every mode listed */
     case LP_RTZ: case LP_RNO: r = f->maxval; break;
     case LP_RUP: r = neg ? f->maxval : big; break;
     case LP_RDN: r = neg ? big : f->maxval; break;
-    default: r = big; break;
+    case LP_RNE: case LP_RNA: case LP_SR: break;
   }
   return neg ? -r : r;
 }

@@ -18,6 +18,10 @@
 typedef enum { LP_IEEE, LP_FN, LP_FIN, LP_FNUZ, LP_E8M0, LP_NPOLICIES } lp_policy;
 typedef enum { LP_SAT, LP_INF } lp_overflow;              /* overflow rule  */
 typedef enum { LP_RNE, LP_RNA, LP_RTZ, LP_RUP, LP_RDN, LP_RNO, LP_SR } lp_rmode;
+/* Counts (kept out of the enums, so a switch over one lists members only);
+ * format.c checks each name table against its count at compile time. */
+#define LP_NOVERFLOWS ((int)LP_INF + 1)
+#define LP_NMODES ((int)LP_SR + 1)
 
 typedef struct lp_format {
   /* what the spec says */
@@ -117,10 +121,16 @@ typedef enum { LP_KIND_ZERO, LP_KIND_SUBNORMAL, LP_KIND_NORMAL, LP_KIND_INF,
                LP_KIND_NAN, LP_KIND_UNUSED } lp_code_kind;
 lp_code_kind lp_code_fields(const lp_format *f, uint32_t code, int *sign,
                             uint32_t *efield, uint32_t *mfield);
-/* Names: "ieee", "sat", "rne", ... */
+/* Names: "ieee", "sat", "rne", ...: the one list of each concept, indexed
+ * by its enum (the spec parser, the bindings and Lua's
+ * lpact.format_names() read these). An id out of range aborts (a bug). */
 const char *lp_policy_name(lp_policy p);
 const char *lp_overflow_name(lp_overflow o);
 const char *lp_rmode_name(lp_rmode m);
+/* The id of the name w[0, len) (not NUL-terminated), or -1. */
+int lp_policy_from_name(const char *w, size_t len);
+int lp_overflow_from_name(const char *w, size_t len);
+int lp_rmode_from_name(const char *w, size_t len);
 /* The presets, NULL-terminated, in DESIGN.md's order. */
 extern const char *const lp_format_presets[];
 /* The names other tools use (ml_dtypes, PyTorch, OCP), NULL-terminated,

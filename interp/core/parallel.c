@@ -1,11 +1,18 @@
 /* parallel.c — a persistent pool of worker threads for lp_parallel_for.
  *
  * Workers are started on first use and sleep on a condition variable
- * between jobs; the caller runs chunk 0 itself, so one thread costs
- * nothing. The thread count comes from lp_set_threads, else LPACT_THREADS,
- * else the CPUs allotted to the process (core/cpus.c). */
+ * between jobs. A job is cut into pieces whose boundaries depend only on
+ * n, the grain and the thread count; the calling thread and the workers
+ * that are awake claim pieces one at a time from an atomic counter. So a
+ * worker that the operating system has not scheduled yet (the machine is
+ * shared) never holds the call up: the caller takes its pieces, and the
+ * call costs at most its own one-thread time plus the wake-up. Each piece
+ * is computed the same whoever runs it, so results do not depend on which
+ * thread ran what. The thread count comes from lp_set_threads, else
+ * LPACT_THREADS, else the CPUs allotted to the process (core/cpus.c). */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -15,6 +22,9 @@
 #include "core/parallel.h"
 
 #define LP_MAX_THREADS 64
+/* pieces per thread: small enough that a late thread loses little, large
+ * enough that claiming one (an atomic add) is noise */
+#define PIECES_PER_THREAD 4
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER;
@@ -24,33 +34,40 @@ static pthread_mutex_t call_mu = PTHREAD_MUTEX_INITIALIZER; /* one job at a time
 static int nthreads = 0;          /* 0: not decided yet */
 static int nworkers = 0;          /* started worker threads */
 static unsigned long generation = 0;
-static int pending = 0;           /* chunks not finished */
+static int open_job = 0;          /* 1 while workers may join the job (under mu) */
+static int active = 0;            /* workers inside the job (under mu) */
 static struct {
   lp_range_fn fn;
   void *ctx;
-  size_t n, chunks;
-} job;
+  size_t n, pieces;
+} job;                            /* written under mu before open_job is set */
+static atomic_size_t next_piece;
 
-static void run_chunk(size_t c) {
-  size_t per = job.n / job.chunks, extra = job.n % job.chunks;
-  size_t begin = c * per + (c < extra ? c : extra);
-  size_t end = begin + per + (c < extra ? 1 : 0);
-  if (begin < end) job.fn(job.ctx, begin, end);
+/* Runs pieces until none is left. */
+static void claim_pieces(void) {
+  for (;;) {
+    size_t c = atomic_fetch_add_explicit(&next_piece, 1, memory_order_relaxed);
+    if (c >= job.pieces) return;
+    size_t per = job.n / job.pieces, extra = job.n % job.pieces;
+    size_t begin = c * per + (c < extra ? c : extra);
+    size_t end = begin + per + (c < extra ? 1 : 0);
+    if (begin < end) job.fn(job.ctx, begin, end);
+  }
 }
 
 static void *worker(void *arg) {
-  size_t id = (size_t)arg;        /* 1 .. LP_MAX_THREADS-1 */
+  (void)arg;
   unsigned long seen = 0;
   pthread_mutex_lock(&mu);
   for (;;) {
     while (generation == seen) pthread_cond_wait(&work_cv, &mu);
     seen = generation;
-    if (id < job.chunks) {
-      pthread_mutex_unlock(&mu);
-      run_chunk(id);
-      pthread_mutex_lock(&mu);
-      if (--pending == 0) pthread_cond_signal(&done_cv);
-    }
+    if (!open_job) continue;      /* woke after the caller had finished */
+    active++;
+    pthread_mutex_unlock(&mu);
+    claim_pieces();
+    pthread_mutex_lock(&mu);
+    if (--active == 0) pthread_cond_signal(&done_cv);
   }
   return NULL;
 }
@@ -76,14 +93,21 @@ int lp_threads(void) {
   return nthreads;
 }
 
-void lp_parallel_for(size_t n, size_t grain, lp_range_fn fn, void *ctx) {
+int lp_threads_for(size_t n, size_t grain) {
   int t = lp_threads();
-  size_t chunks = grain > 0 ? n / grain : n;
-  if (chunks > (size_t)t) chunks = (size_t)t;
-  if (chunks <= 1) {
+  size_t most = grain > 0 ? n / grain : n;
+  if (most < (size_t)t) t = most > 0 ? (int)most : 1;
+  return t;
+}
+
+void lp_parallel_for(size_t n, size_t grain, lp_range_fn fn, void *ctx) {
+  int t = lp_threads_for(n, grain);
+  if (t <= 1) {
     if (n > 0) fn(ctx, 0, n);
     return;
   }
+  size_t pieces = (size_t)t * PIECES_PER_THREAD;
+  if (pieces > n) pieces = n;
   pthread_mutex_lock(&call_mu);
   pthread_mutex_lock(&mu);
   /* workers start with every signal blocked (they inherit the mask), so
@@ -91,27 +115,31 @@ void lp_parallel_for(size_t n, size_t grain, lp_range_fn fn, void *ctx) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  while (nworkers < (int)chunks - 1) {
+  while (nworkers < t - 1) {
     pthread_t th;
-    if (pthread_create(&th, NULL, worker, (void *)(size_t)(nworkers + 1)) != 0) break;
+    if (pthread_create(&th, NULL, worker, NULL) != 0) break;
     pthread_detach(th);
     nworkers++;
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (chunks > (size_t)nworkers + 1) chunks = (size_t)nworkers + 1;
   job.fn = fn;
   job.ctx = ctx;
   job.n = n;
-  job.chunks = chunks;
-  pending = (int)chunks - 1;
+  job.pieces = pieces;
+  atomic_store(&next_piece, 0);
+  open_job = 1;
   generation++;
-  pthread_cond_broadcast(&work_cv);
+  /* the pool may hold more workers than this call wants (an earlier call
+   * with more threads): waking them all only lets them race for pieces,
+   * so wake as many as asked for */
+  for (int w = 0; w < t - 1 && w < nworkers; w++) pthread_cond_signal(&work_cv);
   pthread_mutex_unlock(&mu);
 
-  run_chunk(0);
+  claim_pieces();
 
   pthread_mutex_lock(&mu);
-  while (pending > 0) pthread_cond_wait(&done_cv, &mu);
+  open_job = 0;                   /* late wakers go back to sleep */
+  while (active > 0) pthread_cond_wait(&done_cv, &mu);
   pthread_mutex_unlock(&mu);
   pthread_mutex_unlock(&call_mu);
 }

@@ -200,7 +200,9 @@ static int parse_metadata(js *j, lp_st_file *st) {
     if ((rc = jstring(j, &k, "a __metadata__ key")) != LP_OK) return rc;
     for (int i = 0; i < st->nmeta; i++)
       if (strcmp(st->meta_keys[i], k) == 0) {
-        rc = jfail(j, LP_EPARSE, "header: __metadata__ key '%.60s' given twice", k);
+        char shown[64];
+        lp_printable(shown, sizeof shown, k);
+        rc = jfail(j, LP_EPARSE, "header: __metadata__ key '%s' given twice", shown);
         free(k);
         return rc;
       }
@@ -225,9 +227,10 @@ static int parse_metadata(js *j, lp_st_file *st) {
 
 /* One tensor record {"dtype": ..., "shape": [...], "data_offsets": [b, e]}. */
 static int parse_record(js *j, lp_st_entry *e) {
-  const char *nm = e->name;
+  char nm[64];
+  lp_printable(nm, sizeof nm, e->name);
   char where[96];
-  snprintf(where, sizeof where, "tensor '%.60s'", nm);
+  snprintf(where, sizeof where, "tensor '%s'", nm);
   int rc = expect(j, '{', where);
   if (rc) return rc;
   int got_dtype = 0, got_shape = 0, got_off = 0;
@@ -242,7 +245,9 @@ static int parse_record(js *j, lp_st_entry *e) {
       int found = -1;
       for (int i = 0; i < LP_DT_COUNT; i++) if (strcmp(lp_dtypes[i].st, d) == 0) found = i;
       if (found < 0) {
-        rc = jfail(j, LP_EINVAL, "%s: dtype '%.20s' is not supported (F32, F64, I32, I64, U8, BOOL)", where, d);
+        char shown[24];
+        lp_printable(shown, sizeof shown, d);
+        rc = jfail(j, LP_EINVAL, "%s: dtype '%s' is not supported (F32, F64, I32, I64, U8, BOOL)", where, shown);
         free(d);
         free(key);
         return rc;
@@ -279,7 +284,9 @@ static int parse_record(js *j, lp_st_entry *e) {
       e->end = v[1];
     } else {
       int twice = !strcmp(key, "dtype") || !strcmp(key, "shape") || !strcmp(key, "data_offsets");
-      rc = jfail(j, LP_EPARSE, "%s: %s '%.30s'%s", where, twice ? "field" : "unknown field", key,
+      char shown[32];
+      lp_printable(shown, sizeof shown, key);
+      rc = jfail(j, LP_EPARSE, "%s: %s '%s'%s", where, twice ? "field" : "unknown field", shown,
                  twice ? " given twice" : " (dtype, shape, data_offsets)");
       free(key);
       return rc;
@@ -322,7 +329,9 @@ static int parse_body(js *j, lp_st_file *st, uint64_t datalen) {
     } else {
       for (int i = 0; i < st->n; i++)
         if (strcmp(st->entries[i].name, name) == 0) {
-          rc = jfail(j, LP_EPARSE, "header: tensor '%.60s' given twice", name);
+          char shown[64];
+          lp_printable(shown, sizeof shown, name);
+          rc = jfail(j, LP_EPARSE, "header: tensor '%s' given twice", shown);
           free(name);
           return rc;
         }
@@ -356,15 +365,18 @@ static int parse_body(js *j, lp_st_file *st, uint64_t datalen) {
   rc = LP_OK;
   for (int i = 0; i < st->n && rc == LP_OK; i++) {
     const lp_st_entry *e = order[i];
+    char nm[64], prev[64];
+    lp_printable(nm, sizeof nm, e->name);
+    lp_printable(prev, sizeof prev, i > 0 ? order[i - 1]->name : "");
     if (e->end > datalen)
-      rc = jfail(j, LP_EPARSE, "tensor '%.60s': data_offsets [%llu, %llu] run past the data section (%llu bytes)",
-                 e->name, (unsigned long long)e->begin, (unsigned long long)e->end, (unsigned long long)datalen);
+      rc = jfail(j, LP_EPARSE, "tensor '%s': data_offsets [%llu, %llu] run past the data section (%llu bytes)",
+                 nm, (unsigned long long)e->begin, (unsigned long long)e->end, (unsigned long long)datalen);
     else if (e->begin < at)
-      rc = jfail(j, LP_EPARSE, "tensors '%.60s' and '%.60s' overlap (bytes %llu..%llu)", order[i - 1]->name, e->name,
+      rc = jfail(j, LP_EPARSE, "tensors '%s' and '%s' overlap (bytes %llu..%llu)", prev, nm,
                  (unsigned long long)e->begin, (unsigned long long)at);
     else if (e->begin > at)
-      rc = jfail(j, LP_EPARSE, "a gap of %llu bytes before tensor '%.60s' (data_offsets must tile the data)",
-                 (unsigned long long)(e->begin - at), e->name);
+      rc = jfail(j, LP_EPARSE, "a gap of %llu bytes before tensor '%s' (data_offsets must tile the data)",
+                 (unsigned long long)(e->begin - at), nm);
     at = e->end;
   }
   if (rc == LP_OK && at != datalen)

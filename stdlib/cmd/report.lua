@@ -13,14 +13,34 @@
 --   cmp-<pair>.png / .svg    a paired comparison: the change per format from
 --                one setting to another (learnable - fixed levels, ...)
 --                (through gnuplot; --no-figures skips them)
--- written atomically into DIR or OUTDIR, and prints the Markdown.
+-- written into DIR or OUTDIR as a set (all are drawn under temporary
+-- names, then renamed: all or nothing), and prints the Markdown.
+-- Every record is checked against the results schema first; a file that
+-- fails is named, with the reason, on stderr and under "Rejected files".
+-- The sweep's manifests give the grid: missing, failed and interrupted
+-- configurations and unfinished workers are listed; --require-complete
+-- makes any of the first three an error (exit 1, after the report is
+-- written).
 
 local lpact = require "lpact"
 local figure = require "lpact.figure"
 local results = require "lpact.results"
 local io_ = lpact.io
 
-local USAGE = "usage: lpact report DIR [--out OUTDIR] [--no-figures]"
+local USAGE = "usage: lpact report DIR [--out OUTDIR] [--no-figures] [--require-complete]"
+
+-- Outputs drawn or written under temporary names, renamed together at the end.
+local pending = {}
+local function temp_name(path)
+  local sys = lpact.sys
+  return string.format("%s.tmp-%s-%d-%s", path, (sys.hostname():gsub("[/.]", "_")), sys.pid(), sys.random_hex(8))
+end
+local function stage_text(path, text)
+  local tmp = temp_name(path)
+  local ok, err = lpact.sys.create_excl(tmp, text)
+  if not ok then lpact.fail("report: " .. err, 1) end
+  pending[#pending + 1] = { tmp, path }
+end
 
 local function shell_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
@@ -73,17 +93,16 @@ local function draw(gp, script, png, svg, tpng, tsvg)
       lpact.fail(string.format("report: gnuplot could not draw %s: %s", pair[2], why:gsub("^%s+", "")), 1)
     end
   end
-  lpact.engine.rename(tpng, png)
-  lpact.engine.rename(tsvg, svg)
+  pending[#pending + 1] = { tpng, png }
+  pending[#pending + 1] = { tsvg, svg }
   return png, svg
 end
 
 -- The figure's files out/<stem>.png and .svg, and the temporary names
 -- they are drawn under before the rename.
 local function targets(out, stem)
-  local tag = string.format("%08x", io_.crc32(stem .. os.clock()))
   local png, svg = out .. "/" .. stem .. ".png", out .. "/" .. stem .. ".svg"
-  return png, svg, png .. ".tmp-" .. tag, svg .. ".tmp-" .. tag
+  return png, svg, temp_name(png), temp_name(svg)
 end
 
 -- Draws a one-panel chart, 900 x 540, as PNG and SVG: the setup lines
@@ -237,7 +256,7 @@ local function comparison_figure(gp, cp, out, stem)
 end
 
 return function(args)
-  local dir, out, figures = nil, nil, true
+  local dir, out, figures, require_complete = nil, nil, true, false
   local i = 1
   while args[i] do
     local a = args[i]
@@ -248,6 +267,8 @@ return function(args)
       out = a:sub(7)
     elseif a == "--no-figures" then
       figures = false
+    elseif a == "--require-complete" then
+      require_complete = true
     elseif a == "-h" or a == "--help" then
       print(USAGE)
       return 0
@@ -263,9 +284,17 @@ return function(args)
   if not dir then lpact.fail(USAGE) end
   dir = dir:gsub("(.)/+$", "%1")
   if not io_.isdir(dir) then lpact.fail("report: no such folder: " .. dir) end
-  local records = results.read_dir(dir)
+  local records, rejected = results.read_dir(dir)
+  for _, r in ipairs(rejected) do
+    io.stderr:write(string.format("lpact report: rejected %s/%s: %s\n", dir, r.file, r.why))
+  end
   if #records == 0 then
-    lpact.fail("report: no result files in " .. dir .. " (JSON objects with schema " .. results.SCHEMA .. ")", 1)
+    lpact.fail("report: no result files in " .. dir .. " (JSON objects with schema " .. results.SCHEMA .. ")"
+      .. (#rejected > 0 and string.format("; %d rejected", #rejected) or ""), 1)
+  end
+  local status = results.sweep_status(dir, records)
+  for _, r in ipairs(status.rejected) do
+    io.stderr:write(string.format("lpact report: rejected %s/%s: %s\n", dir, r.file, r.why))
   end
   out = out and out:gsub("(.)/+$", "%1") or dir
   local ok, err = io_.mkdir(out)
@@ -282,35 +311,54 @@ return function(args)
   end
   local name = dir:match("([^/]+)$") or dir
   local md = results.markdown(records, { heading = "lpact results: " .. name })
-  results.write_file(out .. "/report.md", md)
-  results.write_file(out .. "/report.csv", results.csv(records))
-  results.write_file(out .. "/runs.csv", results.runs_csv(records))
-  io.write(md)
-  if figures then
-    local used = {}
-    for _, tb in ipairs(results.tables(records)) do
-      if tb.kind == "matrix" then
-        local stem = "fig-" .. slug(results.table_title(tb))
-        while used[stem] do stem = stem .. "-2" end
-        used[stem] = true
-        figure(gp, tb, out, stem)
-        io.write("figure: ", out, "/", stem, ".png, .svg\n")
-        local estem = "err" .. stem:sub(4)
-        while used[estem] do estem = estem .. "-2" end
-        if error_figure(gp, tb, out, estem) then
-          used[estem] = true
-          io.write("figure: ", out, "/", estem, ".png, .svg\n")
+  local extra = results.status_markdown(status, rejected)
+  if extra ~= "" then md = md .. "\n" .. extra end
+  pending = {}
+  local okw, werr = pcall(function()
+    stage_text(out .. "/report.md", md)
+    stage_text(out .. "/report.csv", results.csv(records))
+    stage_text(out .. "/runs.csv", results.runs_csv(records))
+    local shown = {}
+    if figures then
+      local used = {}
+      for _, tb in ipairs(results.tables(records)) do
+        if tb.kind == "matrix" then
+          local stem = "fig-" .. slug(results.table_title(tb))
+          while used[stem] do stem = stem .. "-2" end
+          used[stem] = true
+          figure(gp, tb, out, stem)
+          shown[#shown + 1] = "figure: " .. out .. "/" .. stem .. ".png, .svg\n"
+          local estem = "err" .. stem:sub(4)
+          while used[estem] do estem = estem .. "-2" end
+          if error_figure(gp, tb, out, estem) then
+            used[estem] = true
+            shown[#shown + 1] = "figure: " .. out .. "/" .. estem .. ".png, .svg\n"
+          end
         end
       end
+      for _, cp in ipairs(results.comparisons(records)) do
+        local stem = "cmp-" .. slug(string.format("%s %s %s %s %s vs %s after %s epochs", tostring(cp.dataset),
+          tostring(cp.model), cp.rest, cp.key, cp.other, cp.base, tostring(cp.epochs)))
+        while used[stem] do stem = stem .. "-2" end
+        used[stem] = true
+        comparison_figure(gp, cp, out, stem)
+        shown[#shown + 1] = "figure: " .. out .. "/" .. stem .. ".png, .svg\n"
+      end
     end
-    for _, cp in ipairs(results.comparisons(records)) do
-      local stem = "cmp-" .. slug(string.format("%s %s %s %s %s vs %s after %s epochs", tostring(cp.dataset),
-        tostring(cp.model), cp.rest, cp.key, cp.other, cp.base, tostring(cp.epochs)))
-      while used[stem] do stem = stem .. "-2" end
-      used[stem] = true
-      comparison_figure(gp, cp, out, stem)
-      io.write("figure: ", out, "/", stem, ".png, .svg\n")
-    end
+    for _, p in ipairs(pending) do lpact.engine.rename(p[1], p[2]) end
+    pending = {}
+    lpact.sys.fsync_dir(out)
+    io.write(md)
+    for _, l in ipairs(shown) do io.write(l) end
+  end)
+  if not okw then
+    for _, p in ipairs(pending) do os.remove(p[1]) end
+    pending = {}
+    error(werr, 0)
+  end
+  if require_complete and (#status.missing > 0 or #status.failed > 0 or #status.interrupted > 0) then
+    lpact.fail(string.format("report: the sweep is not complete: %d of %d configurations done (%d missing, %d failed, %d interrupted)",
+      status.done, status.grid, #status.missing, #status.failed, #status.interrupted), 1)
   end
   return 0
 end

@@ -17,17 +17,18 @@ local numtext = require "lpact.numtext"
 
 local USAGE = "usage: lpact round FORMAT [--mode M] [--seed N] [--in dec|bits] [--out dec|bits|code]"
 
+-- f:with(opt), its refusal reported under `what` (a failure object: one
+-- line; anything else is a bug and raised on).
+local function with_option(f, opt, what)
+  local ok, g = pcall(f.with, f, opt)
+  if ok then return g end
+  if not lpact.is_failure(g) then error(g, 0) end
+  lpact.fail(what .. ": " .. g.msg)
+end
+
 local function parse_dec(s)
   local x, why = numtext.number(s, true)
   return x, why
-end
-
--- A binary32 bit pattern: 0x and at most 32 significant bits.
-local function parse_bits(s)
-  local h = s:match("^0[xX](%x+)$")
-  if not h then return nil, "not a binary32 bit pattern (0x%08x)" end
-  if #h:gsub("^0+", "") > 8 then return nil, "wider than 32 bits (not a binary32 bit pattern)" end
-  return fi.f32value(tonumber(h, 16))
 end
 
 return function(args)
@@ -60,19 +61,16 @@ return function(args)
   if not f then lpact.fail(err) end
   if mode then
     local word, k = mode:match("^(%a+)=?(%d*)$")
-    local modes = { rne = 1, rna = 1, rtz = 1, rup = 1, rdn = 1, rno = 1, sr = 1 }
+    local modes = {}
+    for _, m in ipairs(lpact.format_names().modes) do modes[m] = true end
     if not word or not modes[word] or (k ~= "" and word ~= "sr") then
-      lpact.fail("unknown rounding mode '" .. mode .. "' (rne rna rtz rup rdn rno sr sr=K)")
+      lpact.fail("unknown rounding mode '" .. mode .. "' (" .. table.concat(lpact.format_names().modes, " ") .. " sr=K)")
     end
-    local ok, g = pcall(f.with, f, mode)
-    if not ok then lpact.fail("--mode " .. mode .. ": " .. (tostring(g):match("%((.*)%)$") or tostring(g))) end
-    f = g
+    f = with_option(f, mode, "--mode " .. mode)
   end
   if seed then
     if not seed:match("^%d+$") then lpact.fail("--seed must be a non-negative integer, not '" .. seed .. "'") end
-    local ok, g = pcall(f.with, f, "seed=" .. seed)
-    if not ok then lpact.fail("--seed " .. seed .. ": " .. (tostring(g):match("%((.*)%)$") or tostring(g))) end
-    f = g
+    f = with_option(f, "seed=" .. seed, "--seed " .. seed)
   end
   local nd = fi.code_digits(f.bits)
   local ctr = 0
@@ -83,7 +81,7 @@ return function(args)
     local s = numtext.trim(line)
     if s ~= "" then
       local x, why
-      if inp == "dec" then x, why = parse_dec(s) else x, why = parse_bits(s) end
+      if inp == "dec" then x, why = parse_dec(s) else x, why = numtext.bits32(s) end
       if x == nil then
         io.stdout:write(table.concat(outbuf))
         lpact.fail(string.format("line %d: '%s' is %s", lineno, #s > 40 and s:sub(1, 40) .. "..." or s, why), 1)

@@ -171,6 +171,11 @@ function data.cifar10(opts)
     class_names = { "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck" } }
 end
 
+-- The magnitude from which a double rounds to an infinity in float32
+-- (2^128 - 2^103: halfway between FLT_MAX and 2^128): a finite CSV cell
+-- such as -4e71 would otherwise be stored as -inf.
+local F32_OVERFLOW = 2.0 ^ 128 - 2.0 ^ 103
+
 --- The largest numeric class label data.csv accepts (65535: at most 65536
 -- classes); a larger one is almost always a column that is not a label.
 data.MAX_LABEL = 65535
@@ -288,9 +293,9 @@ function data.csv(path, opts)
         if num == nil then
           lpact.fail(string.format("%s:%d: column '%s' is %s: '%s'", path, ln, names[c], why, v), 1)
         end
-        if not opts.nonfinite and (num ~= num or num == math.huge or num == -math.huge) then
-          lpact.fail(string.format("%s:%d: column '%s' is not finite: '%s' (pass nonfinite = true to load it anyway)",
-            path, ln, names[c], v), 1)
+        if not opts.nonfinite and (num ~= num or math.abs(num) >= F32_OVERFLOW) then
+          lpact.fail(string.format("%s:%d: column '%s' is not finite: '%s' (NaN, an infinity or beyond float32's " ..
+            "3.4e38; pass nonfinite = true to load it anyway)", path, ln, names[c], v), 1)
         end
         xs[#xs + 1] = num
       end

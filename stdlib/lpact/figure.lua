@@ -160,7 +160,7 @@ function figure.save(fig, path, opts)
   local renamed, rerr = pcall(lpact.engine.rename, tmp, path)
   if not renamed then
     os.remove(tmp)
-    lpact.fail("save: " .. tostring(rerr):gsub("^[^:]*:%d+: ", ""), 1)
+    lpact.fail("save: " .. tostring(rerr), 1)
   end
   return path
 end

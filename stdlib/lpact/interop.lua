@@ -4,6 +4,8 @@
 --     lpact.save_npy(t, "x.npy")                      -- float32
 --     lpact.save_npy(fmt:encode(fmt:round(t)), "codes.npy", {dtype = "uint8"})
 --     local t, info = lpact.load_npy("x.npy")         -- info.dtype, info.shape, info.fortran
+--     lpact.save_npz("xy.npz", {x = x, y = y})        -- numpy.load("xy.npz")["x"]
+--     local arrays = lpact.load_npz("xy.npz")         -- savez and savez_compressed
 --     model:save_safetensors("mlp.safetensors")
 --     local tensors, meta = lpact.load_safetensors("mlp.safetensors")
 --     model:load_state(tensors)                       -- or model:load_state("mlp.safetensors")
@@ -37,6 +39,9 @@ local function read_all(path, what)
   f:close()
   return s
 end
+
+-- A name from a file, fit for a one-line message.
+local function shown(name) return (tostring(name):gsub("%c", "?"):sub(1, 60)) end
 
 local function check_dtype(dtype, where)
   for _, d in ipairs(af.dtypes) do if d == dtype then return dtype end end
@@ -76,6 +81,74 @@ function interop.load_npy(path)
   if not t then lpact.fail(path .. ": " .. derr, 1) end
   info.pos = nil
   return t, info
+end
+
+-- .npz ----------------------------------------------------------------------
+
+-- One stored zip member: local header, data; and its central entry.
+local function zip_member(name, data, offset)
+  local crc = lpact.io.crc32(data)
+  -- version 20, no flags, stored, DOS time 00:00 1980-01-01
+  local fields = string.pack("<I2I2I2I2I2I4I4I4I2I2", 20, 0, 0, 0, 0x21, crc, #data, #data, #name, 0)
+  local lochead = "PK\3\4" .. fields .. name
+  local central = "PK\1\2" .. string.pack("<I2", 20) .. fields .. string.pack("<I2I2I2I4I4", 0, 0, 0, 0, offset) .. name
+  return lochead .. data, central
+end
+
+--- save_npz(path, {name = Tensor, ...} [, {dtype = "float32"}]): a NumPy
+-- .npz archive (a zip of .npy members "name.npy", stored, in name order)
+-- that numpy.load reads as a dict of arrays.
+function interop.save_npz(path, arrays, o)
+  if type(path) ~= "string" then lpact.fail("save_npz: a file name expected, got " .. type(path)) end
+  if type(arrays) ~= "table" then lpact.fail("save_npz: a table of name = Tensor expected, got " .. type(arrays)) end
+  o = lpact.check_options(o or {}, { "dtype" }, "save_npz")
+  local dtype = check_dtype(o.dtype or "float32", "save_npz")
+  local names = {}
+  for k, v in pairs(arrays) do
+    if type(k) ~= "string" or k == "" or not lpact.is_tensor(v) then
+      lpact.fail("save_npz: a table of name = Tensor expected (names are non-empty strings)")
+    end
+    names[#names + 1] = k
+  end
+  table.sort(names)
+  local parts, centrals, at = {}, {}, 0
+  for _, k in ipairs(names) do
+    local t = arrays[k]
+    local npy = af.npy_header(dtype, t:shape()) .. tensor_bytes(t, dtype, "save_npz " .. path .. " '" .. k .. "'")
+    if #npy >= 0xffffffff or at >= 0xffffffff then lpact.fail("save_npz: archives past 4 GB are not written") end
+    local member, central = zip_member(k .. ".npy", npy, at)
+    parts[#parts + 1] = member
+    centrals[#centrals + 1] = central
+    at = at + #member
+  end
+  local cd = table.concat(centrals)
+  local eocd = "PK\5\6" .. string.pack("<I2I2I2I2I4I4I2", 0, 0, #names, #names, #cd, at, 0)
+  files.write_atomic(path, table.concat(parts) .. cd .. eocd, "the .npz file")
+  return path
+end
+
+--- load_npz(path) -> arrays (name -> Tensor, the ".npy" dropped), infos
+-- (name -> the info load_npy gives). Stored and deflated members
+-- (numpy.savez and savez_compressed) are read; every member must be a
+-- .npy file.
+function interop.load_npz(path)
+  local s = read_all(path, ".npz file")
+  local members, err = af.zip_index(s)
+  if not members then lpact.fail(path .. ": " .. err, 1) end
+  local out, infos = {}, {}
+  for _, m in ipairs(members) do
+    local key = m.name:match("^(.*)%.npy$")
+    if not key or key == "" then lpact.fail(string.format("%s: member '%s' is not a .npy file", path, shown(m.name)), 1) end
+    local bytes, xerr = af.zip_extract(s, m.index)
+    if not bytes then lpact.fail(path .. ": " .. xerr, 1) end
+    local info, ierr = af.npy_info(bytes)
+    if not info then lpact.fail(string.format("%s: member '%s': %s", path, shown(m.name), ierr), 1) end
+    local t, derr = af.decode(bytes, info.pos, info.dtype, info.shape, info.fortran)
+    if not t then lpact.fail(string.format("%s: member '%s': %s", path, shown(m.name), derr), 1) end
+    info.pos = nil
+    out[key], infos[key] = t, info
+  end
+  return out, infos
 end
 
 -- Names -------------------------------------------------------------------
@@ -130,7 +203,7 @@ function interop.read_safetensors(path)
   if not entries then lpact.fail(path .. ": " .. meta, 1) end
   for _, e in ipairs(entries) do
     local t, err = af.decode(s, e.pos, e.dtype, e.shape)
-    if not t then lpact.fail(string.format("%s: tensor '%s': %s", path, e.name, err), 1) end
+    if not t then lpact.fail(string.format("%s: tensor '%s': %s", path, shown(e.name), err), 1) end
     e.tensor, e.pos = t, nil
   end
   return entries, meta
@@ -257,7 +330,7 @@ function interop.load_state(model, tensors, where)
   local extra = {}
   for k in pairs(tensors) do if not used[k] then extra[#extra + 1] = k end end
   table.sort(extra)
-  if #extra > 0 then lpact.fail(string.format("%s: '%s' is not a parameter of the model", where, extra[1]), 1) end
+  if #extra > 0 then lpact.fail(string.format("%s: '%s' is not a parameter of the model", where, shown(extra[1])), 1) end
   for _, p in ipairs(plan) do p.dst:copy(p.src) end
   return model
 end

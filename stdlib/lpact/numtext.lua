@@ -54,6 +54,15 @@ function numtext.number(s, words)
   return x
 end
 
+--- A binary32 bit pattern written 0x%08x (leading zeros allowed, at most
+-- 32 significant bits) as the float it encodes, or nil and the reason.
+function numtext.bits32(s)
+  local h = s:match("^0[xX](%x+)$")
+  if not h then return nil, "not a binary32 bit pattern (0x%08x)" end
+  if #h:gsub("^0+", "") > 8 then return nil, "wider than 32 bits (not a binary32 bit pattern)" end
+  return (string.unpack("<f", string.pack("<I4", tonumber(h, 16))))
+end
+
 --- The positive quiet NaN (0/0 is negative on common hardware).
 numtext.QNAN = string.unpack("<d", string.pack("<I8", 0x7ff8000000000000))
 

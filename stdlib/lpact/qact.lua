@@ -83,11 +83,11 @@ local function label(cfg)
   return "qact{" .. table.concat(parts, ", ") .. "}"
 end
 
--- The message of a format spec that lpact.format refused, without the
--- "bad argument #1 to ..." wrapper (the option is named by fail).
+-- The message of a format spec that lpact.format refused (a failure
+-- object: the option is named by fail); anything else is a bug, raised on.
 local function format_error(e)
-  local msg = type(e) == "table" and tostring(e.msg) or tostring(e)
-  return msg:match("^bad argument #%d+ to '[^']*' %((.*)%)$") or msg
+  if lpact.is_failure(e) then return e.msg end
+  error(e, 0)
 end
 
 local function fail(cfg, option, msg)
@@ -309,6 +309,10 @@ function QAct:_build()
   local ok2, fout = pcall(lpact.format, self.out_spec)
   if not ok2 then fail(cfg, cfg.out_fmt and "out_fmt" or "fmt", format_error(fout)) end
   self.fin, self.fout = fin, fout
+  -- stochastic rounding on either side: the counter advances every pass;
+  -- on the output side a table (one rounding per input code) cannot hold it
+  self.out_sr = fout:info().mode == "sr"
+  self.any_sr = self.out_sr or fin:info().mode == "sr"
   local cname = self.luaf and "identity" or self.name
   local mode = self.mode
   if self.luaf and mode == "ops" then fail(cfg, "mode", "ops mode needs a built-in function") end
@@ -552,7 +556,7 @@ function QAct:forward(x)
   local sv = self._sv
   local n = xd:numel()
   local ctr0 = self.ctr
-  if self.cfg.sr then self.ctr = self.ctr + n end
+  if self.cfg.sr or self.any_sr then self.ctr = self.ctr + n end
   local info = self.info
   local lev = self.learnable and self._lv or nil
   local kind = self.scale.kind
@@ -565,7 +569,7 @@ function QAct:forward(x)
     mult, si, so = 1, 1, 1
   else
     si, so = self:_scales(xd)
-    if info.in_codes > 0 then
+    if info.in_codes > 0 and not (self.out_sr and self.mode ~= "lut" and not self.luaf) then
       local T, use_map
       if self.mode == "lut" then
         T = lev and lev.data or self:_fixed_table(si, so)

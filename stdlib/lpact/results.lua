@@ -172,24 +172,255 @@ function results.read(path)
   return v
 end
 
---- Every result record in dir (*.json with schema lpact-result/1, or
--- without a schema but with a test_acc), in file-name order; each gets a
--- `file` field. The manifest and other JSON files are skipped.
+results.KNOWN_SCHEMAS = { [results.SCHEMA] = true }
+
+local function finite(v) return type(v) == "number" and v == v and v ~= math.huge and v ~= -math.huge end
+local function is_null(v) return v == nil or v == json.null end
+
+--- Checks a record against the results schema: a known schema version
+-- (or a schema-less record of older scripts with a test_acc), the types
+-- of its fields, finite numbers, accuracies in 0..1, whole epoch counts.
+-- Returns nil when it is fine, else one phrase saying what is wrong.
+function results.validate(rec)
+  if type(rec) ~= "table" then return "not a JSON object" end
+  if rec.schema == nil then
+    if rec.test_acc == nil and rec.final_test_acc == nil then return "not a result record (no schema, no test_acc)" end
+  elseif not results.KNOWN_SCHEMAS[rec.schema] then
+    return "unknown schema " .. tostring(type(rec.schema) == "string" and ("'" .. rec.schema .. "'") or rec.schema)
+  end
+  local function acc(v, what)
+    if is_null(v) then return nil end
+    if not finite(v) then return what .. " is " .. (type(v) == "number" and tostring(v) or ("a " .. type(v))) .. ", not a finite number" end
+    if v < 0 or v > 1 then return string.format("%s is %s, outside 0..1", what, tostring(v)) end
+  end
+  local function num(v, what, lo)
+    if is_null(v) then return nil end
+    if not finite(v) then return what .. " is " .. (type(v) == "number" and tostring(v) or ("a " .. type(v))) .. ", not a finite number" end
+    if lo and v < lo then return string.format("%s is %s, below %s", what, tostring(v), tostring(lo)) end
+  end
+  local function int(v, what, lo)
+    if is_null(v) then return nil end
+    if math.type(v) ~= "integer" and not (finite(v) and v == math.floor(v)) then
+      return what .. " is " .. tostring(v) .. ", not a whole number"
+    end
+    if v < lo then return string.format("%s is %s, below %d", what, tostring(v), lo) end
+  end
+  local function list(v, what, check)
+    if is_null(v) then return nil end
+    if type(v) ~= "table" then return what .. " is a " .. type(v) .. ", not a list" end
+    for i, x in ipairs(v) do
+      local e = check(x, string.format("%s[%d]", what, i))
+      if e then return e end
+    end
+  end
+  local e = acc(rec.test_acc, "test_acc") or acc(rec.final_test_acc, "final_test_acc")
+    or list(rec.accuracy, "accuracy", acc) or list(rec.train_accuracy, "train_accuracy", acc)
+    or (type(rec.loss) == "number" and num(rec.loss, "loss"))
+    or (type(rec.loss) ~= "number" and list(rec.loss, "loss", function(x, w) return num(x, w) end))
+    or list(rec.test_loss, "test_loss", function(x, w) return num(x, w) end)
+    or list(rec.seconds_per_epoch, "seconds_per_epoch", function(x, w) return num(x, w, 0) end)
+    or num(rec.final_loss, "final_loss") or num(rec.seconds, "seconds", 0) or num(rec.lr, "lr", 0)
+    or int(rec.epochs, "epochs", 0) or int(rec.epochs_planned, "epochs_planned", 0) or int(rec.batch, "batch", 1)
+  if e then return e end
+  if rec.schema ~= nil and is_null(rec.test_acc) and rec.interrupted ~= true and type(rec.accuracy) == "table" and #rec.accuracy > 0 then
+    return "test_acc is missing"
+  end
+  for _, k in ipairs { "id", "model", "dataset", "activation", "format", "optimizer" } do
+    local v = rec[k]
+    if not is_null(v) and type(v) ~= "string" and not (k == "optimizer" and type(v) == "table") then
+      return k .. " is a " .. type(v) .. ", not a string"
+    end
+  end
+  if not is_null(rec.seed) and type(rec.seed) ~= "number" and type(rec.seed) ~= "string" then return "seed is a " .. type(rec.seed) end
+  if not is_null(rec.modes) then
+    if type(rec.modes) ~= "table" then return "modes is a " .. type(rec.modes) .. ", not an object" end
+    for k, v in pairs(rec.modes) do
+      if type(v) == "table" then return "modes." .. tostring(k) .. " is not a plain value" end
+      if type(v) == "number" and not finite(v) then return "modes." .. tostring(k) .. " is not a finite number" end
+    end
+  end
+  if not is_null(rec.interrupted) and type(rec.interrupted) ~= "boolean" then return "interrupted is not true or false" end
+  if not is_null(rec.act_errors) then
+    if type(rec.act_errors) ~= "table" then return "act_errors is not a list" end
+    for i, x in ipairs(rec.act_errors) do
+      if type(x) ~= "table" then return string.format("act_errors[%d] is not an object", i) end
+      local e2 = num(x.rms, string.format("act_errors[%d].rms", i), 0)
+      if e2 then return e2 end
+    end
+  end
+  return nil
+end
+
+-- Files of a results folder that are not records: manifests, claims,
+-- checkpoints, failure notes, the report's own outputs, temporary files.
+local function not_a_record_file(name)
+  return not name:match("%.json$") or name:find("%.tmp%-") ~= nil or name:match("^manifest") ~= nil
+    or name:match("%.failed%.json$") ~= nil
+end
+
+--- Every valid result record in dir, in file-name order, each with a
+-- `file` field, and the list of rejected files {file =, why =}: a *.json
+-- that does not parse, or parses but fails results.validate (not a
+-- record, an unknown schema, a NaN, an accuracy outside 0..1, ...). The
+-- manifests, *.failed.json notes and temporary files are skipped; the
+-- interrupted record of a configuration that has since finished
+-- (ID.interrupted.json beside ID.json) is skipped too.
 function results.read_dir(dir)
   local names, err = io_.listdir(dir)
   if not names then lpact.fail("cannot read the results folder " .. err, 1) end
-  local out = {}
+  local present = {}
+  for _, name in ipairs(names) do present[name] = true end
+  local out, rejected = {}, {}
   for _, name in ipairs(names) do
-    if name:match("%.json$") and not name:find("%.tmp%-") then
-      local rec = results.read(dir .. "/" .. name)
-      if type(rec) == "table" and (rec.schema == results.SCHEMA
-          or (rec.schema == nil and (rec.test_acc ~= nil or rec.final_test_acc ~= nil))) then
+    local stem = name:match("^(.-)%.interrupted%.json$")
+    if not not_a_record_file(name) and not (stem and present[stem .. ".json"]) then
+      local ok, rec = pcall(results.read, dir .. "/" .. name)
+      local why
+      if not ok then
+        why = (lpact.is_failure(rec) and rec.msg or tostring(rec)):gsub("^.-" .. name:gsub("%p", "%%%0") .. ": ", "")
+      else
+        why = results.validate(rec)
+      end
+      if why then rejected[#rejected + 1] = { file = name, why = why }
+      else
         rec.file = name
         out[#out + 1] = rec
       end
     end
   end
-  return out
+  return out, rejected
+end
+
+--- What a folder's sweep still lacks, from its manifests (each lists the
+-- grid it was started for), its *.failed.json notes and the records:
+-- {grid = N, done = N, missing = {{id =, name =, claimed = "host:pid"|nil}},
+-- failed = {{id =, error =}}, interrupted = {{id =, epochs =, of =}},
+-- workers = {{file =, host =, pid =, state = "running"|"stopped"|"?"}}
+-- (manifests never marked finished), revisions = {{group =, list = {…}}}
+-- (tables mixing records of different lpact revisions), rejected = {…}
+-- (manifests that do not parse)}.
+function results.sweep_status(dir, records)
+  local names = io_.listdir(dir) or {}
+  local sys = lpact.sys
+  local st = { grid = 0, done = 0, missing = {}, failed = {}, interrupted = {}, workers = {}, revisions = {}, rejected = {} }
+  local grid, order = {}, {}
+  local present = {}
+  for _, n in ipairs(names) do present[n] = true end
+  for _, n in ipairs(names) do
+    if n:match("^manifest.*%.json$") and not n:find("%.tmp%-") then
+      local ok, m = pcall(results.read, dir .. "/" .. n)
+      if not ok or type(m) ~= "table" then
+        st.rejected[#st.rejected + 1] = { file = n, why = "manifest does not parse" }
+      else
+        for _, c in ipairs(type(m.grid) == "table" and m.grid or {}) do
+          if type(c) == "table" and type(c.id) == "string" and not grid[c.id] then
+            grid[c.id] = c
+            order[#order + 1] = c.id
+          end
+        end
+        if (m.finished == nil or m.finished == json.null) and m.pid ~= nil then   -- a sweep worker's manifest
+          local state = "?"
+          if type(m.host) == "string" and math.type(m.pid) == "integer" and m.host == sys.hostname() then
+            state = sys.alive(m.pid) and "running" or "stopped"
+          end
+          st.workers[#st.workers + 1] = { file = n, host = m.host, pid = m.pid, state = state }
+        end
+      end
+    end
+  end
+  local done, stopped = {}, {}
+  for _, r in ipairs(records or {}) do
+    if r.id then
+      if r.interrupted == true then stopped[r.id] = r else done[r.id] = true end
+    end
+  end
+  st.grid = #order
+  for _, id in ipairs(order) do
+    if done[id] then st.done = st.done + 1
+    elseif present[id .. ".failed.json"] then
+      local ok, f = pcall(results.read, dir .. "/" .. id .. ".failed.json")
+      st.failed[#st.failed + 1] = { id = id, error = ok and type(f) == "table" and tostring(f.error) or "?" }
+    elseif stopped[id] then
+      st.interrupted[#st.interrupted + 1] = { id = id, epochs = stopped[id].epochs, of = stopped[id].epochs_planned }
+    else
+      local claimed
+      if present[id .. ".claim"] then
+        local ok, c = pcall(results.read, dir .. "/" .. id .. ".claim")
+        if ok and type(c) == "table" then claimed = tostring(c.host) .. ":" .. tostring(c.pid) end
+      end
+      st.missing[#st.missing + 1] = { id = id, name = grid[id].name, claimed = claimed }
+    end
+  end
+  -- records of different lpact revisions in one (dataset, model) table
+  local revs, rorder = {}, {}
+  for _, r in ipairs(records or {}) do
+    if r.interrupted ~= true and r.activation ~= nil then
+      local key = tostring(r.dataset or "?") .. ", " .. tostring(r.model or "?")
+      local rev = type(r.run) == "table" and r.run.revision or nil
+      if rev == nil or rev == json.null or rev == "" then rev = "version " .. tostring(type(r.engine) == "table" and r.engine.version or "?") end
+      if not revs[key] then revs[key] = {} rorder[#rorder + 1] = key end
+      revs[key][tostring(rev)] = true
+    end
+  end
+  for _, key in ipairs(rorder) do
+    local list = {}
+    for r in pairs(revs[key]) do list[#list + 1] = r end
+    if #list > 1 then
+      table.sort(list)
+      st.revisions[#st.revisions + 1] = { group = key, list = list }
+    end
+  end
+  return st
+end
+
+--- The Markdown of results.sweep_status (and of rejected files); "" when
+-- there is nothing to say.
+function results.status_markdown(st, rejected)
+  local out = {}
+  local function line(x) out[#out + 1] = x end
+  local bad = {}
+  for _, r in ipairs(rejected or {}) do bad[#bad + 1] = r end
+  for _, r in ipairs(st and st.rejected or {}) do bad[#bad + 1] = r end
+  if #bad > 0 then
+    line("## Rejected files")
+    line("")
+    line("Left out of every table:")
+    line("")
+    for _, r in ipairs(bad) do line("- `" .. r.file .. "`: " .. r.why) end
+    line("")
+  end
+  if st and st.grid > 0 then
+    local complete = #st.missing == 0 and #st.failed == 0 and #st.interrupted == 0
+    line("## Sweep")
+    line("")
+    line(string.format("%d of the grid's %d configurations are done%s", st.done, st.grid,
+      complete and "." or string.format(": %d missing, %d failed, %d interrupted.", #st.missing, #st.failed, #st.interrupted)))
+    line("")
+    for _, c in ipairs(st.missing) do
+      line("- missing: `" .. c.id .. "`" .. (c.claimed and (" (claimed by " .. c.claimed .. ")") or ""))
+    end
+    for _, c in ipairs(st.failed) do line("- failed: `" .. c.id .. "`: " .. c.error) end
+    for _, c in ipairs(st.interrupted) do
+      line(string.format("- interrupted: `%s` after %s of %s epochs", c.id, tostring(c.epochs), tostring(c.of)))
+    end
+    if not complete then line("") end
+  end
+  if st and #st.workers > 0 then
+    line("## Unfinished workers")
+    line("")
+    for _, w in ipairs(st.workers) do
+      line(string.format("- `%s`: %s:%s, %s", w.file, tostring(w.host), tostring(w.pid),
+        w.state == "running" and "still running" or w.state == "stopped" and "stopped without finishing"
+        or "not marked finished (on another host: running or killed)"))
+    end
+    line("")
+  end
+  for _, r in ipairs(st and st.revisions or {}) do
+    line("Warning: the table " .. r.group .. " mixes records of different lpact revisions: " .. table.concat(r.list, ", ") .. ".")
+    line("")
+  end
+  while out[#out] == "" do out[#out] = nil end
+  return #out > 0 and table.concat(out, "\n") .. "\n" or ""
 end
 
 local Run = {}

@@ -124,9 +124,8 @@ local function get_format(spec, who)
   end
   local ok, f = pcall(lpact.format, spec)
   if not ok then
-    local msg = type(f) == "table" and tostring(f.msg) or tostring(f)
-    msg = msg:gsub("^[^:]*:%d+: ", ""):gsub("^bad argument #1 to '[%w_.]*' %((.*)%)$", "%1")
-    fail(fmt_str("%s: %s", who, msg))
+    if not lpact.is_failure(f) then error(f, 0) end   -- a bug, not a bad spec
+    fail(fmt_str("%s: %s", who, f.msg))
   end
   return f
 end
@@ -1131,8 +1130,8 @@ function show.errors_qact(f, cfg, lo, hi, opts)
   end
   local okr, r = pcall(qact.errors, f, cfg, lo, hi, opts.n and opts.n - 1 or 1000)
   if not okr then
-    local msg = type(r) == "table" and tostring(r.msg) or tostring(r):gsub("^[^:]*:%d+: ", "")
-    fail("errors: " .. msg)
+    if not lpact.is_failure(r) then error(r, 0) end
+    fail("errors: " .. r.msg)
   end
   local fname = type(f) == "string" and f or "f"
   local label = {}

@@ -254,8 +254,9 @@ end
 -- on_record = function(rec, cell, reused)}.
 -- ctx: checkpoint = {path =, key =} for train.fit, on_batch (heartbeat;
 -- returns false when the claim was lost), claim.
--- Returns the exit status: 0 when every cell is done (or failed, with a
--- message), 128 + signal when a signal stopped it.
+-- Returns the exit status: 0 when every cell is done, 1 when one failed
+-- (the others are trained; ID.failed.json says why), 128 + signal when a
+-- signal stopped it.
 function sweep.run(o)
   local results = require "lpact.results"
   local dir = o.dir
@@ -263,7 +264,22 @@ function sweep.run(o)
   if not ok then lpact.fail("cannot create the results folder " .. err, 1) end
   local host, pid = me()
   local say = o.quiet and function() end or function(fmt, ...) print(string.format(fmt, ...)) io.stdout:flush() end
-  files.clean_stale(dir)
+  local st0 = sweep.scan(dir)
+  files.clean_stale(dir, st0.names)
+  for _, n in ipairs(st0.names) do
+    -- a claim moved aside by a takeover whose worker died before removing it
+    local h, p = n:match("%.claim%.stale%-(.+)%-(%d+)%-%x+$")
+    if h and ((h == host and not sys.alive(math.tointeger(tonumber(p)))) or
+        sys.time() - (sys.mtime(dir .. "/" .. n) or sys.time()) > files.STALE_SECONDS) then
+      os.remove(dir .. "/" .. n)
+    end
+  end
+  for _, n in ipairs(st0.names) do
+    if n:match("%.json$") and not files.is_temp(n) and not n:match("^manifest") and not n:match("^report")
+        and not n:match("%-%x%x%x%x%x%x%x%x%x%x%x%x%.json$") and not n:match("%-%x%x%x%x%x%x%x%x%x%x%x%x%.%a+%.json$") then
+      io.stderr:write(string.format("sweep: warning: %s/%s is not named like a record (ID-<hash>.json); ignored\n", dir, n))
+    end
+  end
   local grid = {}
   for _, c in ipairs(o.grid or o.cells) do grid[#grid + 1] = { id = c.id, name = c.name } end
   local run = results.open(dir, { name = o.name, manifest = sweep.manifest_name(o), extra = o.info })
@@ -295,7 +311,13 @@ function sweep.run(o)
         -- counted already
       elseif st.done[cell.id] or st.failed[cell.id] then
         finished[cell.id], left = true, left - 1
-        if st.done[cell.id] and st.ckpt[cell.id] and not st.claims[cell.id] then os.remove(dir .. "/" .. cell.id .. ".ckpt") end
+        if st.done[cell.id] then
+          -- leftovers of a worker killed between writing the record and cleaning up
+          local cpath = dir .. "/" .. cell.id .. ".claim"
+          if st.claims[cell.id] and sweep.claim_stale(cpath) then os.remove(cpath) st.claims[cell.id] = nil end
+          if st.ckpt[cell.id] and not st.claims[cell.id] then os.remove(dir .. "/" .. cell.id .. ".ckpt") end
+          if st.interrupted[cell.id] and not st.claims[cell.id] then os.remove(dir .. "/" .. cell.id .. ".interrupted.json") end
+        end
         if st.done[cell.id] then
           say("%s: done before", cell.id)
           m.results[#m.results + 1] = { id = cell.id, file = cell.id .. ".json", earlier = true }
@@ -335,6 +357,9 @@ function sweep.run(o)
           elseif lost then
             io.stderr:write(string.format("sweep: lost the claim on %s to another worker; leaving it\n", cell.id))
           else
+            if hist.resumed_from then
+              say("%s: resumed from %s after epoch %d", cell.id, ctx.checkpoint.path, hist.resumed_from)
+            end
             local rec = results.record(cfg, hist)
             rec.id, rec.config, rec.config_hash = cell.id, cell.config, cell.hash
             rec.run = { host = host, pid = pid, worker = o.worker, revision = revision(),
@@ -374,7 +399,14 @@ function sweep.run(o)
   if status == 0 then
     local sig = engine.signal()
     if sig then stop_for_signal(sig)
-    else run:finish(left == 0 and (#m.failed > 0 and "failed" or "complete") or "incomplete") end
+    else
+      run:finish(left == 0 and (#m.failed > 0 and "failed" or "complete") or "incomplete")
+      if #m.failed > 0 then
+        io.stderr:write(string.format("sweep: %d configuration%s failed (see %s/*.failed.json; delete one to retry it)\n",
+          #m.failed, #m.failed == 1 and "" or "s", dir))
+        status = 1
+      end
+    end
   end
   engine.catch_interrupt(prev_catch)
   return status
