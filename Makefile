@@ -30,10 +30,14 @@ PKGS    = \
   liblua5.4-dev \
   libopenblas-dev \
   libreadline-dev \
+  munge \
   pkg-config \
   python3 \
   python3-numpy \
   python3-torch \
+  slurm-client \
+  slurmctld \
+  slurmd \
   zlib1g-dev
 
 LUA_CFLAGS  := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)

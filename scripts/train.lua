@@ -126,19 +126,28 @@ if not o.quiet then
   print(model)
 end
 
-local start = 1
+local start, prior = 1, nil
 if o.resume then
   local meta = lpact.checkpoint.load(o.resume, model, opt)
   start = (math.tointeger(meta and meta.epoch) or 0) + 1
+  -- the history of the epochs before the resume (checkpoints of this script keep it)
+  if meta and type(meta.history) == "table" and #meta.history == start - 1 then prior = meta.history end
+  if start > o.epochs then
+    -- a finished training: nothing to do, and nothing (the --json file included) is touched
+    print(string.format("%s holds all %d epoch%s of this training (--epochs %d): nothing to train", o.resume,
+      start - 1, start == 2 and "" or "s", o.epochs))
+    os.exit(0)
+  end
   if not o.quiet then print(string.format("resumed from %s after epoch %d", o.resume, start - 1)) end
 end
 
 local hist = lpact.train.fit {
   model = model, data = ds, optimizer = opt, epochs = o.epochs, batch = o.batch, seed = o.seed,
-  schedule = sched, clip = o.clip, verbose = not o.quiet, start_epoch = start,
+  schedule = sched, clip = o.clip, verbose = not o.quiet, start_epoch = start, prior_epochs = prior,
   on_epoch = o.save and function(e)
     if not e.history.interrupted then -- only whole epochs are saved
-      lpact.checkpoint.save(o.save, model, opt, { epoch = e.epoch, test_acc = e.test_acc, model = o.model, seed = o.seed })
+      lpact.checkpoint.save(o.save, model, opt, { epoch = e.epoch, test_acc = e.test_acc, model = o.model, seed = o.seed,
+        history = e.history.epochs })
     end
   end or nil,
 }

@@ -115,4 +115,14 @@ t.like(msg("FLOAT8_E4M3FN"), "unknown format 'FLOAT8_E4M3FN'", "aliases are spel
 -- with{policy=} knows the new policies; fnuz brings its bias
 t.is(lpact.format("e4m3"):with { policy = "fnuz" }.spec, "e4m3:bias=8:fnuz:sat:rne", "with{policy='fnuz'} takes bias 2^(E-1)")
 t.is(lpact.format("e4m3"):with "fnuz:bias=9".spec, "e4m3:bias=9:fnuz:sat:rne", "an explicit bias wins")
+-- lpact info names the canonical spec and the zero rule
+local B = os.getenv("LPACT_BUILD") or "build"
+local info = t.run(B .. "/lpact info float8_e4m3fnuz")
+t.like(info, "^float8_e4m3fnuz = e4m3:bias=8:fnuz:inf:rne\n", "info: the canonical spec")
+t.like(info, "255 distinct finite %(one zero: fnuz has no %-0%)", "info: fnuz's single zero")
+t.like(info, "NaN is the code of %-0", "info: fnuz's NaN")
+local lv = t.run(B .. "/lpact levels E8M0")
+t.like(lv, "^E8M0 = ue8m0:bias=127:e8m0:sat:rne\n", "levels: the canonical spec")
+t.like(lv, "\n0x00%s+00000000%s+5%.87747", "levels: code 0x00 is 2^-127")
+t.like(lv, "\n0xff%s+11111111%s+nan", "levels: code 0xff is NaN")
 t.done()

@@ -248,4 +248,46 @@ do
   os.execute("rm -rf '" .. d1 .. "' '" .. d2 .. "'")
 end
 
+-- 8b. scripts/train.lua: resuming a finished training changes nothing; a
+-- partly resumed run writes every epoch's history
+do
+  local d = tmpdir()
+  os.execute("mkdir -p " .. d)
+  local tr = LP .. " scripts/train.lua --dataset builtin --limit 400 --quiet "
+  t.run(tr .. "--epochs 3 --save " .. d .. "/a.ckpt --json " .. d .. "/a.json")
+  local before = read(d .. "/a.json")
+  local o1, c1 = t.run(tr .. "--epochs 3 --resume " .. d .. "/a.ckpt --json " .. d .. "/a.json")
+  t.ok(c1 == 0 and o1:match("holds all 3 epochs of this training %(%-%-epochs 3%): nothing to train"),
+    "train.lua: resuming a finished training says so and trains nothing")
+  t.is(read(d .. "/a.json"), before, "and leaves its --json file as it was")
+  t.run(tr .. "--epochs 1 --save " .. d .. "/b.ckpt")
+  t.run(tr .. "--epochs 3 --resume " .. d .. "/b.ckpt --save " .. d .. "/b.ckpt --json " .. d .. "/b.json")
+  local a, b = json.decode(before), json.decode(read(d .. "/b.json") or "{}")
+  t.ok(b.epochs == 3 and json.encode(b.test_acc_per_epoch) == json.encode(a.test_acc_per_epoch),
+    "a run resumed after epoch 1 writes all 3 epochs' accuracies, equal to the uninterrupted run's")
+  os.execute("rm -rf '" .. d .. "'")
+end
+
+-- 8. lpact submit --dry writes the array and report scripts without submitting ------------
+
+do
+  local d = tmpdir()
+  local o8, c8 = t.run(LP .. " submit --array 3 --cpus 2 --time 2:00:00 --partition gpu --account proj7 "
+    .. "--sbatch --mem=2G --signal-lead 90 --dry -- scripts/paper.lua --models mlp --out " .. d)
+  t.is(c8, 0, "lpact submit --dry exits 0")
+  local a = read(d .. "/slurm/sweep.sbatch") or ""
+  local r = read(d .. "/slurm/report.sbatch") or ""
+  for _, line in ipairs { "--array=1-3", "--cpus-per-task=2", "--time=2:00:00", "--partition=gpu", "--account=proj7",
+      "--mem=2G", "--signal=B:TERM@90" } do
+    t.ok(a:find("\n#SBATCH " .. line .. "\n", 1, true) ~= nil, "the array script has #SBATCH " .. line)
+  end
+  t.ok(a:find("scripts/paper.lua --models mlp --out " .. d .. " --worker task${SLURM_ARRAY_TASK_ID}\n", 1, true) ~= nil,
+    "each task runs the sweep command as a worker")
+  t.ok(r:find(" report " .. d, 1, true) ~= nil and o8:find("--dependency=afterany:", 1, true) ~= nil,
+    "the report script runs lpact report after the array (afterany)")
+  local o9, c9 = t.run(LP .. " submit --dry -- scripts/paper.lua --models mlp")
+  t.ok(c9 == 2 and o9:match("needs %-%-out DIR"), "a sweep command without --out is refused in one line")
+  os.execute("rm -rf '" .. d .. "'")
+end
+
 t.done()

@@ -148,6 +148,8 @@ void lp_softmax_backward(float *dinp, const float *dout, const float *out, int64
   }
 }
 
+#define CE_ROW 512   /* rows up to this many classes keep their exponentials on the stack */
+
 double lp_cross_entropy_forward(float *probs, const float *logits, const float *labels, int64_t N, int64_t K) {
   // probs (N, K), logits (N, K), labels (N)
   double loss = 0;
@@ -159,8 +161,14 @@ double lp_cross_entropy_forward(float *probs, const float *logits, const float *
     float mx = -INFINITY;
     for (int64_t k = 0; k < K; k++) if (x[k] > mx) mx = x[k];
     double s = 0;
-    for (int64_t k = 0; k < K; k++) s += exp((double)x[k] - mx);
-    for (int64_t k = 0; k < K; k++) p[k] = (float)(exp((double)x[k] - mx) / s);
+    if (K <= CE_ROW) {   /* each exponential once (the same bits as computing it twice) */
+      double e[CE_ROW];
+      for (int64_t k = 0; k < K; k++) s += e[k] = exp((double)x[k] - mx);
+      for (int64_t k = 0; k < K; k++) p[k] = (float)(e[k] / s);
+    } else {
+      for (int64_t k = 0; k < K; k++) s += exp((double)x[k] - mx);
+      for (int64_t k = 0; k < K; k++) p[k] = (float)(exp((double)x[k] - mx) / s);
+    }
     loss += (mx + log(s)) - x[(int64_t)lab];
   }
   return N ? loss / (double)N : 0.0;

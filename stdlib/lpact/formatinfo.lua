@@ -59,7 +59,8 @@ function M.describe(f)
   else
     add("bias", string.format("%d (fixed point: values m * 2^%d)", i.bias, 1 - i.bias - i.mbits))
   end
-  add("values", string.format(i.policy == "e8m0" and "%d distinct finite (no zero)" or "%d distinct finite (+0 and -0 count once)", i.nvalues))
+  local zero_note = ({ e8m0 = "no zero", fnuz = "one zero: fnuz has no -0" })[i.policy] or "+0 and -0 count once"
+  add("values", string.format("%d distinct finite (%s)", i.nvalues, zero_note))
   add("max", S(i.max) .. pow2(i.max))
   add("min normal", i.ebits > 0 and (S(i.min_normal) .. pow2(i.min_normal)) or "none (no exponent bits: fixed point)")
   if i.policy == "e8m0" then add("min subnormal", "none (e8m0: the smallest value is 2^-bias)")

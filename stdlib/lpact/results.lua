@@ -612,6 +612,12 @@ function results.tables(records)
     g.raw[a][f] = g.raw[a][f] or { accs = {} }
     local acc = num(r.test_acc or r.final_test_acc)
     if acc then table.insert(g.raw[a][f].accs, 100 * acc) end
+    local bits = type(r.extra) == "table" and num(r.extra.val_bits_per_char)
+    if bits then   -- language models (scripts/lm.lua): validation bits per character
+      local c = g.raw[a][f]
+      c.bits = c.bits or {}
+      table.insert(c.bits, bits)
+    end
     local rms = results.act_rms(r)
     if rms then
       local c = g.raw[a][f]
@@ -670,6 +676,7 @@ function results.tables(records)
           local m, sd = mean_sd(c.accs)
           cells[a][f] = { mean = m, sd = sd, n = #c.accs }
           if c.rms then cells[a][f].rms, cells[a][f].hist = mean_sd(c.rms), c.hist end
+          if c.bits then cells[a][f].bits = mean_sd(c.bits) end
         end
       end
     end
@@ -895,6 +902,25 @@ function results.markdown(records, opts)
         return s
       end)
       line("")
+      local has_bits = false
+      for _, f in ipairs(tb.formats) do
+        for _, a in ipairs(tb.activations) do
+          if tb.cells[a][f] and tb.cells[a][f].bits then has_bits = true end
+        end
+      end
+      if has_bits then
+        line("Validation bits per character" .. (#tb.seeds > 1 and ", mean over seeds" or "") ..
+          (base and "; in brackets the change from fp32." or "."))
+        line("")
+        grid(line, tb.activations, tb.formats, function(a, f)
+          local c, ref = tb.cells[a][f], base and tb.cells[a][base]
+          if not (c and c.bits) then return "-" end
+          local s = string.format("%.4f", c.bits)
+          if ref and ref.bits and f ~= base then s = s .. string.format(" (%+.4f)", c.bits - ref.bits) end
+          return s
+        end)
+        line("")
+      end
       local qf = {}
       for _, f in ipairs(tb.formats) do
         for _, a in ipairs(tb.activations) do

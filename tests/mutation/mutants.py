@@ -6,9 +6,9 @@ and for an equivalent mutant the reason it cannot change behaviour
 (equivalent = "…"): those are listed, not run, not counted.
 """
 
-FMT = ["build/tests/format_exact", "10-format-basic.lua", "12-format-ocp.lua", "13-format-sr.lua"]
-FMT_API = ["14-format-api.lua", "11-grammar.lua", "10-format-basic.lua"]
-ELEM = ["22-tensor-arith.lua", "70-nan-policy.lua", "24-autograd-gradcheck.lua"]
+FMT = ["build/tests/format_exact", "10-format-basic.lua", "12-format-ocp.lua", "13-format-sr.lua", "79-pinned-contracts.lua"]
+FMT_API = ["14-format-api.lua", "11-grammar.lua", "10-format-basic.lua", "79-pinned-contracts.lua"]
+ELEM = ["22-tensor-arith.lua", "70-nan-policy.lua", "24-autograd-gradcheck.lua", "79-pinned-contracts.lua"]
 VIEWS = ["21-tensor-views.lua", "73-aliasing.lua", "build/tests/tensor_core"]
 NN = ["23-kernels.lua", "30-nn-gradcheck.lua", "70-nan-policy.lua"]
 OPT = ["32-optim.lua", "70-nan-policy.lua"]
@@ -34,7 +34,7 @@ def m(file, old, new, tests, equivalent=None):
 MUTANTS = [
     # ---- rounding and codes (core/format.c)
     m(C + "format.c", "case LP_RNE: up = above || (tie && odd); break;", "case LP_RNE: up = above || tie; break;", FMT),
-    m(C + "format.c", "case LP_RNA: up = !below; break;", "case LP_RNA: up = above; break;", FMT),
+    m(C + "format.c", "case LP_RNA: up = !below; break;", "case LP_RNA: up = !below && !tie; break;", FMT),
     m(C + "format.c", "case LP_RNO: up = !odd; break;", "case LP_RNO: up = odd; break;", FMT),
     m(C + "format.c", "case LP_RUP: up = !neg; break;", "case LP_RUP: up = neg; break;", FMT),
     m(C + "format.c", "up = fk + R >= (UINT64_C(1) << k);", "up = fk + R > (UINT64_C(1) << k);", FMT),
@@ -101,7 +101,7 @@ MUTANTS = [
     m(B + "tensor.c", "luaL_argcheck(L, lua_isnone(L, 2), 2, \"arange takes one count n (values 0..n-1)\");", "", ["70-nan-policy.lua"]),
     m(B + "tensor.c", "luaL_argcheck(L, n <= (1 << 24), 1,", "luaL_argcheck(L, 1, 1,", ["70-nan-policy.lua", "01-bindings-fuzz.lua"]),
     m(B + "tensor.c", "lua_pushboolean(L, a->st == b->st);", "lua_pushboolean(L, a == b);", ["21-tensor-views.lua"]),
-    m(B + "format.c", "return s != NULL && strlen(s) != n;", "return 0;", ["71-inputs.lua"]),
+    m(B + "format.c", "return s != NULL && strlen(s) != n;", "return s != NULL && strlen(s) != n && 0;", ["71-inputs.lua"]),
     m(B + "ops.c", "if (t[i]->offset == t[j]->offset || lp_tensor_overlaps(t[i], t[j]))", "if (lp_tensor_overlaps(t[i], t[j]))", ["73-aliasing.lua"]),
     m(B + "ops.c", "luaL_argcheck(L, eps > 0 && isfinite(eps), 8, \"eps must be > 0\");", "", ["70-nan-policy.lua"]),
     m(B + "ops.c", "luaL_argcheck(L, step >= 1, 10, \"step counts from 1\");", "", ["01-bindings-fuzz.lua", "32-optim.lua"]),
