@@ -63,7 +63,9 @@ end
 -- The result can :save("h.png") or :save("h.svg").
 --     hist(lpact.randn({1000}, 1))
 function hist(x, opts)
-  if type(x) == "table" and rawlen(x) == 0 and next(x) ~= nil then
+  local inner = type(x) == "table" and rawget(x, "data")   -- an autograd Var holds its tensor
+  local holds_tensor = inner ~= nil and debug.getmetatable(inner) == debug.getregistry()["lpact.Tensor"]
+  if type(x) == "table" and rawlen(x) == 0 and next(x) ~= nil and not holds_tensor then
     lpact.fail("hist: a tensor or a list of numbers expected, got a table with no list part"
       .. (debug.getmetatable(x) and " (an object: a model, a layer?)" or " (a table of named fields?)"))
   end
