@@ -14,7 +14,7 @@
 --       [--attn fp32,ue4m3,ue3m1,ue2m0] [--attn_mode emulate|ops]
 --       [--levels fixed,learnable] [--ste fprime,clipped] [--seeds 1]
 --       [--steps 1500] [--batch 32] [--ctx 64] [--d 64] [--heads 4] [--layers 2]
---       [--lr 3e-3] [--out results/lm] [--sample 200] [--prompt TEXT]
+--       [--lr 3e-3] [--dropout 0] [--out results/lm] [--sample 200] [--prompt TEXT]
 --       [--dir FOLDER | --files a.txt,b.txt] [--dry]
 --
 -- --formats rounds the MLP activation (lpact.qact, emulate mode, input and
@@ -33,7 +33,7 @@ local results = lpact.results
 local o = {
   acts = "gelu", formats = "fp32,fp8,fp6,fp4,fp3,fp2", attn = "fp32", attn_mode = "emulate",
   levels = "fixed", ste = "fprime", seeds = "1", steps = "1500", batch = "32", ctx = "64", d = "64",
-  heads = "4", layers = "2", lr = "3e-3", out = "results/lm", sample = "200", prompt = "\n",
+  heads = "4", layers = "2", lr = "3e-3", out = "results/lm", sample = "200", prompt = "\n", dropout = "0",
 }
 local flags = { dry = true, quick = true }
 local optional = { dir = 1, files = 1 }
@@ -74,6 +74,10 @@ end
 local steps, B, ctx, d, heads, layers = int("steps", 1), int("batch", 1), int("ctx", 1), int("d", 1), int("heads", 1),
   int("layers", 1)
 local nsample = int("sample", 0)
+local dropout = tonumber(o.dropout)
+if not dropout or not (dropout >= 0 and dropout < 1) then
+  lpact.fail("lm.lua: --dropout must be a number in [0, 1), got '" .. tostring(o.dropout) .. "'")
+end
 local lr = tonumber(o.lr)
 if not lr or not (lr > 0 and lr < math.huge) then lpact.fail("lm.lua: --lr must be a positive number, got '" .. tostring(o.lr) .. "'") end
 if d % heads ~= 0 then lpact.fail(string.format("lm.lua: --heads %d does not divide --d %d", heads, d)) end
@@ -132,6 +136,7 @@ local function record_id(c)
   return table.concat({ "gpt", c.act, c.fmt, "attn-" .. c.attn, c.attn ~= "fp32" and o.attn_mode or "-", c.levels,
     c.ste or "-", "L" .. layers, "d" .. d, "h" .. heads, "ctx" .. ctx, "b" .. B, "st" .. steps, "lr" .. o.lr,
     "s" .. c.seed, o.files and "files" or (o.dir and "dir" or "fortunes") }, "_"):gsub("[^%w_.-]", "-")
+    .. (dropout > 0 and ("_drop" .. o.dropout) or "")
 end
 
 -- Every distinct configuration is built once now (on a tiny vocabulary),
@@ -168,7 +173,7 @@ for k, c in ipairs(configs) do
   else
     print(string.format("[%d/%d] %s", k, #configs, id))
     local model = lpact.models.gpt { vocab = ds.vocab, alphabet = ds.alphabet, ctx = ctx, d = d, heads = heads,
-      layers = layers, act = act_spec(c), attn = attn_spec(c), seed = c.seed }
+      layers = layers, act = act_spec(c), attn = attn_spec(c), seed = c.seed, dropout = dropout }
     local h = lpact.lm.fit { model = model, data = ds, steps = steps, batch = B, lr = lr, seed = c.seed,
       verbose = true }
     local sample = nsample > 0 and model:generate(o.prompt, nsample, { temperature = 0.8, seed = c.seed }) or nil
@@ -184,7 +189,7 @@ for k, c in ipairs(configs) do
     rec = run:add({ id = id, model = "gpt", dataset = ds.name, activation = c.act, format = c.fmt,
       modes = { attn = c.attn, attn_mode = c.attn ~= "fp32" and o.attn_mode or nil, levels = c.levels, ste = c.ste },
       seed = c.seed, epochs = 1, batch = B, optimizer = "adamw", lr = lr, steps = steps, ctx = ctx, d = d,
-      heads = heads, layers = layers, val_nats_per_char = h.val_loss,
+      heads = heads, layers = layers, dropout = dropout > 0 and dropout or nil, val_nats_per_char = h.val_loss,
       val_bits_per_char = h.val_loss and h.val_loss / LN2, train_curve_every_10 = curve,
       tokens = h.tokens, tokens_per_s = h.tokens_per_s, sample = sample }, hist)
     if h.interrupted then

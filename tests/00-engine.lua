@@ -1,5 +1,5 @@
 -- The engine: scripts see `arg`, lpact is preloaded, subcommands and
--- errors follow DESIGN.md's command-line contract.
+-- errors follow the command-line contract (README, docs/architecture.md).
 local t = require "lpact.tap"
 local B = os.getenv("LPACT_BUILD") or "build"
 local exe = B .. "/lpact"

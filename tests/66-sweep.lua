@@ -248,6 +248,19 @@ do
   os.execute("rm -rf '" .. d1 .. "' '" .. d2 .. "'")
 end
 
+-- 7b. the default thread count is the job's allocation, not the machine
+do
+  local q = LP .. " -e 'io.write(lpact.io.threads())'"
+  t.is(t.run("env -u LPACT_THREADS SLURM_CPUS_PER_TASK=3 " .. q), "3", "SLURM_CPUS_PER_TASK=3: 3 threads")
+  if os.execute("command -v taskset >/dev/null 2>&1") then
+    t.is(t.run("env -u LPACT_THREADS -u SLURM_CPUS_PER_TASK taskset -c 0 " .. q), "1",
+      "an affinity mask of one CPU (taskset -c 0): 1 thread")
+  else
+    t.skip(1, "taskset not found")
+  end
+  t.is(t.run("env -u SLURM_CPUS_PER_TASK LPACT_THREADS=2 taskset -c 0 " .. q), "2", "LPACT_THREADS still overrides")
+end
+
 -- 8b. scripts/train.lua: resuming a finished training changes nothing; a
 -- partly resumed run writes every epoch's history
 do

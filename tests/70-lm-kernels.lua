@@ -150,7 +150,7 @@ local function naive_attention(qkv, H, round)
       local q, kk, v = part(0), part(1), part(2)
       local sc = ag.add(ag.scale(ag.matmul(q, ag.transpose(kk)), 1 / math.sqrt(hd)), mask)
       local p = ag.softmax(sc)
-      if round then p = ag.var(round(p.data), false) end
+      if round then p = ag.var(round(p.data, b, h), false) end
       local oh = ag.matmul(ag.matmul(p, v), sel(hd, D, 0, (h - 1) * hd, hd))   -- (T, D)
       ob = ob and ag.add(ob, oh) or oh
     end
@@ -270,6 +270,56 @@ do
   local h2 = run()
   lpact.threads(old)
   t.is(h1, h2, "attention: forward, backward and level gradients give the same bits with 1 and 2 threads")
+end
+
+-- ---- attention dropout ------------------------------------------------------------
+
+do
+  local B, T, H, hd = 2, 5, 2, 3
+  local D = H * hd
+  local qkv = lpact.randn({ B, T, 3 * D }, 31)
+  local p, seed, ctr = 0.3, 9, 100
+  local out = K.attention(qkv, H, nil, nil, nil, p, seed, ctr)
+  -- the mask the kernel promises: element e = ((b-1) H + (h-1)) T^2 + (i-1) T + (j-1)
+  -- kept when lpact.io.random(seed, 5, ctr + e) >= p, scaled by 1 / (1 - p)
+  local kept, total = 0, 0
+  local function masked(pt, b, h)
+    local r = pt:clone()
+    for i = 1, T do
+      for j = 1, T do
+        local e = (((b - 1) * H + (h - 1)) * T + (i - 1)) * T + (j - 1)
+        local keep = lpact.io.random(seed, 5, ctr + e) >= p
+        if j <= i then total, kept = total + 1, kept + (keep and 1 or 0) end
+        r:set(i, j, keep and r:get(i, j) / (1 - p) or 0)
+      end
+    end
+    return r
+  end
+  local want = naive_attention(ag.var(qkv), H, masked).data:reshape { B, T, D }
+  t.ok(maxdiff(out, want) < 1e-5, "attention dropout: the probabilities times the stated mask / (1 - p)")
+  t.ok(kept > 0 and kept < total, string.format("attention dropout: some kept, some dropped (%d of %d)", kept, total))
+  t.is(K.attention(qkv, H, nil, nil, nil, p, seed, ctr):hash(), out:hash(), "attention dropout: the same seed and counter, the same bits")
+  t.ok(K.attention(qkv, H, nil, nil, nil, p, seed, ctr + 1):hash() ~= out:hash(), "attention dropout: another counter, another mask")
+  t.is(K.attention(qkv, H, nil, nil, nil, 0, seed, ctr):hash(), K.attention(qkv, H):hash(), "attention dropout: p = 0 is no dropout")
+  local function f(x) return tf.attention(x, H, nil, { p = p, seed = seed, ctr = ctr }) end
+  t.ok(ag.gradcheck(f, { ag.param(qkv:clone()) }), "attention dropout: gradient check (the mask fixed by seed and counter)")
+  local qe = K.attn_quant(lpact.format "ue2m1", "emulate", 1 / 6)
+  local lv = ag.param(lpact.tensor(qe:info().values))
+  local px = ag.var(qkv:clone(), false)
+  local fq = function(l)
+    return tf.attention(px, H, { core = qe, levels_var = l, next_ctr = function() return 0 end }, { p = p, seed = seed, ctr = ctr })
+  end
+  t.ok(ag.gradcheck(fq, { lv }), "attention dropout with learnable probability levels: gradient check of the levels")
+  t.raises(function() K.attention(qkv, H, nil, nil, nil, 1.0, 1) end, "dropout probability must be in %[0, 1%)",
+    "attention dropout: p = 1 is refused")
+  -- the model: dropout only in training mode
+  local m = lpact.models.gpt { vocab = 7, ctx = 8, d = 8, heads = 2, layers = 1, dropout = 0.5 }
+  local x = lpact.tensor({ 1, 2, 3, 4, 5, 6 }, { 1, 6 })
+  m:eval()
+  local e1, e2 = m:forward(x).data:hash(), m:forward(x).data:hash()
+  m:train()
+  local t1, t2 = m:forward(x).data:hash(), m:forward(x).data:hash()
+  t.ok(e1 == e2 and t1 ~= t2 and t1 ~= e1, "gpt dropout: none in eval mode; a fresh mask every training pass")
 end
 
 t.done()

@@ -17,6 +17,7 @@
 #include "core/embed.h"
 #include "core/norm.h"
 #include "core/parallel.h"
+#include "core/rng.h"
 
 #define ATTNQ_MT "lpact.AttnQuant"
 
@@ -269,13 +270,28 @@ static int attn_q(lua_State *L, int qi, lp_attn_q *q) {
   return 1;
 }
 
-/* lm_kernels.attention(qkv (B, T, 3D), H [, quant, levels, ctr]) -> out (B, T, D), stats (B, H, T, 3) */
+/* Dropout at argument di (probability), di + 1 (seed) and di + 2 (counter
+ * base): element e is kept when lp_rand_unit(lp_rng_key(seed, 5), ctr + e)
+ * >= p, i.e. lpact.io.random(seed, 5, ctr + e) >= p. 0 if p is nil or 0. */
+static int attn_drop(lua_State *L, int di, lp_attn_drop *d) {
+  double p = luaL_optnumber(L, di, 0);
+  luaL_argcheck(L, p >= 0 && p < 1, di, "dropout probability must be in [0, 1)");
+  if (p == 0) return 0;
+  lua_Integer seed = luaL_checkinteger(L, di + 1), ctr = luaL_optinteger(L, di + 2, 0);
+  d->p = (float)p, d->key = lp_rng_key((uint64_t)seed, 5), d->ctr0 = (uint64_t)ctr;
+  return 1;
+}
+
+/* lm_kernels.attention(qkv (B, T, 3D), H [, quant, levels, ctr [, p_drop, seed, drop_ctr]])
+ * -> out (B, T, D), stats (B, H, T, 3) */
 static int k_attention(lua_State *L) {
   lp_tensor *qkv = lp_check_contiguous(L, 1);
   attn_dims a = attn_check(L, qkv, 2, "attention");
   lp_attn_q q;
   int quant = attn_q(L, 3, &q);
-  lua_settop(L, 5);
+  lp_attn_drop dr;
+  int drop = attn_drop(L, 6, &dr);
+  lua_settop(L, 8);
   int64_t os[3] = {a.B, a.T, a.H * a.hd}, ss[4] = {a.B, a.H, a.T, 3};
   int slots = lp_attention_slots(a.B * a.H);
   int64_t ws[1] = {lp_attention_workspace(a.T, slots)};
@@ -283,13 +299,14 @@ static int k_attention(lua_State *L) {
   lp_tensor *st = lp_push_tensor(L, 4, ss, 0);
   lp_tensor *work = lp_push_tensor(L, 1, ws, 0);
   lp_attention_forward(lp_tensor_data(o), lp_tensor_data(st), lp_tensor_data(work), lp_tensor_data(qkv),
-                       a.B, a.T, a.H, a.hd, quant ? &q : NULL);
+                       a.B, a.T, a.H, a.hd, quant ? &q : NULL, drop ? &dr : NULL);
   lp_tensor_free(work);
   lua_pop(L, 1);
   return 2;
 }
 
-/* lm_kernels.attention_backward(dout (B, T, D), qkv, stats, H [, quant, levels, ctr, need_dlevels])
+/* lm_kernels.attention_backward(dout (B, T, D), qkv, stats, H [, quant, levels, ctr, need_dlevels
+ * [, p_drop, seed, drop_ctr]]) (the forward's dropout arguments)
  * -> dqkv (B, T, 3D), dlevels (ncodes) or nil */
 static int k_attention_backward(lua_State *L) {
   lp_tensor *d = lp_check_contiguous(L, 1), *qkv = lp_check_contiguous(L, 2), *st = lp_check_contiguous(L, 3);
@@ -297,11 +314,13 @@ static int k_attention_backward(lua_State *L) {
   lp_attn_q q;
   int quant = attn_q(L, 5, &q);
   int nl = quant && lua_toboolean(L, 8);
+  lp_attn_drop dr;
+  int drop = attn_drop(L, 9, &dr);
   if (d->ndim != 3 || d->shape[0] != a.B || d->shape[1] != a.T || d->shape[2] != a.H * a.hd)
     return luaL_error(L, "attention_backward: gradient %s does not fit qkv %s", sh(L, d), sh(L, qkv));
   if (st->ndim != 4 || st->shape[0] != a.B || st->shape[1] != a.H || st->shape[2] != a.T || st->shape[3] != 3)
     return luaL_error(L, "attention_backward: statistics of shape %s do not fit qkv %s", sh(L, st), sh(L, qkv));
-  lua_settop(L, 8);
+  lua_settop(L, 11);
   int slots = lp_attention_slots(a.B * a.H);
   int64_t nc = quant ? (int64_t)q.qz->ncodes : 0;
   int64_t ws[1] = {lp_attention_workspace(a.T, slots) + (nl ? 2 * a.B * a.H * nc : 0)}, ls[1] = {nc};
@@ -313,7 +332,7 @@ static int k_attention_backward(lua_State *L) {
   float *w = lp_tensor_data(work);
   double *dpart = nl ? (double *)(w + lp_attention_workspace(a.T, slots)) : NULL;
   lp_attention_backward(lp_tensor_data(dq), data_or_null(dl), dpart, w, lp_tensor_data(d), lp_tensor_data(qkv),
-                        lp_tensor_data(st), a.B, a.T, a.H, a.hd, quant ? &q : NULL);
+                        lp_tensor_data(st), a.B, a.T, a.H, a.hd, quant ? &q : NULL, drop ? &dr : NULL);
   lp_tensor_free(work);
   lua_pop(L, 1);
   return 2;

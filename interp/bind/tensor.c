@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 #include "bind/bind.h"
-#include "core/ops.h"
+#include "core/ops_elem.h"
+#include "core/ops_nn.h"
 #include "core/parallel.h"
 #include "core/rng.h"
 

@@ -25,7 +25,9 @@
  * (x, a), a the parameter, from one body: T is the type, K(c) a constant
  * of that type, and <tgmath.h> makes exp, erf, ... the float versions in
  * name_f. CALL(fn, v) calls fn_d or fn_f to match v's type. A NaN x must
- * come out NaN: every comparison chain below ends in x itself. */
+ * come out NaN: a piecewise body ends in x itself or in `x != x ? x : d`.
+ * Piecewise bodies are written as one select per statement: gcc turns
+ * those into vector blends, a nested ?: it leaves as branches. */
 #define ACT_FN(name, ...)                                                  \
   static inline double name##_d(double x, double a) {                     \
     typedef double T;                                                      \
@@ -44,13 +46,17 @@
  * sign, as rounding does; equal to +0 in value, but a quantized layer with
  * learnable levels can tell "negative" from "small positive". */
 ACT_FN(relu, return x <= 0 ? copysign(K(0), x) : x;)
-ACT_FN(relu_grad, return x > 0 ? K(1) : x <= 0 ? K(0) : x;)
+ACT_FN(relu_grad, T d = x > 0 ? K(1) : K(0);
+                   return x != x ? x : d;)
 
 ACT_FN(leaky_relu, return x > 0 ? x : a * x;)
-ACT_FN(leaky_relu_grad, return x > 0 ? K(1) : x <= 0 ? a : x;)
+ACT_FN(leaky_relu_grad, T d = x > 0 ? K(1) : a;
+                         return x != x ? x : d;)
 
-ACT_FN(relu6, return x > 6 ? K(6) : x <= 0 ? copysign(K(0), x) : x;)
-ACT_FN(relu6_grad, return x > 0 && x < 6 ? K(1) : x <= 0 || x >= 6 ? K(0) : x;)
+ACT_FN(relu6, T y = x <= 0 ? copysign(K(0), x) : x;
+              return x > 6 ? K(6) : y;)
+ACT_FN(relu6_grad, T d = x > 0 && x < 6 ? K(1) : K(0);
+                   return x != x ? x : d;)
 
 ACT_FN(elu, return x > 0 ? x : a * expm1(x);)
 ACT_FN(elu_grad, return x > 0 ? K(1) : a * exp(x);)
@@ -140,14 +146,24 @@ ACT_FN(tanh, return tanh(x);)
 ACT_FN(tanh_grad, T t = tanh(x);
                   return K(1) - t * t;)
 
-ACT_FN(hardtanh, return x > 1 ? K(1) : x < -1 ? K(-1) : x;)
-ACT_FN(hardtanh_grad, return x > -1 && x < 1 ? K(1) : x <= -1 || x >= 1 ? K(0) : x;)
+ACT_FN(hardtanh, T y = x > 1 ? K(1) : x;
+                 return x < -1 ? K(-1) : y;)
+ACT_FN(hardtanh_grad, T d = x > -1 && x < 1 ? K(1) : K(0);
+                      return x != x ? x : d;)
 
-ACT_FN(hardsigmoid, return x >= 3 ? K(1) : x <= -3 ? K(0) : x / K(6) + K(0.5);)
-ACT_FN(hardsigmoid_grad, return x > -3 && x < 3 ? K(1) / K(6) : x <= -3 || x >= 3 ? K(0) : x;)
+ACT_FN(hardsigmoid, T y = x / K(6) + K(0.5);
+                    y = x >= 3 ? K(1) : y;
+                    return x <= -3 ? K(0) : y;)
+ACT_FN(hardsigmoid_grad, T d = x > -3 && x < 3 ? K(1) / K(6) : K(0);
+                         return x != x ? x : d;)
 
-ACT_FN(hardswish, return x <= -3 ? copysign(K(0), x) : x >= 3 ? x : x * (x + K(3)) / K(6);)
-ACT_FN(hardswish_grad, return x > -3 && x < 3 ? (K(2) * x + K(3)) / K(6) : x <= -3 ? K(0) : x >= 3 ? K(1) : x;)
+ACT_FN(hardswish, T y = x * (x + K(3)) / K(6);
+                  y = x >= 3 ? x : y;
+                  return x <= -3 ? copysign(K(0), x) : y;)
+ACT_FN(hardswish_grad, T d = (K(2) * x + K(3)) / K(6);
+                       d = x >= 3 ? K(1) : d;
+                       d = x <= -3 ? K(0) : d;
+                       return x != x ? x : d;)
 
 ACT_FN(softsign, return isinf(x) ? copysign(K(1), x) : x / (K(1) + fabs(x));)
 ACT_FN(softsign_grad, T d = K(1) + fabs(x);

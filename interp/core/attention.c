@@ -15,6 +15,7 @@
 
 #include "core/attention.h"
 #include "core/parallel.h"
+#include "core/rng.h"
 
 /* Blocks of T x T floats per workspace slot: probabilities, their rounded
  * copy, their gradient, the codes of the rounded copy. */
@@ -43,7 +44,19 @@ typedef struct {
   int64_t B, T, H, hd, BH;
   int slots;
   const lp_attn_q *q;
+  const lp_attn_drop *drop;
 } attn_ctx;
+
+/* U = A * mask (the dropout of head bh; U may be A): rows i, j <= i. */
+static void drop_block(float *U, const float *A, const lp_attn_drop *d, int64_t bh, int64_t T) {
+  const float scale = 1.0f / (1.0f - d->p);
+  for (int64_t i = 0; i < T; i++) {
+    uint64_t base = d->ctr0 + ((uint64_t)bh * (uint64_t)T + (uint64_t)i) * (uint64_t)T;
+    for (int64_t j = 0; j <= i; j++)
+      U[i * T + j] = lp_rand_unit(d->key, base + (uint64_t)j) >= d->p ? A[i * T + j] * scale : 0.0f;
+    for (int64_t j = i + 1; j < T; j++) U[i * T + j] = 0.0f;
+  }
+}
 
 /* s Q(u / s) with levels, as a float; the code goes to *code (ncodes for NaN). */
 static inline float qround(const lp_attn_q *q, double u, uint64_t ctr, uint32_t *code) {
@@ -108,7 +121,9 @@ static void head_forward(const attn_ctx *c, int64_t bh, float *P, float *Pq, uin
   for (int64_t i = 0; i < T; i++)
     softmax_row(P + i * T, c->q ? Pq + i * T : NULL, codes + i * T, c->stats + (bh * T + i) * 3, NULL,
                 i, T, c->q, c->q ? row_ctr(c->q, bh, i, T) : 0);
-  sgemm(0, 0, T, hd, T, 1.0f, c->q ? Pq : P, T, vp, 3 * D, c->out + b * T * D + h * hd, D);
+  float *U = c->q ? Pq : P;   /* the probabilities the weighted sum uses */
+  if (c->drop) drop_block(U, U, c->drop, bh, T);
+  sgemm(0, 0, T, hd, T, 1.0f, U, T, vp, 3 * D, c->out + b * T * D + h * hd, D);
 }
 
 static void head_backward(const attn_ctx *c, int64_t bh, float *P, float *Pq, float *dP,
@@ -123,8 +138,14 @@ static void head_backward(const attn_ctx *c, int64_t bh, float *P, float *Pq, fl
   for (int64_t i = 0; i < T; i++)
     softmax_row(P + i * T, q ? Pq + i * T : NULL, codes + i * T, NULL, c->cstats + (bh * T + i) * 3,
                 i, T, q, q ? row_ctr(q, bh, i, T) : 0);
-  sgemm(1, 0, T, hd, T, 1.0f, q ? Pq : P, T, dop, D, dv, 3 * D);   // dv = p~^T dout
-  sgemm(0, 1, T, T, hd, 1.0f, dop, D, vp, 3 * D, dP, T);          // dp~ = dout v^T
+  float *U = q ? Pq : P;   /* with dropout: U = p~ mask (in Pq, free without q) */
+  if (c->drop) {
+    drop_block(Pq, U, c->drop, bh, T);
+    U = Pq;
+  }
+  sgemm(1, 0, T, hd, T, 1.0f, U, T, dop, D, dv, 3 * D);           // dv = U^T dout
+  sgemm(0, 1, T, T, hd, 1.0f, dop, D, vp, 3 * D, dP, T);          // dU = dout v^T
+  if (c->drop) drop_block(dP, dP, c->drop, bh, T);                // dp~ = dU mask
   if (q && c->dpart) {
     double *part = c->dpart + bh * (int64_t)q->qz->ncodes;
     for (int64_t i = 0; i < T; i++)
@@ -158,18 +179,21 @@ static void run_slots(void *vc, size_t lo, size_t hi) {
 }
 
 void lp_attention_forward(float *out, float *stats, float *work, const float *qkv,
-                          int64_t B, int64_t T, int64_t H, int64_t hd, const lp_attn_q *q) {
+                          int64_t B, int64_t T, int64_t H, int64_t hd, const lp_attn_q *q,
+                          const lp_attn_drop *drop) {
   // out (B, T, H*hd), stats (B, H, T, 3), qkv (B, T, 3*H*hd)
   if (B * H * T == 0) return;
   if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
   attn_ctx c = {.out = out, .stats = stats, .work = work, .qkv = qkv, .B = B, .T = T, .H = H,
-                .hd = hd, .BH = B * H, .slots = lp_attention_slots(B * H), .q = q};
+                .hd = hd, .BH = B * H, .slots = lp_attention_slots(B * H), .q = q,
+                .drop = drop && drop->p > 0 ? drop : NULL};
   lp_parallel_for((size_t)c.slots, 1, run_slots, &c);
 }
 
 void lp_attention_backward(float *dqkv, float *dlevels, double *dpart, float *work,
                            const float *dout, const float *qkv, const float *stats,
-                           int64_t B, int64_t T, int64_t H, int64_t hd, const lp_attn_q *q) {
+                           int64_t B, int64_t T, int64_t H, int64_t hd, const lp_attn_q *q,
+                           const lp_attn_drop *drop) {
   // dqkv (B, T, 3*H*hd), dlevels (ncodes), dpart (B*H, ncodes), dout (B, T, H*hd)
   if (B * H * T == 0) return;
   if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
@@ -178,7 +202,7 @@ void lp_attention_backward(float *dqkv, float *dlevels, double *dpart, float *wo
   if (q && dlevels && dpart) memset(dpart, 0, (size_t)(BH * nc) * sizeof *dpart);
   attn_ctx c = {.dqkv = dqkv, .dpart = q && dlevels ? dpart : NULL, .work = work, .dout = dout,
                 .qkv = qkv, .cstats = stats, .B = B, .T = T, .H = H, .hd = hd, .BH = BH,
-                .slots = lp_attention_slots(BH), .q = q};
+                .slots = lp_attention_slots(BH), .q = q, .drop = drop && drop->p > 0 ? drop : NULL};
   lp_parallel_for((size_t)c.slots, 1, run_slots, &c);
   if (c.dpart)
     for (int64_t k = 0; k < nc; k++) {

@@ -22,7 +22,12 @@
  * Masked positions are exact zeros, never rounded. The backward treats
  * the rounding as the identity (straight-through): dp = dp~, and the
  * softmax Jacobian is taken at the unrounded p. The levels' gradient is
- * dlevels[code] += s dp~ over the unmasked positions. */
+ * dlevels[code] += s dp~ over the unmasked positions.
+ *
+ * Dropout (training) multiplies the probabilities used in the weighted
+ * sum, rounded or not, by m = 1 / (1 - p) or 0: element (bh, i, j) is kept
+ * when lp_rand_unit(key, ctr0 + (bh T + i) T + j) >= p, so the backward
+ * recomputes the same mask and a run repeats bit for bit. */
 #ifndef LP_ATTENTION_H
 #define LP_ATTENTION_H
 
@@ -40,6 +45,11 @@ typedef struct lp_attn_q {
   uint64_t ctr0;          /* stochastic rounding: element counter base    */
 } lp_attn_q;
 
+typedef struct lp_attn_drop {
+  float p;                /* drop probability, 0 <= p < 1                */
+  uint64_t key, ctr0;     /* lp_rand_unit(key, ctr0 + element)            */
+} lp_attn_drop;
+
 /* Floats of workspace the kernels need: slots T x T blocks (three per
  * slot) for slots = lp_attention_slots(B * H). */
 int lp_attention_slots(int64_t BH);
@@ -47,16 +57,19 @@ int64_t lp_attention_workspace(int64_t T, int slots);
 
 /* out (B, T, D) from qkv (B, T, 3D); stats (B, H, T, 3) receives per query
  * row the max score, the float32 sum of exp(score - max) and (ops mode) the
- * sum of the rounded exponentials. q may be NULL (float32 softmax). Scores
- * are scaled by 1/sqrt(hd). */
+ * sum of the rounded exponentials. q may be NULL (float32 softmax), drop
+ * NULL (no dropout; the backward must get the same). Scores are scaled by
+ * 1/sqrt(hd). */
 void lp_attention_forward(float *out, float *stats, float *work, const float *qkv,
-                          int64_t B, int64_t T, int64_t H, int64_t hd, const lp_attn_q *q);
+                          int64_t B, int64_t T, int64_t H, int64_t hd, const lp_attn_q *q,
+                          const lp_attn_drop *drop);
 /* dqkv (B, T, 3D) = the gradient of qkv (written, not accumulated);
  * dlevels (qz->ncodes, or NULL) += the levels' gradient; dpart: NULL, or
  * when dlevels is given B*H*ncodes doubles (per-head partial sums, added
  * in head order: the same bits whatever the thread count). */
 void lp_attention_backward(float *dqkv, float *dlevels, double *dpart, float *work,
                            const float *dout, const float *qkv, const float *stats,
-                           int64_t B, int64_t T, int64_t H, int64_t hd, const lp_attn_q *q);
+                           int64_t B, int64_t T, int64_t H, int64_t hd, const lp_attn_q *q,
+                           const lp_attn_drop *drop);
 
 #endif

@@ -1,5 +1,5 @@
 /* embed.h — token and learned positional embeddings, forward and backward
- * side by side (embed.c). Plain C11, no Lua; llm.c conventions (ops.h). */
+ * side by side (embed.c). Plain C11, no Lua; llm.c conventions (ops_nn.h). */
 #ifndef LP_EMBED_H
 #define LP_EMBED_H
 

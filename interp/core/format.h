@@ -1,7 +1,7 @@
 /* format.h — minifloat formats: a format is data (this struct), one code
  * path serves every format. Plain C11, no Lua.
  *
- * Semantics are DESIGN.md's "Formats: the contract": values live in
+ * Semantics (docs/formats.md, "Rounding, exactly"): values live in
  * float32 ("emulation"); rounding is IEEE 754 applied to the small format,
  * in one step from the input (a double is rounded directly, never through
  * float32). */
@@ -131,7 +131,7 @@ const char *lp_rmode_name(lp_rmode m);
 int lp_policy_from_name(const char *w, size_t len);
 int lp_overflow_from_name(const char *w, size_t len);
 int lp_rmode_from_name(const char *w, size_t len);
-/* The presets, NULL-terminated, in DESIGN.md's order. */
+/* The presets, NULL-terminated, in docs/formats.md's order. */
 extern const char *const lp_format_presets[];
 /* The names other tools use (ml_dtypes, PyTorch, OCP), NULL-terminated,
  * and the canonical spec each stands for (lp_format_alias_spec). */

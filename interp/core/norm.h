@@ -1,6 +1,6 @@
 /* norm.h — LayerNorm and RMSNorm over the last dimension, forward and
  * backward side by side (norm.c). Plain C11, no Lua; llm.c conventions
- * (ops.h): a backward accumulates (+=) into the gradients it is given. */
+ * (ops_nn.h): a backward accumulates (+=) into the gradients it is given. */
 #ifndef LP_NORM_H
 #define LP_NORM_H
 

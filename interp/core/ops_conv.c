@@ -14,7 +14,8 @@
 #include <emmintrin.h>
 #endif
 
-#include "core/ops.h"
+#include "core/ops_conv.h"
+#include "core/ops_nn.h"
 #include "core/parallel.h"
 
 /* ---- im2col / col2im ---------------------------------------------------- */

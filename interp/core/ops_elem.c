@@ -17,7 +17,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "core/ops.h"
+#include "core/act.h"
+#include "core/ops_elem.h"
 #include "core/parallel.h"
 
 #define GRAIN 32768

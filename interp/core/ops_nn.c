@@ -15,7 +15,7 @@
 #include <emmintrin.h>
 #endif
 
-#include "core/ops.h"
+#include "core/ops_nn.h"
 #include "core/parallel.h"
 #include "core/rng.h"
 

@@ -2,7 +2,7 @@
  * its input and output rounded to minifloat formats, forward and backward
  * side by side. Plain C11, no Lua.
  *
- * The modes (DESIGN.md "Quantized activations"):
+ * The modes (docs/qact.md, "Modes"):
  *   emulate  y = s_o * Q_out(f(s_i * Q_in(x / s_i)) / s_o), f in double,
  *            one rounding from double for Q_out;
  *   lut      y = T[code(Q_in(x / s_i))], T a table over the input codes;
@@ -12,12 +12,7 @@
  * the input codes, so the hot loop is: round x to a code (a branch-free
  * search over precomputed thresholds, exact), then look the code up.
  *
- * Rounding to codes (lp_qz): for every deterministic rounding mode the map
- * x -> Q(x) is monotone over the reals ordered with -0 < +0, so it is a step
- * function; lp_qz_init finds each step's switching point exactly by
- * bisection over the ordered bit patterns of doubles (calling lp_round),
- * once per layer. Stochastic rounding and non-monotone overflow rules
- * (fn:inf) fall back to lp_round + lp_encode per element. */
+ * Rounding to codes is the format side's (codes.h). */
 #ifndef LP_QACT_H
 #define LP_QACT_H
 
@@ -25,59 +20,8 @@
 #include <stdint.h>
 
 #include "core/act.h"
+#include "core/codes.h"
 #include "core/format.h"
-
-/* ---- exact rounding to codes ----------------------------------------- */
-
-#define LP_QZ_MAXBITS 16
-
-typedef struct lp_qz {
-  lp_format f;
-  int identity;         /* fp32: no codes, values pass (as binary32)      */
-  int wide;             /* more than LP_QZ_MAXBITS bits: no codes         */
-  int fast;             /* threshold search valid (see file comment)      */
-  uint32_t ncodes;      /* 2^bits; code ncodes is the NaN-input sentinel  */
-  int nranks;           /* distinct non-NaN values, ordered with -0 < +0  */
-  int64_t *thr;         /* (nranks - 1) switching points, ordered keys    */
-  uint32_t *rcode;      /* (nranks) rank -> code                          */
-  double *val;          /* (ncodes + 1) code -> value; [ncodes] is NaN    */
-  double lo, hi;        /* smallest and largest finite value              */
-  uint32_t code_zero, code_negzero;  /* codes of +0 and -0 (same if none) */
-  /* buckets over the top LP_QZ_BUCKET_BITS bits of a double's ordered key
-   * (sign, exponent, 3 mantissa bits): a bucket holding one rank stores its
-   * code (top bit clear), so most inputs find their code with one load;
-   * otherwise (top bit set) it stores the rank range [lo, hi) to search. */
-  uint64_t *bucket;
-  /* the same for binary32 inputs (formats of at most 15 bits), by their
-   * top 13 bits (sign, exponent, 4 mantissa bits), each bucket holding at
-   * most one switching point: bits 0-31 the ordered key where the code
-   * changes, 32-47 the code below it, 48-63 the code from it on; 0xffff
-   * (never a code) where the double path must decide (infinities, NaNs,
-   * more than one switching point) */
-  uint64_t *fbucket;
-  /* formats of at most LP_QZ_SMALL ranks (FP4 and narrower), binary32
-   * inputs: the rank of x is the number of sthr[j] (j < nranks - 1) at or
-   * below its signed key (the bit pattern with the magnitude bits flipped
-   * when negative: -0 just below +0), NaN apart; 0 ranks: no such path.
-   * The lookup's vector loop counts them 8 elements at a time. */
-  int nsmall;
-  int32_t sthr[16];
-  int avx2;             /* the machine runs AVX2 (that loop may be used)   */
-} lp_qz;
-
-#define LP_QZ_SMALL 16
-
-#define LP_QZ_BUCKET_BITS 15
-
-/* Prepares q for format f (copied). Returns LP_OK or LP_ENOMEM. q owns
- * its arrays until lp_qz_free. Cost: ~64 lp_round calls per code. */
-int lp_qz_init(lp_qz *q, const lp_format *f);
-void lp_qz_free(lp_qz *q);
-/* Code of Q(x) (ctr: the stochastic-rounding counter); NaN gives ncodes.
- * Only for formats with codes (not identity, not wide). */
-uint32_t lp_qz_code(const lp_qz *q, double x, uint64_t ctr);
-/* Q(x) as a double, for every format (identity rounds to binary32). */
-double lp_qz_round(const lp_qz *q, double x, uint64_t ctr);
 
 /* ---- tables ---------------------------------------------------------- */
 

@@ -83,16 +83,17 @@ end
 
 local attention_op = ag.custom {
   name = "attention",
-  forward = function(ctx, qkv, heads, quant, levels, ctr, want_levels)
+  forward = function(ctx, qkv, heads, quant, levels, ctr, want_levels, pdrop, dseed, dctr)
     qkv = contig(qkv)
-    local out, stats = K.attention(qkv, heads, quant, levels, ctr)
+    local out, stats = K.attention(qkv, heads, quant, levels, ctr, pdrop, dseed, dctr)
     ctx.qkv, ctx.stats, ctx.heads, ctx.quant, ctx.levels, ctx.ctr, ctx.want = qkv, stats, heads, quant,
       levels, ctr, want_levels
+    ctx.pdrop, ctx.dseed, ctx.dctr = pdrop, dseed, dctr
     return out
   end,
   backward = function(ctx, g)
     local dqkv, dl = K.attention_backward(contig(g), ctx.qkv, ctx.stats, ctx.heads, ctx.quant, ctx.levels,
-      ctx.ctr, ctx.want)
+      ctx.ctr, ctx.want, ctx.pdrop, ctx.dseed, ctx.dctr)
     ctx.stats:free()
     return dqkv, nil, nil, dl
   end,
@@ -100,12 +101,16 @@ local attention_op = ag.custom {
 
 --- Causal multi-head self-attention, fused: qkv (B, T, 3D) (queries, keys,
 -- values, each (B, T, H, hd)) -> (B, T, D). quant: nil or a tf.QAttn
--- (the probabilities in a small format).
-function tf.attention(qkv, heads, quant)
-  if not quant then return attention_op(qkv, heads) end
+-- (the probabilities in a small format). drop: nil or {p =, seed =, ctr =}:
+-- dropout of the probabilities, element e kept when lpact.io.random(seed,
+-- 5, ctr + e) >= p (e = (b H + h) T^2 + i T + j).
+function tf.attention(qkv, heads, quant, drop)
+  local p, seed, dctr
+  if drop and drop.p > 0 then p, seed, dctr = drop.p, drop.seed, drop.ctr or 0 end
+  if not quant then return attention_op(qkv, heads, nil, nil, nil, nil, p, seed, dctr) end
   local lv = quant.levels_var
   local ctr = quant:next_ctr(data_of(qkv))
-  return attention_op(qkv, heads, quant.core, lv, ctr, lv ~= nil and not quant.frozen)
+  return attention_op(qkv, heads, quant.core, lv, ctr, lv ~= nil and not quant.frozen, p, seed, dctr)
 end
 
 -- The quantizer of the attention probabilities ----------------------------------
@@ -251,25 +256,35 @@ end
 local Attention = nn.class("CausalSelfAttention")
 tf.CausalSelfAttention = Attention
 
---- tf.CausalSelfAttention(d, heads, {attn =, proj_std =}): qkv projection,
--- fused causal attention, output projection; (B*T, d) rows of B sequences
--- of T steps -> (B*T, d). attn: a QAttn spec for the probabilities.
+--- tf.CausalSelfAttention(d, heads, {attn =, proj_std =, dropout = 0}): qkv
+-- projection, fused causal attention, output projection; (B*T, d) rows of
+-- B sequences of T steps -> (B*T, d). attn: a QAttn spec for the
+-- probabilities; dropout: of the probabilities, in training mode only
+-- (seeded: a fresh part of the layer's stream each forward pass).
 function Attention:init(d, heads, o)
   o = o or {}
   self.d, self.heads = d, heads
+  self.dropout = o.dropout or 0
+  if self.dropout > 0 then self.drop_seed, self.drop_ctr = nn.next_seed(), 0 end
   self:add("qkv", linear(d, 3 * d, 0.02))
   self:add("proj", linear(d, d, o.proj_std or 0.02))
   if attn_spec(o.attn) then self:add("attn", QAttn(o.attn)) end
 end
 function Attention:describe()
-  return string.format("CausalSelfAttention(d %d, %d heads)", self.d, self.heads)
+  return string.format("CausalSelfAttention(d %d, %d heads%s)", self.d, self.heads,
+    self.dropout > 0 and string.format(", dropout %g", self.dropout) or "")
 end
 
 --- x (B*T, d) with the sequence shape {B, T} -> (B*T, d).
 function Attention:forward(x, B, T)
   local k = kids(self)
   local qkv = ag.reshape(k.qkv:forward(x), { B, T, 3 * self.d })
-  local a = tf.attention(qkv, self.heads, k.attn)
+  local drop
+  if self.training and self.dropout > 0 then
+    drop = { p = self.dropout, seed = self.drop_seed, ctr = self.drop_ctr }
+    self.drop_ctr = self.drop_ctr + B * self.heads * T * T
+  end
+  local a = tf.attention(qkv, self.heads, k.attn, drop)
   return k.proj:forward(ag.reshape(a, { B * T, self.d }))
 end
 
@@ -282,7 +297,7 @@ tf.Block = Block
 function Block:init(d, heads, o)
   local Norm = o.norm == "rmsnorm" and RMSNorm or LayerNorm
   self:add("ln1", Norm(d))
-  self:add("attn", Attention(d, heads, { attn = o.attn, proj_std = o.proj_std }))
+  self:add("attn", Attention(d, heads, { attn = o.attn, proj_std = o.proj_std, dropout = o.dropout }))
   self:add("ln2", Norm(d))
   self:add("fc", linear(d, 4 * d, 0.02))
   self:add("act", nn.act(o.act or "gelu"))
@@ -301,7 +316,7 @@ end
 local GPT = nn.class("GPT")
 tf.GPT = GPT
 
-local GPT_OPTIONS = { "vocab", "ctx", "d", "heads", "layers", "act", "attn", "seed", "norm", "alphabet" }
+local GPT_OPTIONS = { "vocab", "ctx", "d", "heads", "layers", "act", "attn", "seed", "norm", "alphabet", "dropout" }
 
 local function positive(o, k, default)
   local v = o[k]
@@ -313,10 +328,11 @@ local function positive(o, k, default)
 end
 
 --- tf.GPT{vocab =, ctx = 64, d = 64, heads = 4, layers = 2, act = "gelu",
--- attn = nil, norm = "layernorm", seed = 1, alphabet =}: a character-level
--- GPT (pre-LN blocks, MLP ratio 4, learned positions, the output head tied
--- to the token embedding). alphabet: the byte of each token id, as a
--- string of vocab bytes (lpact.data.text gives it), for generate().
+-- attn = nil, norm = "layernorm", dropout = 0, seed = 1, alphabet =}: a
+-- character-level GPT (pre-LN blocks, MLP ratio 4, learned positions, the
+-- output head tied to the token embedding). dropout: of the attention
+-- probabilities, in training mode. alphabet: the byte of each token id, as
+-- a string of vocab bytes (lpact.data.text gives it), for generate().
 function GPT:init(o)
   if type(o) ~= "table" then lpact.fail("gpt: options table expected, got " .. type(o)) end
   lpact.check_options(o, GPT_OPTIONS, "gpt", { n_layer = "layers", n_head = "heads", width = "d",
@@ -327,6 +343,10 @@ function GPT:init(o)
   local norm = o.norm or "layernorm"
   if norm ~= "layernorm" and norm ~= "rmsnorm" then
     lpact.fail("gpt: option 'norm': expected layernorm or rmsnorm, got '" .. tostring(norm) .. "'")
+  end
+  local dp = o.dropout or 0
+  if type(dp) ~= "number" or not (dp >= 0 and dp < 1) then
+    lpact.fail("gpt: option 'dropout' must be a number in [0, 1), got " .. tostring(o.dropout))
   end
   if o.alphabet ~= nil and (type(o.alphabet) ~= "string" or #o.alphabet ~= V) then
     lpact.fail(string.format("gpt: option 'alphabet': a string of %d bytes (one per token id) expected", V))
@@ -340,7 +360,7 @@ function GPT:init(o)
     self:param("wpe", nn.init.normal({ ctx, d }, 0.02, nn.next_seed()))
     local pstd = 0.02 / math.sqrt(2 * L)
     for i = 1, L do
-      self:add("h" .. i, Block(d, H, { act = o.act, attn = o.attn, norm = norm, proj_std = pstd }))
+      self:add("h" .. i, Block(d, H, { act = o.act, attn = o.attn, norm = norm, proj_std = pstd, dropout = dp }))
     end
     self:add("ln_f", norm == "rmsnorm" and RMSNorm(d) or LayerNorm(d))
   end)

@@ -2,7 +2,7 @@
  *
  * The reference below knows nothing of the kernels: it lists a format's
  * magnitudes by code (the definition of the code → value map, continued
- * one step past max as DESIGN.md's "unbounded exponent range" asks),
+ * one step past max, as an unbounded exponent range would),
  * finds the bracket lo <= |x| < hi by binary search with exact double
  * comparisons, and decides each mode from exact differences (lo, hi and
  * x are doubles whose sums and differences here are exact). Inputs: every

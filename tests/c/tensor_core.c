@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "core/format.h"
-#include "core/ops.h"
+#include "core/ops_conv.h"
+#include "core/ops_elem.h"
+#include "core/ops_nn.h"
 #include "core/parallel.h"
 #include "core/rng.h"
 #include "tap.h"

@@ -1,5 +1,5 @@
-/* bind/ops.c — the neural-network kernels for Lua, as lpact.kernels.*:
- * thin wrappers over core/ops.h that check shapes, allocate their outputs
+/* bind/kernels.c — the neural-network kernels for Lua, as lpact.kernels.*:
+ * thin wrappers over core/ops_*.h and core/act.h that check shapes, allocate their outputs
  * as Tensors (already on the stack, so an error frees them) and call the
  * C kernel. Backward wrappers return fresh gradient tensors (nil for the
  * ones not asked for). Autograd (stdlib/lpact/autograd.lua) is built on
@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "bind/bind.h"
-#include "core/ops.h"
+#include "core/act.h"
+#include "core/ops_conv.h"
+#include "core/ops_elem.h"
+#include "core/ops_nn.h"
 #include "core/rng.h"
 
 static const char *sh(lua_State *L, const lp_tensor *t) {
@@ -562,7 +565,7 @@ static const luaL_Reg kernels[] = {
   {"sum_to", k_sum_to}, {"add_into", k_add_into},
   {NULL, NULL}};
 
-int luaopen_lpact_ops(lua_State *L) {
+int luaopen_lpact_kernels(lua_State *L) {
   lua_createtable(L, 0, 1);
   luaL_newlib(L, kernels);
   lua_setfield(L, -2, "kernels");

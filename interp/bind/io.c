@@ -1,4 +1,4 @@
-/* data.c — Lua binding of the data readers and the byte-level helpers that
+/* bind/io.c — Lua binding of the data readers and the byte-level helpers that
  * stdlib/lpact/{data,checkpoint}.lua build on. Everything is exported
  * under one table, lpact.io, to keep the global namespace tidy:
  *
@@ -636,7 +636,7 @@ static int d_is_tensor(lua_State *L) {
   return 1;
 }
 
-int luaopen_lpact_data(lua_State *L) {
+int luaopen_lpact_io(lua_State *L) {
   static const luaL_Reg idx_meta[] = {{"__gc", idx_gc}, {"__close", idx_gc}, {NULL, NULL}};
   luaL_newmetatable(L, IDX_MT);
   luaL_setfuncs(L, idx_meta, 0);

@@ -1,0 +1,50 @@
+/* ops_conv.h — convolution (im2col + sgemm) and pooling (ops_conv.c),
+ * forward and backward side by side.
+ *
+ * llm.c conventions: outputs first, then inputs, then sizes; every pointer
+ * carries its shape in a comment; gradients are named d<name>; a backward
+ * ACCUMULATES (+=) into the input gradients unless it says "writes", and
+ * zeroing is the caller's job. Kernels never allocate except where a
+ * workspace argument is named, never fail, and know nothing of Lua. */
+#ifndef LP_OPS_CONV_H
+#define LP_OPS_CONV_H
+
+#include <stdint.h>
+
+/* ---- convolution and pooling ------------------------------- */
+
+/* col (C*kh*kw, N*OH*OW) from inp (N, C, H, W) */
+void lp_im2col(float *col, const float *inp, int64_t N, int64_t C, int64_t H, int64_t W,
+               int kh, int kw, int stride, int pad, int64_t OH, int64_t OW);
+/* dinp (N, C, H, W) += col2im(dcol (C*kh*kw, N*OH*OW)) */
+void lp_col2im(float *dinp, const float *dcol, int64_t N, int64_t C, int64_t H, int64_t W,
+               int kh, int kw, int stride, int pad, int64_t OH, int64_t OW);
+/* Workspace floats conv2d needs: C*kh*kw*N*OH*OW + O*N*OH*OW. */
+int64_t lp_conv2d_workspace(int64_t N, int64_t C, int64_t O, int kh, int kw, int64_t OH, int64_t OW);
+/* out (N, O, OH, OW) = conv(inp (N, C, H, W), weight (O, C, kh, kw)) + bias (O);
+ * leaves im2col(inp) at the start of work, for the backward. */
+void lp_conv2d_forward(float *out, float *work, const float *inp, const float *weight,
+                       const float *bias, int64_t N, int64_t C, int64_t H, int64_t W, int64_t O,
+                       int kh, int kw, int stride, int pad);
+/* dinp += ..., dweight += ..., dbias += ... (each may be NULL); with
+ * !accumulate they are overwritten (and may be uninitialised). col_ready:
+ * work still holds the forward's im2col of inp (it is then reused, not
+ * recomputed); either way work is overwritten. */
+void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, const float *dout,
+                        const float *inp, const float *weight, int64_t N, int64_t C, int64_t H,
+                        int64_t W, int64_t O, int kh, int kw, int stride, int pad, int col_ready,
+                        int accumulate);
+
+/* out (N, C, OH, OW) = max over k x k windows; idx (same shape) holds the
+ * flat index (within the H*W plane) of the max, for the backward. */
+void lp_maxpool2d_forward(float *out, int32_t *idx, const float *inp, int64_t N, int64_t C,
+                          int64_t H, int64_t W, int k, int stride, int pad);
+void lp_maxpool2d_backward(float *dinp, const float *dout, const int32_t *idx, int64_t N, int64_t C,
+                           int64_t H, int64_t W, int64_t OH, int64_t OW);
+/* average over k x k windows (padding counts as zeros in the divisor k*k) */
+void lp_avgpool2d_forward(float *out, const float *inp, int64_t N, int64_t C, int64_t H, int64_t W,
+                          int k, int stride, int pad);
+void lp_avgpool2d_backward(float *dinp, const float *dout, int64_t N, int64_t C, int64_t H, int64_t W,
+                           int k, int stride, int pad);
+
+#endif

@@ -1,0 +1,569 @@
+--- lpact.show.formats — views of number formats: a format's summary
+-- (show.describe, show.format), its table of levels (show.levels), value
+-- sets on a number line (show.compare).
+
+-- show.width, show.num, ... (the primitives) read through
+local show = setmetatable({}, { __index = require "lpact.show.draw" })
+
+local floor, abs, huge = math.floor, math.abs, math.huge
+local fmt_str = string.format
+local D = require("lpact.show.draw").D
+local fail = D.fail
+local num = D.num
+local pow2 = D.pow2
+local paint = D.paint
+local ulen = D.ulen
+local rpad = D.rpad
+local lpad = D.lpad
+local view = D.view
+
+-- Formats ---------------------------------------------------------------------
+
+-- The Format behind a spec string or Format userdata; a bad spec is one
+-- clear line (lpact.fail), never a traceback through this module.
+local function get_format(spec, who)
+  if type(spec) == "table" and spec.ebits then return nil, spec end  -- a description already
+  if type(spec) ~= "string" and type(spec) ~= "userdata" then
+    fail(fmt_str("%s: a format expected (a spec like \"fp4\" or a Format), got %s", who, type(spec)))
+  end
+  local ok, f = pcall(lpact.format, spec)
+  if not ok then
+    if not lpact.is_failure(f) then error(f, 0) end   -- a bug, not a bad spec
+    fail(fmt_str("%s: %s", who, f.msg))
+  end
+  return f
+end
+
+local POLICY_TEXT = {
+  ieee = "top exponent holds inf and NaN",
+  fn = "no infinity; the all-ones code is NaN",
+  fin = "every code is a finite number",
+  fnuz = "no infinity, no -0; the code of -0 is NaN",
+  e8m0 = "no zero, no sign; the all-ones code is NaN",
+}
+
+-- Kind of a code from its fields, for formats described by fields.
+local function code_kind(d, e, m)
+  local emax_field = (1 << d.ebits) - 1
+  local mmax = (1 << d.mbits) - 1
+  if d.policy == "ieee" and d.ebits > 0 and e == emax_field then
+    return m == 0 and "inf" or "nan"
+  end
+  if d.policy == "fn" and e == emax_field and m == mmax then return "nan" end
+  if e == 0 and d.ebits > 0 then
+    if m == 0 then return "zero" end
+    return d.subnormals and "subnormal" or "unused"
+  end
+  if d.ebits == 0 then return m == 0 and "zero" or "subnormal" end
+  return "normal"
+end
+
+-- Value of a code from its fields (used when no Format object decodes).
+local function field_value(d, s, e, m, kind)
+  local v
+  if kind == "nan" then return 0 / 0
+  elseif kind == "inf" then v = huge
+  elseif kind == "zero" or kind == "unused" then v = 0.0
+  elseif kind == "subnormal" then v = m * 2.0 ^ (1 - d.bias - d.mbits)
+  else v = (1 + m / 2.0 ^ d.mbits) * 2.0 ^ (e - d.bias) end
+  return s == 1 and -v or v
+end
+
+--- Formats up to this many bits have their codes listed (levels, compare).
+show.MAX_LIST_BITS = 12
+
+--- A plain description of a format: name, spec, signed, ebits, mbits, bits,
+-- bias, subnormals, policy, overflow, mode, max, minnorm, minsub, epsilon,
+-- and codes = {{code=, s=, e=, m=, value=, kind=}, ...} (up to 2^16 codes).
+-- `fmt` may be a spec string, a Format, or a table with at least ebits,
+-- mbits, bias (signed, subnormals, policy default to true, true, "fin").
+function show.describe(fmt, who)
+  who = who or "describe"
+  local f, d0 = get_format(fmt, who)
+  local d = {}
+  if f then
+    local info = f:info()   -- the engine's fields (docs/formats.md, "From Lua")
+    d.name, d.spec, d.ebits, d.mbits, d.bias = info.name, info.spec, info.ebits, info.mbits, info.bias
+    d.signed, d.subnormals, d.policy, d.overflow, d.mode =
+      info.signed, info.subnormals, info.policy, info.overflow, info.mode
+    d.max, d.minnorm, d.minsub, d.epsilon = info.max, info.min_normal, info.min_subnormal, info.epsilon
+    d.identity, d.nvalues = info.identity, info.nvalues
+    d.format = f
+  else
+    for k, v in pairs(d0) do d[k] = v end
+  end
+  if d.signed == nil then d.signed = true end
+  if d.subnormals == nil then d.subnormals = true end
+  d.policy = d.policy or "fin"
+  d.overflow = d.overflow or (d.policy == "ieee" and "inf" or "sat")
+  d.mode = d.mode or "rne"
+  d.name = d.name or fmt_str("%se%dm%d", d.signed and "" or "u", d.ebits, d.mbits)
+  d.spec = d.spec or d.name
+  d.bits = (d.signed and 1 or 0) + d.ebits + d.mbits
+  d.epsilon = d.epsilon or 2.0 ^ -d.mbits
+  if d.bits <= show.MAX_LIST_BITS and not d.identity then
+    local codes = {}
+    local mb, eb = d.mbits, d.ebits
+    for c = 0, (1 << d.bits) - 1 do
+      local s = d.signed and (c >> (eb + mb)) & 1 or 0
+      local e = (c >> mb) & ((1 << eb) - 1)
+      local m = c & ((1 << mb) - 1)
+      local kind = code_kind(d, e, m)
+      codes[#codes + 1] = { code = c, s = s, e = e, m = m, kind = kind, value = field_value(d, s, e, m, kind) }
+    end
+    if f then                   -- the format's own decoding is the reference
+      for i, c in ipairs(f:codes()) do
+        local my = codes[i]
+        my.value, my.kind = c.value, c.kind or my.kind
+        my.s, my.e, my.m = c.sign or my.s, c.exponent or my.e, c.mantissa or my.m
+      end
+    end
+    d.codes = codes
+    -- derived properties when the format did not give them
+    local maxv, minpos, minnorm = 0, huge, huge
+    local distinct = {}
+    for _, c in ipairs(codes) do
+      local v = c.value
+      if c.kind ~= "nan" and c.kind ~= "inf" and c.kind ~= "unused" then
+        if v > maxv then maxv = v end
+        if v > 0 and v < minpos then minpos = v end
+        if c.kind == "normal" and v > 0 and v < minnorm then minnorm = v end
+        distinct[v == 0 and 0.0 or v] = true
+      end
+    end
+    local n = 0
+    for _ in pairs(distinct) do n = n + 1 end
+    d.nvalues = d.nvalues or n
+    d.max = d.max or maxv
+    d.minsub = d.minsub or (minpos < huge and minpos or nil)
+    d.minnorm = d.minnorm or (minnorm < huge and minnorm or nil)
+  end
+  return d
+end
+
+-- The layout string "s eeee mmm" (unsigned formats have no s).
+local function layout(d)
+  local parts = {}
+  if d.signed then parts[#parts + 1] = "s" end
+  if d.ebits > 0 then parts[#parts + 1] = string.rep("e", d.ebits) end
+  if d.mbits > 0 then parts[#parts + 1] = string.rep("m", d.mbits) end
+  return table.concat(parts, " ")
+end
+
+local function numpow(x)
+  if x == nil then return "—" end
+  local p = pow2(x)
+  return p and fmt_str("%s (%s)", num(x), p) or num(x)
+end
+
+--- The one-screen summary of a format: layout, bias, policy, max, min
+-- normal, min subnormal, epsilon, number of values.
+function show.format(fmt, opts)
+  local d = show.describe(fmt, "format")
+  return view({ desc = d, opts = opts }, function(v)
+    local d_ = v.desc
+    local lines = {}
+    local function row(k, val) lines[#lines + 1] = rpad(k, 15) .. val end
+    lines[1] = fmt_str("%s  (%s, %d bits)", d_.name, d_.spec, d_.bits)
+    local fields = {}
+    if d_.signed then fields[#fields + 1] = "1 sign" end
+    fields[#fields + 1] = d_.ebits .. " exponent"
+    fields[#fields + 1] = d_.mbits .. " mantissa bits"
+    row("layout", rpad(layout(d_), math.max(14, ulen(layout(d_)) + 2)) .. table.concat(fields, ", "))
+    row("bias", tostring(d_.bias))
+    row("policy", fmt_str("%s (%s); overflow %s", d_.policy, POLICY_TEXT[d_.policy] or "?", d_.overflow))
+    row("rounding", d_.mode)
+    row("max", numpow(d_.max))
+    row("min normal", numpow(d_.minnorm))
+    row("min subnormal", d_.subnormals and numpow(d_.minsub) or "— (no subnormals)")
+    row("epsilon", numpow(d_.epsilon))
+    if d_.nvalues then
+      row("values", fmt_str("%d distinct finite values in %d codes", d_.nvalues, 1 << d_.bits))
+    end
+    if d_.max and d_.minsub and d_.minsub > 0 then
+      row("range", fmt_str("%.3g binades (log2 max/min)", math.log(d_.max / d_.minsub, 2)))
+    end
+    return table.concat(lines, "\n")
+  end)
+end
+
+-- Levels ----------------------------------------------------------------------
+
+local function bits_of(x, n)
+  local t = {}
+  for i = n - 1, 0, -1 do t[#t + 1] = ((x >> i) & 1 == 1) and "1" or "0" end
+  return table.concat(t)
+end
+
+-- The fields of a code, "s eee mm"; on a colour terminal the sign,
+-- exponent and mantissa fields in red, green and blue.
+local function field_text(d, c, color)
+  local parts = {}
+  if d.signed then parts[#parts + 1] = paint(color, "red", tostring(c.s)) end
+  if d.ebits > 0 then parts[#parts + 1] = paint(color, "green", bits_of(c.e, d.ebits)) end
+  if d.mbits > 0 then parts[#parts + 1] = paint(color, "blue", bits_of(c.m, d.mbits)) end
+  return table.concat(parts, " ")
+end
+
+-- Sorted distinct finite magnitudes, for the gaps.
+local function magnitudes(d)
+  local set, list = {}, {}
+  for _, c in ipairs(d.codes) do
+    if c.kind ~= "nan" and c.kind ~= "inf" and c.kind ~= "unused" then
+      local a = abs(c.value)
+      if not set[a] then set[a] = true; list[#list + 1] = a end
+    end
+  end
+  table.sort(list)
+  local nxt = {}
+  for i = 1, #list - 1 do nxt[list[i]] = list[i + 1] end
+  return nxt, list
+end
+
+local function pct(r)
+  local s = fmt_str("%.3g", r * 100)
+  return s .. "%"
+end
+
+local function learned_list(learned, n)
+  if learned == nil then return nil end
+  local t = learned
+  if type(learned) == "userdata" and learned.totable then t = learned:totable() end
+  if type(t) ~= "table" then fail("levels: learned levels must be a list or a tensor, got " .. type(learned)) end
+  if #t ~= n then fail(fmt_str("levels: %d learned levels given for %d codes", #t, n)) end
+  return t
+end
+
+local function short(x)
+  local s = num(x)
+  if #s > 8 then s = fmt_str("%.4g", x) end
+  return s
+end
+
+-- The levels of a larger format as a grid: one row per exponent field
+-- (a binade), one column per mantissa field, non-negative codes only.
+local function levels_grid(v)
+  local d = v.desc
+  local nm = 1 << d.mbits
+  local rows = {}
+  local nxt = magnitudes(d)
+  local relmin, relmax = huge, 0
+  for _, c in ipairs(d.codes) do
+    if c.s == 0 then
+      local r = rows[c.e + 1]
+      if not r then
+        local scale = (c.e == 0 and d.ebits > 0) and (1 - d.bias) or (c.e - d.bias)
+        r = { bits = d.ebits > 0 and bits_of(c.e, d.ebits) or "-", scale = "2^" .. scale, cells = {}, gap = nil }
+        rows[c.e + 1] = r
+      end
+      local cell = { kind = c.kind, value = c.value, max = c.value == d.max }
+      if c.kind ~= "unused" and c.kind ~= "nan" and c.kind ~= "inf" then
+        local g = nxt[abs(c.value)]
+        if g then
+          if c.m == 0 or not r.gap then r.gap = g - abs(c.value) end
+          if c.value > 0 then
+            local rel = (g - c.value) / c.value
+            relmin, relmax = math.min(relmin, rel), math.max(relmax, rel)
+          end
+        end
+      end
+      r.cells[c.m + 1] = cell
+    end
+  end
+  local width = show.width(v.opts)
+  -- Tries a layout: cell text by `cellf`, columns separated by `sep`, with
+  -- or without the gap column; returns its lines and widest line.
+  local function layout_with(cellf, sep, with_gap)
+    local head = { d.ebits > 0 and string.rep("e", d.ebits) or "e", "scale" }
+    for m = 0, nm - 1 do head[#head + 1] = d.mbits > 0 and bits_of(m, d.mbits) or "" end
+    if with_gap then head[#head + 1] = "gap" end
+    local lines = {}
+    for _, r in ipairs(rows) do
+      local l = { r.bits, r.scale }
+      for m = 1, nm do
+        local c = r.cells[m]
+        local text = ""
+        if c then
+          if c.kind == "unused" then text = "—"
+          elseif c.kind == "nan" or c.kind == "inf" then text = num(c.value)
+          else text = cellf(c.value) .. (c.max and "*" or "") end
+        end
+        l[#l + 1] = text
+      end
+      if with_gap then l[#l + 1] = r.gap and cellf(r.gap) or "—" end
+      lines[#lines + 1] = l
+    end
+    local widths = {}
+    for i = 1, #head do widths[i] = ulen(head[i]) end
+    for _, l in ipairs(lines) do
+      for i = 1, #l do widths[i] = math.max(widths[i], ulen(l[i])) end
+    end
+    local function render(l)
+      local cells = { rpad(l[1], widths[1]), lpad(l[2], widths[2]) }
+      for i = 3, #l do cells[#cells + 1] = lpad(l[i], widths[i]) end
+      return (table.concat(cells, sep):gsub("%s+$", ""))
+    end
+    local body = { render(head) }
+    local w = ulen(body[1])
+    for _, l in ipairs(lines) do
+      body[#body + 1] = render(l)
+      w = math.max(w, ulen(body[#body]))
+    end
+    return body, w
+  end
+  local g3 = function(x) return fmt_str("%.3g", x) end
+  local body, colw
+  for _, try in ipairs { { short, "  ", true }, { g3, " ", true }, { g3, " ", false } } do
+    body, colw = layout_with(try[1], try[2], try[3])
+    if colw <= width then break end
+  end
+  local out = {}
+  out[1] = fmt_str("%s = %s: %d codes, %d distinct values", d.name, d.spec, #d.codes, d.nvalues or 0)
+  out[2] = fmt_str("%srows %s × columns %s; * max; relative gap %s–%s",
+    d.signed and "s = 0 (s = 1 mirrors); " or "", string.rep("e", d.ebits),
+    string.rep("m", d.mbits), pct(relmin), pct(relmax))
+  -- two grids side by side when the rows are many and the screen wide
+  local nrows = #body - 1
+  if nrows > 16 and 2 * colw + 3 <= width then
+    local half = math.ceil(nrows / 2)
+    for i = 1, half + 1 do
+      local left = body[i]
+      local right = i == 1 and body[1] or body[half + i]
+      out[#out + 1] = right and (rpad(left, colw) .. " │ " .. right) or left
+    end
+  else
+    for _, b in ipairs(body) do out[#out + 1] = b end
+  end
+  return table.concat(out, "\n")
+end
+
+--- The table of every code of a format: code, bit fields (sign | exponent |
+-- mantissa), value, gap to the next larger magnitude, relative gap, kind.
+-- Formats up to 5 bits list every code. Larger ones with up to 3
+-- mantissa bits show a grid of the non-negative codes (the negative ones
+-- mirror them): one row per exponent field (a binade), one column per
+-- mantissa field, fitted to the width (E4M3 fits 80 x 24); others list
+-- the non-negative codes in columns.
+-- With `learned` (a list or tensor of one level per code) a column of
+-- learned levels stands next to the format's values.
+function show.levels(fmt, learned, opts)
+  if type(learned) == "table" and learned.width and #learned == 0 then opts, learned = learned, nil end
+  local d = show.describe(fmt, "levels")
+  if not d.codes then
+    fail(fmt_str("levels: %s has 2^%d codes; levels lists formats up to %d bits (its summary: lpact.format \"%s\")",
+      d.name, d.bits, show.MAX_LIST_BITS, d.name))
+  end
+  local lv = learned_list(learned, #d.codes)
+  if opts and opts.original then opts.original = learned_list(opts.original, #d.codes) end
+  local npos = #d.codes >> (d.signed and 1 or 0)
+  if not lv and npos > 16 and d.mbits <= 3 and not (opts and opts.original) then
+    return view({ desc = d, opts = opts }, levels_grid)
+  end
+  return view({ desc = d, learned = lv, opts = opts }, function(v)
+    local d_, lv_ = v.desc, v.learned
+    local orig = v.opts and v.opts.original
+    local color = show.color(v.opts)
+    local nxt = magnitudes(d_)
+    local hexw = floor((d_.bits + 3) / 4)
+    local rows = {}
+    local all = d_.bits <= 5 or lv_ ~= nil
+    for _, c in ipairs(d_.codes) do
+      if all or c.s == 0 then
+        local val, gap, rel = c.value, "—", "—"
+        if c.kind ~= "nan" and c.kind ~= "inf" and c.kind ~= "unused" then
+          local g = nxt[abs(val)]
+          if g then
+            gap = num(g - abs(val))
+            if val ~= 0 then rel = pct((g - abs(val)) / abs(val)) end
+          end
+        end
+        local note = c.kind
+        if note == "normal" then note = (abs(val) == d_.max) and "max" or "" end
+        if note == "unused" then val = 0 / 0 end
+        local r = { fmt_str("0x%0" .. hexw .. "x", c.code), field_text(d_, c, color),
+          c.kind == "unused" and "—" or num(val) }
+        if orig then r[#r + 1] = num(orig[c.code + 1]) end
+        if lv_ then
+          local x = lv_[c.code + 1]
+          r[#r + 1] = (x == x and x ~= 0 and #num(x) > 8) and fmt_str("%.4g", x) or num(x)
+        end
+        r[#r + 1] = gap
+        r[#r + 1] = rel
+        r[#r + 1] = note
+        rows[#rows + 1] = r
+      end
+    end
+    local head = { "code", layout(d_), "value" }
+    if orig then head[#head + 1] = "original" end
+    if lv_ then head[#head + 1] = "learned" end
+    head[#head + 1] = "gap"; head[#head + 1] = "rel gap"; head[#head + 1] = "kind"
+    local ncol = #head
+    local widths = {}
+    for i = 1, ncol do widths[i] = ulen(head[i]) end
+    for _, r in ipairs(rows) do
+      for i = 1, ncol do widths[i] = math.max(widths[i], ulen(r[i])) end
+    end
+    local nnum = 5 + (lv_ and 1 or 0) + (orig and 1 or 0)
+    local right = {}
+    for i = 3, nnum do right[i] = true end
+    local function line(r)
+      local cells = {}
+      for i = 1, ncol do
+        cells[i] = right[i] and lpad(r[i], widths[i]) or rpad(r[i], widths[i])
+      end
+      return (table.concat(cells, "  "):gsub("%s+$", ""))
+    end
+    local out = {}
+    local title = fmt_str("%s = %s: %d codes, %d distinct values", d_.name, d_.spec,
+      #d_.codes, d_.nvalues or 0)
+    if not all then title = title .. " (non-negative codes; s = 1 mirrors them)" end
+    out[1] = title
+    if v.opts and v.opts.title then table.insert(out, 1, v.opts.title) end
+    -- columns of rows when there are many and the screen is wide
+    local body = {}
+    for _, r in ipairs(rows) do body[#body + 1] = line(r) end
+    local hline = line(head)
+    local colw = 0
+    for _, s in ipairs(body) do colw = math.max(colw, ulen(s)) end
+    colw = math.max(colw, ulen(hline))
+    local width = show.width(v.opts)
+    local ncols = 1
+    if #body > 32 then
+      ncols = math.max(1, math.min(floor((width + 3) / (colw + 3)), math.ceil(#body / 16)))
+    end
+    local nrows = math.ceil(#body / ncols)
+    local hdr = {}
+    for k = 1, ncols do hdr[k] = rpad(hline, colw) end
+    out[#out + 1] = (table.concat(hdr, " │ "):gsub("%s+$", ""))
+    for i = 1, nrows do
+      local cells = {}
+      for k = 1, ncols do
+        local s = body[(k - 1) * nrows + i]
+        if s then cells[#cells + 1] = rpad(s, colw) end
+      end
+      out[#out + 1] = (table.concat(cells, " │ "):gsub("%s+$", ""))
+    end
+    return table.concat(out, "\n")
+  end)
+end
+
+-- Number line -------------------------------------------------------------------
+
+local function positive_values(d)
+  local set, list = {}, {}
+  for _, c in ipairs(d.codes) do
+    local v = c.value
+    if c.kind ~= "nan" and c.kind ~= "inf" and c.kind ~= "unused" and v >= 0 and not set[v] then
+      set[v] = true
+      list[#list + 1] = v
+    end
+  end
+  table.sort(list)
+  return list
+end
+
+--- Two or more formats' non-negative values on one number line: linear
+-- when the values span a small range, else logarithmic (zero at the left
+-- edge). A column shows '|' for one value, a digit for several, '#' for
+-- ten or more. Below, the values themselves when there are few.
+--     compare("e2m1", "e1m2")
+function show.compare(...)
+  local args = table.pack(...)
+  local opts = {}
+  if args.n > 0 and type(args[args.n]) == "table" and not args[args.n].ebits then
+    opts = args[args.n]
+    args.n = args.n - 1
+  end
+  if args.n < 2 then fail("compare: two formats expected, e.g. compare(\"e2m1\", \"e1m2\")") end
+  local descs = {}
+  for i = 1, args.n do
+    local d = show.describe(args[i], "compare")
+    if not d.codes then
+      fail(fmt_str("compare: %s has 2^%d codes; compare draws formats up to %d bits", d.name, d.bits, show.MAX_LIST_BITS))
+    end
+    descs[i] = d
+  end
+  return view({ descs = descs, opts = opts }, function(v)
+    local ds = v.descs
+    local sets, top, bottom = {}, 0, huge
+    for i, d in ipairs(ds) do
+      sets[i] = positive_values(d)
+      for _, x in ipairs(sets[i]) do
+        if x > top then top = x end
+        if x > 0 and x < bottom then bottom = x end
+      end
+    end
+    local namew = 0
+    for _, d in ipairs(ds) do namew = math.max(namew, ulen(d.name)) end
+    local width = show.width(v.opts)
+    local n = math.max(10, width - namew - 3)
+    local logscale = v.opts.scale == "log" or (v.opts.scale ~= "linear" and top / bottom > 64)
+    local lo, hi
+    if logscale then lo, hi = math.log(bottom, 2), math.log(top, 2) else lo, hi = 0, top end
+    local function col(x)           -- 1..n; zero at column 1 on both scales
+      if x == 0 then return 1 end
+      local t
+      if logscale then
+        t = hi > lo and (math.log(x, 2) - lo) / (hi - lo) or 1
+        return 2 + floor(t * (n - 2) + 0.5)
+      end
+      t = hi > 0 and x / hi or 1
+      return 1 + floor(t * (n - 1) + 0.5)
+    end
+    local out = {}
+    out[1] = fmt_str("non-negative values, %s scale", logscale and "log2" or "linear")
+    for i, d in ipairs(ds) do
+      local counts = {}
+      for _, x in ipairs(sets[i]) do
+        local c = col(x)
+        counts[c] = (counts[c] or 0) + 1
+      end
+      local cells = {}
+      for c = 1, n do
+        local k = counts[c] or 0
+        cells[c] = k == 0 and "─" or k == 1 and "|" or k < 10 and tostring(k) or "#"
+      end
+      out[#out + 1] = rpad(d.name, namew) .. "  " .. table.concat(cells)
+    end
+    -- axis labels: ends and a few ticks in between
+    local axis = {}
+    for c = 1, n do axis[c] = " " end
+    local function label(s, c)
+      local start = math.max(1, math.min(c - floor(#s / 2), n - #s + 1))
+      for k = 0, #s - 1 do
+        if axis[start + k] ~= " " or (axis[start + k - 1] or " ") ~= " " then return end
+      end
+      for k = 1, #s do axis[start + k - 1] = s:sub(k, k) end
+    end
+    if logscale then
+      label("0", 1)
+      local e0, e1 = math.ceil(lo), floor(hi)
+      local step = math.max(1, math.ceil((e1 - e0 + 1) / math.max(1, floor(n / 8))))
+      for e = e0, e1, step do label("2^" .. e, col(2.0 ^ e)) end
+    else
+      local step = top / 4
+      local p = 10 ^ floor(math.log(step, 10))
+      step = math.ceil(step / p) * p
+      for x = 0, top + 1e-12, step do label(num(x), col(x)) end
+      label(num(top), n)
+    end
+    out[#out + 1] = string.rep(" ", namew + 2) .. (table.concat(axis):gsub("%s+$", ""))
+    local few = true
+    for i = 1, #ds do if #sets[i] > 16 then few = false end end
+    for i, d in ipairs(ds) do
+      local s = sets[i]
+      if few then
+        local t = {}
+        for k, x in ipairs(s) do t[k] = num(x) end
+        out[#out + 1] = rpad(d.name, namew) .. "  " .. table.concat(t, " ")
+      else
+        out[#out + 1] = fmt_str("%s  %d values from %s to %s", rpad(d.name, namew), #s,
+          num(s[2] or s[1]), num(s[#s]))
+      end
+    end
+    return table.concat(out, "\n")
+  end)
+end
+
+show.get_format = get_format
+return show
