@@ -75,6 +75,20 @@ do
   os.execute("rm -rf '" .. d .. "'")
 end
 
+-- records of different lpact revisions in one table: a warning
+do
+  local d = tmpdir()
+  spit(d .. "/a.json", json.encode(rec { id = "a", run = { revision = "aaaaaaaaaaaa" } }))
+  spit(d .. "/b.json", json.encode(rec { id = "b", seed = 2, run = { revision = "bbbbbbbbbbbb" } }))
+  local out = t.run(LP .. " report " .. d .. " --no-figures")
+  t.ok(out:find("Warning: the table builtin, mlp mixes records of different lpact revisions: aaaaaaaaaaaa, bbbbbbbbbbbb.", 1, true),
+    "a table mixing two lpact revisions is warned about, naming both")
+  spit(d .. "/b.json", json.encode(rec { id = "b", seed = 2, run = { revision = "aaaaaaaaaaaa" } }))
+  out = t.run(LP .. " report " .. d .. " --no-figures")
+  t.ok(not out:find("mixes records", 1, true), "one revision: no warning")
+  os.execute("rm -rf '" .. d .. "'")
+end
+
 -- an interrupted record is never paired into a comparison
 do
   local a = rec { id = "a", modes = { mode = "emulate", levels = "fixed" }, test_acc = 0.5 }

@@ -23,6 +23,7 @@
   } while (0)
 
 static char path[64];
+static void remove_file(void) { unlink(path); }
 
 static void one_line(const char *err) {
   CHECK(err[0] != 0 && strchr(err, '\n') == NULL, "refusal is not one line: '%s'", err);
@@ -30,7 +31,10 @@ static void one_line(const char *err) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (!path[0]) snprintf(path, sizeof path, "/tmp/lpact-fuzz-idx-%d", (int)getpid());
+  if (!path[0]) {
+    snprintf(path, sizeof path, "/tmp/lpact-fuzz-idx-%d", (int)getpid());
+    atexit(remove_file);   /* no file left behind in /tmp */
+  }
   FILE *fp = fopen(path, "wb");
   if (!fp) return 0;
   fwrite(data, 1, size, fp);

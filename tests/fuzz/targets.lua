@@ -40,6 +40,7 @@ function T.csv(s)
   local p = TMP .. ".csv"
   spit(p, s)
   local ok, c = pcall(lpact.data.csv, p)
+  os.remove(p)   -- no file left behind in /tmp
   if not ok then return refusal(ok, c) end
   if c.x:size(1) ~= c.n then return "FUZZ BUG: x has " .. c.x:size(1) .. " rows, n = " .. c.n end
   if c.y then
@@ -88,6 +89,7 @@ function T.checkpoint(s)
   spit(p, s)
   local before = fingerprint()
   local ok, e = pcall(lpact.checkpoint.load, p, model, opt)
+  os.remove(p)
   if type(opt.step) ~= "function" or type(opt.load_state) ~= "function" then return "FUZZ BUG: optimizer methods replaced" end
   if type(opt.lr) ~= "number" or type(opt.t) ~= "number" then return "FUZZ BUG: optimizer fields of the wrong type" end
   if not ok then

@@ -96,7 +96,8 @@ MUTANTS = [
     # ---- quantized activations (core/qact.c, outside the activation code)
     m(C + "qact.c", "while (ldexp(maxval, e - 1) >= amax) e--;", "while (ldexp(maxval, e - 1) > amax) e--;", ["76-quant-contracts.lua", "build/tests/qact_core"],
       equivalent="the start e = ea - em - 1 always gives maxval 2^e < amax (frexp mantissas in [0.5, 1)), so the first loop lands on the answer and this downward loop never runs"),
-    m(C + "qact.c", "while (ldexp(maxval, e) < amax) e++;", "while (ldexp(maxval, e) <= amax) e++;", ["76-quant-contracts.lua", "build/tests/qact_core"]),
+    m(C + "qact.c", "while (ldexp(maxval, e) < amax) e++;", "while (ldexp(maxval, e) <= amax) e++;", ["76-quant-contracts.lua", "build/tests/qact_core"],
+      equivalent="at amax = maxval 2^k this loop overshoots to k + 1, and the downward loop below walks e back to k: the pair gives the smallest e either way (tests/76 checks the result at amax = max and 2 max)"),
     m(C + "qact.c", "uint64_t octr = (c->ctr0 ^ UINT64_C(0x8000000000000000)) + i;", "uint64_t octr = c->ctr0 + i;", ["76-quant-contracts.lua"]),
     m(C + "qact.c", "if (amax == 0) return ldexp(1.0, -127);", "if (amax == 0) return 1.0;", ["76-quant-contracts.lua", "build/tests/qact_core", "50-qact-layer.lua"]),
     # ---- bindings
