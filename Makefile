@@ -178,13 +178,21 @@ demo: deps
 	$(MAKE) --no-print-directory all
 	$(BUILD)/lpact scripts/demo.lua
 
+# The stdlib goes to share/lpact (where the programs look for it, next to
+# bin/), with the manuals, the examples and the experiment scripts beside
+# it; the man pages to share/man/man1.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/lpact
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/lpact $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BUILD)/lpact $(BUILD)/lpact-repl $(DESTDIR)$(PREFIX)/bin/
 	cp -R stdlib/. $(DESTDIR)$(PREFIX)/share/lpact/
+	for d in docs examples scripts; do \
+	  rm -rf $(DESTDIR)$(PREFIX)/share/lpact/$$d && cp -R $$d $(DESTDIR)$(PREFIX)/share/lpact/ || exit 1; \
+	done
+	install -m 644 man/lpact.1 man/lpact-repl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/lpact $(DESTDIR)$(PREFIX)/bin/lpact-repl
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/lpact.1 $(DESTDIR)$(PREFIX)/share/man/man1/lpact-repl.1
 	rm -rf $(DESTDIR)$(PREFIX)/share/lpact
 
 clean:

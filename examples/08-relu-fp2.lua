@@ -1,9 +1,16 @@
--- 08 — ReLU survives FP2; tanh does not.
+-- 08 — With fixed levels, ReLU survives FP2; tanh does not.
 --
 -- The study behind lpact found ReLU-like activations still usable at FP2
 -- while sigmoid and tanh collapse. Here is the effect in one second: a
 -- small MLP learns three interleaved spirals with its activations in
--- FP32 and in FP2 (values ±{0, 2}), gradients through the STE.
+-- FP32 and in FP2 (values ±{0, 2}), gradients through the STE, and the
+-- format's own values as output levels (levels = "fixed", the default).
+--
+-- `make demo` trains with learnable levels instead, and there tanh at FP2
+-- does well (83.9%, above relu): +0 and -0 are two codes whose levels can
+-- learn apart. Example 09 shows that side on these spirals; lessons
+-- `activations` and `learnable` (lpact-repl --lesson) explain both, and
+-- docs/teaching.md tells the story in one page.
 --
 --     lpact examples/08-relu-fp2.lua
 

@@ -6,9 +6,14 @@
 -- the rest of the network.
 --
 -- Tanh in FP2 is dead with the format's levels: every output rounds to
--- ±0 (see example 07), so the network is stuck at chance. But +0 and -0
--- are two different codes. Once their levels can move apart, the layer
--- becomes a learned binary activation, and the network learns again.
+-- ±0 (see example 07), so the network is stuck at chance (example 08).
+-- But +0 and -0 are two different codes. Once their levels can move
+-- apart, the layer becomes a learned binary activation, and the network
+-- learns again. This is why `make demo` (learnable levels) shows tanh at
+-- FP2 above relu while example 08 (fixed levels) shows it at chance.
+-- Sigmoid cannot be saved this way: its FP2 outputs are all +0, a single
+-- code. The lesson `learnable` (lpact-repl --lesson learnable) walks
+-- through this run step by step.
 --
 --     lpact examples/09-learned-levels.lua
 

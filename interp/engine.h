@@ -34,4 +34,9 @@ void lp_engine_sigint_restore(void);
 /* The REPL (repl.c): runs until end of input; returns an exit status. */
 int lp_repl_run(lua_State *L);
 
+/* Pops a function and its n - 1 arguments (pushed in order) and keeps
+ * them for lp_repl_run to call before its first prompt, after lpact.repl
+ * is loaded: a lesson's start, or a script to run before the prompt. */
+void lp_repl_first(lua_State *L, int n);
+
 #endif

@@ -14,6 +14,7 @@
 static const char usage[] =
   "usage: lpact [script.lua [args...]]   run a script ('-' reads stdin)\n"
   "       lpact -e 'lua code' [args...]  run code\n"
+  "       lpact -i script.lua [args...]  run a script, then the prompt with its globals\n"
   "       lpact COMMAND [args...]        info, levels, round, bench, report, ...\n"
   "       lpact help                     list the commands\n"
   "       lpact --version\n";
@@ -29,8 +30,10 @@ static void set_arg(lua_State *L, char **argv, int argc, int script) {
   lua_setglobal(L, "arg");
 }
 
-/* Pushes the script's arguments (argv[first..]) and returns how many. */
+/* Pushes the script's arguments (argv[first..]) and returns how many
+ * (none when first is past the end: `lpact` reading a pipe). */
 static int push_args(lua_State *L, char **argv, int argc, int first) {
+  if (first >= argc) return 0;
   luaL_checkstack(L, argc - first + 1, "too many arguments");
   for (int i = first; i < argc; i++) lua_pushstring(L, argv[i]);
   return argc - first;
@@ -105,6 +108,21 @@ int main(int argc, char **argv) {
       set_arg(L, argv, argc, 2);
       code = run_chunk(L, luaL_loadbufferx(L, argv[2], strlen(argv[2]), "=(command line)", "t"),
                        argv, argc, 3);
+    }
+  } else if (strcmp(argv[1], "-i") == 0) {
+    if (argc < 3) {
+      fprintf(stderr, "lpact: '-i' needs a script\n%s", usage);
+      code = 2;
+    } else {                    /* as lua -i: the script, then the REPL */
+      set_arg(L, argv, argc, 2);
+      if (luaL_loadfilex(L, argv[2], "t") != LUA_OK) {
+        fprintf(stderr, "lpact: %s\n", lua_tostring(L, -1));
+        code = 1;
+      } else {
+        int n = push_args(L, argv, argc, 3);
+        lp_repl_first(L, n + 1);
+        code = lp_repl_run(L);
+      }
     }
   } else if (argv[1][0] == '-') {
     fprintf(stderr, "lpact: unknown option '%s'\n%s", argv[1], usage);

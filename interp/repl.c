@@ -513,6 +513,14 @@ static void add_submodules(lua_State *L, int set, const char *prefix, const char
   closedir(d);
 }
 
+/* Whether the value at idx is the global `lpact` table. */
+static int is_lpact(lua_State *L, int idx) {
+  lua_getglobal(L, "lpact");
+  int same = lua_istable(L, -1) && lua_rawequal(L, -1, idx);
+  lua_pop(L, 1);
+  return same;
+}
+
 /* Protected: collect(text, quoted) -> set of candidates {string = kind}. */
 /* Leaves only the set (index 3) as collect's result. */
 static int finish(lua_State *L) {
@@ -561,7 +569,16 @@ static int collect(lua_State *L) {
     lua_pushlstring(L, p, (size_t)(q - p));
     const char *key = lua_tostring(L, -1);
     lua_insert(L, -2);
+    int parent = lua_gettop(L);
+    lua_pushvalue(L, parent);
     raw_field(L, key, 0);
+    if (lua_isnil(L, -1) && is_lpact(L, parent)) {
+      /* a submodule not loaded yet (lpact.data.fa<Tab>): load it as
+       * naming lpact.data would; this runs the stdlib's own loader only */
+      lua_pop(L, 1);
+      lua_getfield(L, parent, key);
+    }
+    lua_remove(L, -2);
     lua_remove(L, -2);
     if (lua_isnil(L, -1)) return finish(L);
     p = q + 1;
@@ -793,12 +810,62 @@ static void print_results(lua_State *L, int base) {
 
 /* ---- the loop --------------------------------------------------------------------- */
 
+/* Pushes repl.lua's field `name` when it is a function (returns 1), else
+ * pushes nothing (returns 0). */
+static int push_repl_fn(lua_State *L, const char *name) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "lpact.repl") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  lua_getfield(L, -1, name);
+  lua_remove(L, -2);
+  if (lua_isfunction(L, -1)) return 1;
+  lua_pop(L, 1);
+  return 0;
+}
+
+/* A line that starts with ':' and a letter (`:hint`, `:quit`) is never Lua:
+ * it goes to repl.command(line), which runs the lessons' commands. Returns
+ * 1 when the line was taken (and pops it), 0 to evaluate it as Lua. */
+static int meta_command(lua_State *L) {
+  const char *line = lua_tostring(L, -1);
+  line += strspn(line, " \t");
+  if (line[0] != ':' || !((line[1] >= 'a' && line[1] <= 'z') || (line[1] >= 'A' && line[1] <= 'Z')))
+    return 0;
+  history_add(lua_tostring(L, -1));
+  if (!push_repl_fn(L, "command")) return 0;
+  lua_pushvalue(L, -2);
+  if (docall(L, 1, 0) != LUA_OK) report(L);
+  fflush(stdout);
+  lua_pop(L, 1);                /* the line */
+  return 1;
+}
+
+/* After a chunk ran: repl.after(values, text), where values packs what the
+ * chunk returned ({n = count, ...}); the lessons check answers there. The
+ * values are at base+1 .. top, the chunk's text at `text`. */
+static void after_chunk(lua_State *L, int text, int base) {
+  int n = lua_gettop(L) - base;
+  if (!push_repl_fn(L, "after")) return;
+  lua_createtable(L, n, 1);
+  for (int i = 1; i <= n; i++) {
+    lua_pushvalue(L, base + i);
+    lua_rawseti(L, -2, i);
+  }
+  lua_pushinteger(L, n);
+  lua_setfield(L, -2, "n");
+  lua_pushvalue(L, text);
+  if (docall(L, 2, 0) != LUA_OK) report(L);
+  fflush(stdout);
+}
+
 /* Reads, compiles, runs and prints one chunk. Returns 0 at end of input. */
 static int one_chunk(lua_State *L) {
   int base = lua_gettop(L);
   int st = push_line(L, 1);
   if (st == READ_EOF) return 0;
   if (st == READ_INTR) return 1;
+  if (meta_command(L)) return 1;
   lua_pushvalue(L, -1);         /* keep the text for the history */
   int status = try_return(L);
   if (status != LUA_OK) {
@@ -810,14 +877,48 @@ static int one_chunk(lua_State *L) {
     }
   }
   history_add(lua_tostring(L, base + 1));
-  lua_remove(L, base + 1);
-  if (status == LUA_OK) {
+  if (status == LUA_OK) {       /* the text stays at base + 1 for repl.after */
     status = docall(L, 0, LUA_MULTRET);
-    if (status == LUA_OK) print_results(L, base);
+    if (status == LUA_OK) {
+      int top = lua_gettop(L);
+      for (int i = base + 2; i <= top; i++) lua_pushvalue(L, i);
+      print_results(L, top);
+      after_chunk(L, base + 1, base + 1);
+    }
   }
   if (status != LUA_OK) report(L);
   lua_settop(L, base);
   return 1;
+}
+
+/* Runs what the program asked to run before the first prompt (a lesson's
+ * start, a script for `lpact -i`): the registry field "lpact.repl.first",
+ * a list {f, args...; n = count}, set by lp_repl_first. */
+static void run_first(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "lpact.repl.first") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return;
+  }
+  int t = lua_gettop(L);
+  lua_getfield(L, t, "n");
+  int n = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  luaL_checkstack(L, n + 1, "too many arguments");
+  for (int i = 1; i <= n; i++) lua_rawgeti(L, t, i);
+  if (docall(L, n - 1, 0) != LUA_OK) report(L);
+  fflush(stdout);
+  lua_settop(L, t - 1);
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, "lpact.repl.first");
+}
+
+void lp_repl_first(lua_State *L, int n) {
+  lua_createtable(L, n, 1);
+  lua_insert(L, -n - 1);
+  for (int i = n; i >= 1; i--) lua_rawseti(L, -i - 1, i);
+  lua_pushinteger(L, n);
+  lua_setfield(L, -2, "n");
+  lua_setfield(L, LUA_REGISTRYINDEX, "lpact.repl.first");
 }
 
 /* Protected: the whole session (stdlib setup, banner, loop). */
@@ -834,13 +935,14 @@ static int repl_main(lua_State *L) {
         printf("%s\n", lua_tostring(L, -1));
       lua_pop(L, 1);
     }
-    lua_pop(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "lpact.repl");
   } else {                      /* still a usable Lua prompt without it */
     if (status != LUA_OK) report(L);
     else lua_pop(L, 1);
     had_error = 0;
   }
   fflush(stdout);
+  run_first(L);
   while (one_chunk(L)) {
   }
   return 0;

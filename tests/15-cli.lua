@@ -138,4 +138,12 @@ for _, c in ipairs { "info", "levels", "round", "bench", "help" } do
   t.like(out, "\n  " .. c .. " +%S", "help lists " .. c)
 end
 
+-- Code piped into lpact with no arguments runs, as lua does.
+local out2, err2, rc2 = run(exe, "print(1 + 1, select('#', ...))\n")
+t.is(out2, "2\t0\n", "piped code runs with no arguments", err2)
+t.is(rc2, 0, "... exit status 0")
+out2, err2, rc2 = run(exe, "error('boom')\n")
+t.is(rc2, 1, "piped code that fails: status 1")
+t.like(err2, "^lpact: stdin:1: boom", "... with its message", err2)
+
 t.done()

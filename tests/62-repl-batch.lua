@@ -99,9 +99,25 @@ t.ok(not out:find("\27", 1, true), "batch output has no colour even with TERM=xt
 local pv = io.popen(exe .. " --version 2>&1; echo \"exit=$?\"")
 t.like(pv:read("a"), "^lpact%-repl %d+%.%d+%.%d+ %(Lua 5%.4[.%d]*%)\nexit=0\n$", "--version")
 pv:close()
-local pu = io.popen(exe .. " script.lua 2>&1 >/dev/null; echo \"exit=$?\"")
-t.like(pu:read("a"), "^lpact%-repl: unknown argument 'script.lua' %(to run a script: lpact script.lua%)\n.*exit=2\n$",
-  "a script argument is a usage error pointing at lpact")
+-- A script named first runs, then the prompt sees its globals (lua -i).
+local script = tmp .. ".script.lua"
+local sf = assert(io.open(script, "w"))
+sf:write("x = 40 + select('#', ...)\nprint('script ran with ' .. tostring(arg[1]))\n")
+sf:close()
+local pu = io.popen("printf 'x + 1\\n' | " .. exe .. " " .. script .. " a1 2>&1; echo \"exit=$?\"")
+t.is(pu:read("a"), "script ran with a1\n42\nexit=0\n", "lpact-repl script.lua args: the script, then the prompt with its globals")
+pu:close()
+for _, cmd in ipairs { exe .. " " .. script, B .. "/lpact -i " .. script } do
+  pu = io.popen("printf 'x * 2\\n' | " .. cmd .. " 2>&1; echo \"exit=$?\"")
+  t.is(pu:read("a"), "script ran with nil\n80\nexit=0\n", cmd:match("lpact%S*") .. (cmd:find(" -i ") and " -i" or "") .. " script.lua")
+  pu:close()
+end
+os.remove(script)
+pu = io.popen(exe .. " /nonexistent/script.lua 2>&1 </dev/null; echo \"exit=$?\"")
+t.like(pu:read("a"), "^lpact%-repl: cannot open /nonexistent/script.lua[^\n]*\nexit=1\n$", "a missing script: one line, status 1")
+pu:close()
+pu = io.popen(exe .. " --frobnicate 2>&1 >/dev/null; echo \"exit=$?\"")
+t.like(pu:read("a"), "^lpact%-repl: unknown option '%-%-frobnicate'\n.*exit=2\n$", "an unknown option: status 2")
 pu:close()
 
 os.remove(tmp)

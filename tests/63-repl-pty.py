@@ -151,6 +151,10 @@ try:
     s.send("lpact.mod\t\x15")
     ok(s.expect(r"lpact\.models") is not None, "Tab completes a lazy submodule of lpact", getattr(s, "last", None))
     s.expect(r"lpact> ")
+    s.send("lpact.data.fashion_mn\t\x15")
+    ok(s.expect(r"lpact\.data\.fashion_mnist\(") is not None, "Tab reaches into a submodule not loaded yet",
+       getattr(s, "last", None))
+    s.expect(r"lpact> ")
     s.send("levels 'e2m\t\t")
     ok(s.expect(r"e2m1\s+e2m3") is not None, "Tab lists format names inside a string", getattr(s, "last", None))
     s.send("\x15\r")

@@ -53,6 +53,17 @@ local function file_doc(path)
 end
 
 local function stdlib_dir() return lpact.engine.stdlib_dir or "." end
+
+-- Where docs/ and examples/ are: next to the stdlib when installed
+-- (share/lpact), one folder up in the source tree.
+local function docs_root()
+  local dir = stdlib_dir()
+  if not lpact.io.isdir(dir .. "/docs") then dir = dir .. "/.." end
+  local n
+  repeat dir, n = dir:gsub("/[^/]+/%.%./", "/", 1) until n == 0   -- bin/../share -> share
+  repeat dir, n = dir:gsub("/[^/]+/%.%.$", "", 1) until n == 0
+  return dir
+end
 local function q(path) return "'" .. path:gsub("'", "'\\''") .. "'" end
 
 --- The doc comment of a Lua function (from its source file), with its
@@ -257,7 +268,9 @@ local function overview()
   end
   out[#out + 1] = ""
   out[#out + 1] = "Tab completes names and methods; Ctrl-C stops a computation; Ctrl-D quits."
-  out[#out + 1] = "Lessons: lpact examples/01-rounding.lua … examples/10-*.lua; the guide: docs/repl.md."
+  local root = docs_root()
+  out[#out + 1] = "Lessons: lesson() lists the guided lessons. Examples: " .. root .. "/examples/;"
+  out[#out + 1] = "the guides: " .. root .. "/docs/repl.md, " .. root .. "/docs/teaching.md."
   return table.concat(out, "\n")
 end
 

@@ -347,11 +347,34 @@ function nn.tree(m)
   return table.concat(lines, "\n")
 end
 
+-- The input shape a model takes, when its first layer with parameters
+-- says it (a Linear layer: {in features}; what comes before it, such as
+-- Flatten, keeps a (N, features) input as it is); else nil.
+local function first_input_shape(m)
+  local found
+  local function walk(x)
+    if found ~= nil then return end
+    local kids = x._children or {}
+    if #kids == 0 then
+      if x.nin then found = { x.nin }
+      elseif x._params and #x._params > 0 then found = false end
+    end
+    for _, c in ipairs(kids) do walk(c.module) end
+  end
+  walk(m)
+  return found or nil
+end
+
 --- A table of the layers with the shape each one produces for an input of
 -- `shape` (without the batch dimension, e.g. {1, 28, 28}): runs one forward
 -- pass on zeros in eval mode without recording gradients, then restores
--- the mode. Returns the text (also printed when print_it is true).
+-- the mode. Without `shape`, a model that starts with a Linear layer takes
+-- its input size. Returns the text (also printed when print_it is true).
 function Module:summary(shape, print_it)
+  if shape == nil then shape = first_input_shape(self) end
+  if type(shape) ~= "table" then
+    lpact.fail("summary: give the input shape without the batch dimension, e.g. model:summary{1, 28, 28}")
+  end
   local full = { 2 }
   for i, d in ipairs(shape) do full[i + 1] = d end
   local rows, depth = {}, 0

@@ -63,6 +63,12 @@ end
 -- The result can :save("h.png") or :save("h.svg").
 --     hist(lpact.randn({1000}, 1))
 function hist(x, opts)
+  local inner = type(x) == "table" and rawget(x, "data")   -- an autograd Var holds its tensor
+  local holds_tensor = inner ~= nil and debug.getmetatable(inner) == debug.getregistry()["lpact.Tensor"]
+  if type(x) == "table" and rawlen(x) == 0 and next(x) ~= nil and not holds_tensor then
+    lpact.fail("hist: a tensor or a list of numbers expected, got a table with no list part"
+      .. (debug.getmetatable(x) and " (an object: a model, a layer?)" or " (a table of named fields?)"))
+  end
   return show().hist(x, opts)
 end
 
@@ -120,6 +126,34 @@ end
 -- of a function, module or object; help "name" looks a name up.
 function help(x, ...)
   return require("lpact.help").help(x, ...)
+end
+
+--- lesson([name]) — lesson() lists the guided lessons with your
+-- progress; lesson "rounding" starts one, or resumes it where you left
+-- it. Inside a lesson, :hint, :skip, :back, :repeat and :quit steer it.
+function lesson(name)
+  return require("lpact.lesson").start(name)
+end
+
+-- Lessons -------------------------------------------------------------------
+
+--- The running lesson's hooks ({command = fn(line), after = fn(values,
+-- text)}), or nil; lpact.lesson sets it.
+repl.hook = nil
+
+--- Called by the C loop for a line that starts with ':' and a letter
+-- (never Lua): the running lesson's commands.
+function repl.command(line)
+  if repl.hook then return repl.hook.command(line) end
+  stdout:write("no lesson is running: ", line:match("^%s*(.-)%s*$"),
+    " is a lesson command (lesson() lists the lessons)\n")
+end
+
+--- Called by the C loop after every chunk that ran without error, with
+-- its values packed ({n = count, ...}) and its text: the running lesson
+-- judges them.
+function repl.after(values, text)
+  if repl.hook then return repl.hook.after(values, text) end
 end
 
 -- Printing ------------------------------------------------------------------

@@ -98,6 +98,21 @@ local FIT_OPTIONS = { "model", "data", "optimizer", "lr", "epochs", "batch", "se
   "clip", "max_batches", "start_epoch", "eval", "eval_batch", "verbose", "progress", "on_batch", "on_epoch",
   "augment", "mean", "std", "prior_epochs", "checkpoint", "on_resume" }
 
+-- What fit returns: a plain table of fields (epochs, losses, test_acc,
+-- seconds, interrupted) that prints, at the prompt, as a short summary.
+local History = { __name = "lpact.History" }
+History.__tostring = function(h)
+  local last = h.epochs[#h.epochs]
+  local parts = { string.format("fit: %d epoch%s in %.1f s%s", #h.epochs, #h.epochs == 1 and "" or "s",
+    h.seconds or 0, h.interrupted and " (interrupted)" or "") }
+  if last then
+    parts[#parts + 1] = string.format("; last epoch: loss %.4f, train %.2f%%%s", last.train_loss,
+      100 * last.train_acc, last.test_acc and string.format(", test %.2f%%", 100 * last.test_acc) or "")
+  end
+  parts[#parts + 1] = "\n(fields: epochs, losses, test_acc, seconds, interrupted)"
+  return table.concat(parts)
+end
+
 --- Trains a model. Options:
 --   model (required), data = {train = {x=, y=}, test = {x=, y=}} (required),
 --   optimizer (default Adam lr 1e-3 over model:parameters()), lr (for the default),
@@ -336,7 +351,7 @@ function train.fit(o)
     out:flush()
   end
   hist.seconds = clock() - t_start
-  return hist
+  return setmetatable(hist, History)
 end
 
 return train
