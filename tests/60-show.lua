@@ -256,4 +256,9 @@ local cyc = {}
 cyc[1] = cyc
 t.is(show.table(cyc), "{{…cycle}}", "table: cycles are cut")
 
+-- errors_qact titles a table option as Lua would write it, not "table: 0x…"
+local eq = lines(tostring(show.errors_qact("sigmoid", { fmt = "fp2", scale = { "fixed", 0.5, out = 2 } }, -6, 6)))
+t.is(eq[1], "sigmoid in qact{fmt=fp2, scale={fixed, 0.5, out = 2}} against fp32, 1001 inputs",
+  "errors_qact: a table-valued option in the title")
+
 t.done()

@@ -331,9 +331,19 @@ function show.errors_qact(f, cfg, lo, hi, opts)
     fail("errors: " .. r.msg)
   end
   local fname = type(f) == "string" and f or "f"
+  -- a table option (scale = {"amax", history = 2}) as Lua would write it
+  local function show_value(v)
+    if type(v) ~= "table" then return tostring(v) end
+    local parts, keys = {}, {}
+    for i = 1, #v do parts[#parts + 1] = show_value(v[i]) end
+    for k in pairs(v) do if not (math.type(k) == "integer" and k >= 1 and k <= #v) then keys[#keys + 1] = tostring(k) end end
+    table.sort(keys)
+    for _, k in ipairs(keys) do parts[#parts + 1] = k .. " = " .. show_value(v[k]) end
+    return "{" .. table.concat(parts, ", ") .. "}"
+  end
   local label = {}
   for _, k in ipairs({ "fmt", "in_fmt", "out_fmt", "mode", "scale" }) do
-    if cfg[k] ~= nil then label[#label + 1] = k .. "=" .. tostring(cfg[k]) end
+    if cfg[k] ~= nil then label[#label + 1] = k .. "=" .. show_value(cfg[k]) end
   end
   local errs = {}
   local pts = r.points or {}
