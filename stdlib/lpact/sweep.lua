@@ -40,7 +40,10 @@ local sweep = {}
 -- configuration produces (a new random stream, another kernel summation
 -- order, a changed default): every configuration then gets a new id, and
 -- sweeps train anew instead of taking old records for new ones.
-sweep.NUMERICS = 1
+-- History: 1, the first version with run identities; 2, GELU's float32
+-- derivative through vectorised exp/erf approximations (the gelu trainings
+-- of the quantized layer end in other last bits).
+sweep.NUMERICS = 2
 
 --- Seconds after which a claim whose heartbeat stopped is taken over
 -- (LPACT_CLAIM_TIMEOUT overrides); a claim of a process of this host that
