@@ -10,6 +10,7 @@
 #   make test     build, then run every TAP test under prove
 #   make asan     the whole suite under AddressSanitizer + UBSan
 #   make fuzz     every libFuzzer harness of tests/fuzz for FUZZ_SECONDS (60) each
+#                 (FUZZ_SEED=N repeats a run's mutation sequence)
 #   make demo     the study's headline experiment on Fashion-MNIST
 #   make install  PREFIX=/usr/local DESTDIR=
 
@@ -150,7 +151,7 @@ fuzz:
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
 	  log=$(FUZZ_BUILD)/fuzz-$$t.log; \
 	  if ! $(FUZZ_BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=2048 \
-	       -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
+	       -print_final_stats=1 $(if $(FUZZ_SEED),-seed=$(FUZZ_SEED)) -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
 	       $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t >$$log 2>&1; then \
 	    tail -40 $$log; echo "fuzz: $$t FAILED (log: $$log)"; exit 1; \
 	  fi; \
