@@ -202,6 +202,40 @@ end
 -- r holds fname, fmtname, n, max, argmax, mean, rms, bias, nan; errs the
 -- signed errors; label names what was measured (default "<fname> in
 -- <fmtname>"). Attaches their histogram and figure, and renders as text.
+-- The inputs of an error view: n (opts.n, 1001) evenly spaced points of
+-- [lo, hi], or the numbers of a list or tensor lo.
+local function error_inputs(lo, hi, opts)
+  if type(lo) ~= "number" then return numbers(lo, "errors") end
+  if type(hi) ~= "number" or not (lo < hi) then
+    fail(fmt_str("errors: an input range lo < hi expected, got %s, %s", tostring(lo), tostring(hi)))
+  end
+  local n, xs = opts.n or 1001, {}
+  for i = 0, n - 1 do xs[#xs + 1] = lo + (hi - lo) * i / (n - 1) end
+  return xs
+end
+
+-- Statistics of err(x) over xs (in order): max |e| and where, mean |e|,
+-- RMS, mean e (bias), NaN count and the list of non-NaN errors; fails
+-- with allnan when every error is NaN.
+local function error_stats(xs, err, allnan)
+  local errs, emax, sabs, s2, sgn, nanc, argmax = {}, 0, 0, 0, 0, 0, nil
+  for _, x in ipairs(xs) do
+    local e = err(x)
+    if e ~= e then
+      nanc = nanc + 1
+    else
+      errs[#errs + 1] = e
+      local a = abs(e)
+      if a > emax then emax, argmax = a, x end
+      sabs, s2, sgn = sabs + a, s2 + a * a, sgn + e
+    end
+  end
+  if #errs == 0 then fail(allnan) end
+  local n = #errs
+  return { n = #xs, max = emax, argmax = argmax, mean = sabs / n, rms = math.sqrt(s2 / n), bias = sgn / n,
+    nan = nanc, errors = errs }
+end
+
 local function error_view(r, errs, opts, xlabel, label)
   label = label or fmt_str("%s in %s", r.fname, r.fmtname)
   r.hist = show.hist(errs, { bins = opts.bins, width = opts.width, color = opts.color,
@@ -235,41 +269,18 @@ function show.errors(f, fmt, lo, hi, opts)
   if type(fmt) == "table" and not fmt.ebits then return show.errors_qact(f, fmt, lo, hi, opts) end
   local fn, fname = activation(f, "errors")
   local q, F = rounder(fmt, "errors")
-  local xs
-  if type(lo) == "number" then
-    if type(hi) ~= "number" or not (lo < hi) then
-      fail(fmt_str("errors: an input range lo < hi expected, got %s, %s", tostring(lo), tostring(hi)))
-    end
-    local n = opts.n or 1001
-    xs = {}
-    for i = 0, n - 1 do xs[#xs + 1] = lo + (hi - lo) * i / (n - 1) end
-  else
-    xs = numbers(lo, "errors")
-  end
-  local errs = {}
-  local emax, sabs, s2, sgn, nanc = 0, 0, 0, 0, 0
-  local argmax
-  for _, x in ipairs(xs) do
+  local xs = error_inputs(lo, hi, opts)
+  local r = error_stats(xs, function(x)
     local y = fn(x)
     local yq = q(fn(opts.input == false and x or q(x)))
     if type(y) ~= "number" or type(yq) ~= "number" then
       fail(fmt_str("errors: f(%s) returned a %s, a number expected", num(x), type(y)))
     end
-    local e = yq - y
-    if e ~= e then
-      nanc = nanc + 1
-    else
-      errs[#errs + 1] = e
-      local a = abs(e)
-      if a > emax then emax, argmax = a, x end
-      sabs, s2, sgn = sabs + a, s2 + a * a, sgn + e
-    end
-  end
-  if #errs == 0 then fail(fmt_str("errors: %s is NaN everywhere on the input", fname)) end
-  local n = #errs
+    return yq - y
+  end, fmt_str("errors: %s is NaN everywhere on the input", fname))
   local fmtname = type(fmt) == "string" and fmt or tostring(F)
-  local r = { fname = fname, fmtname = fmtname, n = #xs, max = emax, argmax = argmax, mean = sabs / n,
-    rms = math.sqrt(s2 / n), bias = sgn / n, nan = nanc, errors = errs, opts = opts }
+  r.fname, r.fmtname, r.opts = fname, fmtname, opts
+  local errs = r.errors
   return error_view(r, errs, opts, fmt_str("%s in %s minus fp32", fname, fmtname))
 end
 
@@ -279,17 +290,7 @@ end
 function show.errors_layer(layer, lo, hi, opts)
   if type(hi) == "table" and opts == nil then opts, hi = hi, nil end
   opts = opts or {}
-  local xs
-  if type(lo) == "number" then
-    if type(hi) ~= "number" or not (lo < hi) then
-      fail(fmt_str("errors: an input range lo < hi expected, got %s, %s", tostring(lo), tostring(hi)))
-    end
-    local n = opts.n or 1001
-    xs = {}
-    for i = 0, n - 1 do xs[#xs + 1] = lo + (hi - lo) * i / (n - 1) end
-  else
-    xs = numbers(lo, "errors")
-  end
+  local xs = error_inputs(lo, hi, opts)
   local ag = require "lpact.autograd"
   local was = layer.training
   layer:eval()
@@ -298,22 +299,13 @@ function show.errors_layer(layer, lo, hi, opts)
   if not ok then fail("errors: the layer failed: " .. tostring(type(out) == "table" and out.msg or out)) end
   local ys = (type(out) == "table" and out.data or out):totable()
   local ref = layer.luaf or activation(layer.name, "errors")
-  local errs, emax, sabs, s2, sgn, nanc, argmax = {}, 0, 0, 0, 0, 0, nil
-  for i, x in ipairs(xs) do
-    local e = ys[i] - ref(x)
-    if e ~= e then nanc = nanc + 1
-    else
-      errs[#errs + 1] = e
-      local a = abs(e)
-      if a > emax then emax, argmax = a, x end
-      sabs, s2, sgn = sabs + a, s2 + a * a, sgn + e
-    end
-  end
-  if #errs == 0 then fail("errors: the layer gives NaN everywhere on the input") end
-  local n = #errs
-  local r = { fname = layer.name, fmtname = layer:describe(), n = #xs, max = emax, argmax = argmax,
-    mean = sabs / n, rms = math.sqrt(s2 / n), bias = sgn / n, nan = nanc, errors = errs, opts = opts }
-  return error_view(r, errs, opts, nil, r.fmtname)
+  local i = 0
+  local r = error_stats(xs, function(x)
+    i = i + 1
+    return ys[i] - ref(x)
+  end, "errors: the layer gives NaN everywhere on the input")
+  r.fname, r.fmtname, r.opts = layer.name, layer:describe(), opts
+  return error_view(r, r.errors, opts, nil, r.fmtname)
 end
 
 --- The error of a lpact.qact layer built from options `cfg` (see
