@@ -2,7 +2,7 @@
 -- 784-256-128-10 on Fashion-MNIST with relu, gelu, sigmoid and tanh
 -- computed in FP32, FP8, FP4, FP3 and FP2 (learnable levels, emulate
 -- mode, STE f'), 2 epochs each, Adam 1e-3, batch 128, seed 1; ends with
--- the accuracy table and the drop from FP32.
+-- the accuracy table and the change from FP32.
 --
 --   lpact scripts/demo.lua [--epochs N] [--limit N] [--out DIR]
 --                          [--act relu,gelu] [--format fp32,fp4] [--levels fixed]
@@ -88,7 +88,8 @@ for _, act in ipairs(o.acts) do
   end
 end
 
--- The table: rows activations, columns formats, then the drop from FP32.
+-- The table: rows activations, columns formats, then the change from FP32
+-- (the format's accuracy minus FP32's: negative for a loss).
 local function row(cells)
   return "| " .. table.concat(cells, " | ") .. " |"
 end
@@ -107,7 +108,7 @@ for _, a in ipairs(o.acts) do
 end
 if acc[o.acts[1]]["fp32"] then
   print()
-  print("Drop from FP32 (points):")
+  print("Change from FP32 (points; negative: the format loses accuracy):")
   print()
   local h2, s2 = { "activation" }, { "---" }
   for _, f in ipairs(o.formats) do

@@ -59,7 +59,7 @@ t.like(out, "apt%-get install dataset%-fashion%-mnist", "and how to get it")
 t.like(out, "built%-in SYNTHETIC stand%-in", "and that it runs on the synthetic set instead")
 t.like(out, "Test accuracy %(%%%) after 1 epoch on builtin %(SYNTHETIC stand%-in%):", "the table says which data it is")
 
--- the accuracy table and the drop table agree with each other
+-- the accuracy table and the change table agree with each other
 local acc, drop = {}, {}
 for _, l in ipairs(lines(out)) do
   local a, x, y = l:match("^| (%a+) | ([%d.]+) | ([%d.]+) |$")
@@ -68,9 +68,11 @@ for _, l in ipairs(lines(out)) do
   if b then drop[b] = tonumber(d) end
 end
 t.ok(acc.relu and acc.sigmoid, "one accuracy row per activation")
+t.like(out, "\nChange from FP32 %(points; negative: the format loses accuracy%):\n", "the second table is the change from FP32, its sign said")
+t.ok(not out:find("Drop from", 1, true), "no table is called a drop")
 for _, a in ipairs { "relu", "sigmoid" } do
   t.ok(acc[a] and drop[a] and math.abs(drop[a] - (acc[a][2] - acc[a][1])) <= 0.011,
-    string.format("%s: the drop from FP32 is FP2 minus FP32 (%s)", a, tostring(drop[a])))
+    string.format("%s: the change from FP32 is FP2 minus FP32 (%s)", a, tostring(drop[a])))
 end
 
 -- one record per training, holding the printed accuracy
