@@ -290,7 +290,7 @@ end
 -- exact in cjson's doubles. A text the pass cannot hand over so (an empty
 -- object, an integer of 16 digits or more, a spelling JSON forbids, an
 -- escaped \u0001), and a text cjson refuses, goes to the Lua decoder,
--- which has the last word and its error messages. tests/84-json-cjson.lua
+-- which has the last word and its error messages. tests/87-json-cjson.lua
 -- checks that both decoders agree on records, on every such spelling and
 -- on random documents.
 

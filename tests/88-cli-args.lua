@@ -137,7 +137,7 @@ local _, e10, rc10 = run(exe .. " " .. script .. " bug", "LPACT_TRACEBACK=1")
 t.ok(rc10 == 1 and e10:find("stack traceback", 1, true), "LPACT_TRACEBACK=1, a bug: the traceback as ever")
 os.remove(script)
 
--- 5. term_size off a terminal: nil (tests/86-term-size.py asks a pty)
+-- 5. term_size off a terminal: nil (tests/89-term-size.py asks a pty)
 local o11 = run(exe .. " -e 'print(lpact.io.term_size(), lpact.io.term_size(0))'")
 t.is(o11, "nil\tnil\n", "io.term_size: nil when stdout and stdin are no terminal")
 
