@@ -557,7 +557,8 @@ end
 
 --- Groups records into tables: {kind = "matrix", dataset=, model=,
 -- variant=, activations = {…}, formats = {…}, cells = {[act] = {[fmt] =
--- {mean=, sd=, n=}}}, epochs = {…}, seeds = {…}, runs = N} for records
+-- {mean=, sd=, n=, accs = {each run's, in %}, records = {…}}}}, epochs =
+-- {…}, seeds = {…}, runs = N} for records
 -- with an activation and a format, one per (dataset, model, variant); fp32
 -- records join every variant of their dataset and model as its baseline.
 -- The rest go into one {kind = "runs", records = {…}}, and records of
@@ -611,7 +612,11 @@ function results.tables(records)
     g.raw[a] = g.raw[a] or {}
     g.raw[a][f] = g.raw[a][f] or { accs = {} }
     local acc = num(r.test_acc or r.final_test_acc)
-    if acc then table.insert(g.raw[a][f].accs, 100 * acc) end
+    if acc then
+      table.insert(g.raw[a][f].accs, 100 * acc)
+      g.raw[a][f].recs = g.raw[a][f].recs or {}
+      table.insert(g.raw[a][f].recs, r)
+    end
     local bits = type(r.extra) == "table" and num(r.extra.val_bits_per_char)
     if bits then   -- language models (scripts/lm.lua): validation bits per character
       local c = g.raw[a][f]
@@ -674,7 +679,7 @@ function results.tables(records)
       for f, c in pairs(row) do
         if #c.accs > 0 then
           local m, sd = mean_sd(c.accs)
-          cells[a][f] = { mean = m, sd = sd, n = #c.accs }
+          cells[a][f] = { mean = m, sd = sd, n = #c.accs, accs = c.accs, records = c.recs }
           if c.rms then cells[a][f].rms, cells[a][f].hist = mean_sd(c.rms), c.hist end
           if c.bits then cells[a][f].bits = mean_sd(c.bits) end
         end
@@ -1039,6 +1044,76 @@ function results.csv(records)
     end
   end
   return table.concat(lines, "\n") .. "\n"
+end
+
+-- Text for LaTeX: its ten special characters escaped.
+local TEX_ESCAPE = { ["\\"] = "\\textbackslash{}", ["&"] = "\\&", ["%"] = "\\%", ["$"] = "\\$", ["#"] = "\\#",
+  ["_"] = "\\_", ["{"] = "\\{", ["}"] = "\\}", ["~"] = "\\textasciitilde{}", ["^"] = "\\textasciicircum{}",
+  ["<"] = "\\textless{}", [">"] = "\\textgreater{}" }
+local function tex(s)
+  return (tostring(s):gsub("[\\&%%$#_{}~^<>]", TEX_ESCAPE))
+end
+results.tex_escape = tex
+
+--- The LaTeX text of the same tables (report.tex): a document of booktabs
+-- tables, one per (dataset, model, variant) as in the Markdown, rows
+-- activations, columns formats, cells the final test accuracy in percent,
+-- mean $\pm$ standard deviation over seeds when there are several; the best
+-- mean of each column in bold (every cell that ties with it at two
+-- decimals). Compiles with pdflatex and the booktabs package; each table
+-- can be pasted into a paper alone.
+function results.latex(records)
+  local out = {}
+  local function line(x) out[#out + 1] = x end
+  line("\\documentclass{article}")
+  line("\\usepackage[T1]{fontenc}")
+  line("\\usepackage{booktabs}")
+  line("\\begin{document}")
+  local n = 0
+  for _, tb in ipairs(results.tables(records)) do
+    if tb.kind == "matrix" then
+      n = n + 1
+      line("")
+      line("\\begin{table}[ht]")
+      line("\\centering")
+      line("\\caption{" .. tex(title(tb)) .. ": final test accuracy (\\%)" ..
+        (#tb.seeds > 1 and string.format(", mean $\\pm$ standard deviation over %d seeds", #tb.seeds) or "") ..
+        "; the best of each column in bold.}")
+      line("\\begin{tabular}{l" .. string.rep("r", #tb.formats) .. "}")
+      line("\\toprule")
+      local head = { "activation" }
+      for _, f in ipairs(tb.formats) do head[#head + 1] = tex(f) end
+      line(table.concat(head, " & ") .. " \\\\")
+      line("\\midrule")
+      local best = {}
+      for _, f in ipairs(tb.formats) do
+        for _, a in ipairs(tb.activations) do
+          local c = tb.cells[a][f]
+          if c and (not best[f] or c.mean > best[f]) then best[f] = c.mean end
+        end
+      end
+      for _, a in ipairs(tb.activations) do
+        local row = { tex(a) }
+        for _, f in ipairs(tb.formats) do
+          local c = tb.cells[a][f]
+          if not c then row[#row + 1] = "--"
+          else
+            local m = string.format("%.2f", c.mean)
+            if m == string.format("%.2f", best[f]) then m = "\\textbf{" .. m .. "}" end
+            row[#row + 1] = m .. (c.sd and string.format(" $\\pm$ %.2f", c.sd) or "")
+          end
+        end
+        line(table.concat(row, " & ") .. " \\\\")
+      end
+      line("\\bottomrule")
+      line("\\end{tabular}")
+      line("\\end{table}")
+    end
+  end
+  if n == 0 then line("No table: no run has an activation and a format.") end
+  line("")
+  line("\\end{document}")
+  return table.concat(out, "\n") .. "\n"
 end
 
 --- One CSV row per result record (id, model, dataset, activation, format,
