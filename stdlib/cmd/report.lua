@@ -11,6 +11,8 @@
 --   err-<group>.png / .svg   the activation error histograms (first quantized
 --                layer, lowest seed), one panel per activation and format,
 --                for records that carry act_errors
+--   lm-<group>.png / .svg    language models (scripts/lm.lua): validation
+--                bits/char against bits per activation, a line per site
 --   cmp-<pair>.png / .svg    a paired comparison: the change per format from
 --                one setting to another (learnable - fixed levels, ...)
 --                (through gnuplot; --no-figures skips them)
@@ -450,6 +452,50 @@ local function curves_figure(gp, tb, out, stem)
   return draw(gp, out, stem, math.max(1200, 380 * #fmts), 820, table.concat(pre, "\n"), table.concat(body, "\n"))
 end
 
+-- Draws the language-model figure of one (dataset, model) group of
+-- results.lm_sites: validation bits per character against bits per
+-- activation (log2 axis, 32 = FP32 at the right), one line per site (MLP
+-- activation, attention probabilities, both), ± SD bars with several seeds.
+local function lm_figure(gp, g, out, stem)
+  local pre, plots, multi = {}, {}, false
+  local lo, hi = math.huge, -math.huge
+  local xs = {}
+  for k, l in ipairs(g.lines) do
+    local d = {}
+    for _, p in ipairs(l.points) do
+      local sd = p.sd or 0
+      if p.sd then multi = true end
+      d[#d + 1] = string.format("%d %.6f %.6f %.6f", p.bits, p.mean, p.mean - sd, p.mean + sd)
+      for _, v in ipairs(p.values) do lo, hi = math.min(lo, v), math.max(hi, v) end
+      lo, hi = math.min(lo, p.mean - sd), math.max(hi, p.mean + sd)
+      xs[p.bits] = true
+    end
+    pre[#pre + 1] = "$l" .. k .. " << EOD\n" .. table.concat(d, "\n") .. "\nEOD"
+    plots[#plots + 1] = string.format("$l%d using 1:2:3:4 with yerrorlines lw 2 pt %d ps 1.1 lc %d title %s",
+      k, 5 + 2 * ((k - 1) % 3), k, gp_quote(l.label))
+  end
+  local tics = {}
+  for x in pairs(xs) do tics[#tics + 1] = x end
+  table.sort(tics)
+  local xmin, xmax = tics[1], tics[#tics]
+  for i, x in ipairs(tics) do tics[i] = string.format("'%s' %d", x == 32 and "32 (fp32)" or tostring(x), x) end
+  local ylo, yhi = padded(lo, hi, 0.005)
+  pre[#pre + 1] = table.concat({
+    "set logscale x 2",
+    string.format("set xrange [%g:%g]", xmin / 1.25, xmax * 1.25),
+    "set xtics (" .. table.concat(tics, ", ") .. ")",
+    string.format("set yrange [%.6f:%.6f]", ylo, yhi),
+    "set grid lc rgb '#dddddd'",
+    "set key below left",
+    "set xlabel 'bits per activation (log scale)'",
+    "set ylabel 'validation bits per character'",
+    "set title " .. gp_lines(tostring(g.dataset) .. ", " .. tostring(g.model) ..
+      ": validation bits per character, one line per site" ..
+      (multi and "\nmean ± SD over seeds" or "")),
+  }, "\n")
+  return draw(gp, out, stem, 900, 600, table.concat(pre, "\n"), "plot " .. table.concat(plots, ", "))
+end
+
 -- Draws one paired comparison (results.comparisons): the mean change per
 -- format, one line per activation, with bars from the lowest to the
 -- highest seed's change, and the zero line.
@@ -552,6 +598,13 @@ return function(args)
             shown[#shown + 1] = "figure: " .. out .. "/" .. estem .. ".png, .svg, .pdf\n"
           end
         end
+      end
+      for _, g in ipairs(results.lm_sites(records)) do
+        local stem = "lm-" .. slug(tostring(g.dataset) .. " " .. tostring(g.model))
+        while used[stem] do stem = stem .. "-2" end
+        used[stem] = true
+        lm_figure(gp, g, out, stem)
+        shown[#shown + 1] = "figure: " .. out .. "/" .. stem .. ".png, .svg, .pdf\n"
       end
       for _, cp in ipairs(results.comparisons(records)) do
         local stem = "cmp-" .. slug(string.format("%s %s %s %s %s vs %s after %s epochs", tostring(cp.dataset),
