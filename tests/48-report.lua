@@ -124,7 +124,7 @@ Change in final test accuracy (points) from levels=fixed to levels=learnable aft
 | baseline | mlp | fashion-mnist | 1 | 5 | 88.12 | 3.50 |
 ]]
 local want_csv = [[
-dataset,model,variant,activation,fp32,e4m3,fp6,fp4,fp2,drop_e4m3,drop_fp6,drop_fp4,drop_fp2
+dataset,model,variant,activation,fp32,e4m3,fp6,fp4,fp2,change_e4m3,change_fp6,change_fp4,change_fp2
 cifar-10,vgg_cifar,,relu,,75.00,70.00,,,,,,
 cifar-10,vgg_cifar,,gelu,,76.00,,,,,,,
 fashion-mnist,cnn_small,levels=fixed mode=emulate,relu,90.00,,,85.50,,,,-4.50,
@@ -219,7 +219,8 @@ t.is(out, "lpact: report: gnuplot not found ('/nonexistent/gnuplot'): install th
   "gnuplot missing: one clear line")
 t.is(code, 1, "gnuplot missing: exit 1")
 out, code = run(exe .. " report")
-t.is(out, "lpact: usage: lpact report DIR [--out OUTDIR] [--no-figures] [--require-complete]\n", "no folder: usage")
+t.is(out, "lpact: report: missing argument 'dir'; usage: lpact report [-h] [-o OUTDIR] [--no-figures] [--require-complete] DIR\n",
+  "no folder: one line with the usage")
 t.is(code, 2, "usage error exits 2")
 out, code = run(exe .. " report " .. dir .. "/nope")
 t.is(out, "lpact: report: no such folder: " .. dir .. "/nope\n", "missing folder named")

@@ -119,10 +119,26 @@ t.is(tostring(compare("e2m1", "e1m2", { width = 30 })), table.concat({
   "e2m1  |─|─|─||───|───|──────|",
   "e1m2  |─|─|─||─|─|─|─────────",
   "      0      2       4      6",
+  "      | one value in a column, 2-9 that many, # ten or more",
   "e2m1  0 0.5 1 1.5 2 3 4 6",
   "e1m2  0 0.5 1 1.5 2 2.5 3 3.5",
 }, "\n"), "compare e2m1 e1m2")
 t.like(tostring(compare("e4m3", "e5m2", { width = 80 })), "log2 scale", "wide ranges use a log scale")
+-- Rows are labelled as asked: e3m2 and e3m2:nosub differ in name; two
+-- Formats of one bare name fall back to their full specs. E3M2 (bias 3)
+-- has 32 non-negative values from 0.0625 (subnormal 2^-4), 29 without
+-- its three subnormals (from 0.25).
+local nos = lines(tostring(compare("e3m2", "e3m2:nosub", { width = 80 })))
+t.like(nos[2], "^e3m2        [|]", "compare: the first row is e3m2")
+t.like(nos[3], "^e3m2:nosub  [|]", "compare: the second row shows :nosub")
+t.is(nos[6], "e3m2        32 values from 0.0625 to 28", "compare: e3m2's values")
+t.is(nos[7], "e3m2:nosub  29 values from 0.25 to 28", "compare: e3m2:nosub's values")
+local byf = lines(tostring(compare(lpact.format "e3m2", lpact.format "e3m2:nosub", { width = 90 })))
+t.like(byf[2], "^e3m2:bias=3:fin:sat:rne ", "compare of two Formats named alike: the full spec")
+t.like(byf[3], "^e3m2:bias=3:nosub:fin:sat:rne ", "and the other's")
+-- e4m3 and e5m2 on 40 columns crowd several values into a column: digits
+t.like(tostring(compare("e4m3", "e5m2", { width = 40 })), "\n%s+| one value in a column, 2%-9 that many, # ten or more\n",
+  "compare explains its digit marks in a legend line")
 t.raises(function() return compare("fp4") end, "two formats expected", "compare needs two formats")
 
 -- Histograms: 6 values in 3 bins; bars of 22 cells (40 - 14 - 1 - 3) in
@@ -219,7 +235,8 @@ ul:forward(lpact.tensor { -3, -0.5, 0.2, 0.9, 1.5, 7, 0 / 0, 0 })
 local uv = show.usage(ul, { width = 50, color = false })
 t.is(tostring(uv), table.concat({
   "level usage of qact relu fp2 emulate levels=fixed ste=fprime",
-  "8 inputs in 1 pass: 2 saturated (25.0%), 3 rounded to zero (37.5%), 1 NaN (12.5%)",
+  "8 inputs in 1 pass:",
+  "  2 saturated (25.0%), 3 rounded to zero (37.5%), 1 NaN (12.5%)",
   "code  value  count  share",
   "0x3      -2      1  12.5%  ███████▋",
   "0x2      -0      1  12.5%  ███████▋",
@@ -229,8 +246,17 @@ t.is(tostring(uv), table.concat({
 t.ok(uv.figure.kind == "bars" and table.concat(uv.figure.labels, " ") == "-2 -0 0 2"
   and table.concat(uv.figure.counts, " ") == "1 1 3 2", "usage: its figure is a bar per level")
 ul:forward(lpact.tensor { 2, 2 })
-t.like(tostring(show.usage(ul, { width = 50, color = false })), "\n10 inputs in 2 passes: 2 saturated %(20%.0%%%)",
+t.like(tostring(show.usage(ul, { width = 50, color = false })), "\n10 inputs in 2 passes:\n  2 saturated %(20%.0%%%)",
   "usage: counts add up over passes")
+t.like(tostring(show.usage(ul, { width = 90, color = false })), "\n10 inputs in 2 passes: 2 saturated %(20%.0%%%), 3 rounded",
+  "usage: one line when the width has room for it")
+for _, w in ipairs { 70, 80 } do
+  local widest = 0
+  for l in (tostring(show.usage(ul, { width = w, color = false })) .. "\n"):gmatch("(.-)\n") do
+    widest = math.max(widest, utf8.len(l))
+  end
+  t.ok(widest <= w, "usage: no line wider than the width " .. w .. " (widest " .. widest .. ")")
+end
 local u8 = lpact.qact.layer { "tanh", fmt = "fp8", telemetry = true }
 u8:forward(lpact.tensor { 0.1, 0.1, 1, 500, -2 })
 local t8 = tostring(show.usage(u8, { width = 50, color = false }))

@@ -5,14 +5,15 @@
 local lpact = require "lpact"
 local fi = require "lpact.formatinfo"
 
-local USAGE = "usage: lpact levels FORMAT   (formats of at most 12 bits)"
+local cli = require "lpact.cli"
 
 return function(args)
-  if args[1] == "-h" or args[1] == "--help" then print(USAGE) return 0 end
-  if #args ~= 1 then lpact.fail(USAGE) end
-  local f, err = lpact.parse_format(args[1])
+  local p = cli.parser("lpact levels", "List every code of a format (of at most 12 bits): bits, value, gap to the next.")
+  p:argument("format", "the format, e.g. fp4, e2m1, ue3m1"):argname("FORMAT")
+  local spec = cli.parse(p, args).format
+  local f, err = lpact.parse_format(spec)
   if not f then lpact.fail(err) end
-  local rows, msg = fi.levels(f, 12, args[1])
+  local rows, msg = fi.levels(f, 12, spec)
   if not rows then lpact.fail(msg) end
   print(string.format("%s = %s", f.name, f.spec))
   for _, r in ipairs(rows) do print(r) end

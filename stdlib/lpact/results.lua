@@ -1002,7 +1002,8 @@ end
 --- The CSV text of the same tables: one row per (group, activation), the
 -- columns dataset, model, variant, activation, one accuracy column per
 -- format (percent, mean over seeds) and, when the group has fp32, one
--- drop_<format> column per other format (accuracy minus fp32's).
+-- change_<format> column per other format (accuracy minus fp32's: negative
+-- when the format loses accuracy).
 -- Formats are the union over all groups; a missing cell is empty.
 function results.csv(records)
   local tables = results.tables(records)
@@ -1014,7 +1015,7 @@ function results.csv(records)
   local head = { "dataset", "model", "variant", "activation" }
   for _, f in ipairs(fmts) do head[#head + 1] = f end
   local has_base = seen.fp32
-  if has_base then for _, f in ipairs(fmts) do if f ~= "fp32" then head[#head + 1] = "drop_" .. f end end end
+  if has_base then for _, f in ipairs(fmts) do if f ~= "fp32" then head[#head + 1] = "change_" .. f end end end
   local lines = { table.concat(head, ",") }
   for _, tb in ipairs(tables) do
     if tb.kind == "matrix" then

@@ -357,9 +357,9 @@ function show.levels(fmt, learned, opts)
   if opts and opts.original then opts.original = learned_list(opts.original, #d.codes) end
   local npos = #d.codes >> (d.signed and 1 or 0)
   if not lv and npos > 16 and d.mbits <= 3 and not (opts and opts.original) then
-    return view({ desc = d, opts = opts }, levels_grid)
+    return view({ desc = d, opts = opts, as_text = true }, levels_grid)
   end
-  return view({ desc = d, learned = lv, opts = opts }, function(v)
+  return view({ desc = d, learned = lv, opts = opts, as_text = true }, function(v)
     local d_, lv_ = v.desc, v.learned
     local orig = v.opts and v.opts.original
     local color = show.color(v.opts)
@@ -465,7 +465,9 @@ end
 --- Two or more formats' non-negative values on one number line: linear
 -- when the values span a small range, else logarithmic (zero at the left
 -- edge). A column shows '|' for one value, a digit for several, '#' for
--- ten or more. Below, the values themselves when there are few.
+-- ten or more (a legend line says so). Below, the values themselves when
+-- there are few. Rows are labelled as the formats were given ("e3m2:nosub");
+-- the view can :save("values.png") as a number line figure.
 --     compare("e2m1", "e1m2")
 function show.compare(...)
   local args = table.pack(...)
@@ -483,7 +485,30 @@ function show.compare(...)
     end
     descs[i] = d
   end
-  return view({ descs = descs, opts = opts }, function(v)
+  -- Each row is labelled as the format was asked for ("e3m2:nosub", not the
+  -- bare name "e3m2"); labels that still coincide show the full spec.
+  local labels, seen, clash = {}, {}, false
+  for i, d in ipairs(descs) do
+    labels[i] = type(args[i]) == "string" and args[i] or d.name
+    if seen[labels[i]] then clash = true end
+    seen[labels[i]] = true
+  end
+  if clash then for i, d in ipairs(descs) do labels[i] = d.spec or labels[i] end end
+  local rows = {}
+  for i, d in ipairs(descs) do rows[i] = { label = labels[i], values = positive_values(d) } end
+  local top, bottom = 0, huge
+  for _, r in ipairs(rows) do
+    for _, x in ipairs(r.values) do
+      if x > top then top = x end
+      if x > 0 and x < bottom then bottom = x end
+    end
+  end
+  local logscale = opts.scale == "log" or (opts.scale ~= "linear" and top / bottom > 64)
+  local fig = { kind = "numberline", rows = rows, log = logscale,
+    title = "non-negative values of " .. table.concat(labels, ", "),
+    xlabel = logscale and "value (log2 scale; 0 at the left edge)" or "value", ylabel = "",
+    height = 150 + 80 * #rows }
+  return view({ descs = descs, labels = labels, opts = opts, figure = fig }, function(v)
     local ds = v.descs
     local sets, top, bottom = {}, 0, huge
     for i, d in ipairs(ds) do
@@ -494,7 +519,7 @@ function show.compare(...)
       end
     end
     local namew = 0
-    for _, d in ipairs(ds) do namew = math.max(namew, ulen(d.name)) end
+    for _, l in ipairs(v.labels) do namew = math.max(namew, ulen(l)) end
     local width = show.width(v.opts)
     local n = math.max(10, width - namew - 3)
     local logscale = v.opts.scale == "log" or (v.opts.scale ~= "linear" and top / bottom > 64)
@@ -523,7 +548,7 @@ function show.compare(...)
         local k = counts[c] or 0
         cells[c] = k == 0 and "─" or k == 1 and "|" or k < 10 and tostring(k) or "#"
       end
-      out[#out + 1] = rpad(d.name, namew) .. "  " .. table.concat(cells)
+      out[#out + 1] = rpad(v.labels[i], namew) .. "  " .. table.concat(cells)
     end
     -- axis labels: ends and a few ticks in between
     local axis = {}
@@ -548,6 +573,7 @@ function show.compare(...)
       label(num(top), n)
     end
     out[#out + 1] = string.rep(" ", namew + 2) .. (table.concat(axis):gsub("%s+$", ""))
+    out[#out + 1] = string.rep(" ", namew + 2) .. "| one value in a column, 2-9 that many, # ten or more"
     local few = true
     for i = 1, #ds do if #sets[i] > 16 then few = false end end
     for i, d in ipairs(ds) do
@@ -555,9 +581,9 @@ function show.compare(...)
       if few then
         local t = {}
         for k, x in ipairs(s) do t[k] = num(x) end
-        out[#out + 1] = rpad(d.name, namew) .. "  " .. table.concat(t, " ")
+        out[#out + 1] = rpad(v.labels[i], namew) .. "  " .. table.concat(t, " ")
       else
-        out[#out + 1] = fmt_str("%s  %d values from %s to %s", rpad(d.name, namew), #s,
+        out[#out + 1] = fmt_str("%s  %d values from %s to %s", rpad(v.labels[i], namew), #s,
           num(s[2] or s[1]), num(s[#s]))
       end
     end
