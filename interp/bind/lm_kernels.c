@@ -294,7 +294,7 @@ static int k_attention(lua_State *L) {
   lua_settop(L, 8);
   int64_t os[3] = {a.B, a.T, a.H * a.hd}, ss[4] = {a.B, a.H, a.T, 3};
   int slots = lp_attention_slots(a.B * a.H);
-  int64_t ws[1] = {lp_attention_workspace(a.T, slots)};
+  int64_t ws[1] = {lp_attention_workspace(a.T, a.hd, slots)};
   lp_tensor *o = lp_push_tensor(L, 3, os, 0);
   lp_tensor *st = lp_push_tensor(L, 4, ss, 0);
   lp_tensor *work = lp_push_tensor(L, 1, ws, 0);
@@ -323,14 +323,14 @@ static int k_attention_backward(lua_State *L) {
   lua_settop(L, 11);
   int slots = lp_attention_slots(a.B * a.H);
   int64_t nc = quant ? (int64_t)q.qz->ncodes : 0;
-  int64_t ws[1] = {lp_attention_workspace(a.T, slots) + (nl ? 2 * a.B * a.H * nc : 0)}, ls[1] = {nc};
+  int64_t ws[1] = {lp_attention_workspace(a.T, a.hd, slots) + (nl ? 2 * a.B * a.H * nc : 0)}, ls[1] = {nc};
   lp_tensor *dq = lp_push_tensor_like(L, qkv, 0);
   lp_tensor *dl = NULL;
   if (nl) dl = lp_push_tensor(L, 1, ls, 1);
   else lua_pushnil(L);
   lp_tensor *work = lp_push_tensor(L, 1, ws, 0);
   float *w = lp_tensor_data(work);
-  double *dpart = nl ? (double *)(w + lp_attention_workspace(a.T, slots)) : NULL;
+  double *dpart = nl ? (double *)(w + lp_attention_workspace(a.T, a.hd, slots)) : NULL;
   lp_attention_backward(lp_tensor_data(dq), data_or_null(dl), dpart, w, lp_tensor_data(d), lp_tensor_data(qkv),
                         lp_tensor_data(st), a.B, a.T, a.H, a.hd, quant ? &q : NULL, drop ? &dr : NULL);
   lp_tensor_free(work);
