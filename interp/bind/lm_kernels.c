@@ -15,6 +15,7 @@
 #include "bind/bind.h"
 #include "core/attention.h"
 #include "core/embed.h"
+#include "core/format.h"
 #include "core/norm.h"
 #include "core/parallel.h"
 #include "core/rng.h"
@@ -395,7 +396,20 @@ static int k_windows(lua_State *L) {
   return 2;
 }
 
+/* lm_kernels.lanes([level]) -> the lane level in force before, the best
+ * this CPU runs: the build of the attention and activation loops
+ * (lp_quantize_simd: 0 baseline, 1 AVX2, 2 AVX-512; nil or -1 the best;
+ * every level gives the same bits). For tests and benchmarks. */
+static int k_lanes(lua_State *L) {
+  lua_Integer l = luaL_optinteger(L, 1, -1);
+  luaL_argcheck(L, l >= -1 && l <= lp_quantize_simd_max(), 1, "lane level not run by this CPU");
+  lua_pushinteger(L, lp_quantize_simd((int)l));
+  lua_pushinteger(L, lp_quantize_simd_max());
+  return 2;
+}
+
 static const luaL_Reg kernels[] = {
+  {"lanes", k_lanes},
   {"embed", k_embed}, {"embed_backward", k_embed_backward},
   {"layernorm", k_layernorm}, {"layernorm_backward", k_layernorm_backward},
   {"rmsnorm", k_rmsnorm}, {"rmsnorm_backward", k_rmsnorm_backward},

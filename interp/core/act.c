@@ -265,8 +265,8 @@ static double softsign_ops(double x, double a, const lp_format *r) {
 LP_ACT_LIST(ACT_SPANS)
 #undef ACT_SPANS
 
-typedef void (*act_fwd_fn)(float *, const float *, size_t, float);
-typedef void (*act_bwd_fn)(float *, const float *, const float *, size_t, float, int);
+typedef lp_act_fwd_fn act_fwd_fn;
+typedef lp_act_bwd_fn act_bwd_fn;
 #if ACT_X86
 /* [function][0: AVX2, 1: AVX-512] */
 static const struct {
@@ -411,6 +411,12 @@ static act_ctx spans(lp_act a) {
   }
 #endif
   return c;
+}
+
+void lp_act_spans(lp_act a, lp_act_fwd_fn *forward, lp_act_bwd_fn *backward) {
+  act_ctx c = spans(a);
+  if (forward) *forward = c.forward;
+  if (backward) *backward = c.backward;
 }
 
 void lp_act_forward(lp_act a, float *out, const float *inp, int64_t n, float alpha) {

@@ -10,7 +10,7 @@
  * per query row (stats), and the backward recomputes each row's scores.
  * Row i computes its i + 1 unmasked scores only. While a head is computed
  * the kernel holds its keys and values by column and their gradients in a
- * per-thread workspace (4 hd T floats) and a few rows of T.
+ * per-thread workspace (4 hd T floats) and a few rows of T (20 T).
  *
  * Every sum is taken in a fixed order, so the results are the same bits
  * for any thread count and any vector width, and output row i depends on
@@ -57,7 +57,7 @@ typedef struct lp_attn_drop {
 } lp_attn_drop;
 
 /* Floats of workspace the kernels need for slots = lp_attention_slots(B * H)
- * slots: 4 hd T + 5 T each. */
+ * slots: 4 hd T + 20 T each. */
 int lp_attention_slots(int64_t BH);
 int64_t lp_attention_workspace(int64_t T, int64_t hd, int slots);
 
