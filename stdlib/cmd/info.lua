@@ -2,7 +2,7 @@
 -- special values, overflow rule and rounding mode.
 
 local lpact = require "lpact"
-local fi = require "lpact.formatinfo"
+local show = require "lpact.show.formats"
 
 local USAGE = "usage: lpact info FORMAT   (e.g. fp4, e4m3, ue2m1:bias=0, e3m2:sr)"
 
@@ -11,6 +11,6 @@ return function(args)
   if #args ~= 1 then lpact.fail(USAGE) end
   local f, err = lpact.parse_format(args[1])
   if not f then lpact.fail(err) end
-  for _, line in ipairs(fi.describe(f)) do print(line) end
+  print(show.format(f))
   return 0
 end
