@@ -31,6 +31,9 @@ PKGS    = \
   liblua5.4-dev \
   libopenblas-dev \
   libreadline-dev \
+  lua-argparse \
+  lua-cjson \
+  lua-filesystem \
   munge \
   pkg-config \
   python3 \

@@ -5,7 +5,7 @@
 -- the accuracy table and the change from FP32.
 --
 --   lpact scripts/demo.lua [--epochs N] [--limit N] [--out DIR]
---                          [--acts relu,gelu] [--formats fp32,fp4] [--levels fixed]
+--                          [--act relu,gelu] [--format fp32,fp4] [--levels fixed]
 --                          [--ste clipped]
 --
 -- --ste picks the STE rule (fprime, identity, clipped, staircase; the
@@ -17,39 +17,23 @@
 
 local qact = lpact.qact
 
-local function parse_args(a)
-  local o = { epochs = 2, out = "results/demo", acts = "relu,gelu,sigmoid,tanh",
-    formats = "fp32,fp8,fp4,fp3,fp2", levels = "learnable", ste = "fprime" }
-  local i = 1
-  while i <= #a do
-    local k = a[i]:match("^%-%-([%w_]+)$")
-    if not k or a[i + 1] == nil then lpact.fail("usage: lpact scripts/demo.lua [--epochs N] [--limit N] [--out DIR] [--acts a,b] [--formats f,g] [--levels fixed|learnable] [--ste RULE]") end
-    if o[k] == nil and k ~= "limit" then lpact.fail("unknown option --" .. k .. " (see the usage at the top of scripts/demo.lua)") end
-    o[k] = a[i + 1]
-    i = i + 2
-  end
-  local function whole(k, min)
-    local n = math.tointeger(tonumber(o[k]))
-    if not n or n < min then lpact.fail(string.format("--%s: a whole number >= %d expected, got '%s'", k, min, tostring(o[k]))) end
-    return n
-  end
-  o.epochs = whole("epochs", 1)
-  o.limit = o.limit and whole("limit", 1)
-  if o.levels ~= "fixed" and o.levels ~= "learnable" then
-    lpact.fail("--levels: fixed or learnable expected, got '" .. tostring(o.levels) .. "'")
-  end
-  local function list(s)
-    local t = {}
-    for w in s:gmatch("[^,]+") do t[#t + 1] = w end
-    return t
-  end
-  o.acts, o.formats = list(o.acts), list(o.formats)
-  if #o.acts == 0 or #o.formats == 0 then lpact.fail("--acts and --formats need at least one value each") end
-  return o
-end
-
-lpact.script_help(arg)
-local o = parse_args(arg)
+local cli = require "lpact.cli"
+local p = cli.parser("lpact scripts/demo.lua",
+  "The study's headline slice: the MLP 784-256-128-10 on Fashion-MNIST, each activation in each format.",
+  "Lists are comma-separated. Options take --name value or --name=value; --acts and --formats are " ..
+  "the older spellings of --act and --format.", { acts = "act", formats = "format" })
+p:option("--epochs", "training epochs"):argname("N"):default("2"):convert(cli.int(1))
+p:option("--limit", "use only the first N training and test images"):argname("N"):convert(cli.int(1))
+p:option("--out", "the folder of the result records"):argname("DIR"):default("results/demo")
+p:option("--act", "activations"):argname("LIST"):default("relu,gelu,sigmoid,tanh"):convert(cli.list())
+p:option("--format", "formats (fp32 is the baseline)"):argname("LIST"):default("fp32,fp8,fp4,fp3,fp2")
+  :convert(cli.list())
+p:option("--levels", "the quantized activations' levels"):argname("RULE"):default("learnable")
+  :convert(cli.choice { "fixed", "learnable" })
+p:option("--ste", "the straight-through rule"):argname("RULE"):default("fprime")
+  :convert(cli.choice(require("lpact.qact.options").STES))
+local o = cli.parse(p, arg)
+o.acts, o.formats = o.act, o.format
 
 -- Every layer is built once before any training, so that a bad activation
 -- or format fails now and not after minutes of work.

@@ -42,7 +42,7 @@ out, err, rc = run(exe .. " info e4m9q")
 t.is(err, "lpact: e4m9q: unexpected 'q' at column 5, expected ':' or end\n", "info: parse error line")
 t.is(rc, 2, "info: bad spec exits 2")
 out, err, rc = run(exe .. " info")
-t.like(err, "^lpact: usage: lpact info FORMAT", "info without a format")
+t.like(err, "^lpact: info: missing argument .format.; usage: lpact info %[%-h%] FORMAT\n$", "info without a format")
 t.is(rc, 2, "exit 2")
 for _, s in ipairs { "e9m1", "e4m3:bias=300", "e1m2:ieee", "fp5", "fp4:rnx" } do
   out, err, rc = run(exe .. " info " .. s)

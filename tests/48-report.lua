@@ -219,7 +219,8 @@ t.is(out, "lpact: report: gnuplot not found ('/nonexistent/gnuplot'): install th
   "gnuplot missing: one clear line")
 t.is(code, 1, "gnuplot missing: exit 1")
 out, code = run(exe .. " report")
-t.is(out, "lpact: usage: lpact report DIR [--out OUTDIR] [--no-figures] [--require-complete]\n", "no folder: usage")
+t.is(out, "lpact: report: missing argument 'dir'; usage: lpact report [-h] [-o OUTDIR] [--no-figures] [--require-complete] DIR\n",
+  "no folder: one line with the usage")
 t.is(code, 2, "usage error exits 2")
 out, code = run(exe .. " report " .. dir .. "/nope")
 t.is(out, "lpact: report: no such folder: " .. dir .. "/nope\n", "missing folder named")

@@ -265,7 +265,8 @@ ul:forward(lpact.tensor { -3, -0.5, 0.2, 0.9, 1.5, 7, 0 / 0, 0 })
 local uv = show.usage(ul, { width = 50, color = false })
 t.is(tostring(uv), table.concat({
   "level usage of qact relu fp2 emulate levels=fixed ste=fprime",
-  "8 inputs in 1 pass: 2 saturated (25.0%), 3 rounded to zero (37.5%), 1 NaN (12.5%)",
+  "8 inputs in 1 pass:",
+  "  2 saturated (25.0%), 3 rounded to zero (37.5%), 1 NaN (12.5%)",
   "code  value  count  share",
   "0x3      -2      1  12.5%  ███████▋",
   "0x2      -0      1  12.5%  ███████▋",
@@ -275,8 +276,17 @@ t.is(tostring(uv), table.concat({
 t.ok(uv.figure.kind == "bars" and table.concat(uv.figure.labels, " ") == "-2 -0 0 2"
   and table.concat(uv.figure.counts, " ") == "1 1 3 2", "usage: its figure is a bar per level")
 ul:forward(lpact.tensor { 2, 2 })
-t.like(tostring(show.usage(ul, { width = 50, color = false })), "\n10 inputs in 2 passes: 2 saturated %(20%.0%%%)",
+t.like(tostring(show.usage(ul, { width = 50, color = false })), "\n10 inputs in 2 passes:\n  2 saturated %(20%.0%%%)",
   "usage: counts add up over passes")
+t.like(tostring(show.usage(ul, { width = 90, color = false })), "\n10 inputs in 2 passes: 2 saturated %(20%.0%%%), 3 rounded",
+  "usage: one line when the width has room for it")
+for _, w in ipairs { 70, 80 } do
+  local widest = 0
+  for l in (tostring(show.usage(ul, { width = w, color = false })) .. "\n"):gmatch("(.-)\n") do
+    widest = math.max(widest, utf8.len(l))
+  end
+  t.ok(widest <= w, "usage: no line wider than the width " .. w .. " (widest " .. widest .. ")")
+end
 local u8 = lpact.qact.layer { "tanh", fmt = "fp8", telemetry = true }
 u8:forward(lpact.tensor { 0.1, 0.1, 1, 500, -2 })
 local t8 = tostring(show.usage(u8, { width = 50, color = false }))

@@ -5,17 +5,18 @@
 local lpact = require "lpact"
 local show = require "lpact.show.formats"
 
-local USAGE = "usage: lpact levels FORMAT   (formats of at most 12 bits)"
+local cli = require "lpact.cli"
 
 return function(args)
-  if args[1] == "-h" or args[1] == "--help" then print(USAGE) return 0 end
-  if #args ~= 1 then lpact.fail(USAGE) end
-  local f, err = lpact.parse_format(args[1])
+  local p = cli.parser("lpact levels", "List every code of a format (of at most 12 bits): bits, value, gaps, kind.")
+  p:argument("format", "the format, e.g. fp4, e2m1, ue3m1"):argname("FORMAT")
+  local spec = cli.parse(p, args).format
+  local f, err = lpact.parse_format(spec)
   if not f then lpact.fail(err) end
   if f.bits > show.MAX_LIST_BITS then
     lpact.fail(string.format("%s has %d bits (%s codes); levels lists formats of at most %d bits"
-      .. " (try 'lpact info %s')", args[1], f.bits, f.bits >= 32 and "2^32" or tostring(f.ncodes),
-      show.MAX_LIST_BITS, args[1]))
+      .. " (try 'lpact info %s')", spec, f.bits, f.bits >= 32 and "2^32" or tostring(f.ncodes),
+      show.MAX_LIST_BITS, spec))
   end
   print(show.levels(f, nil, { list = true, color = false }))
   return 0

@@ -27,7 +27,17 @@ local figure = require "lpact.figure"
 local results = require "lpact.results"
 local io_ = lpact.io
 
-local USAGE = "usage: lpact report DIR [--out OUTDIR] [--no-figures] [--require-complete]"
+local cli = require "lpact.cli"
+
+local function parser()
+  local p = cli.parser("lpact report", "Tables and figures from a folder of result records " ..
+    "(report.md, report.csv, runs.csv and the figures; docs/results.md).")
+  p:argument("dir", "the results folder"):argname("DIR")
+  p:option("-o --out", "write the report into OUTDIR [DIR]"):argname("OUTDIR")
+  p:flag("--no-figures", "tables only: no gnuplot figures")
+  p:flag("--require-complete", "exit 1 (after writing the report) when a configuration of the grid is missing, failed or interrupted")
+  return p
+end
 
 -- Outputs drawn or written under temporary names, renamed together at the end.
 local pending = {}
@@ -256,32 +266,8 @@ local function comparison_figure(gp, cp, out, stem)
 end
 
 return function(args)
-  local dir, out, figures, require_complete = nil, nil, true, false
-  local i = 1
-  while args[i] do
-    local a = args[i]
-    if a == "--out" or a == "-o" then
-      out = args[i + 1] or lpact.fail(USAGE)
-      i = i + 1
-    elseif a:match("^%-%-out=") then
-      out = a:sub(7)
-    elseif a == "--no-figures" then
-      figures = false
-    elseif a == "--require-complete" then
-      require_complete = true
-    elseif a == "-h" or a == "--help" then
-      print(USAGE)
-      return 0
-    elseif a:match("^%-") then
-      lpact.fail("report: unknown option '" .. a .. "' (" .. USAGE .. ")")
-    elseif dir then
-      lpact.fail("report: one results folder expected (" .. USAGE .. ")")
-    else
-      dir = a
-    end
-    i = i + 1
-  end
-  if not dir then lpact.fail(USAGE) end
+  local o = cli.parse(parser(), args)
+  local dir, out, figures, require_complete = o.dir, o.out, not o.no_figures, o.require_complete and true or false
   dir = dir:gsub("(.)/+$", "%1")
   if not io_.isdir(dir) then lpact.fail("report: no such folder: " .. dir) end
   local records, rejected = results.read_dir(dir)
