@@ -158,7 +158,8 @@ static void run2(lp_binop op, iter3 *it, float *o, const float *a, const float *
   if (nd == 1) {
     flat2_ctx c = {op, o, a, b, so, sa, sb};
     /* An output with stride 0 is an accumulation: keep it on one thread. */
-    lp_parallel_for((size_t)n, so ? GRAIN : (size_t)n + 1, flat2_range, &c);
+    if (so == 0) flat2_range(&c, 0, (size_t)n);
+    else lp_parallel_for((size_t)n, GRAIN, flat2_range, &c);
     return;
   }
   int64_t idx[LP_MAXDIM] = {0}, outer = 1;
