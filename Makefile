@@ -31,6 +31,9 @@ PKGS    = \
   liblua5.4-dev \
   libopenblas-dev \
   libreadline-dev \
+  lua-argparse \
+  lua-cjson \
+  lua-filesystem \
   munge \
   pkg-config \
   python3 \
@@ -138,7 +141,8 @@ asan:
 # build folder of its own (docs/testing.md). Each harness starts from its
 # seed corpus in tests/fuzz/corpus/<name> (read only) and keeps what it
 # finds in $(FUZZ_BUILD)/corpus/<name>; a crash stops with the input saved
-# as $(FUZZ_BUILD)/crash-<name>-*. FUZZ_SECONDS per harness (CI: 20).
+# as $(FUZZ_BUILD)/crash-<name>-*. FUZZ_SECONDS per harness, or FUZZ_RUNS
+# inputs per harness (with FUZZ_SEED, a run that repeats: CI's).
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_TARGETS  = format idx csv json checkpoint round
@@ -150,7 +154,7 @@ fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
 	  log=$(FUZZ_BUILD)/fuzz-$$t.log; \
-	  if ! $(FUZZ_BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=2048 \
+	  if ! $(FUZZ_BUILD)/fuzz/$$t $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS)) -timeout=20 -rss_limit_mb=2048 \
 	       -print_final_stats=1 $(if $(FUZZ_SEED),-seed=$(FUZZ_SEED)) -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
 	       $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t >$$log 2>&1; then \
 	    tail -40 $$log; echo "fuzz: $$t FAILED (log: $$log)"; exit 1; \

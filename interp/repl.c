@@ -859,6 +859,19 @@ static void after_chunk(lua_State *L, int text, int base) {
   fflush(stdout);
 }
 
+/* Sets repl.lua's field `chunk` to the value at index `text` (the code about
+ * to run, so that a view can name itself after the call that made it: a
+ * saved hist(w) is titled "hist(w)"), or to nil when `text` is 0. */
+static void set_chunk_text(lua_State *L, int text) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "lpact.repl") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return;
+  }
+  if (text) lua_pushvalue(L, text); else lua_pushnil(L);
+  lua_setfield(L, -2, "chunk");
+  lua_pop(L, 1);
+}
+
 /* Reads, compiles, runs and prints one chunk. Returns 0 at end of input. */
 static int one_chunk(lua_State *L) {
   int base = lua_gettop(L);
@@ -878,7 +891,9 @@ static int one_chunk(lua_State *L) {
   }
   history_add(lua_tostring(L, base + 1));
   if (status == LUA_OK) {       /* the text stays at base + 1 for repl.after */
+    set_chunk_text(L, base + 1);
     status = docall(L, 0, LUA_MULTRET);
+    set_chunk_text(L, 0);
     if (status == LUA_OK) {
       int top = lua_gettop(L);
       for (int i = base + 2; i <= top; i++) lua_pushvalue(L, i);

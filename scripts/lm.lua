@@ -10,14 +10,14 @@
 --   lpact scripts/lm.lua --quick
 --       a few minutes on 2 cores: FP32, FP4 and FP2 (MLP activation and
 --       attention probabilities), printing val bits/char and a sample each
---   lpact scripts/lm.lua [--acts gelu,silu,relu] [--formats fp32,fp8,fp6,fp4,fp3,fp2]
---       [--attn fp32,ue4m3,ue3m1,ue2m0] [--attn_mode emulate|ops]
---       [--levels fixed,learnable] [--ste fprime,clipped] [--seeds 1]
+--   lpact scripts/lm.lua [--act gelu,silu,relu] [--format fp32,fp8,fp6,fp4,fp3,fp2]
+--       [--attn fp32,ue4m3,ue3m1,ue2m0] [--attn-mode emulate|ops]
+--       [--levels fixed,learnable] [--ste fprime,clipped] [--seed 1]
 --       [--steps 1500] [--batch 32] [--ctx 64] [--d 64] [--heads 4] [--layers 2]
 --       [--lr 3e-3] [--dropout 0] [--out results/lm] [--sample 200] [--prompt TEXT]
 --       [--dir FOLDER | --files a.txt,b.txt] [--dry]
 --
--- --formats rounds the MLP activation (lpact.qact, emulate mode, input and
+-- --format rounds the MLP activation (lpact.qact, emulate mode, input and
 -- output in the format); --attn rounds the attention probabilities (an
 -- unsigned format at the unit scale: the largest level is probability 1;
 -- fp32 for none). --levels learnable makes the levels of both sites
@@ -27,75 +27,64 @@
 -- bytes as tokens, the last 10% of each file for validation
 -- (lpact.data.text); --dir or --files use other text.
 
-lpact.script_help(arg)
 local results = lpact.results
+local cli = require "lpact.cli"
 
-local o = {
-  acts = "gelu", formats = "fp32,fp8,fp6,fp4,fp3,fp2", attn = "fp32", attn_mode = "emulate",
-  levels = "fixed", ste = "fprime", seeds = "1", steps = "1500", batch = "32", ctx = "64", d = "64",
-  heads = "4", layers = "2", lr = "3e-3", out = "results/lm", sample = "200", prompt = "\n", dropout = "0",
-}
-local flags = { dry = true, quick = true }
-local optional = { dir = 1, files = 1 }
-local i = 1
-while i <= #arg do
-  local k = arg[i]:match("^%-%-([%w_]+)$")
-  if not k then lpact.fail("lm.lua: unexpected argument '" .. arg[i] .. "' (options are --name value)") end
-  if flags[k] then o[k] = true; i = i + 1
-  else
-    if o[k] == nil and not optional[k] then lpact.fail("lm.lua: unknown option --" .. k) end
-    if arg[i + 1] == nil then lpact.fail("lm.lua: --" .. k .. " needs a value") end
-    o[k] = arg[i + 1]
-    i = i + 2
-  end
-end
-
+local p = cli.parser("lpact scripts/lm.lua",
+  "A small character-level GPT on Debian's fortunes with its MLP activation and its attention " ..
+  "probabilities in FP8 ... FP2, one JSON record per configuration (the opening comment of " ..
+  "scripts/lm.lua says more).",
+  "Lists are comma-separated. Options take --name value or --name=value; '-' and '_' in names are alike; " ..
+  "--acts, --formats and --seeds are the older spellings of --act, --format and --seed.",
+  { acts = "act", formats = "format", seeds = "seed" })
+local STES = require("lpact.qact.options").STES
+p:flag("--quick", "FP32, FP4 and FP2 at both sites, one seed, 600 steps: a few minutes on 2 cores")
+p:option("--act", "MLP activations"):argname("LIST"):default("gelu"):convert(cli.list())
+p:option("--format", "the MLP activation's formats"):argname("LIST"):default("fp32,fp8,fp6,fp4,fp3,fp2"):convert(cli.list())
+p:option("--attn", "the attention probabilities' formats (fp32: none)"):argname("LIST"):default("fp32"):convert(cli.list())
+p:option("--attn-mode", "how the probabilities are rounded"):argname("MODE"):default("emulate")
+  :convert(cli.choice { "emulate", "ops" })
+p:option("--levels", "level rules"):argname("LIST"):default("fixed"):convert(cli.list { "fixed", "learnable" })
+p:option("--ste", "straight-through rules"):argname("LIST"):default("fprime"):convert(cli.list(STES))
+p:option("--seed", "seeds"):argname("LIST"):default("1"):convert(cli.list(cli.int(0)))
+p:option("--steps", "training steps [1500; 600 with --quick]"):argname("N"):convert(cli.int(1))
+p:option("--batch", "sequences per step"):argname("N"):default("32"):convert(cli.int(1))
+p:option("--ctx", "context length"):argname("N"):default("64"):convert(cli.int(1))
+p:option("--d", "model width"):argname("N"):default("64"):convert(cli.int(1))
+p:option("--heads", "attention heads (divide --d)"):argname("N"):default("4"):convert(cli.int(1))
+p:option("--layers", "transformer blocks"):argname("N"):default("2"):convert(cli.int(1))
+p:option("--lr", "Adam's learning rate"):argname("X"):default("3e-3"):convert(cli.number { above = 0, text = true })
+p:option("--dropout", "dropout probability in [0, 1)"):argname("P"):default("0")
+  :convert(cli.number { min = 0, below = 1, text = true })
+p:option("--out", "the folder of the records [results/lm; results/lm-quick with --quick]"):argname("DIR")
+p:option("--sample", "characters of generated text per record"):argname("N"):default("200"):convert(cli.int(0))
+p:option("--prompt", "the sample's prompt [a newline]"):argname("TEXT")
+p:option("--dir", "train on every file of FOLDER"):argname("FOLDER")
+p:option("--files", "train on these files"):argname("LIST"):convert(cli.list())
+p:flag("--dry", "list the configurations and an estimated wall time; train nothing")
+local o = cli.parse(p, arg)
+o.acts, o.formats, o.seeds = o.act, o.format, o.seed
+o.out = o.out or (o.quick and "results/lm-quick" or "results/lm")
+o.steps = o.steps or (o.quick and 600 or 1500)
+o.prompt = o.prompt or "\n"
 if o.quick then
   -- FP32, then FP4 and FP2 at both sites (4-bit and 2-bit unsigned
   -- probabilities), one seed, about a minute of training each
-  o.acts, o.levels, o.seeds = "gelu", "fixed", "1"
+  o.acts, o.levels, o.seeds = { "gelu" }, { "fixed" }, { 1 }
   o.grid = { { "fp32", "fp32" }, { "fp4", "ue3m1" }, { "fp2", "ue2m0" } }
-  o.steps = o.steps == "1500" and "600" or o.steps
-  o.out = o.out == "results/lm" and "results/lm-quick" or o.out
 end
 
 local function list(s)
+  if type(s) == "table" then return s end
   local t = {}
   for w in tostring(s):gmatch("[^,]+") do t[#t + 1] = w end
   return t
 end
-local function int(k, min)
-  local n = math.tointeger(tonumber(o[k]))
-  if not n or n < min then
-    lpact.fail(string.format("lm.lua: --%s must be a whole number >= %d, got '%s'", k, min, tostring(o[k])))
-  end
-  return n
-end
-local steps, B, ctx, d, heads, layers = int("steps", 1), int("batch", 1), int("ctx", 1), int("d", 1), int("heads", 1),
-  int("layers", 1)
-local nsample = int("sample", 0)
+local steps, B, ctx, d, heads, layers = o.steps, o.batch, o.ctx, o.d, o.heads, o.layers
+local nsample = o.sample
 local dropout = tonumber(o.dropout)
-if not dropout or not (dropout >= 0 and dropout < 1) then
-  lpact.fail("lm.lua: --dropout must be a number in [0, 1), got '" .. tostring(o.dropout) .. "'")
-end
-local lr = tonumber(o.lr)
-if not lr or not (lr > 0 and lr < math.huge) then lpact.fail("lm.lua: --lr must be a positive number, got '" .. tostring(o.lr) .. "'") end
 if d % heads ~= 0 then lpact.fail(string.format("lm.lua: --heads %d does not divide --d %d", heads, d)) end
-if o.attn_mode ~= "emulate" and o.attn_mode ~= "ops" then
-  lpact.fail("lm.lua: --attn_mode: expected emulate or ops, got '" .. tostring(o.attn_mode) .. "'")
-end
-for _, lv in ipairs(list(o.levels)) do
-  if lv ~= "fixed" and lv ~= "learnable" then lpact.fail("lm.lua: --levels: expected fixed or learnable, got '" .. lv .. "'") end
-end
-for _, name in ipairs { "acts", "formats", "attn", "levels", "ste", "seeds" } do
-  if #list(o[name]) == 0 then lpact.fail("lm.lua: --" .. name .. " needs at least one value") end
-end
-local seeds = {}
-for _, s in ipairs(list(o.seeds)) do
-  local n = math.tointeger(tonumber(s))
-  if not n or n < 0 then lpact.fail("lm.lua: --seeds: whole numbers >= 0 expected, got '" .. s .. "'") end
-  seeds[#seeds + 1] = n
-end
+local seeds = o.seeds
 
 -- The grid: one configuration per act x format x attn x levels x ste x seed.
 local configs = {}

@@ -1,28 +1,28 @@
 -- scripts/paper.lua — the full grid of the study: activations x formats x
 -- fixed/learnable levels x MLP/CNN x seeds on Fashion-MNIST, one JSON
 -- record per trained configuration (for `lpact report DIR`), and a table
--- on screen. Every option selects a slice:
+-- on screen. Every option selects a slice (`--help` lists them):
 --
---   lpact scripts/paper.lua [--acts relu,gelu,...] [--formats fp32,fp8,...]
---       [--levels fixed,learnable] [--models mlp,cnn_small] [--seeds 1,2,3]
+--   lpact scripts/paper.lua [--act relu,gelu,...] [--format fp32,fp8,...]
+--       [--levels fixed,learnable] [--model mlp,cnn_small] [--seed 1,2,3]
 --       [--epochs 5] [--batch 128] [--lr 1e-3] [--out results/paper]
 --       [--mode emulate|lut|ops] [--ste fprime,identity,clipped,staircase]
---       [--scale none|amax|channel|mx|<number>] [--scale_at in|out|both]
---       [--in_fmt F] [--out_fmt F] [--level_lr M] [--level_warmup E]
---       [--level_init format|centroid] [--limit N] [--tag NAME]
---       [--grad_fmt F] [--grad_scale none|amax] [--weight_fmt F]
---       [--weight_scale amax|channel|none] [--shard K/N] [--workers N]
+--       [--scale none|amax|channel|mx|<number>] [--scale-at in|out|both]
+--       [--in-fmt F] [--out-fmt F] [--level-lr M] [--level-warmup E]
+--       [--level-init format|centroid] [--limit N] [--tag NAME]
+--       [--grad-fmt F] [--grad-scale none|amax] [--weight-fmt F]
+--       [--weight-scale amax|channel|none] [--shard K/N] [--workers N]
 --       [--worker LABEL] [--data builtin] [--normalize] [--dry]
 --
--- --level_lr M: learnable levels step with lr * M; --level_warmup E: they
--- stay frozen for the first E epochs; --level_init centroid: they start at
+-- --level-lr M: learnable levels step with lr * M; --level-warmup E: they
+-- stay frozen for the first E epochs; --level-init centroid: they start at
 -- the mean of f over the first batch's elements that use them (fixed-level
 -- runs ignore all three). --ste takes a list like the others: each rule is
 -- one more dimension of the grid (--ste fprime,clipped compares the two).
--- --grad_fmt F rounds the gradient each quantized activation passes back
--- to F (e5m2, e5m2:sr, …), --grad_scale amax with a per-tensor scale.
--- --weight_fmt F rounds every Linear and Conv2d weight to F in the forward
--- pass (lpact.qact.weights; --weight_scale amax by default), FP32
+-- --grad-fmt F rounds the gradient each quantized activation passes back
+-- to F (e5m2, e5m2:sr, …), --grad-scale amax with a per-tensor scale.
+-- --weight-fmt F rounds every Linear and Conv2d weight to F in the forward
+-- pass (lpact.qact.weights; --weight-scale amax by default), FP32
 -- baselines included.
 --
 -- Defaults are the whole grid of the study (6 activations x (FP32 + 5
@@ -53,73 +53,68 @@
 -- grid from the K-th, manifest-K-of-N.json. `lpact submit` runs the sweep as
 -- a Slurm array (docs/results.md).
 
-lpact.script_help(arg)
 local qact = lpact.qact
+local cli = require "lpact.cli"
 
-local o = {
-  acts = "relu,leaky_relu,gelu,silu,sigmoid,tanh", formats = "fp32,fp8,fp6,fp4,fp3,fp2",
-  levels = "fixed,learnable", models = "mlp,cnn_small", seeds = "1,2,3", epochs = "5",
-  batch = "128", lr = "1e-3", out = "results/paper", mode = "emulate", ste = "fprime",
-  scale = "none", scale_at = "both",
-}
-local flags = { dry = true, normalize = true }
-local i = 1
-while i <= #arg do
-  local k = arg[i]:match("^%-%-([%w_]+)$")
-  if not k then lpact.fail("paper.lua: unexpected argument '" .. arg[i] .. "' (options are --name value)") end
-  if flags[k] then o[k] = true; i = i + 1
-  else
-    if arg[i + 1] == nil then lpact.fail("paper.lua: --" .. k .. " needs a value") end
-    if o[k] == nil and not ({ limit = 1, tag = 1, shard = 1, in_fmt = 1, out_fmt = 1, level_lr = 1, level_warmup = 1, level_init = 1,
-        grad_fmt = 1, grad_scale = 1, weight_fmt = 1, weight_scale = 1, workers = 1, worker = 1, data = 1 })[k] then
-      lpact.fail("paper.lua: unknown option --" .. k)
-    end
-    o[k] = arg[i + 1]
-    i = i + 2
-  end
-end
+local p = cli.parser("lpact scripts/paper.lua",
+  "The full grid of the study on Fashion-MNIST, one JSON record per trained configuration; " ..
+  "every option selects a slice (the opening comment of scripts/paper.lua says more).",
+  "Lists are comma-separated. Options take --name value or --name=value; '-' and '_' in names are alike; " ..
+  "--acts, --formats, --models and --seeds are the older spellings of --act, --format, --model and --seed.",
+  { acts = "act", formats = "format", models = "model", seeds = "seed" })
+local O = require "lpact.qact.options"
+p:option("--act", "activations"):argname("LIST"):default("relu,leaky_relu,gelu,silu,sigmoid,tanh"):convert(cli.list())
+p:option("--format", "formats (fp32 is the baseline)"):argname("LIST"):default("fp32,fp8,fp6,fp4,fp3,fp2")
+  :convert(cli.list())
+p:option("--levels", "level rules"):argname("LIST"):default("fixed,learnable"):convert(cli.list { "fixed", "learnable" })
+p:option("--model", "models"):argname("LIST"):default("mlp,cnn_small"):convert(cli.list { "mlp", "cnn_small" })
+p:option("--seed", "seeds"):argname("LIST"):default("1,2,3"):convert(cli.list(cli.int(0)))
+p:option("--epochs", "training epochs"):argname("N"):default("5"):convert(cli.int(1))
+p:option("--batch", "batch size"):argname("N"):default("128"):convert(cli.int(1))
+p:option("--lr", "Adam's learning rate"):argname("X"):default("1e-3"):convert(cli.number { above = 0 })
+p:option("--out", "the folder of the records"):argname("DIR"):default("results/paper")
+p:option("--mode", "how the activation is computed"):argname("MODE"):default("emulate")
+  :convert(cli.choice(O.MODES))
+p:option("--ste", "straight-through rules (each one more dimension of the grid)"):argname("LIST")
+  :default("fprime"):convert(cli.list(O.STES))
+p:option("--scale", "none, amax, channel, mx or a number"):argname("SCALE"):default("none")
+p:option("--scale-at", "where the scale applies"):argname("WHERE"):default("both"):convert(cli.choice { "in", "out", "both" })
+p:option("--in-fmt", "the input format of the quantized activation"):argname("F")
+p:option("--out-fmt", "the output format of the quantized activation"):argname("F")
+p:option("--level-lr", "learnable levels step with lr * M"):argname("M"):convert(cli.number { min = 0 })
+p:option("--level-warmup", "learnable levels stay frozen for the first E epochs"):argname("E"):convert(cli.int(0))
+p:option("--level-init", "where learnable levels start"):argname("INIT"):convert(cli.choice { "format", "centroid" })
+p:option("--limit", "use only the first N training and test images"):argname("N"):convert(cli.int(1))
+p:option("--tag", "a name for this sweep, part of each record's identity"):argname("NAME")
+p:option("--grad-fmt", "round the gradient each quantized activation passes back to F"):argname("F")
+p:option("--grad-scale", "the gradient's scale"):argname("SCALE"):convert(cli.choice { "none", "amax" })
+p:option("--weight-fmt", "round every Linear and Conv2d weight to F in the forward pass"):argname("F")
+p:option("--weight-scale", "the weights' scale [amax]"):argname("SCALE"):convert(cli.choice { "amax", "channel", "none" })
+p:option("--shard", "this job's static share K/N of the grid"):argname("K/N")
+p:option("--workers", "start N worker processes on this machine"):argname("N"):convert(cli.int(1))
+p:option("--worker", "this worker's label (manifest-LABEL.json)"):argname("LABEL")
+p:option("--data", "builtin: the built-in synthetic set"):argname("NAME"):convert(cli.choice { "builtin" })
+p:flag("--normalize", "standardise the inputs with the training set's mean and std")
+p:flag("--dry", "list the configurations and an estimated wall time; train nothing")
+local o = cli.parse(p, arg)
 
 local function list(s)
+  if type(s) == "table" then return s end
   local t = {}
   for w in tostring(s):gmatch("[^,]+") do t[#t + 1] = w end
   return t
 end
-local function num(k)
-  local v = tonumber(o[k])
-  if not v then lpact.fail("paper.lua: --" .. k .. " must be a number") end
-  return v
-end
 
-local function int(k, min, v)
-  v = v or o[k]
-  local n = math.tointeger(tonumber(v))
-  if not n or n < min then
-    lpact.fail(string.format("paper.lua: --%s must be a whole number >= %d, got '%s'", k, min, tostring(v)))
-  end
-  return n
-end
-
-local epochs, batch, lr = int("epochs", 1), int("batch", 1), num("lr")
-if not (lr > 0 and lr < math.huge) then lpact.fail("paper.lua: --lr must be a positive number, got '" .. tostring(o.lr) .. "'") end
-if o.limit then int("limit", 1) end
+local epochs, batch, lr = o.epochs, o.batch, o.lr
+o.acts, o.formats, o.models, o.seeds = o.act, o.format, o.model, o.seed
 local scale = o.scale
-local level_lr = o.level_lr and num("level_lr")
-local level_warmup = o.level_warmup and int("level_warmup", 0)
+local level_lr = o.level_lr
+local level_warmup = o.level_warmup
 if level_warmup == 0 then level_warmup = nil end
-for _, m in ipairs(list(o.models)) do
-  if m ~= "mlp" and m ~= "cnn_small" then lpact.fail("paper.lua: --models: unknown model '" .. m .. "' (mlp, cnn_small)") end
-end
-for _, lv in ipairs(list(o.levels)) do
-  if lv ~= "fixed" and lv ~= "learnable" then lpact.fail("paper.lua: --levels: expected fixed or learnable, got '" .. lv .. "'") end
-end
-for _, sd in ipairs(list(o.seeds)) do int("seeds", 0, sd) end
-if #list(o.acts) == 0 or #list(o.formats) == 0 or #list(o.models) == 0 or #list(o.seeds) == 0 or #list(o.levels) == 0 then
-  lpact.fail("paper.lua: --acts, --formats, --models, --levels and --seeds need at least one value each")
-end
-if o.weight_scale and not o.weight_fmt then lpact.fail("paper.lua: --weight_scale needs --weight_fmt (the format of the weights)") end
+if o.weight_scale and not o.weight_fmt then lpact.fail("paper.lua: --weight-scale needs --weight-fmt (the format of the weights)") end
 local weights = o.weight_fmt and { fmt = o.weight_fmt, scale = o.weight_scale } or nil
 if weights then qact.weights(lpact.nn.Sequential {}, weights) end   -- a bad format or scale fails now
-if o.grad_scale and not o.grad_fmt then lpact.fail("paper.lua: --grad_scale needs --grad_fmt (the format of the gradients)") end
+if o.grad_scale and not o.grad_fmt then lpact.fail("paper.lua: --grad-scale needs --grad-fmt (the format of the gradients)") end
 local shard_k, shard_n = 1, 1
 if o.shard then
   local k, n = tostring(o.shard):match("^(%d+)/(%d+)$")
@@ -129,14 +124,12 @@ if o.shard then
   end
 end
 if tonumber(scale) then scale = tonumber(scale) elseif scale == "none" then scale = nil end
-local nworkers = o.workers and int("workers", 1) or nil
+local nworkers = o.workers
 if o.worker and not tostring(o.worker):match("^[%w_.-]+$") then
   lpact.fail("paper.lua: --worker must be a label of letters, digits, '_', '.' or '-', got '" .. tostring(o.worker) .. "'")
 end
-if o.data and o.data ~= "builtin" then lpact.fail("paper.lua: --data: expected builtin, got '" .. tostring(o.data) .. "'") end
 
-local stes = list(o.ste)
-if #stes == 0 then lpact.fail("paper.lua: --ste needs at least one rule") end
+local stes = o.ste
 local configs = {}
 for _, model in ipairs(list(o.models)) do
   for _, act in ipairs(list(o.acts)) do
@@ -229,7 +222,9 @@ if nworkers then
   local argv = { arg[-1] or "lpact", arg[0] }
   local j = 1
   while j <= #arg do
-    if arg[j] == "--workers" then j = j + 2
+    local name = arg[j]:match("^%-%-([%w_-]+)")
+    name = name and name:gsub("_", "-")
+    if name == "workers" then j = j + (arg[j]:find("=", 1, true) and 1 or 2)
     else argv[#argv + 1] = arg[j]; j = j + 1 end
   end
   local pids = {}

@@ -4,65 +4,39 @@
 --   build/lpact scripts/train.lua --model mlp --epochs 5 --seed 1
 --   build/lpact scripts/train.lua --model cnn_small --epochs 5 --act gelu --opt sgd --lr 0.05 --momentum 0.9
 --
--- Options (defaults in brackets):
---   --model NAME     mlp | cnn_small | lenet5 | vgg_cifar | resnet8 | resnet20 [mlp]
---   --act SPEC       activation name (relu, gelu, tanh, ...) [relu]
---   --epochs N [5]   --batch N [128]   --seed N [1]   --lr X [1e-3 for Adam, 0.05 for SGD]
---   --opt NAME       adam | adamw | sgd [adam];  --momentum X [0.9 for sgd]  --wd X [0]
---   --schedule NAME  none | cosine | onecycle | step [none]
---   --clip X         clip the global gradient norm to X
---   --data DIR       Fashion-MNIST directory [$LPACT_DATA or /usr/share/datasets/fashion-mnist]
---   --dataset NAME   fashion-mnist | mnist | cifar10 | spirals | blobs | builtin [fashion-mnist]
---   --limit N        use only the first N training and test images
---   --threads N      kernel threads [$LPACT_THREADS or all cores]
---   --json FILE      write the result as one JSON object (written atomically)
---   --normalize      standardise inputs per channel with the training set's mean and std
---   --save FILE      write a checkpoint (model, optimizer, epoch) after every epoch
---   --resume FILE    load a checkpoint and go on from the epoch after the saved one
---   --quiet          no per-epoch lines
+-- `lpact scripts/train.lua --help` lists the options (lpact.cli below).
 
-local usage = [==[
-usage: lpact scripts/train.lua [--model mlp|cnn_small|lenet5|vgg_cifar|resnet8|resnet20]
-         [--act NAME] [--epochs N] [--batch N] [--seed N] [--lr X] [--opt adam|adamw|sgd]
-         [--momentum X] [--wd X] [--schedule none|cosine|onecycle|step] [--clip X]
-         [--dataset fashion-mnist|mnist|cifar10|spirals|blobs|builtin] [--data DIR]
-         [--limit N] [--threads N] [--json FILE] [--normalize] [--save FILE] [--resume FILE]
-         [--quiet]]==]
-
-local numeric = { epochs = "int", batch = "int", seed = "int", limit = "int", threads = "int",
-  lr = "num", momentum = "num", wd = "num", clip = "num" }
-local strings = { model = true, act = true, opt = true, schedule = true, data = true, dataset = true, json = true,
-  save = true, resume = true }
-
-local o = { model = "mlp", act = "relu", epochs = 5, batch = 128, seed = 1, opt = "adam",
-  schedule = "none", dataset = "fashion-mnist" }
-local i = 1
-while i <= #arg do
-  local a = arg[i]
-  local key = a:match("^%-%-([%w_-]+)$")
-  if not key then lpact.fail("unexpected argument '" .. a .. "'\n" .. usage) end
-  key = key:gsub("-", "_")
-  if key == "quiet" then o.quiet = true
-  elseif key == "normalize" then o.normalize = true
-  elseif key == "help" then io.write(usage, "\n"); os.exit(0)
-  elseif numeric[key] or strings[key] then
-    local v = arg[i + 1]
-    if v == nil then lpact.fail("--" .. key .. " needs a value\n" .. usage) end
-    if numeric[key] then
-      local n = tonumber(v)
-      if not n or (numeric[key] == "int" and math.type(n) ~= "integer") then
-        lpact.fail(string.format("--%s needs %s, got '%s'", key,
-          numeric[key] == "int" and "an integer" or "a number", v))
-      end
-      v = n
-    end
-    o[key] = v
-    i = i + 1
-  else
-    lpact.fail("unknown option '" .. a .. "'\n" .. usage)
-  end
-  i = i + 1
-end
+local cli = require "lpact.cli"
+local p = cli.parser("lpact scripts/train.lua",
+  "Train a model of the zoo on Fashion-MNIST (or another data set) and print the test accuracy per epoch.",
+  "Options take --name value or --name=value; '-' and '_' in names are alike. docs/training.md has more.")
+p:option("--model", "the model"):argname("NAME"):default("mlp")
+  :convert(cli.choice { "mlp", "cnn_small", "lenet5", "vgg_cifar", "resnet8", "resnet20" })
+p:option("--act", "activation (relu, gelu, tanh, ... or a qact spec)"):argname("SPEC"):default("relu")
+p:option("--epochs", "training epochs"):argname("N"):default("5"):convert(cli.int(1))
+p:option("--batch", "batch size"):argname("N"):default("128"):convert(cli.int(1))
+p:option("--seed", "seed of the weights and the batch order"):argname("N"):default("1"):convert(cli.int(0))
+p:option("--lr", "learning rate [1e-3 for Adam, 0.05 for SGD]"):argname("X"):convert(cli.number { above = 0 })
+p:option("--opt", "optimizer"):argname("NAME"):default("adam"):convert(cli.choice { "adam", "adamw", "sgd" })
+p:option("--momentum", "momentum of SGD [0.9]"):argname("X"):convert(cli.number { min = 0, below = 1 })
+p:option("--wd", "weight decay [0]"):argname("X"):convert(cli.number { min = 0 })
+p:option("--schedule", "learning-rate schedule"):argname("NAME"):default("none")
+  :convert(cli.choice { "none", "cosine", "onecycle", "step" })
+p:option("--clip", "clip the global gradient norm to X"):argname("X"):convert(cli.number { above = 0 })
+p:option("--dataset", "data set"):argname("NAME"):default("fashion-mnist")
+  :convert(cli.choice { "fashion-mnist", "mnist", "cifar10", "spirals", "blobs", "builtin" })
+p:option("--data", "the data set's folder [$LPACT_DATA or /usr/share/datasets/fashion-mnist]"):argname("DIR")
+p:option("--limit", "use only the first N training and test examples"):argname("N"):convert(cli.int(1))
+p:option("--threads", "kernel threads [$LPACT_THREADS or all cores]"):argname("N"):convert(cli.int(1))
+p:option("--json", "write the result as one JSON object (atomically)"):argname("FILE")
+p:flag("--normalize", "standardise inputs per channel with the training set's mean and std")
+p:option("--save", "write a checkpoint (model, optimizer, epoch) after every epoch"):argname("FILE")
+p:option("--resume", "load a checkpoint and go on from the epoch after the saved one"):argname("FILE")
+p:flag("--quiet", "no per-epoch lines")
+local o = cli.parse(p, arg)
+local usage = p:get_usage()
+-- the activation is built once now: a bad name fails before the data is read
+require("lpact.nn").act(o.act)
 
 if o.threads then
   if lpact.set_threads then lpact.set_threads(o.threads)

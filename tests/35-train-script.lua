@@ -82,7 +82,7 @@ end
 
 out, code = run("--epochs x")
 t.is(code, 2, "a bad number exits 2")
-t.like(out, "^lpact: %-%-epochs needs an integer, got 'x'", "and says which option")
+t.like(out, "^lpact: train.lua: %-%-epochs: a whole number >= 1 expected, got 'x'\n$", "and says which option")
 out, code = run("--bogus 1")
 t.is(code, 2, "an unknown option exits 2")
 out, code = run("--dataset blobs --model cnn_small")

@@ -4,6 +4,7 @@
 local t = require "lpact.tap"
 local show = require "lpact.show"
 local figure = require "lpact.figure"
+require "lpact.repl"
 local B = os.getenv("LPACT_BUILD") or "build"
 
 local dir = os.tmpname()
@@ -57,12 +58,37 @@ if figure.available() then
   t.is(listing(), "e.svg\nh.png\ntanh.svg\nu.svg\n", "no temporary file is left behind")
   t.raises(function() return p:save(dir .. "/no/such/dir/x.png") end, "^save: gnuplot could not draw", "an unwritable place is one message")
   t.is(listing(), "e.svg\nh.png\ntanh.svg\nu.svg\n", "and leaves nothing behind")
+  -- a saved hist is titled after its call; an explicit title wins
+  local w = { 1, 2, 2, 3 }
+  hist(w):save(dir .. "/hw.svg")
+  t.like(slurp(dir .. "/hw.svg") or "", ">hist%(w%)<", "a saved hist(w) is titled hist(w)")
+  hist(w, { title = "weights" }):save(dir .. "/ht.svg")
+  local ht = slurp(dir .. "/ht.svg") or ""
+  t.ok(ht:find(">weights<", 1, true) and not ht:find("hist(w", 1, true), "an explicit title is kept")
+  -- compare as a number line: a row of points per format, labelled as asked
+  compare("e3m2", "e3m2:nosub"):save(dir .. "/cmp.svg")
+  local cs = slurp(dir .. "/cmp.svg") or ""
+  t.ok(cs:find(">e3m2:nosub<", 1, true) and cs:find(">e3m2<", 1, true), "a saved compare labels its rows e3m2 and e3m2:nosub")
+  -- levels as a picture of its table: every code's line is text in the file
+  levels("fp4"):save(dir .. "/lv.svg")
+  local ls = slurp(dir .. "/lv.svg") or ""
+  t.ok(ls:find("0x7   0 11 1      6", 1, true) and ls:find("subnormal", 1, true), "a saved levels table holds its rows as text")
+  levels("fp4"):save(dir .. "/lv.pdf")
+  local lp = slurp(dir .. "/lv.pdf") or ""
+  t.ok(lp:sub(1, 5) == "%PDF-" and lp:find("/FontFile", 1, true) ~= nil, "a levels table as PDF: text in an embedded font")
 else
   t.diag("gnuplot is not installed: skipping the files")
 end
 t.raises(function() return show.plot("relu", "fp4", -1, 1):save(dir .. "/x.gif") end,
   "cannot tell the file type of '.*x.gif' %(use %.png, %.svg or %.pdf%)", "unknown file type")
-t.raises(function() return show.levels("fp4"):save(dir .. "/x.png") end, "cannot be saved", "a levels table is not a figure")
+t.raises(function() return show.format("fp4"):save(dir .. "/x.png") end, "cannot be saved", "a format's summary is not a figure")
+
+-- compare's number line script: e2m1's values on the top row (y = 2),
+-- e1m2's below (y = 1), linear scale (6 / 0.5 < 64)
+local ns = figure.script(compare("e2m1", "e1m2").figure, "svg", "o.svg")
+t.like(ns, "\n%$r1 << EOD\n0 2\n0%.5 2\n1 2\n1%.5 2\n2 2\n3 2\n4 2\n6 2\nEOD\n", "number line: e2m1's values on row 2")
+t.like(ns, "\n%$r2 << EOD\n0 1\n0%.5 1\n1 1\n1%.5 1\n2 1\n2%.5 1\n3 1\n3%.5 1\nEOD\n", "number line: e1m2's on row 1")
+t.like(ns, 'set ytics %("e2m1" 2, "e1m2" 1%) noenhanced', "number line: rows labelled by format")
 
 -- Without gnuplot: one line, exit status 1, no file.
 local p = io.popen(string.format("LPACT_GNUPLOT=/nonexistent/gnuplot %s/lpact -e " ..

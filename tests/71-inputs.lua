@@ -110,4 +110,17 @@ out, err, rc = run(exe .. " round 'e2m1' --mode rne", "1\n")
 t.is(out, "1\n", "a plain spec still works")
 
 os.execute("rm -rf " .. dir)
+-- excerpt: user text echoed in a message, escaped and bounded (worked by hand)
+t.is(numtext.excerpt("a\0b'c\\"), "a\\000b\\'c\\\\", "excerpt: NUL as \\000, quote and backslash escaped")
+t.is(numtext.excerpt("\255\n"), "\\255\\010", "excerpt: non-ASCII and newline as decimal escapes")
+t.is(numtext.excerpt(string.rep("x", 41)), string.rep("x", 40) .. "...", "excerpt: 41 characters cut to 40 and marked")
+t.is(numtext.excerpt(string.rep("x", 40)), string.rep("x", 40), "excerpt: 40 characters kept whole")
+do
+  local p = os.tmpname()
+  local f = assert(io.open(p, "wb")) f:write("a,b\nx\0,1\n") f:close()
+  local ok, e = pcall(lpact.data.csv, p)
+  os.remove(p)
+  t.ok(not ok and lpact.is_failure(e) and e.msg:find("column 'a' is not a number: 'x\\000'", 1, true) ~= nil,
+    "a CSV cell with a NUL byte is echoed escaped in one line: " .. tostring(e and e.msg or e))
+end
 t.done()

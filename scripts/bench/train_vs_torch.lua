@@ -5,23 +5,18 @@
 --   result model=mlp seconds_per_epoch=1.234 test_acc=0.8512
 -- usage: lpact scripts/bench/train_vs_torch.lua [--model mlp|cnn_small] [--epochs N]
 --        [--batch N] [--lr X] [--seed N] [--limit N] [--data DIR] [--normalize 1]
-lpact.script_help(arg)
-local o = { model = "mlp", epochs = 1, batch = 128, lr = 1e-3, seed = 1 }
-local i = 1
-while i <= #arg do
-  local k, v = arg[i]:match("^%-%-(%w+)$"), arg[i + 1]
-  if not k or v == nil then lpact.fail("usage: lpact scripts/bench/train_vs_torch.lua [--model mlp|cnn_small] [--epochs N] [--batch N] [--lr X] [--seed N] [--limit N] [--data DIR]") end
-  if o[k] == nil and not ({ limit = 1, data = 1, normalize = 1 })[k] then lpact.fail("unknown option --" .. k) end
-  o[k] = tonumber(v) or v
-  i = i + 2
-end
-for _, k in ipairs { "epochs", "batch", "seed", "limit" } do
-  local v = o[k]
-  if v ~= nil and (math.type(v) ~= "integer" or v < (k == "seed" and 0 or 1)) then
-    lpact.fail(string.format("--%s must be a whole number >= %d, got '%s'", k, k == "seed" and 0 or 1, tostring(v)))
-  end
-end
-if type(o.lr) ~= "number" or not (o.lr > 0) then lpact.fail("--lr must be a positive number, got '" .. tostring(o.lr) .. "'") end
+local cli = require "lpact.cli"
+local p = cli.parser("lpact scripts/bench/train_vs_torch.lua",
+  "The lpact side of train_vs_torch.sh: the recipe of train_vs_torch.py, the same output lines.")
+p:option("--model", "the model"):argname("NAME"):default("mlp"):convert(cli.choice { "mlp", "cnn_small" })
+p:option("--epochs", "training epochs"):argname("N"):default("1"):convert(cli.int(1))
+p:option("--batch", "batch size"):argname("N"):default("128"):convert(cli.int(1))
+p:option("--lr", "Adam's learning rate"):argname("X"):default("1e-3"):convert(cli.number { above = 0 })
+p:option("--seed", "seed"):argname("N"):default("1"):convert(cli.int(0))
+p:option("--limit", "use only the first N training and test images"):argname("N"):convert(cli.int(1))
+p:option("--data", "the Fashion-MNIST folder"):argname("DIR")
+p:option("--normalize", "1: standardise the inputs"):argname("0|1"):default("0"):convert(cli.int(0, 1))
+local o = cli.parse(p, arg)
 
 local ds = lpact.data.fashion_mnist { dir = o.data, limit = o.limit }
 if o.normalize == 1 then lpact.data.normalize(ds) end

@@ -5,7 +5,7 @@
 
 local lpact = require "lpact"
 
-local USAGE = "usage: lpact bench [NAME [args...]]   (lpact bench --list shows the names)"
+local cli = require "lpact.cli"
 
 local function bench_dir()
   local path = package.searchpath("cmd.bench", package.path)
@@ -27,7 +27,9 @@ end
 local function run(name, args)
   local path = package.searchpath("bench." .. name, package.path)
   if not path then
-    lpact.fail(string.format("no benchmark '%s' (have: %s)", name, table.concat(names(), ", ")))
+    local guess = cli.nearest(name, names())
+    lpact.fail(string.format("no benchmark '%s'%s (have: %s)", name, guess and (" (did you mean '" .. guess .. "'?)") or "",
+      table.concat(names(), ", ")))
   end
   local fn = dofile(path)
   if type(fn) ~= "function" then error(path .. " does not return a function") end
@@ -35,17 +37,24 @@ local function run(name, args)
 end
 
 return function(args)
-  local first = args[1]
-  if first == "-h" or first == "--help" then print(USAGE) return 0 end
-  if first == "--list" then
+  -- the words from NAME on are the benchmark's own
+  local own, name, rest = {}, nil, {}
+  for i = 1, #args do
+    if name then rest[#rest + 1] = args[i]
+    elseif args[i]:sub(1, 1) == "-" then own[#own + 1] = args[i]
+    else name = args[i] end
+  end
+  local p = cli.parser("lpact bench", "Run the micro-benchmarks: all of stdlib/bench in name order, or NAME " ..
+    "with the words after it.")
+  p:flag("--list", "list the benchmarks' names")
+  local o = cli.parse(p, own)
+  if o.list then
     for _, n in ipairs(names()) do print(n) end
     return 0
   end
-  if first then
-    if not first:match("^[%w_%-]+$") then lpact.fail("bad benchmark name '" .. first .. "'; " .. USAGE) end
-    local rest = {}
-    for i = 2, #args do rest[#rest + 1] = args[i] end
-    return run(first, rest)
+  if name then
+    if not name:match("^[%w_%-]+$") then lpact.fail("bench: bad benchmark name '" .. name .. "'") end
+    return run(name, rest)
   end
   local status = 0
   for _, n in ipairs(names()) do

@@ -6,11 +6,15 @@
 
 local lpact = require "lpact"
 
-local USAGE = "usage: lpact export MODEL.safetensors DIR"
+local cli = require "lpact.cli"
 
 return function(args)
-  if args[1] == "-h" or args[1] == "--help" then print(USAGE) return 0 end
-  if #args ~= 2 then lpact.fail(USAGE) end
+  local p = cli.parser("lpact export", "Write every quantized activation's lookup table of a saved model " ..
+    "(DIR/site<k>.json, .c, .hex, .npy; docs/interop.md).")
+  p:argument("model", "a model saved with model:save_safetensors"):argname("MODEL.safetensors")
+  p:argument("dir", "the folder of the tables"):argname("DIR")
+  local o = cli.parse(p, args)
+  args = { o.model, o.dir }
   local model = lpact.load_model(args[1])
   local lut = require "lpact.lut"
   local ok, err = pcall(lut.export_model, model, args[2])

@@ -2,6 +2,7 @@
 -- first line of each command's doc comment).
 
 local lpact = require "lpact"
+local cli = require "lpact.cli"
 
 local function cmd_dir()
   local path = package.searchpath("cmd.help", package.path)
@@ -49,9 +50,12 @@ return function(args)
     if n then rows[#rows + 1] = { n, summary(dir .. e) } end
   end
   table.sort(rows, function(a, b) return a[1] < b[1] end)
-  if args and args[1] then
+  local p = cli.parser("lpact help", "List the commands, or show one command's usage.")
+  p:argument("command", "a command"):argname("COMMAND"):args("?")
+  local want = cli.parse(p, args or {}).command
+  if want then
     for _, r in ipairs(rows) do
-      if r[1] == args[1] then
+      if r[1] == want then
         local fh = io.open(dir .. r[1] .. ".lua")
         local text = fh and fh:read("a") or ""
         if fh then fh:close() end
@@ -62,7 +66,10 @@ return function(args)
         return 0
       end
     end
-    lpact.fail("no command '" .. args[1] .. "' (try 'lpact help')")
+    local names = {}
+    for _, r in ipairs(rows) do names[#names + 1] = r[1] end
+    local guess = cli.nearest(want, names)
+    lpact.fail("no command '" .. want .. "'" .. (guess and (" (did you mean '" .. guess .. "'?)") or "") .. "; 'lpact help' lists them")
   end
   print("usage: lpact [script.lua [args...]] | lpact -e CODE | lpact COMMAND [args...]")
   print("commands:")

@@ -2,15 +2,16 @@
 -- special values, overflow rule and rounding mode.
 
 local lpact = require "lpact"
-local fi = require "lpact.formatinfo"
+local show = require "lpact.show.formats"
 
-local USAGE = "usage: lpact info FORMAT   (e.g. fp4, e4m3, ue2m1:bias=0, e3m2:sr)"
+local cli = require "lpact.cli"
 
 return function(args)
-  if args[1] == "-h" or args[1] == "--help" then print(USAGE) return 0 end
-  if #args ~= 1 then lpact.fail(USAGE) end
-  local f, err = lpact.parse_format(args[1])
+  local p = cli.parser("lpact info", "Describe a format: layout, range, special values, rounding.")
+  p:argument("format", "the format, e.g. fp4, e4m3, ue2m1:bias=0, e3m2:sr"):argname("FORMAT")
+  local spec = cli.parse(p, args).format
+  local f, err = lpact.parse_format(spec)
   if not f then lpact.fail(err) end
-  for _, line in ipairs(fi.describe(f)) do print(line) end
+  print(show.format(f))
   return 0
 end

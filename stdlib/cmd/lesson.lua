@@ -14,7 +14,7 @@ local lpact = require "lpact"
 local lesson = require "lpact.lesson"
 
 local fmt_str = string.format
-local USAGE = "usage: lpact lesson [list | check FILE|NAME | handout NAME DIR]"
+local cli = require "lpact.cli"
 
 local function errmsg(e) return lpact.is_failure(e) and e.msg or tostring(e) end
 
@@ -180,18 +180,19 @@ local function handout(name, dir)
 end
 
 return function(args)
-  local what = args[1]
-  if what == "-h" or what == "--help" then print(USAGE) return 0 end
-  if what == nil or what == "list" then
-    if #args > 1 then lpact.fail(USAGE) end
-    lesson.print_list()
-    return 0
-  elseif what == "check" then
-    if #args ~= 2 then lpact.fail(USAGE) end
-    return check(args[2])
-  elseif what == "handout" then
-    if #args ~= 3 then lpact.fail(USAGE) end
-    return handout(args[2], args[3])
-  end
-  lpact.fail(fmt_str("lesson: unknown action '%s' (%s)", tostring(what), USAGE))
+  local p = cli.parser("lpact lesson", "The guided lessons, for instructors (lpact help lesson says more).")
+  p:command_target("action")
+  p:command("list", "list the lessons (as lpact-repl --lesson)")
+  p:command("check", "validate a lesson"):argument("lesson", "a lesson file or name"):argname("FILE|NAME")
+  local h = p:command("handout", "write DIR/NAME.md, DIR/NAME-answers.md and the figures")
+  h:argument("name", "the lesson"):argname("NAME")
+  h:argument("dir", "the folder"):argname("DIR")
+  local list = {}
+  for i = 1, #args do list[i] = args[i] end
+  if #list == 0 then list[1] = "list" end
+  local o = cli.parse(p, list)
+  if o.action == "check" then return check(o.lesson) end
+  if o.action == "handout" then return handout(o.name, o.dir) end
+  lesson.print_list()
+  return 0
 end

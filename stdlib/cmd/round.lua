@@ -12,10 +12,10 @@
 -- k-th number (from 0), so a run repeats with the same seed.
 
 local lpact = require "lpact"
-local fi = require "lpact.formatinfo"
+local show = require "lpact.show.formats"
 local numtext = require "lpact.numtext"
 
-local USAGE = "usage: lpact round FORMAT [--mode M] [--seed N] [--in dec|bits] [--out dec|bits|code]"
+local cli = require "lpact.cli"
 
 -- f:with(opt), its refusal reported under `what` (a failure object: one
 -- line; anything else is a bug and raised on).
@@ -32,31 +32,16 @@ local function parse_dec(s)
 end
 
 return function(args)
-  local spec, mode, seed, inp, out
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    local function value()
-      i = i + 1
-      if args[i] == nil then lpact.fail(a .. " needs a value; " .. USAGE) end
-      return args[i]
-    end
-    if a == "-h" or a == "--help" then print(USAGE) return 0
-    elseif a == "--mode" then mode = value()
-    elseif a == "--seed" then seed = value()
-    elseif a == "--in" then inp = value()
-    elseif a == "--out" then out = value()
-    elseif a:sub(1, 1) == "-" and a ~= "-" then lpact.fail("unknown option " .. a .. "; " .. USAGE)
-    elseif spec == nil then spec = a
-    else lpact.fail("unexpected argument '" .. a .. "'; " .. USAGE) end
-    i = i + 1
-  end
-  if not spec then lpact.fail(USAGE) end
-  inp, out = inp or "dec", out or "dec"
-  if inp ~= "dec" and inp ~= "bits" then lpact.fail("--in must be dec or bits, not '" .. inp .. "'") end
-  if out ~= "dec" and out ~= "bits" and out ~= "code" then
-    lpact.fail("--out must be dec, bits or code, not '" .. out .. "'")
-  end
+  local p = cli.parser("lpact round", "Round numbers from stdin to FORMAT, one a line (lpact help round says more).")
+  p:argument("format", "the format, e.g. fp4, e4m3, e3m2:sr"):argname("FORMAT")
+  p:option("--mode", "rounding mode (rne, rtz, ..., sr, sr=K)"):argname("M")
+  p:option("--seed", "seed of stochastic rounding"):argname("N")
+  p:option("--in", "dec: decimal or hex numbers; bits: binary32 bit patterns"):argname("dec|bits")
+    :default("dec"):convert(cli.choice { "dec", "bits" })
+  p:option("--out", "dec: shortest decimal; bits: binary32 pattern; code: the format's code"):argname("dec|bits|code")
+    :default("dec"):convert(cli.choice { "dec", "bits", "code" })
+  local o = cli.parse(p, args)
+  local spec, mode, seed, inp, out = o.format, o.mode, o.seed, o["in"], o.out
   local f, err = lpact.parse_format(spec)
   if not f then lpact.fail(err) end
   if mode then
@@ -72,7 +57,7 @@ return function(args)
     if not seed:match("^%d+$") then lpact.fail("--seed must be a non-negative integer, not '" .. seed .. "'") end
     f = with_option(f, "seed=" .. seed, "--seed " .. seed)
   end
-  local nd = fi.code_digits(f.bits)
+  local nd = show.code_digits(f.bits)
   local ctr = 0
   local lineno = 0
   local outbuf = {}
@@ -89,8 +74,8 @@ return function(args)
       local y = f:round(x, ctr)
       ctr = ctr + 1
       local r
-      if out == "dec" then r = fi.shortest(y)
-      elseif out == "bits" then r = string.format("0x%08x", fi.f32bits(y))
+      if out == "dec" then r = show.num(y)
+      elseif out == "bits" then r = string.format("0x%08x", show.f32bits(y))
       else
         local c = f:encode(y)
         r = c and string.format("0x%0" .. nd .. "x", c) or "none"

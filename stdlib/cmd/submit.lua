@@ -20,8 +20,8 @@
 
 local lpact = require "lpact"
 
-local USAGE = "usage: lpact submit [--array N] [--cpus C] [--time T] [--partition P] [--account A] "
-  .. "[--sbatch LINE]... [--signal-lead S] [--report ARGS] [--dry] -- SCRIPT ARGS..."
+local cli = require "lpact.cli"
+local lfs = require "lfs"
 
 local function sh_quote(s)
   s = tostring(s)
@@ -31,17 +31,12 @@ end
 
 local function absolute(path)
   if path:sub(1, 1) == "/" then return path end
-  local p = io.popen("pwd")
-  local cwd = p:read("l")
-  p:close()
-  return cwd .. "/" .. path
+  return lfs.currentdir() .. "/" .. path
 end
 
 -- The engine binary: /proc/self/exe, so the tasks run this very build.
 local function engine_path()
-  local p = io.popen("readlink -f /proc/" .. lpact.sys.pid() .. "/exe 2>/dev/null")
-  local exe = p and p:read("l")
-  if p then p:close() end
+  local exe = lfs.symlinkattributes("/proc/self/exe", "target")
   return exe and exe ~= "" and exe or "lpact"
 end
 
@@ -53,51 +48,44 @@ local function run(cmd)
 end
 
 return function(args)
-  local o = { array = "4", cpus = "1", time = "1:00:00", signal_lead = "60", sbatch = {} }
-  local script, sargs = nil, {}
-  local i = 1
-  while args[i] do
-    local a = args[i]
-    if a == "--" then
+  -- the words before "--" are submit's own; the rest is the sweep command
+  local own, script, sargs = {}, nil, {}
+  for i = 1, #args do
+    if args[i] == "--" then
       script = args[i + 1]
       for j = i + 2, #args do sargs[#sargs + 1] = args[j] end
       break
-    elseif a == "-h" or a == "--help" then
-      print(USAGE)
-      return 0
-    elseif a == "--dry" then
-      o.dry = true
-    else
-      local k = a:match("^%-%-([%w-]+)$")
-      k = k and k:gsub("-", "_")
-      if not k or not ({ array = 1, cpus = 1, time = 1, partition = 1, account = 1, sbatch = 1, signal_lead = 1,
-          report = 1 })[k] then
-        lpact.fail("submit: unknown option '" .. a .. "' (" .. USAGE .. ")")
-      end
-      local v = args[i + 1]
-      if v == nil then lpact.fail("submit: " .. a .. " needs a value") end
-      if k == "sbatch" then o.sbatch[#o.sbatch + 1] = v else o[k] = v end
-      i = i + 1
     end
-    i = i + 1
+    own[#own + 1] = args[i]
   end
-  if not script then lpact.fail("submit: the sweep command is missing (" .. USAGE .. ")") end
-  for _, k in ipairs { "array", "cpus", "signal_lead" } do
-    local n = math.tointeger(tonumber(o[k]))
-    if not n or n < (k == "signal_lead" and 0 or 1) then
-      lpact.fail(string.format("submit: --%s must be a whole number >= %d, got '%s'", k:gsub("_", "-"),
-        k == "signal_lead" and 0 or 1, tostring(o[k])))
-    end
-    o[k] = n
-  end
+  local p = cli.parser("lpact submit", "Run a sweep as a Slurm array: lpact submit [options] -- SCRIPT ARGS... " ..
+    "(lpact help submit says more).")
+  p:option("--array", "array tasks"):argname("N"):default("4"):convert(cli.int(1))
+  p:option("--cpus", "CPUs per task"):argname("C"):default("1"):convert(cli.int(1))
+  p:option("--time", "time limit per task (MM, HH:MM:SS, D-HH)"):argname("T"):default("1:00:00")
+  p:option("--partition", "Slurm partition"):argname("P")
+  p:option("--account", "Slurm account"):argname("A")
+  p:option("--sbatch", "an extra #SBATCH line (repeatable)"):argname("LINE"):count("*")
+  p:option("--signal-lead", "seconds of SIGTERM before the time limit"):argname("S"):default("60"):convert(cli.int(0))
+  p:option("--report", "options for lpact report"):argname("ARGS")
+  p:flag("--dry", "write the job files and print the sbatch commands; submit nothing")
+  local o = cli.parse(p, own)
+  if not script then lpact.fail("submit: the sweep command is missing (lpact submit [options] -- SCRIPT ARGS...)") end
   if not tostring(o.time):match("^[%d:%-]+$") then lpact.fail("submit: --time must be a Slurm time (MM, HH:MM:SS, D-HH), got '" .. o.time .. "'") end
   for _, line in ipairs(o.sbatch) do
     if line:find("\n") then lpact.fail("submit: --sbatch takes one line") end
   end
   local out
+  -- the sweep's own options, spelled as its parser takes them (lpact.cli)
+  local function opt_name(a) return a:match("^%-%-([%w_-]+)") and a:match("^%-%-([%w_-]+)"):gsub("_", "-") end
+  local out_at
   for j, a in ipairs(sargs) do
-    if a == "--out" then out = sargs[j + 1] end
-    if a == "--worker" or a == "--workers" or a == "--shard" then
+    local name = opt_name(a)
+    if name == "out" then
+      out_at = j
+      out = a:match("^[^=]*=(.*)$") or sargs[j + 1]
+    end
+    if name == "worker" or name == "workers" or name == "shard" then
       lpact.fail("submit: the sweep command must not have " .. a .. " (each task is a worker of its own)")
     end
   end
@@ -112,7 +100,9 @@ return function(args)
 
   local cmd = { sh_quote(exe), sh_quote(script) }
   for j, a in ipairs(sargs) do
-    cmd[#cmd + 1] = sh_quote(sargs[j - 1] == "--out" and out or a)   -- the folder as an absolute path
+    -- the folder as an absolute path
+    if j == out_at and a:find("=", 1, true) then cmd[#cmd + 1] = sh_quote("--out=" .. out)
+    else cmd[#cmd + 1] = sh_quote((out_at and j == out_at + 1 and not sargs[out_at]:find("=", 1, true)) and out or a) end
   end
   local head = {
     "#!/bin/sh",

@@ -262,7 +262,7 @@ function data.csv(path, opts)
   elseif type(lab) == "string" then
     local found
     for c = 1, ncol do if names[c] == lab then found = c end end
-    lab = found or lpact.fail(string.format("%s: no column named '%s'", path, opts.label), 2)
+    lab = found or lpact.fail(string.format("%s: no column named '%s'", path, numtext.excerpt(tostring(opts.label))), 2)
   end
   if lab and (math.type(lab) ~= "integer" or lab < 1 or lab > ncol) then
     lpact.fail(string.format("%s: label column %s out of 1..%d", path, tostring(opts.label), ncol), 2)
@@ -282,7 +282,7 @@ function data.csv(path, opts)
     for c = 1, ncol do
       local v = fields[c]
       if not v:find("%S") then
-        lpact.fail(string.format("%s:%d: column '%s' is empty%s", path, ln, names[c],
+        lpact.fail(string.format("%s:%d: column '%s' is empty%s", path, ln, numtext.excerpt(names[c]),
           c == ncol and " (a trailing separator?)" or ""), 1)
       end
       if c == lab then
@@ -291,11 +291,11 @@ function data.csv(path, opts)
       else
         local num, why = numtext.number(numtext.trim(v), opts.nonfinite)
         if num == nil then
-          lpact.fail(string.format("%s:%d: column '%s' is %s: '%s'", path, ln, names[c], why, v), 1)
+          lpact.fail(string.format("%s:%d: column '%s' is %s: '%s'", path, ln, numtext.excerpt(names[c]), why, numtext.excerpt(v)), 1)
         end
         if not opts.nonfinite and (num ~= num or math.abs(num) >= F32_OVERFLOW) then
           lpact.fail(string.format("%s:%d: column '%s' is not finite: '%s' (NaN, an infinity or beyond float32's " ..
-            "3.4e38; pass nonfinite = true to load it anyway)", path, ln, names[c], v), 1)
+            "3.4e38; pass nonfinite = true to load it anyway)", path, ln, numtext.excerpt(names[c]), numtext.excerpt(v)), 1)
         end
         xs[#xs + 1] = num
       end
@@ -309,7 +309,7 @@ function data.csv(path, opts)
         local k = numtext.number(numtext.trim(v))
         if k == math.floor(k) and k >= 0 and k <= data.MAX_LABEL then k = math.tointeger(k) end
         if math.type(k) ~= "integer" then
-          lpact.fail(string.format("%s:%d: label '%s' is not a class number (an integer in 0..%d)", path, rows[r][1], v,
+          lpact.fail(string.format("%s:%d: label '%s' is not a class number (an integer in 0..%d)", path, rows[r][1], numtext.excerpt(v),
             data.MAX_LABEL), 1)
         end
         ys[r] = k

@@ -8,7 +8,10 @@
 -- A figure is data: {kind = "hist", edges = {...}, counts = {...}},
 -- {kind = "bars", labels = {...}, counts = {...}} (one bar a label) or
 -- {kind = "plot", series = {{x = {...}, y = {...}, label = "..."}, ...}},
--- with title, xlabel, ylabel. The file is drawn into a temporary file next
+-- {kind = "numberline", rows = {{label =, values = {...}}, ...}, log = bool}
+-- (compare's value sets, one row of points each) or {kind = "text", lines =
+-- {...}} (a table of monospace text, as levels() prints it), with title,
+-- xlabel, ylabel, and width and height (pixels) where the kind needs them. The file is drawn into a temporary file next
 -- to the target and renamed, so a failed run never leaves half a figure.
 -- $LPACT_GNUPLOT names another gnuplot program.
 
@@ -88,6 +91,66 @@ local function script(fig, term, out)
         k == 1 and "2" or "1.5", colors[(k - 1) % #colors + 1], gp_quote(s.label or ("series " .. k)))
     end
     add("plot %s", table.concat(plots, ", \\\n  "))
+  elseif fig.kind == "numberline" then
+    -- one row of points per format, the first row on top; on a log2
+    -- scale zero sits at the left edge, apart from the powers of two
+    local lo, hi = math.huge, -math.huge
+    for _, r in ipairs(fig.rows) do
+      for _, v in ipairs(r.values) do
+        local x = fig.log and (v > 0 and math.log(v, 2) or nil) or v
+        if x then lo, hi = math.min(lo, x), math.max(hi, x) end
+      end
+    end
+    if lo > hi then lo, hi = 0, 1 end
+    local zero = fig.log and lo - math.max(1, (hi - lo) * 0.08) or 0
+    local function pos(v) return (fig.log and v > 0) and math.log(v, 2) or (fig.log and zero or v) end
+    local n = #fig.rows
+    local ytics = {}
+    for i, r in ipairs(fig.rows) do
+      add("$r%d << EOD", i)
+      for _, v in ipairs(r.values) do add("%s %d", gp_num(pos(v)), n - i + 1) end
+      add("EOD")
+      ytics[#ytics + 1] = fmt_str("%s %d", gp_quote(r.label), n - i + 1)
+    end
+    add("set ytics (%s) noenhanced", table.concat(ytics, ", "))
+    add("set yrange [0.4:%s]", gp_num(n + 0.6))
+    local left = fig.log and zero or math.min(0, lo)
+    local pad = (hi - left) * 0.03
+    add("set xrange [%s:%s]", gp_num(left - pad), gp_num(hi + pad))
+    if fig.log then
+      local tics, step = { fmt_str("\"0\" %s", gp_num(zero)) }, math.max(1, math.ceil((hi - lo) / 10))
+      for e = math.ceil(lo), math.floor(hi), step do tics[#tics + 1] = fmt_str("\"2^{%d}\" %d", e, e) end
+      add("set xtics (%s)", table.concat(tics, ", "))
+    end
+    add("set grid xtics noytics lc rgb '#dddddd'")
+    add("unset key")
+    add("set border 1")
+    add("set ytics nomirror scale 0")
+    add("set xtics nomirror")
+    local plots = {}
+    local colors = { "#3b75c4", "#d1495b", "#2e933c", "#edae49" }
+    for i = 1, n do
+      plots[#plots + 1] = fmt_str("$r%d using 1:2 with points pt 7 ps 1.2 lc rgb '%s'", i, colors[(i - 1) % #colors + 1])
+    end
+    add("plot %s", table.concat(plots, ", "))
+  elseif fig.kind == "text" then
+    -- lines of monospace text (a table) drawn as a picture: one label a
+    -- line, from the top, with no axes
+    add("unset border")
+    add("unset tics")
+    add("unset key")
+    add("unset grid")
+    add("unset xlabel")
+    add("unset ylabel")
+    add("set margins 2, 2, 1, 3")
+    add("set xrange [0:1]")
+    add("set yrange [0:1]")
+    local n = #fig.lines
+    for i, l in ipairs(fig.lines) do
+      add("set label %d %s at graph 0, graph %s left font 'DejaVu Sans Mono,%d' noenhanced", i, gp_quote(l),
+        gp_num(1 - (i - 0.5) / n), fig.fontsize or 11)
+    end
+    add("plot NaN notitle")
   else
     error("figure: unknown kind " .. tostring(fig.kind))
   end
@@ -132,7 +195,7 @@ function figure.save(fig, path, opts)
   if not figure.available() then
     lpact.fail(fmt_str("save: gnuplot is not installed, cannot draw '%s' (apt-get install gnuplot-nox)", path), 1)
   end
-  local w, h = opts.width or 800, opts.height or 500
+  local w, h = opts.width or fig.width or 800, opts.height or fig.height or 500
   local term = ext == "pdf" and fmt_str(TERMINALS.pdf, w / 100, h / 100) or fmt_str(TERMINALS[ext], w, h)
   local tmp = fmt_str("%s.tmp-%d-%d", path, os.time(), math.random(1 << 30))
   local sfile = os.tmpname()

@@ -54,6 +54,19 @@ function numtext.number(s, words)
   return x
 end
 
+--- Text from a user's file as it may be echoed in a one-line message:
+-- control and non-ASCII bytes written as \ddd escapes, a quote as \',
+-- and at most max (40) characters of the original, "..." marking a cut.
+function numtext.excerpt(s, max)
+  max = max or 40
+  local cut = #s > max
+  local e = s:sub(1, max):gsub("[%c\128-\255'\\]", function(c)
+    if c == "'" or c == "\\" then return "\\" .. c end
+    return string.format("\\%03d", c:byte())
+  end)
+  return cut and e .. "..." or e
+end
+
 --- A binary32 bit pattern written 0x%08x (leading zeros allowed, at most
 -- 32 significant bits) as the float it encodes, or nil and the reason.
 function numtext.bits32(s)

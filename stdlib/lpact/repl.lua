@@ -56,11 +56,35 @@ function compare(...)
   return show().compare(...)
 end
 
+-- The text of the call `name(...)` that is running: from the chunk typed
+-- at the prompt (repl.chunk, set by the C loop while a chunk runs), else
+-- from the line of the script that called (level: the caller's stack
+-- level); nil when it cannot be read or spans lines.
+local function call_text(name, level)
+  local pat = name .. "%s*%b()"
+  if type(repl.chunk) == "string" then
+    local c = repl.chunk:match(pat)
+    if c then return c end
+  end
+  local info = debug.getinfo(level + 1, "Sl")
+  if not info or info.currentline < 1 or info.source:sub(1, 1) ~= "@" then return nil end
+  local f = io.open(info.source:sub(2), "r")
+  if not f then return nil end
+  local k, line = 0, nil
+  for l in f:lines() do
+    k = k + 1
+    if k == info.currentline then line = l break end
+  end
+  f:close()
+  return line and line:match(pat) or nil
+end
+
 --- hist(x [, opts]) — a histogram of a tensor or a list of numbers in the
 -- terminal, with bin edges and counts. opts: bins (default: Sturges'
 -- rule, 5 to 24), range = {lo, hi}, width (default: the terminal's),
 -- title, log (bars by log(1 + count)). NaN and infinities are counted apart.
--- The result can :save("h.png") or :save("h.svg").
+-- The result can :save("h.png") or :save("h.svg"); the figure's title is
+-- opts.title, else the call as written (`hist(w)`).
 --     hist(lpact.randn({1000}, 1))
 function hist(x, opts)
   local inner = type(x) == "table" and rawget(x, "data")   -- an autograd Var holds its tensor
@@ -69,7 +93,10 @@ function hist(x, opts)
     lpact.fail("hist: a tensor or a list of numbers expected, got a table with no list part"
       .. (debug.getmetatable(x) and " (an object: a model, a layer?)" or " (a table of named fields?)"))
   end
-  return show().hist(x, opts)
+  local v = show().hist(x, opts)
+  -- a saved figure is titled after the call that made it, not "histogram"
+  if not (opts and opts.title) then v.figure.title = call_text("hist", 2) or v.figure.title end
+  return v
 end
 
 --- plot(f, format, lo, hi [, opts]) — f and its quantized version

@@ -38,8 +38,19 @@ static uint64_t prev_line;
 
 static void line_hook(lua_State *S, lua_Debug *ar) {
   if (!lua_getinfo(S, "S", ar)) return;
-  /* the source string is interned: its address names the chunk */
-  uint64_t h = (uint64_t)(uintptr_t)ar->source * UINT64_C(0x9E3779B97F4A7C15) ^ (uint64_t)ar->currentline;
+  /* the chunk is named by a hash of its source name's text (not of the
+   * string's address, which moves from run to run), so that a run with a
+   * fixed seed and run count repeats; the source string is interned, so
+   * the last one's hash is kept */
+  static const char *last_src;
+  static uint64_t last_hash;
+  if (ar->source != last_src) {
+    uint64_t f = UINT64_C(0xcbf29ce484222325);
+    for (const char *c = ar->source; *c; c++) f = (f ^ (unsigned char)*c) * UINT64_C(0x100000001b3);
+    last_src = ar->source;
+    last_hash = f;
+  }
+  uint64_t h = last_hash * UINT64_C(0x9E3779B97F4A7C15) ^ (uint64_t)ar->currentline;
   h ^= h >> 29;
   /* the edge (previous line -> this line), as an edge counter does */
   uint64_t e = (h ^ (prev_line >> 1)) * UINT64_C(0xBF58476D1CE4E5B9);

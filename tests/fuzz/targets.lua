@@ -14,13 +14,26 @@ local function spit(p, s) local f = assert(io.open(p, "wb")) f:write(s) f:close(
 
 -- nil for a clean refusal (an lpact.fail with one line, or a reader's own
 -- message), else what is wrong.
-local function refusal(ok, e, own)
+local function count(s, w)
+  local n, i = 0, 1
+  while true do
+    local j = s:find(w, i, true)
+    if not j then return n end
+    n, i = n + 1, j + 1
+  end
+end
+
+local function refusal(ok, e, own, input)
   if ok then return nil end
   local m = lpact.is_failure(e) and e.msg or (type(e) == "string" and own and e:match(own) and e) or nil
   if type(m) ~= "string" then return "FUZZ BUG: raw error: " .. tostring(e) end
   if m == "" or m:find("\n") then return "FUZZ BUG: refusal is not one line: " .. m end
-  if m:find("attempt to ") or m:find("bad argument #") or m:find("stack overflow") then
-    return "FUZZ BUG: a raw Lua error inside the refusal: " .. m
+  -- a Lua runtime error's words, more often in the message than in the
+  -- input (a refusal may echo the input, which may hold those words)
+  for _, w in ipairs { "attempt to ", "bad argument #", "stack overflow" } do
+    if count(m, w) > count(input or "", w) then
+      return "FUZZ BUG: a raw Lua error inside the refusal: " .. m
+    end
   end
   return nil
 end
@@ -41,7 +54,7 @@ function T.csv(s)
   spit(p, s)
   local ok, c = pcall(lpact.data.csv, p)
   os.remove(p)   -- no file left behind in /tmp
-  if not ok then return refusal(ok, c) end
+  if not ok then return refusal(ok, c, nil, s) end
   if c.x:size(1) ~= c.n then return "FUZZ BUG: x has " .. c.x:size(1) .. " rows, n = " .. c.n end
   if c.y then
     if c.y:size(1) ~= c.n then return "FUZZ BUG: y has " .. c.y:size(1) .. " rows" end
@@ -58,7 +71,7 @@ end
 --- JSON: decode; an accepted text encodes and decodes back to the same value.
 function T.json(s)
   local ok, v = pcall(json.decode, s)
-  if not ok then return refusal(ok, v, "^json%.decode: [^\n]*$") end
+  if not ok then return refusal(ok, v, "^json%.decode: [^\n]*$", s) end
   -- a number beyond the double range decodes to an infinity, which JSON
   -- cannot spell: encode refuses it (by design), so there is no round trip
   local ok2, text = pcall(json.encode, v)
@@ -94,7 +107,7 @@ function T.checkpoint(s)
   if type(opt.lr) ~= "number" or type(opt.t) ~= "number" then return "FUZZ BUG: optimizer fields of the wrong type" end
   if not ok then
     if fingerprint() ~= before then return "FUZZ BUG: a refused checkpoint changed the model or optimizer" end
-    return refusal(ok, e)
+    return refusal(ok, e, nil, s)
   end
   return nil
 end

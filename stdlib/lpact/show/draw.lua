@@ -85,10 +85,30 @@ local View = {}
 View.__index = View
 View.__name = "lpact.View"
 function View.__tostring(v) return v.draw(v) end
---- Saves the view as a figure ("x.png" or "x.svg") through gnuplot.
+--- Saves the view as a figure ("x.png", "x.svg" or "x.pdf") through
+-- gnuplot. A table view (levels) is saved as its text, uncoloured, set in
+-- a monospace font: the table as a picture for a slide.
 function View:save(path, opts)
-  if not self.figure then fail("this view cannot be saved as a figure (only histograms and plots)") end
-  return require("lpact.figure").save(self.figure, path, opts)
+  local fig = self.figure
+  if not fig and self.as_text then
+    local o = {}
+    for k, v in pairs(self.opts or {}) do o[k] = v end
+    o.color, o.width = false, 100
+    local saved = self.opts
+    self.opts = o
+    local ok, text = pcall(self.draw, self)
+    self.opts = saved
+    if not ok then error(text, 0) end
+    local lines, w = {}, 0
+    for l in (text .. "\n"):gmatch("(.-)\n") do
+      lines[#lines + 1] = l
+      w = math.max(w, ulen(l))
+    end
+    fig = { kind = "text", lines = lines, title = self.opts and self.opts.title or "",
+      width = math.max(320, 9 * w + 40), height = 19 * #lines + 60 }
+  end
+  if not fig then fail("this view cannot be saved as a figure (histograms, plots, compare and levels can)") end
+  return require("lpact.figure").save(fig, path, opts)
 end
 local function view(fields, draw)
   fields.draw = draw
