@@ -67,12 +67,19 @@ local h1, l1 = run()
 local h1b = run()
 lpact.threads(2)
 local h2, l2 = run()
+-- every call split across both threads, whatever its size (the grains
+-- set only where a second thread starts: never the bits)
+lpact.bench_grain(0)
+local h2s, l2s = run()
+lpact.bench_grain(1)
 lpact.threads(old)
 for i, e in ipairs(h1) do
   t.is(h1b[i][2], e[2], e[1] .. ": same seed, same bits")
   t.is(h2[i][2], e[2], e[1] .. ": 1 and 2 threads give the same bits")
+  t.is(h2s[i][2], e[2], e[1] .. ": 2 threads on every call, the same bits")
 end
 t.same(l2, l1, "loss curve identical with 1 and 2 threads")
+t.same(l2s, l1, "and with every call split")
 t.ok(l1[3] < l1[1], "and the loss went down")
 
 t.done()

@@ -94,7 +94,7 @@ else
   has(out, "code  s e  value  learned  gap  rel gap  kind", "09: learned levels next to the values")
   t.like(out, "2 of 4 levels moved", "09: the levels of +0 and -0 moved")
   local z1, z2 = out:match("\n0x2      %-0 +%d+ +([%d.]+)%%.-\n0x0       0 +%d+ +([%d.]+)%%")
-  t.like(out, "level usage of qact tanh fp2 emulate levels=learnable ste=fprime\n4800 inputs in 1 pass: ",
+  t.like(out, "level usage of qact tanh fp2 emulate levels=learnable ste=fprime\n4800 inputs in 1 pass:%s",
     "09: the level usage of the first layer on the 4800 test activations")
   t.ok(z1 and z2 and tonumber(z1) + tonumber(z2) > 80, "09: most inputs on ±0", tostring(z1) .. " + " .. tostring(z2))
   local fixed, learned = out:match("fixed levels ([%d.]+)%%, learned levels ([%d.]+)%%")

@@ -66,8 +66,18 @@ static int l_bench_pool(lua_State *L) {
   return 1;
 }
 
+/* bench_grain(scale): every kernel's grain times scale from now on (0:
+ * every call split across all threads; 1: the kernels' own grains). */
+static int l_bench_grain(lua_State *L) {
+  lua_Number s = luaL_checknumber(L, 1);
+  luaL_argcheck(L, s >= 0 && s <= 1e6, 1, "scale must be in [0, 1e6]");
+  lp_set_grain_scale((double)s);
+  return 0;
+}
+
 int luaopen_lpact_bench(lua_State *L) {
-  static const luaL_Reg fns[] = {{"bench_pool", l_bench_pool}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"bench_pool", l_bench_pool}, {"bench_grain", l_bench_grain},
+                                 {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

@@ -152,6 +152,126 @@ static void permute_range(void *vc, size_t lo, size_t hi) {
   }
 }
 
+/* ---- blocked products --------------------------------------------------
+ *
+ * The forward product tmp (O, N*P) = weight (O, CK) col (CK, N*P) and the
+ * backward dcol (CK, N*P) = weight^T tmp run in column blocks small enough
+ * that the block of col (written by im2col, or read by col2im) is still in
+ * the cache when the sgemm uses it, instead of whole-batch passes that
+ * stream col through memory twice. Chunks of whole samples go to the
+ * threads; inside a chunk, im2col runs sample by sample just ahead of
+ * sgemm calls of about `call` columns. The bits are those of one lp_gemm
+ * over the batch (ops_nn.h, lp_gemm_col_tile): every call starts at a
+ * multiple of 16 columns and lp_gemm's last tile is a call of its own, so
+ * chunk and call widths, and the thread count, change only the speed
+ * (tests/c/conv_blocked.c). */
+
+typedef struct {
+  float *out, *col, *tmp, *dinp;
+  const float *inp, *weight, *bias;
+  int64_t N, C, H, W, O, OH, OW, P, CK, NP;
+  int kh, kw, stride, pad;
+  int64_t chunk;   /* columns per chunk: whole samples, a multiple of 16 */
+  int64_t last;    /* first column of lp_gemm's last tile */
+  int64_t call;    /* about this many columns per sgemm call, a multiple of 16 */
+  size_t nchunks;
+} blk_ctx;
+
+/* Columns [j0, j1) of chunk ci. */
+static void chunk_cols(const blk_ctx *b, size_t ci, int64_t *j0, int64_t *j1) {
+  *j0 = (int64_t)ci * b->chunk;
+  *j1 = ci + 1 == b->nchunks ? b->NP : *j0 + b->chunk;
+}
+
+/* The end of the sgemm call that starts at column g of a chunk ending at
+ * j1: lp_gemm's last tile whole, else about b->call columns, never
+ * crossing b->last, ends at multiples of 16 (or j1). */
+static int64_t call_end(const blk_ctx *b, int64_t g, int64_t j1) {
+  if (g >= b->last) return b->NP;
+  int64_t stop = j1 < b->last ? j1 : b->last, left = stop - g;
+  int64_t calls = (left + b->call - 1) / b->call;
+  int64_t w = ((left + calls - 1) / calls + 15) & ~(int64_t)15;
+  return g + w < stop ? g + w : stop;
+}
+
+static void fwd_chunks(void *vc, size_t lo, size_t hi) {
+  const blk_ctx *b = vc;
+  const int64_t O = b->O, P = b->P, NP = b->NP, CK = b->CK;
+  i2c_ctx ic = {b->col, b->inp, NULL, NULL, b->N, b->C, b->H, b->W, b->OH, b->OW,
+                b->kh, b->kw, b->stride, b->pad};
+  for (size_t ci = lo; ci < hi; ci++) {
+    int64_t j0, j1;
+    chunk_cols(b, ci, &j0, &j1);
+    int64_t done = j0;   /* columns im2col has filled (whole samples) */
+    for (int64_t g = j0; g < j1;) {
+      int64_t e = call_end(b, g, j1);
+      for (; done < e; done += P)
+        for (int64_t r = 0; r < CK; r++) {
+          size_t task = (size_t)(r * b->N + done / P);
+          im2col_range(&ic, task, task + 1);
+        }
+      lp_sgemm1(0, 0, O, e - g, CK, 1.0f, b->weight, CK, b->col + g, NP, 0.0f, b->tmp + g, NP);
+      /* out (N, O, P) = tmp's columns [g, e) + bias, sample by sample */
+      for (int64_t n = g / P; n * P < e; n++) {
+        int64_t p0 = (g > n * P ? g : n * P) - n * P, p1 = (e < (n + 1) * P ? e : (n + 1) * P) - n * P;
+        for (int64_t o = 0; o < O; o++) {
+          const float *src = b->tmp + o * NP + n * P;
+          float *d = b->out + (n * O + o) * P;
+          float bo = b->bias ? b->bias[o] : 0.0f;
+          for (int64_t p = p0; p < p1; p++) d[p] = src[p] + bo;
+        }
+      }
+      g = e;
+    }
+  }
+}
+
+static void bwd_data_chunks(void *vc, size_t lo, size_t hi) {
+  const blk_ctx *b = vc;
+  const int64_t O = b->O, P = b->P, NP = b->NP, CK = b->CK;
+  i2c_ctx ic = {NULL, NULL, b->dinp, b->col, b->N, b->C, b->H, b->W, b->OH, b->OW,
+                b->kh, b->kw, b->stride, b->pad};
+  for (size_t ci = lo; ci < hi; ci++) {
+    int64_t j0, j1;
+    chunk_cols(b, ci, &j0, &j1);
+    for (int64_t g = j0; g < j1;) {
+      int64_t e = call_end(b, g, j1);
+      lp_sgemm1(1, 0, CK, e - g, O, 1.0f, b->weight, CK, b->tmp + g, NP, 0.0f, b->col + g, NP);
+      g = e;
+    }
+    col2im_range(&ic, (size_t)(j0 / P * b->C), (size_t)((j1 + P - 1) / P * b->C));
+  }
+}
+
+/* Sets up the blocks of a product over N*P columns with lp_gemm's tiles
+ * for (m, N*P, k); 0 when lp_gemm would not split columns (one call, or
+ * rows), and the whole-batch path is used. */
+static int blocks(blk_ctx *b, int64_t m, int64_t k) {
+  int64_t tile = lp_gemm_col_tile(m, b->NP, k);
+  if (tile == 0) return 0;
+  b->last = (b->NP - 1) / tile * tile;
+  /* a chunk: whole samples and a multiple of 16 columns, about 1/8 of
+   * the batch (two threads, four pieces each) */
+  int64_t a = b->P, c16 = 16;
+  while (c16 != 0) {   /* gcd(P, 16) */
+    int64_t t = a % c16;
+    a = c16;
+    c16 = t;
+  }
+  int64_t unit = b->P / a * 16, per = b->NP / (8 * unit);
+  b->chunk = unit * (per > 1 ? per : 1);
+  int64_t before = b->last / b->chunk;   /* chunks that end at or before `last` */
+  b->nchunks = (size_t)(before > 0 ? before : 0) + 1;
+  /* about 384 KB of col per call, and above OpenBLAS's small-matrix
+   * size (M*N*K <= 1e6), whose kernels are slower for these shapes */
+  int64_t w = (98304 / (b->CK > 0 ? b->CK : 1)) & ~(int64_t)15;
+  int64_t least = ((int64_t)(1e6 / ((double)m * (double)k)) + 16) & ~(int64_t)15;
+  if (w < least) w = least;
+  if (w < 16) w = 16;
+  b->call = w;
+  return 1;
+}
+
 void lp_conv2d_forward(float *out, float *work, const float *inp, const float *weight,
                        const float *bias, int64_t N, int64_t C, int64_t H, int64_t W, int64_t O,
                        int kh, int kw, int stride, int pad) {
@@ -161,6 +281,13 @@ void lp_conv2d_forward(float *out, float *work, const float *inp, const float *w
   int64_t P = OH * OW, CK = C * kh * kw;
   float *col = work, *tmp = work + CK * N * P;  // col (CK, N*P), tmp (O, N*P)
   if (N * P == 0 || O == 0) return;
+  blk_ctx b = {out, col, tmp, NULL, inp, weight, bias, N, C, H, W, O, OH, OW, P, CK, N * P,
+               kh, kw, stride, pad, 0, 0, 0, 0};
+  if (CK > 0 && blocks(&b, O, CK)) {
+    lp_blas_one_thread();
+    lp_parallel_for(b.nchunks, 1, fwd_chunks, &b);
+    return;
+  }
   lp_im2col(col, inp, N, C, H, W, kh, kw, stride, pad, OH, OW);
   lp_gemm(0, 0, O, N * P, CK, 1.0f, weight, CK, col, N * P, 0.0f, tmp, N * P);
   perm_ctx pc = {out, tmp, bias, N, O, P};
@@ -198,6 +325,13 @@ void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, 
     lp_gemm(0, 1, O, CK, N * P, 1.0f, tmp, N * P, col, N * P, 1.0f, dweight, CK);
   }
   if (dinp) {
+    blk_ctx b = {NULL, col, tmp, dinp, inp, weight, NULL, N, C, H, W, O, OH, OW, P, CK, N * P,
+                 kh, kw, stride, pad, 0, 0, 0, 0};
+    if (CK > 0 && blocks(&b, CK, O)) {
+      lp_blas_one_thread();
+      lp_parallel_for(b.nchunks, 1, bwd_data_chunks, &b);
+      return;
+    }
     lp_gemm(1, 0, CK, N * P, O, 1.0f, weight, CK, tmp, N * P, 0.0f, col, N * P);
     lp_col2im(dinp, col, N, C, H, W, kh, kw, stride, pad, OH, OW);
   }

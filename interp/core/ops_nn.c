@@ -63,19 +63,41 @@ static void gemm_tiles(void *vc, size_t lo, size_t hi) {
   }
 }
 
+/* 1: one sgemm call; else the tiles split rows (m > n) or columns */
+static int gemm_one_call(int64_t m, int64_t n, int64_t k) {
+  return (double)m * (double)n * (double)k < GEMM_MIN_FLOPS || (m < 32 && n < 32);
+}
+
+static int64_t gemm_step(int64_t dim) {
+  return ((dim + GEMM_TILES - 1) / GEMM_TILES + 15) & ~(int64_t)15;   /* multiple of 16 */
+}
+
+int64_t lp_gemm_col_tile(int64_t m, int64_t n, int64_t k) {
+  if (gemm_one_call(m, n, k) || m > n) return 0;
+  return gemm_step(n);
+}
+
 void lp_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
              const float *A, int64_t lda, const float *B, int64_t ldb,
              float beta, float *C, int64_t ldc) {
   if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
-  if ((double)m * (double)n * (double)k < GEMM_MIN_FLOPS || (m < 32 && n < 32)) {
+  if (gemm_one_call(m, n, k)) {
     sgemm1(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
   gemm_ctx g = {ta, tb, m, n, k, lda, ldb, ldc, 0, m > n, alpha, beta, A, B, C};
-  int64_t dim = g.split_rows ? m : n;
-  g.step = ((dim + GEMM_TILES - 1) / GEMM_TILES + 15) & ~(int64_t)15;   /* multiple of 16 */
-  size_t tiles = (size_t)((dim + g.step - 1) / g.step);
+  g.step = gemm_step(g.split_rows ? m : n);
+  size_t tiles = (size_t)(((g.split_rows ? m : n) + g.step - 1) / g.step);
   lp_parallel_for(tiles, 1, gemm_tiles, &g);
+}
+
+void lp_blas_one_thread(void) {
+  if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
+}
+
+void lp_sgemm1(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *A,
+               int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+  sgemm1(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 /* ---- linear ------------------------------------------------------------- */

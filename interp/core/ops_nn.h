@@ -19,6 +19,20 @@
 void lp_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
              const float *A, int64_t lda, const float *B, int64_t ldb,
              float beta, float *C, int64_t ldc);
+/* How lp_gemm(0, 0, m, n, k, ...) cuts a product into sgemm calls: 0 when
+ * it makes one call or splits rows; else the width of its column tiles
+ * (a multiple of 16; the last tile holds what is left). A caller that
+ * runs the same product in its own column blocks gets the same bits when
+ * every block starts at a multiple of 16 and its last block is lp_gemm's
+ * last tile: OpenBLAS computes each group of 16 columns alike wherever
+ * it lies, and only the last, partial group depends on the call's shape. */
+int64_t lp_gemm_col_tile(int64_t m, int64_t n, int64_t k);
+/* One single-threaded sgemm call, as lp_gemm makes (same arguments), for
+ * use inside lp_parallel_for pieces; the caller runs lp_blas_one_thread()
+ * first, outside the pieces. */
+void lp_sgemm1(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *A,
+               int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+void lp_blas_one_thread(void);
 
 /* linear: out (N, O) = inp (N, K) weight^T (K, O) + bias (O) (bias may be NULL) */
 void lp_linear_forward(float *out, const float *inp, const float *weight, const float *bias,

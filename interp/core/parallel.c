@@ -14,7 +14,11 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <cblas.h>
 
@@ -25,6 +29,9 @@
 /* pieces per thread: small enough that a late thread loses little, large
  * enough that claiming one (an atomic add) is noise */
 #define PIECES_PER_THREAD 4
+/* how long the caller waits awake for the workers' last pieces before
+ * it sleeps */
+#define SPIN_SECONDS 50e-6
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER;
@@ -33,15 +40,28 @@ static pthread_mutex_t call_mu = PTHREAD_MUTEX_INITIALIZER; /* one job at a time
 
 static int nthreads = 0;          /* 0: not decided yet */
 static int nworkers = 0;          /* started worker threads */
-static unsigned long generation = 0;
+static atomic_ulong generation;   /* jobs posted (changed under mu) */
+static int sleepers = 0;          /* workers asleep on work_cv (under mu) */
 static int open_job = 0;          /* 1 while workers may join the job (under mu) */
-static int active = 0;            /* workers inside the job (under mu) */
+static atomic_int active;         /* workers inside the job (changed under mu) */
 static struct {
   lp_range_fn fn;
   void *ctx;
   size_t n, pieces;
 } job;                            /* written under mu before open_job is set */
 static atomic_size_t next_piece;
+
+static double seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void) {
+#if defined(__SSE2__)
+  _mm_pause();
+#endif
+}
 
 /* Runs pieces until none is left. */
 static void claim_pieces(void) {
@@ -58,16 +78,24 @@ static void claim_pieces(void) {
 static void *worker(void *arg) {
   (void)arg;
   unsigned long seen = 0;
-  pthread_mutex_lock(&mu);
   for (;;) {
-    while (generation == seen) pthread_cond_wait(&work_cv, &mu);
-    seen = generation;
-    if (!open_job) continue;      /* woke after the caller had finished */
-    active++;
+    pthread_mutex_lock(&mu);
+    while (atomic_load(&generation) == seen) {
+      sleepers++;
+      pthread_cond_wait(&work_cv, &mu);
+      sleepers--;
+    }
+    seen = atomic_load(&generation);
+    if (!open_job) {              /* came after the caller had finished */
+      pthread_mutex_unlock(&mu);
+      continue;
+    }
+    atomic_fetch_add(&active, 1);
     pthread_mutex_unlock(&mu);
     claim_pieces();
     pthread_mutex_lock(&mu);
-    if (--active == 0) pthread_cond_signal(&done_cv);
+    if (atomic_fetch_sub(&active, 1) == 1) pthread_cond_signal(&done_cv);
+    pthread_mutex_unlock(&mu);
   }
   return NULL;
 }
@@ -93,8 +121,20 @@ int lp_threads(void) {
   return nthreads;
 }
 
+/* lpact bench threads: every call's grain times this (0: every call is
+ * split across all threads), to measure each kernel's break-even. */
+static double grain_scale = 1.0;
+
+void lp_set_grain_scale(double s) {
+  grain_scale = s >= 0 ? s : 1.0;
+}
+
 int lp_threads_for(size_t n, size_t grain) {
   int t = lp_threads();
+  if (grain_scale != 1.0) {
+    double g = (double)grain * grain_scale;
+    grain = g < 1.0 ? 1 : (size_t)g;
+  }
   size_t most = grain > 0 ? n / grain : n;
   if (most < (size_t)t) t = most > 0 ? (int)most : 1;
   return t;
@@ -128,18 +168,32 @@ void lp_parallel_for(size_t n, size_t grain, lp_range_fn fn, void *ctx) {
   job.pieces = pieces;
   atomic_store(&next_piece, 0);
   open_job = 1;
-  generation++;
+  atomic_fetch_add(&generation, 1);
   /* the pool may hold more workers than this call wants (an earlier call
    * with more threads): waking them all only lets them race for pieces,
-   * so wake as many as asked for */
-  for (int w = 0; w < t - 1 && w < nworkers; w++) pthread_cond_signal(&work_cv);
+   * so wake as many as asked for (workers still awake join by themselves) */
+  for (int w = 0; w < t - 1 && w < sleepers; w++) pthread_cond_signal(&work_cv);
   pthread_mutex_unlock(&mu);
 
   claim_pieces();
 
   pthread_mutex_lock(&mu);
   open_job = 0;                   /* late wakers go back to sleep */
-  while (active > 0) pthread_cond_wait(&done_cv, &mu);
+  pthread_mutex_unlock(&mu);
+  /* A worker still inside holds at most the piece it claimed last. Wait
+   * for it awake for a while first: going to sleep on done_cv costs a
+   * wake-up of this thread later, tens of microseconds on a virtual
+   * machine, more than most pieces take. */
+  if (atomic_load(&active) > 0) {
+    double t0 = seconds();
+    int spins = 0;
+    while (atomic_load(&active) > 0) {
+      cpu_relax();
+      if (++spins % 64 == 0 && seconds() - t0 > SPIN_SECONDS) break;
+    }
+  }
+  pthread_mutex_lock(&mu);
+  while (atomic_load(&active) > 0) pthread_cond_wait(&done_cv, &mu);
   pthread_mutex_unlock(&mu);
   pthread_mutex_unlock(&call_mu);
 }

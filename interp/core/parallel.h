@@ -26,5 +26,10 @@ int lp_threads(void);
 /* The threads lp_parallel_for(n, grain, ...) uses: 1..lp_threads(). */
 int lp_threads_for(size_t n, size_t grain);
 void lp_parallel_for(size_t n, size_t grain, lp_range_fn fn, void *ctx);
+/* Multiplies every call's grain by s (0: every call with n >= 2 is split
+ * across all threads); 1 is the default. For `lpact bench threads`,
+ * which finds each kernel's break-even: a kernel must give the same
+ * results whatever its grain, so this changes speed only. */
+void lp_set_grain_scale(double s);
 
 #endif

@@ -416,15 +416,20 @@ function show.usage(layer, opts)
   local function share(k) return fmt_str("%.1f%%", 100 * k / v.n) end
   return view(v, function(u)
     local out = { "level usage of " .. u.title }
-    out[2] = fmt_str("%d input%s in %d pass%s: %d saturated (%s), %d rounded to zero (%s), %d NaN (%s)",
-      u.n, u.n == 1 and "" or "s", u.passes, u.passes == 1 and "" or "es", u.sat, share(u.sat),
-      u.under, share(u.under), u.nan, share(u.nan))
+    local counted = fmt_str("%d input%s in %d pass%s:", u.n, u.n == 1 and "" or "s", u.passes, u.passes == 1 and "" or "es")
+    local fates = fmt_str("%d saturated (%s), %d rounded to zero (%s), %d NaN (%s)",
+      u.sat, share(u.sat), u.under, share(u.under), u.nan, share(u.nan))
+    if ulen(counted) + 1 + ulen(fates) <= show.width(u.opts) then
+      out[2] = counted .. " " .. fates
+    else   -- two lines rather than one wider than the terminal
+      out[2], out[3] = counted, "  " .. fates
+    end
     local cw, vw, nw, sw = 4, 5, 5, 5
     for _, r in ipairs(u.rows) do
       cw, vw = math.max(cw, #r.code), math.max(vw, ulen(r.value))
       nw, sw = math.max(nw, #tostring(r.count)), math.max(sw, #share(r.count))
     end
-    out[3] = rpad("code", cw) .. "  " .. lpad("value", vw) .. "  " .. lpad("count", nw) .. "  " .. lpad("share", sw)
+    out[#out + 1] = rpad("code", cw) .. "  " .. lpad("value", vw) .. "  " .. lpad("count", nw) .. "  " .. lpad("share", sw)
     local room = math.max(4, show.width(u.opts) - cw - vw - nw - sw - 8)
     local maxc = 0
     for _, r in ipairs(u.rows) do maxc = math.max(maxc, r.count) end
