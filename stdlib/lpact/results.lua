@@ -661,6 +661,10 @@ function results.tables(records)
       if type(e1.hist) == "table" and type(e1.hist.edges) == "table" and type(e1.hist.counts) == "table"
           and (not c.hist or sd < c.hist.seed) then
         c.hist = { edges = e1.hist.edges, counts = e1.hist.counts, seed = sd, describe = e1.describe }
+        local oh = type(e1.own) == "table" and e1.own.hist
+        if type(oh) == "table" and type(oh.edges) == "table" and type(oh.counts) == "table" then
+          c.hist.own = { edges = oh.edges, counts = oh.counts }   -- the format's own levels, same inputs
+        end
       end
     end
     if r.seed ~= nil then g.seeds[tostring(r.seed)] = true end
