@@ -125,8 +125,11 @@ local function record_id(c)
   return table.concat({ "gpt", c.act, c.fmt, "attn-" .. c.attn, c.attn ~= "fp32" and o.attn_mode or "-", c.levels,
     c.ste or "-", "L" .. layers, "d" .. d, "h" .. heads, "ctx" .. ctx, "b" .. B, "st" .. steps, "lr" .. o.lr,
     "s" .. c.seed, o.files and "files" or (o.dir and "dir" or "fortunes") }, "_"):gsub("[^%w_.-]", "-")
-    .. (dropout > 0 and ("_drop" .. o.dropout) or "")
+    .. (dropout > 0 and ("_drop" .. o.dropout) or "") .. "_n" .. lpact.lm.NUMERICS
 end
+
+-- Bits per activation of a site: the format's width (32 for float32).
+local function bits_of(fmt) return fmt == "fp32" and 32 or lpact.format(fmt).bits end
 
 -- Every distinct configuration is built once now (on a tiny vocabulary),
 -- so a bad activation or format fails before the first training.
@@ -179,6 +182,7 @@ for k, c in ipairs(configs) do
       modes = { attn = c.attn, attn_mode = c.attn ~= "fp32" and o.attn_mode or nil, levels = c.levels, ste = c.ste },
       seed = c.seed, epochs = 1, batch = B, optimizer = "adamw", lr = lr, steps = steps, ctx = ctx, d = d,
       heads = heads, layers = layers, dropout = dropout > 0 and dropout or nil, val_nats_per_char = h.val_loss,
+      act_bits = bits_of(c.fmt), attn_bits = bits_of(c.attn), numerics = lpact.lm.NUMERICS,
       val_bits_per_char = h.val_loss and h.val_loss / LN2, train_curve_every_10 = curve,
       tokens = h.tokens, tokens_per_s = h.tokens_per_s, sample = sample }, hist)
     if h.interrupted then

@@ -139,8 +139,8 @@ local function pool()
   freed:free()
   add("freed tensor", freed, true)
   add("bench buffer", lpact.bench_buffer(4))
-  add("qact core fp4", lpact.qk.new("relu", "fp4", "fp4", "lut"), true)
-  add("qact core fp32", lpact.qk.new("relu", "fp32", "fp8", "emulate"), true)
+  add("qact core fp4", lpact.qcore.new("relu", "fp4", "fp4", "lut"), true)
+  add("qact core fp32", lpact.qcore.new("relu", "fp32", "fp8", "emulate"), true)
   return P
 end
 
@@ -152,7 +152,7 @@ local SELF = {
       or k == 3 and lpact.tensor { { 1, 2, 3 }, { 4, 5, 6 } }:t() or lpact.tensor { { 1, 2 }, { 3, 4 } }
   end,
   ["lpact.Format"] = function() return lpact.format "fp4" end,
-  ["lpact.QactCore"] = function() return lpact.qk.new("relu", "fp4", "fp4", "lut") end,
+  ["lpact.QactCore"] = function() return lpact.qcore.new("relu", "fp4", "fp4", "lut") end,
   ["lpact.BenchBuffer"] = function() return lpact.bench_buffer(4) end,
 }
 
@@ -293,7 +293,7 @@ t.is(code, 0, "the child lists its targets")
 local targets = {}
 for line in out:gmatch("[^\n]+") do targets[#targets + 1] = line end
 t.ok(#targets >= 8, "modules and userdata types found: " .. table.concat(targets, " "))
-for _, want in ipairs { "lpact.c.engine", "lpact.c.tensor", "lpact.c.format", "lpact.c.kernels", "lpact.c.qact",
+for _, want in ipairs { "lpact.c.engine", "lpact.c.tensor", "lpact.c.format", "lpact.c.kernels", "lpact.c.qcore",
                         "lpact.c.io", "lpact.Tensor", "lpact.Format", "lpact.QactCore" } do
   local found = false
   for _, n in ipairs(targets) do found = found or n == want end
@@ -330,7 +330,7 @@ t.raises(function() return lpact.format "fp4":round_(lpact.format "fp4") end,
   "bad argument #1 to 'round_' %(lpact.Tensor expected, got lpact.Format%)", "a format where a tensor is expected names both types")
 t.raises(function() return T { 1 }:add_(lpact.format "fp4") end, "number expected, got lpact.Format",
   "a format as an operand names the expected type")
-t.raises(function() return lpact.qk.new("relu", T { 1 }, "fp4", "lut") end, "format or spec string expected, got Tensor",
+t.raises(function() return lpact.qcore.new("relu", T { 1 }, "fp4", "lut") end, "format or spec string expected, got Tensor",
   "a tensor where a format is expected")
 t.raises(function() return lpact.zeros { 0 / 0 } end, "shape must hold non%-negative integers", "a NaN size is refused")
 t.raises(function() return lpact.zeros { -1 } end, "shape must hold non%-negative integers", "a negative size is refused")
@@ -370,11 +370,11 @@ t.raises(function() return T { 1 }:reshape(lying) end, "shape table of negative 
 t.raises(function() return T({ 7 }, lying) end, "shape table of negative length", "tensor(data, shape): a lying shape")
 t.raises(function() return lpact.kernels.sum_to(T(1), lying) end, "too many dimensions", "sum_to: a lying shape")
 t.raises(function() return lpact.format "fp4":round(lying) end, "table length out of range", "round: a table whose __len is negative")
-t.ok(lpact.is_tensor(lpact.qk.ste(T { 1, 2 }, T { 1, 1 }, "staircase", "relu", nil, nil, nil, lying, lying)),
+t.ok(lpact.is_tensor(lpact.qcore.ste(T { 1, 2 }, T { 1, 1 }, "staircase", "relu", nil, nil, nil, lying, lying)),
   "ste: staircase points are counted raw, a lying __len is ignored")
-t.ok(lpact.qk.mx_scale(-1, 6, "ceil") ~= lpact.qk.mx_scale(-1, 6, "ceil"), "mx_scale: a negative amax gives NaN (the ceil search never ended)")
-t.ok(lpact.qk.mx_scale(1, math.huge, "ceil") ~= lpact.qk.mx_scale(1, math.huge, "ceil"), "mx_scale: an infinite maxval gives NaN (the ceil search never ended)")
-t.is(lpact.qk.mx_scale(math.huge, 6, "ceil"), 2.0 ^ 127, "mx_scale: an infinite amax still gives 2^127")
+t.ok(lpact.qcore.mx_scale(-1, 6, "ceil") ~= lpact.qcore.mx_scale(-1, 6, "ceil"), "mx_scale: a negative amax gives NaN (the ceil search never ended)")
+t.ok(lpact.qcore.mx_scale(1, math.huge, "ceil") ~= lpact.qcore.mx_scale(1, math.huge, "ceil"), "mx_scale: an infinite maxval gives NaN (the ceil search never ended)")
+t.is(lpact.qcore.mx_scale(math.huge, 6, "ceil"), 2.0 ^ 127, "mx_scale: an infinite amax still gives 2^127")
 t.raises(function() return lpact.bench_memcpy(lpact.bench_buffer(4), math.maxinteger) end, "repetitions out of range",
   "bench_memcpy: a huge repetition count is refused, not truncated")
 t.raises(function() return lpact.bench_quantize(lpact.bench_buffer(4), "fp4", 1, 1 << 32) end, "repetitions out of range",

@@ -49,36 +49,46 @@ for _, s in ipairs { "e9m1", "e4m3:bias=300", "e1m2:ieee", "fp5", "fp4:rnx" } do
   t.ok(rc == 2 and err:match("^lpact: [^\n]+\n$") ~= nil and out == "", "info " .. s .. ": one error line, exit 2")
 end
 
--- levels (by hand from the E2M1 table)
+-- levels (by hand from the E2M1 table): the gap to the next larger
+-- magnitude and that gap relative to the value (0.5/0.5, 0.5/1, 0.5/1.5, ...)
 out, err, rc = run(exe .. " levels fp4")
 t.is(out, [[
-fp4 = e2m1:bias=1:fin:sat:rne
-code  bits    value  gap to next
-0x0   0 00 0  0      0.5
-0x1   0 00 1  0.5    0.5
-0x2   0 01 0  1      0.5
-0x3   0 01 1  1.5    0.5
-0x4   0 10 0  2      1
-0x5   0 10 1  3      1
-0x6   0 11 0  4      2
-0x7   0 11 1  6      
-0x8   1 00 0  -0     0.5
-0x9   1 00 1  -0.5   0.5
-0xa   1 01 0  -1     0.5
-0xb   1 01 1  -1.5   0.5
-0xc   1 10 0  -2     1
-0xd   1 10 1  -3     1
-0xe   1 11 0  -4     2
-0xf   1 11 1  -6     
+fp4 = e2m1:bias=1:fin:sat:rne: 16 codes, 15 distinct values
+code  s ee m  value  gap  rel gap  kind
+0x0   0 00 0      0  0.5        —  zero
+0x1   0 00 1    0.5  0.5     100%  subnormal
+0x2   0 01 0      1  0.5      50%
+0x3   0 01 1    1.5  0.5    33.3%
+0x4   0 10 0      2    1      50%
+0x5   0 10 1      3    1    33.3%
+0x6   0 11 0      4    2      50%
+0x7   0 11 1      6    —        —  max
+0x8   1 00 0     -0  0.5        —  zero
+0x9   1 00 1   -0.5  0.5     100%  subnormal
+0xa   1 01 0     -1  0.5      50%
+0xb   1 01 1   -1.5  0.5    33.3%
+0xc   1 10 0     -2    1      50%
+0xd   1 10 1     -3    1    33.3%
+0xe   1 11 0     -4    2      50%
+0xf   1 11 1     -6    —        —  max
 ]], "levels fp4")
+-- the command line's table is the REPL's, every code listed, uncoloured
+t.is(out, tostring(require("lpact.show").levels("fp4", nil, { list = true, color = false })) .. "\n",
+  "levels fp4: the REPL's table")
+out = run(exe .. " info fp8")
+t.is(out, tostring(require("lpact.show").format("fp8")) .. "\n", "info fp8: the REPL's summary")
+out = run(exe .. " levels e2m1:nosub")
+t.like(out, "\n0x1   0 00 1      —    —        —  unused\n", "levels: a nosub code is unused")
+t.like(out, "\n0x0   0 00 0      0    1        —  zero\n", "levels: nosub's gap from 0 is 1")
 t.is(rc, 0, "levels exits 0")
 out, err, rc = run(exe .. " levels e4m3")
 local lines = {}
 for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
 t.is(#lines, 2 + 256, "levels e4m3: 256 codes")
-t.like(lines[3 + 0x7e], "^0x7e  0 1111 110  448 ", "0x7e is 448")
-t.like(lines[3 + 0x7f], "^0x7f  0 1111 111  nan", "0x7f is NaN")
-t.like(lines[3 + 0x01], "^0x01  0 0000 001  0%.001953125 ", "0x01 is 2^-9")
+t.like(lines[3 + 0x7e], "^0x7e  0 1111 110 +448 +— +—  max$", "0x7e is 448")
+t.like(lines[3 + 0x7f], "^0x7f  0 1111 111 +nan .*nan$", "0x7f is NaN")
+t.like(lines[3 + 0x01], "^0x01  0 0000 001 +0%.001953125  0%.001953125 +100%%  subnormal$", "0x01 is 2^-9")
+t.like(lines[3 + 0xfe], "^0xfe  1 1111 110 +%-448 ", "0xfe is -448")
 out, err, rc = run(exe .. " levels e5m7")
 t.ok(rc == 2 and out == "" and err:match("^lpact: e5m7 has 13 bits") ~= nil, "levels refuses 13 bits politely")
 out, err, rc = run(exe .. " levels fp16")
@@ -93,6 +103,11 @@ t.is(out, "0x3fc00000\n0x40400000\n0xc0800000\n", "round --in bits --out bits (1
 t.is(rc, 0, "exit 0")
 out, err, rc = run(exe .. " round fp4", "0.3\n2.5\n-7\ninf\n-inf\nnan\n1e-9\n-1e-9\n\n0x1.8p1\n 5 \n")
 t.is(out, "0.5\n2\n-6\n6\n-6\nnan\n0\n-0\n3\n4\n", "round decimal in and out")
+-- E4M3FNUZ near its max 240 = 1.875 * 2^7 (spacing 16 there): 232 is halfway
+-- between 224 and 240 and goes to the even mantissa (224 = 1.75 * 2^7);
+-- 236 rounds up to 240; 250 saturates to 240
+out = run(exe .. " round float8_e4m3fnuz:sat", "232\n236\n250\n")
+t.is(out, "224\n240\n240\n", "round writes 240, not 2.4e+02")
 out, err, rc = run(exe .. " round fp8 --out code", "0.3\n464\n465\n-448\n-0\n")
 t.is(out, "0x2a\n0x7e\n0x7e\n0xfe\n0x80\n", "round --out code")
 out, err, rc = run(exe .. " round fp8:inf --out code", "465\n")

@@ -122,7 +122,7 @@ t.like(info, "^float8_e4m3fnuz = e4m3:bias=8:fnuz:inf:rne\n", "info: the canonic
 t.like(info, "255 distinct finite %(one zero: fnuz has no %-0%)", "info: fnuz's single zero")
 t.like(info, "NaN is the code of %-0", "info: fnuz's NaN")
 local lv = t.run(B .. "/lpact levels E8M0")
-t.like(lv, "^E8M0 = ue8m0:bias=127:e8m0:sat:rne\n", "levels: the canonical spec")
+t.like(lv, "^E8M0 = ue8m0:bias=127:e8m0:sat:rne: 256 codes, 255 distinct values\n", "levels: the canonical spec")
 t.like(lv, "\n0x00%s+00000000%s+5%.87747", "levels: code 0x00 is 2^-127")
 t.like(lv, "\n0xff%s+11111111%s+nan", "levels: code 0xff is NaN")
 t.done()

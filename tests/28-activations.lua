@@ -136,7 +136,7 @@ for _, rec in ipairs(acts) do
           -- every operation rounded (the sequences are checked exactly in
           -- tests/c/qact_core.c): the layer gives the scalar ops result,
           -- which stays near f (cancellations cost up to a few FP8 steps)
-          local want = q:round(lpact.qk.ops(name, v, q))
+          local want = q:round(lpact.qcore.ops(name, v, q))
           if yq[i] ~= want or not (math.abs(yq[i] - f(v, a)) <= 0.25 + 0.25 * math.abs(f(v, a))) then
             bad = bad + 1
             t.diag(string.format("%s ops at %g: %g, scalar ops %g, f = %g", name, x, yq[i], want, f(v, a)))

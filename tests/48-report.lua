@@ -205,13 +205,11 @@ local left = io.popen("ls -A " .. outdir):read("a")
 local cmp = slurp(outdir .. "/cmp-fashion-mnist-cnn-small-mode-emulate-levels-learnable-vs-fixed-after-2-epochs.svg")
 t.ok(cmp and cmp:find("levels learnable - fixed", 1, true) and cmp:find(">relu<", 1, true) and cmp:find(">fp4<", 1, true),
   "SVG figure of the paired comparison: its title, the activation and the format")
-t.is(left, "cmp-fashion-mnist-cnn-small-mode-emulate-levels-learnable-vs-fixed-after-2-epochs.png\n" ..
-  "cmp-fashion-mnist-cnn-small-mode-emulate-levels-learnable-vs-fixed-after-2-epochs.svg\n" ..
-  "fig-cifar-10-vgg-cifar.png\nfig-cifar-10-vgg-cifar.svg\n" ..
-  "fig-fashion-mnist-cnn-small-levels-fixed-mode-emulate.png\nfig-fashion-mnist-cnn-small-levels-fixed-mode-emulate.svg\n" ..
-  "fig-fashion-mnist-cnn-small-levels-learnable-mode-emulate.png\nfig-fashion-mnist-cnn-small-levels-learnable-mode-emulate.svg\n" ..
-  "fig-fashion-mnist-mlp-levels-learnable-mode-emulate.png\n" ..
-  "fig-fashion-mnist-mlp-levels-learnable-mode-emulate.svg\nreport.csv\nreport.md\nruns.csv\n", "exactly these files, no temporaries")
+local function three(stem) return stem .. ".pdf\n" .. stem .. ".png\n" .. stem .. ".svg\n" end
+t.is(left, three("cmp-fashion-mnist-cnn-small-mode-emulate-levels-learnable-vs-fixed-after-2-epochs") ..
+  three("fig-cifar-10-vgg-cifar") .. three("fig-fashion-mnist-cnn-small-levels-fixed-mode-emulate") ..
+  three("fig-fashion-mnist-cnn-small-levels-learnable-mode-emulate") .. three("fig-fashion-mnist-mlp-levels-learnable-mode-emulate") ..
+  "report.csv\nreport.md\nreport.tex\nruns.csv\n", "exactly these files (PNG, SVG and PDF of each figure), no temporaries")
 
 -- Errors: one line each.
 out, code = run("LPACT_GNUPLOT=/nonexistent/gnuplot " .. exe .. " report " .. res)
@@ -219,7 +217,7 @@ t.is(out, "lpact: report: gnuplot not found ('/nonexistent/gnuplot'): install th
   "gnuplot missing: one clear line")
 t.is(code, 1, "gnuplot missing: exit 1")
 out, code = run(exe .. " report")
-t.is(out, "lpact: report: missing argument 'dir'; usage: lpact report [-h] [-o OUTDIR] [--no-figures] [--require-complete] DIR\n",
+t.is(out, "lpact: report: missing argument 'dir'; usage: lpact report [-h] [-o OUTDIR] [--no-figures] [--require-complete] [--log-counts] DIR\n",
   "no folder: one line with the usage")
 t.is(code, 2, "usage error exits 2")
 out, code = run(exe .. " report " .. dir .. "/nope")

@@ -59,7 +59,7 @@ t.ok(okt, "every lut entry is Q_out(gelu(value)) (64 codes)")
 -- ops mode: every operation rounded; sigmoid(1) in fp4 = R(1/R(1+R(e^-1))) = .5
 local lo = qact.layer { "sigmoid", fmt = "fp4", mode = "ops" }
 t.same(vals(lo:forward(lpact.tensor { 1, -2, 0 })), { 0.5, 0, 0.5 }, "ops sigmoid fp4 by hand")
-t.is(lpact.qk.ops("sigmoid", 1, "fp4"), 0.5, "qk.ops")
+t.is(lpact.qcore.ops("sigmoid", 1, "fp4"), 0.5, "qcore.ops")
 
 -- learnable levels (lut): gradient of T[k] = sum of upstream grads at k
 local L = qact.layer { "relu", fmt = "fp4", mode = "lut", levels = "learnable" }

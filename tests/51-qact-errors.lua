@@ -71,23 +71,23 @@ t.lives(function() l:forward(lpact.zeros { 4, 64 }) end, "a dividing axis works"
 t.raises(function() lpact.models.mlp { 4, 3, 2, act = qact { "relu", fmt = "fp4", ste = "bogus" } } end,
   "option 'ste'", "a bad option fails when the factory is made")
 -- the C kernels from a wrong script: errors, never a crash
-local qk = lpact.qk
-t.raises(function() qk.new("nope", "fp4", "fp4", "emulate") end, "unknown activation 'nope'", "qk.new: unknown function")
-t.raises(function() qk.new("relu", "e99m1", "fp4", "emulate") end, "e99m1: exponent bits E = 99 out of range", "qk.new: bad format")
-t.raises(function() qk.new("relu", "fp4", "fp4", "fast") end, "invalid option 'fast'", "qk.new: bad mode")
-local core = qk.new("relu", "fp4", "fp4", "emulate")
+local qcore = lpact.qcore
+t.raises(function() qcore.new("nope", "fp4", "fp4", "emulate") end, "unknown activation 'nope'", "qcore.new: unknown function")
+t.raises(function() qcore.new("relu", "e99m1", "fp4", "emulate") end, "e99m1: exponent bits E = 99 out of range", "qcore.new: bad format")
+t.raises(function() qcore.new("relu", "fp4", "fp4", "fast") end, "invalid option 'fast'", "qcore.new: bad mode")
+local core = qcore.new("relu", "fp4", "fp4", "emulate")
 t.raises(function() core:lookup(lpact.zeros { 3 }, lpact.zeros { 5 }) end, "table of 16 entries expected", "lookup: wrong table size")
 t.raises(function() core:table(1, 1, lpact.zeros { 3 }) end, "levels: 16 entries expected", "table: wrong level count")
 t.raises(function() core:direct(lpact.zeros { 3 }, lpact.zeros { 2 }, 1) end, "1 scales expected", "direct: wrong scale count")
 t.raises(function() core:grouped(lpact.zeros { 3 }, { axis = 3 }) end, "axis out of range", "grouped: bad axis")
-t.raises(function() qk.ste(lpact.zeros { 3 }, lpact.zeros { 3 }, "staircase", "relu", 0, 0, 0, { 1, 0 }, { 0, 0 }) end,
+t.raises(function() qcore.ste(lpact.zeros { 3 }, lpact.zeros { 3 }, "staircase", "relu", 0, 0, 0, { 1, 0 }, { 0, 0 }) end,
   "px must increase", "ste: staircase points out of order")
-t.raises(function() qk.ste(lpact.zeros { 3 }, lpact.zeros { 2 }, "fprime", "relu") end, "size differs", "ste: sizes")
-t.lives(function() qk.scatter(lpact.zeros { 4 }, lpact.ones { 3 }, lpact.tensor { -5, 0 / 0, 1e30 }, 4) end,
+t.raises(function() qcore.ste(lpact.zeros { 3 }, lpact.zeros { 2 }, "fprime", "relu") end, "size differs", "ste: sizes")
+t.lives(function() qcore.scatter(lpact.zeros { 4 }, lpact.ones { 3 }, lpact.tensor { -5, 0 / 0, 1e30 }, 4) end,
   "scatter skips codes that are not entries")
-t.raises(function() qk.scatter(lpact.zeros { 4 }, lpact.ones { 30 }, lpact.zeros { 2 }, 1) end,
+t.raises(function() qcore.scatter(lpact.zeros { 4 }, lpact.ones { 30 }, lpact.zeros { 2 }, 1) end,
   "codes buffer too small", "scatter: a codes buffer too small for g")
-t.raises(function() qk.scatter(lpact.zeros { 4 }, lpact.ones { 3 }, lpact.zeros { 2 }, 3) end,
+t.raises(function() qcore.scatter(lpact.zeros { 4 }, lpact.ones { 3 }, lpact.zeros { 2 }, 3) end,
   "code width must be 1, 2 or 4", "scatter: bad code width")
 t.raises(function() core:telemetry(lpact.zeros { 3 }, 1, 0, lpact.zeros { 3 }) end, "usage tensor", "telemetry: bad usage size")
 t.done()

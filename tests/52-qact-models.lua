@@ -125,7 +125,7 @@ near_list(ym[2], { 0.5, 0.25, 0.125, 1, 96, 0, 0, 0 }, 0,
   "MX floor: amax 1 (a power of two) -> X 1/4; amax 100 -> X 16: 6.25 -> 6, small ones -> 0")
 local MXc = qact.layer { "identity", fmt = "fp4", scale = { "mx", block = 4, axis = 2, rule = "ceil" } }
 near_list(vals(MXc:forward(xm))[2], { 0.5, 0.25, 0.125, 1, 96, 0, 0, 0 }, 0, "MX ceil: amax 100 -> X 32 (100/32 -> 3)")
-t.is(lpact.qk.mx_scale(7, 6, "ceil"), 2, "qk.mx_scale ceil")
+t.is(lpact.qcore.mx_scale(7, 6, "ceil"), 2, "qcore.mx_scale ceil")
 
 -- PACT: a learnable clipping level alpha = 3 (s = alpha / 6 = 0.5), STE clipped
 local P = qact.layer { "relu", fmt = "fp4", scale = { "pact", init = 3 } }

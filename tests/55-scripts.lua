@@ -59,6 +59,29 @@ t.like(out, "apt%-get install dataset%-fashion%-mnist", "and how to get it")
 t.like(out, "built%-in SYNTHETIC stand%-in", "and that it runs on the synthetic set instead")
 t.like(out, "Test accuracy %(%%%) after 1 epoch on builtin %(SYNTHETIC stand%-in%):", "the table says which data it is")
 
+-- progress while each configuration trains: not on a terminal, a plain
+-- line at each epoch's end with the epoch's mean loss, before the result
+t.like(out, "\n  relu     fp32   epoch 1/1  loss %d%.%d%d%d%d\n  relu     fp32   test ", "not a terminal: a plain line per epoch")
+t.ok(not out:find("\r", 1, true), "and no carriage returns")
+-- on a terminal (script(1) gives the command one): a live line redrawn in
+-- place with the batch, cleared before the result line
+if os.execute("command -v script >/dev/null 2>&1") then
+  local tty_dir = tmpdir()
+  local p = io.popen("script -qec '" .. NODATA .. " " .. B .. "/lpact scripts/demo.lua --limit 300 --epochs 1 --acts tanh " ..
+    "--formats fp32,fp2 --out " .. tty_dir .. "' /dev/null 2>&1")
+  local tty = p:read("a")
+  p:close()
+  t.like(tty, "\r  tanh     fp32   epoch 1/1  batch %d+/3  loss %d%.%d%d%d%d\27%[K", "a terminal: a live line with epoch, batch and loss")
+  t.like(tty, "\r\27%[K  tanh     fp2    test ", "the live line is cleared before the result")
+  -- on 300 synthetic images tanh FP2 collapses: the demo's note on why
+  -- tanh survives FP2 (learnable levels) is printed only when it did
+  local fp32, fp2 = tty:match("\n| tanh | ([%d.]+) | ([%d.]+) |")
+  t.ok(fp32 and tonumber(fp2) < tonumber(fp32) / 2 and not tty:find("tanh kept", 1, true),
+    "tanh FP2 collapsed here (" .. tostring(fp2) .. "): no note claiming it survived")
+else
+  t.skip(3, "script(1) is not installed: no terminal to test the live line on")
+end
+
 -- the accuracy table and the change table agree with each other
 local acc, drop = {}, {}
 for _, l in ipairs(lines(out)) do

@@ -110,7 +110,7 @@ local csv = f:read("a")
 f:close()
 t.like(csv, ",0%.2\n", "runs.csv: the record's mean over its layers (0.2)")
 t.like(csv, ",0%.4\n", "and 0.4 for seed 2")
-t.like(out, "figure: [^\n]*/err%-toy%-mlp%-levels%-learnable%-mode%-emulate%.png, %.svg\n", "an error-histogram figure")
+t.like(out, "figure: [^\n]*/err%-toy%-mlp%-levels%-learnable%-mode%-emulate%.png, %.svg, %.pdf\n", "an error-histogram figure")
 local function exists(path) local h = io.open(path) if h then h:close() end return h ~= nil end
 t.ok(exists(dir .. "/err-toy-mlp-levels-learnable-mode-emulate.png")
   and exists(dir .. "/err-toy-mlp-levels-learnable-mode-emulate.svg"), "written as PNG and SVG")

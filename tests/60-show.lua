@@ -99,19 +99,48 @@ end
 t.ok(fits(tostring(levels("e5m2", nil, { width = 140 })), 140, 24), "levels e5m2 fits one screen at 140 columns")
 
 -- FP8 (E4M3FN) summary: max 448 = 1.75 * 2^8, min normal 2^-6, min
--- subnormal 2^-9, epsilon 2^-3, 256 codes - 2 NaNs - one of the zeros.
+-- subnormal 2^-9, epsilon 2^-3, 256 codes - 2 NaNs - one of the zeros;
+-- dynamic range log2(448 / 2^-9) = 9 + log2(448) = 17.807.
 local s8 = lines(tostring(show.format "fp8"))
-t.like(s8[1], "^fp8  %(e4m3.*, 8 bits%)$", "format: title")
-t.is(s8[2], "layout         s eeee mmm    1 sign, 4 exponent, 3 mantissa bits", "format: layout")
-t.is(s8[3], "bias           7", "format: bias")
-t.like(s8[4], "^policy         fn %(no infinity; the all%-ones code is NaN%); overflow sat$", "format: policy")
-t.is(s8[6], "max            448", "format: max")
-t.is(s8[7], "min normal     0.015625 (2^-6)", "format: min normal")
-t.is(s8[8], "min subnormal  0.001953125 (2^-9)", "format: min subnormal")
-t.is(s8[9], "epsilon        0.125 (2^-3)", "format: epsilon")
-t.is(s8[10], "values         253 distinct finite values in 256 codes", "format: number of values")
-t.like(lines(tostring(show.format "e4m3:nosub"))[8], "^min subnormal  — %(no subnormals%)$", "format: nosub")
-t.like(require("lpact.repl").render(lpact.format "fp4"), "layout%s+s ee m", "the REPL prints a Format as its summary")
+t.is(s8[1], "fp8 = e4m3:bias=7:fn:sat:rne", "format: title")
+t.is(s8[2], "  layout          1 sign + 4 exponent + 3 mantissa bits = 8 bits, 256 codes", "format: layout")
+t.is(s8[3], "  bias            7 (normal exponents -6 .. 8)", "format: bias")
+t.is(s8[4], "  values          253 distinct finite (+0 and -0 count once)", "format: number of values")
+t.is(s8[5], "  max             448", "format: max")
+t.is(s8[6], "  min normal      0.015625 (2^-6)", "format: min normal")
+t.is(s8[7], "  min subnormal   0.001953125 (2^-9)", "format: min subnormal")
+t.is(s8[8], "  epsilon         0.125 (2^-3), the relative gap 2^-M", "format: epsilon")
+t.is(s8[9], "  dynamic range   17.81 binades (log2 of max / min positive)", "format: range")
+t.is(s8[10], "  specials        no inf; NaN is the all-ones code (fn)", "format: specials")
+t.is(s8[11], "  overflow        saturates to +-max (sat)", "format: overflow")
+t.is(s8[12], "  rounding        rne", "format: rounding")
+t.is(#s8, 12, "format: twelve lines")
+t.is(lines(tostring(show.format "e4m3:nosub"))[7], "  min subnormal   none (nosub)", "format: nosub")
+-- E4M3FNUZ's max is 240 = 1.875 * 2^7, written as such (not 2.4e+02).
+t.is(lines(tostring(show.format "float8_e4m3fnuz"))[5], "  max             240", "format: fnuz max")
+-- Fixed point (e0m3: values m/4) has no normal numbers; ue4m0 (M = 0) no
+-- nonzero subnormal, and being unsigned one zero: 0 and 2^-6 .. 2^8.
+local e03 = lines(tostring(show.format "e0m3"))
+t.is(e03[6], "  min normal      none (no exponent bits: fixed point)", "format: fixed point has no min normal")
+t.is(e03[7], "  min subnormal   0.25 (2^-2)", "format: fixed point's step")
+local u40 = lines(tostring(show.format "ue4m0"))
+t.is(u40[4], "  values          16 distinct finite (unsigned: one zero)", "format: unsigned zero")
+t.is(u40[7], "  min subnormal   none (M = 0: no nonzero subnormal)", "format: M = 0")
+-- The dynamic range is log2(max / smallest positive value), the smallest
+-- taken from the codes themselves (for nosub the min normal, for E8M0 2^-127).
+for _, spec in ipairs { "fp4", "e3m2:nosub", "e4m3", "float8_e4m3fnuz", "E8M0", "ue4m0", "e0m3", "e5m2:nosub", "fp2" } do
+  local f = lpact.format(spec)
+  local lo = math.huge
+  for _, c in ipairs(f:codes()) do
+    if c.value > 0 and c.value < math.huge and c.kind ~= "unused" then lo = math.min(lo, c.value) end
+  end
+  local want = math.log(f:info().max / lo, 2)
+  t.ok(math.abs(f:info().binades - want) < 1e-12, "binades of " .. spec .. " = log2(max / min positive code)",
+    string.format("%.15g vs %.15g", f:info().binades, want))
+  t.like(tostring(show.format(f)), string.format("dynamic range   %.2f binades", want), "format: range of " .. spec)
+end
+t.raises(function() return show.format { ebits = 2, mbits = 1, bias = 1 } end, "^format: [^\n]*$", "format: a description table is one line")
+t.like(require("lpact.repl").render(lpact.format "fp4"), "layout%s+1 sign %+ 2 exponent %+ 1 mantissa", "the REPL prints a Format as its summary")
 
 -- Number line, linear: 23 columns for 0..6, column = 1 + round(x / 6 * 22).
 t.is(tostring(compare("e2m1", "e1m2", { width = 30 })), table.concat({
@@ -207,8 +236,9 @@ t.raises(function() return levels "e9m9" end, "^levels: [^\n]*$", "levels: a bad
 t.raises(function() return levels(42) end, "a format expected", "levels: wrong type")
 t.raises(function() return levels "fp16" end, "^levels: fp16 has 2^16 codes; levels lists formats up to 12 bits", "levels: fp16 is too large to list")
 t.raises(function() return compare("fp16", "fp4") end, "^compare: fp16 has 2^16 codes", "compare: fp16 is too large to draw")
-t.like(tostring(show.format "fp32"), "\nlayout         s eeeeeeee m+  1 sign, 8 exponent, 23 mantissa bits\n", "format: a long layout keeps its spacing")
-t.like(tostring(show.format "bf16"), "values         65279 distinct finite values in 65536 codes", "format: bf16 counts its values")
+t.like(tostring(show.format "fp32"), "\n  layout          1 sign %+ 8 exponent %+ 23 mantissa bits = 32 bits, 2%^32 codes\n", "format: fp32 layout")
+-- BF16: 2^16 codes less 2 * (2^7 - 1) NaNs, 2 infinities and one of the zeros.
+t.like(tostring(show.format "bf16"), "values          65279 distinct finite", "format: bf16 counts its values")
 
 -- Tensors, NumPy-like: one common width, summarised past 1000 elements.
 t.is(show.tensor(lpact.tensor { { 1, 2 }, { 3, 4 } }), "Tensor (2, 2)\n[[1, 2],\n [3, 4]]", "tensor: 2 x 2")

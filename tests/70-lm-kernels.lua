@@ -272,6 +272,89 @@ do
   t.is(h1, h2, "attention: forward, backward and level gradients give the same bits with 1 and 2 threads")
 end
 
+-- ---- attention: causality of non-finite values, the unit-scale rounding path, lanes ----
+do
+  local B, T, H, hd = 2, 21, 2, 5   -- T and hd not multiples of the 16-wide blocks
+  local D = H * hd
+  local qkv = lpact.randn({ B, T, 3 * D }, 31)
+  local function finite_rows(o, b, h)   -- steps whose head-h output has no NaN
+    local n = 0
+    for i = 1, T do
+      if o:select(1, b):select(1, i):narrow(1, (h - 1) * hd + 1, hd):isnan():sum() == 0 then n = n + 1 else break end
+    end
+    return n
+  end
+  local qu = K.attn_quant(lpact.format "ue3m1", "emulate", 1)
+  -- a NaN value component reaches that component of steps 9.. (which attend
+  -- to step 9) and nothing else; a NaN key makes steps 9.. of its head NaN
+  for _, q in ipairs { false, qu } do
+    local tag = q and " ue3m1" or ""
+    local x = qkv:clone()
+    x:set(1, 9, 2 * D + 2, 0 / 0)   -- value component 2 of head 1, step 9, batch 1
+    local o = K.attention(x, H, q or nil)
+    local col = o:select(1, 1):select(2, 2)   -- (T)
+    t.ok(col:narrow(1, 1, 8):isnan():sum() == 0 and col:narrow(1, 9, T - 8):isnan():sum() == T - 8
+      and o:isnan():sum() == T - 8,
+      "attention" .. tag .. ": a NaN in the value of step 9 reaches steps 9.. and not steps 1..8")
+    x = qkv:clone()
+    x:set(1, 9, D + 1, 0 / 0)   -- key component 1 of head 1, step 9, batch 1
+    o = K.attention(x, H, q or nil)
+    local head1 = o:select(1, 1):narrow(2, 1, hd)
+    t.ok(head1:narrow(1, 1, 8):isnan():sum() == 0 and head1:narrow(1, 9, T - 8):isnan():sum() == (T - 8) * hd
+      and o:isnan():sum() == (T - 8) * hd,
+      "attention" .. tag .. ": a NaN in the key of step 9 makes steps 9.. of its head NaN, not steps 1..8")
+  end
+  -- an infinite value: earlier steps unchanged to the bit
+  local x = qkv:clone()
+  x:set(2, 15, 2 * D + hd + 1, math.huge)   -- head 2 of step 15, batch 2
+  local o, o0 = K.attention(x, H), K.attention(qkv, H)
+  t.is(o:select(1, 2):narrow(1, 1, 14):hash(), o0:select(1, 2):narrow(1, 1, 14):hash(),
+    "attention: an infinite value at step 15 leaves steps 1..14 unchanged")
+  local R = lpact.randn({ B, T, D }, 32)
+  local d = K.attention_backward(R, qkv, select(2, K.attention(qkv, H)), H)
+  t.ok(d:isnan():sum() == 0, "attention_backward: finite in, finite out (T = 21, hd = 5)")
+
+  -- unit scale: the switching-point path against the naive softmax rounded by f:round
+  local f = lpact.format "ue3m1"
+  local function round1(pt)
+    local r = pt:clone()
+    local flat = r:reshape { r:numel() }
+    for i = 1, flat:numel() do flat:set(i, f:round(flat:get(i))) end
+    return r
+  end
+  local ou = K.attention(qkv, H, qu)
+  t.ok(maxdiff(ou, naive_attention(ag.var(qkv), H, round1).data:reshape { B, T, D }) < 1e-5,
+    "attention ue3m1 at scale 1: matches the naive softmax rounded by the format")
+  local lv = ag.param(lpact.tensor(qu:info().values))
+  local px = ag.var(lpact.randn({ 1, 6, 3 * 4 }, 33), false)
+  local okl = ag.gradcheck(function(l)
+    return tf.attention(px, 2, { core = qu, levels_var = l, next_ctr = function() return 0 end })
+  end, { lv })
+  t.ok(okl, "attention ue3m1 at scale 1: gradient check of learnable levels")
+
+  -- every lane build (baseline, AVX2, AVX-512 as the CPU runs them) gives the same bits
+  local x2 = lpact.randn({ 2, 37, 3 * 32 }, 34)   -- hd 16: whole vector blocks, T = 37: partial ones
+  local g2 = lpact.randn({ 2, 37, 32 }, 35)
+  local gx = lpact.randn({ 1000 }, 36)
+  local function run(q)
+    local o2, s2 = K.attention(x2, 2, q)
+    local d2, dl = K.attention_backward(g2, x2, s2, 2, q, nil, 0, q ~= nil)
+    local h = o2:hash() .. d2:hash() .. (dl and dl:hash() or "")
+    for _, a in ipairs(lpact.activations()) do h = h .. lpact.kernels.act(a.name, gx):hash() end
+    return h
+  end
+  local old, max = K.lanes()
+  K.lanes(old)
+  local same = true
+  local h0, q0 = run(nil), run(qu)
+  for l = 0, max do
+    K.lanes(l)
+    if run(nil) ~= h0 or run(qu) ~= q0 then same = false end
+  end
+  K.lanes(old)
+  t.ok(same, string.format("attention and every activation: the same bits from every lane build (levels 0..%d)", max))
+end
+
 -- ---- attention dropout ------------------------------------------------------------
 
 do

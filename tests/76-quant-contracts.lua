@@ -6,16 +6,16 @@
 local t = require "lpact.tap"
 local qact = require "lpact.qact"
 local ag = require "lpact.autograd"
-local qk = lpact.qk
+local qcore = lpact.qcore
 
 -- MX ceil: the smallest 2^e with max * 2^e >= amax (e2m1: max 6)
-t.is(qk.mx_scale(6, 6, "ceil"), 1, "ceil: amax = max gives 2^0 (not 2^1)")
-t.is(qk.mx_scale(12, 6, "ceil"), 2, "ceil: amax = 2 max gives 2^1")
-t.is(qk.mx_scale(6 / 8, 6, "ceil"), 1 / 8, "ceil: amax = max / 8 gives 2^-3")
-t.is(qk.mx_scale(6.000001, 6, "ceil"), 2, "ceil: just above max gives 2^1")
-t.is(qk.mx_scale(5.9, 6, "ceil"), 1, "ceil: just below max gives 2^0")
-t.is(qk.mx_scale(7, 6, "floor"), 1, "floor (OCP): 2^(floor(log2 7) - emax 2) = 2^0 (7 then clips to 6)")
-t.is(qk.mx_scale(8, 6, "floor"), 2, "floor: 2^(3 - 2)")
+t.is(qcore.mx_scale(6, 6, "ceil"), 1, "ceil: amax = max gives 2^0 (not 2^1)")
+t.is(qcore.mx_scale(12, 6, "ceil"), 2, "ceil: amax = 2 max gives 2^1")
+t.is(qcore.mx_scale(6 / 8, 6, "ceil"), 1 / 8, "ceil: amax = max / 8 gives 2^-3")
+t.is(qcore.mx_scale(6.000001, 6, "ceil"), 2, "ceil: just above max gives 2^1")
+t.is(qcore.mx_scale(5.9, 6, "ceil"), 1, "ceil: just below max gives 2^0")
+t.is(qcore.mx_scale(7, 6, "floor"), 1, "floor (OCP): 2^(floor(log2 7) - emax 2) = 2^0 (7 then clips to 6)")
+t.is(qcore.mx_scale(8, 6, "floor"), 2, "floor: 2^(3 - 2)")
 -- relu6 into e2m1 with MX ceil blocks: amax 6 = max, scale 1, values exact
 do
   local l = qact.layer { "relu6", fmt = "e2m1", scale = { "mx", block = 4, rule = "ceil" } }

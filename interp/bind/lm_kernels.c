@@ -15,6 +15,7 @@
 #include "bind/bind.h"
 #include "core/attention.h"
 #include "core/embed.h"
+#include "core/format.h"
 #include "core/norm.h"
 #include "core/parallel.h"
 #include "core/rng.h"
@@ -294,7 +295,7 @@ static int k_attention(lua_State *L) {
   lua_settop(L, 8);
   int64_t os[3] = {a.B, a.T, a.H * a.hd}, ss[4] = {a.B, a.H, a.T, 3};
   int slots = lp_attention_slots(a.B * a.H);
-  int64_t ws[1] = {lp_attention_workspace(a.T, slots)};
+  int64_t ws[1] = {lp_attention_workspace(a.T, a.hd, slots)};
   lp_tensor *o = lp_push_tensor(L, 3, os, 0);
   lp_tensor *st = lp_push_tensor(L, 4, ss, 0);
   lp_tensor *work = lp_push_tensor(L, 1, ws, 0);
@@ -323,14 +324,14 @@ static int k_attention_backward(lua_State *L) {
   lua_settop(L, 11);
   int slots = lp_attention_slots(a.B * a.H);
   int64_t nc = quant ? (int64_t)q.qz->ncodes : 0;
-  int64_t ws[1] = {lp_attention_workspace(a.T, slots) + (nl ? 2 * a.B * a.H * nc : 0)}, ls[1] = {nc};
+  int64_t ws[1] = {lp_attention_workspace(a.T, a.hd, slots) + (nl ? 2 * a.B * a.H * nc : 0)}, ls[1] = {nc};
   lp_tensor *dq = lp_push_tensor_like(L, qkv, 0);
   lp_tensor *dl = NULL;
   if (nl) dl = lp_push_tensor(L, 1, ls, 1);
   else lua_pushnil(L);
   lp_tensor *work = lp_push_tensor(L, 1, ws, 0);
   float *w = lp_tensor_data(work);
-  double *dpart = nl ? (double *)(w + lp_attention_workspace(a.T, slots)) : NULL;
+  double *dpart = nl ? (double *)(w + lp_attention_workspace(a.T, a.hd, slots)) : NULL;
   lp_attention_backward(lp_tensor_data(dq), data_or_null(dl), dpart, w, lp_tensor_data(d), lp_tensor_data(qkv),
                         lp_tensor_data(st), a.B, a.T, a.H, a.hd, quant ? &q : NULL, drop ? &dr : NULL);
   lp_tensor_free(work);
@@ -395,7 +396,20 @@ static int k_windows(lua_State *L) {
   return 2;
 }
 
+/* lm_kernels.lanes([level]) -> the lane level in force before, the best
+ * this CPU runs: the build of the attention and activation loops
+ * (lp_quantize_simd: 0 baseline, 1 AVX2, 2 AVX-512; nil or -1 the best;
+ * every level gives the same bits). For tests and benchmarks. */
+static int k_lanes(lua_State *L) {
+  lua_Integer l = luaL_optinteger(L, 1, -1);
+  luaL_argcheck(L, l >= -1 && l <= lp_quantize_simd_max(), 1, "lane level not run by this CPU");
+  lua_pushinteger(L, lp_quantize_simd((int)l));
+  lua_pushinteger(L, lp_quantize_simd_max());
+  return 2;
+}
+
 static const luaL_Reg kernels[] = {
+  {"lanes", k_lanes},
   {"embed", k_embed}, {"embed_backward", k_embed_backward},
   {"layernorm", k_layernorm}, {"layernorm_backward", k_layernorm_backward},
   {"rmsnorm", k_rmsnorm}, {"rmsnorm_backward", k_rmsnorm_backward},

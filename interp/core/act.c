@@ -8,6 +8,9 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("O3")
 #endif
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
 #include "core/act.h"
 
 #include <stdint.h>
@@ -16,6 +19,7 @@
 #include <tgmath.h>
 
 #include "core/parallel.h"
+#include "core/xmath.h"
 
 /* Grains (docs/performance.md, "Threads that never slow a kernel down"):
  * piecewise-linear activations are a compare and a select per element,
@@ -84,10 +88,7 @@ ACT_FN(elu_grad, return x > 0 ? K(1) : a * exp(x);)
  * calls, and GELU's forward and backward were most of a small
  * transformer's step). Plain float arithmetic without FMA, the same bits
  * in vector lanes and in the scalar tail; NaN in gives NaN out.
- *   xexp_f: x = n ln2 + r, |r| <= ln2 / 2 (ln2 in two parts), exp(r) by its
- *           degree-6 Taylor polynomial, 2^n through the exponent bits;
- *           0 below -87, inf above 88, relative error below 2.5e-7 (4
- *           ulp) in between;
+ *   xexp_f: lp_xexpf (core/xmath.h);
  *   xerf_f: erfc(|x|) = t exp(-x^2 + P(t)), t = 1 / (1 + |x| / 2), P the
  *           degree-9 polynomial of Numerical Recipes (fractional error
  *           below 1.2e-7), erf = 1 - erfc with the sign of x; absolute
@@ -95,27 +96,7 @@ ACT_FN(elu_grad, return x > 0 ? K(1) : a * exp(x);)
  *           tests/c/act_fast.c holds GELU and its derivative to the
  *           double versions).
  * The double versions are libm's. */
-static inline float xexp_f(float x) {
-  /* t's low mantissa bits hold n (1.5 * 2^23 makes its ulp 1): no float to
-   * int conversion; out-of-range inputs are replaced after the arithmetic
-   * (selects after arithmetic vectorise, clamps before it do not) */
-  float t = x * 1.44269504088896341f + 12582912.0f;
-  float n = t - 12582912.0f;
-  float r = (x - n * 0.693145751953125f) - n * 1.428606765330187045e-06f;
-  float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
-  uint32_t tb, pb, xb;
-  memcpy(&tb, &t, sizeof tb);
-  memcpy(&pb, &p, sizeof pb);
-  memcpy(&xb, &x, sizeof xb);
-  pb += (tb - 0x4b400000u) << 23;
-  /* the replacements as bit masks: gcc would move p's arithmetic into a
-   * branch of a float select, and then not vectorise */
-  uint32_t keep = -(uint32_t)(x >= -87.0f), big = -(uint32_t)(x > 88.0f), nan = -(uint32_t)(x != x);
-  pb = (pb & keep & ~big) | (0x7f800000u & big);
-  pb = (pb & ~nan) | (xb & nan);
-  memcpy(&p, &pb, sizeof p);
-  return p;
-}
+static inline float xexp_f(float x) { return lp_xexpf(x); }
 static inline double xexp_d(double x) { return exp(x); }
 
 static inline float xerf_f(float x) {
@@ -269,20 +250,54 @@ static double softsign_ops(double x, double a, const lp_format *r) {
 /* Per function: name_forward and name_backward over n contiguous floats.
  * g[i] and x[i] are loaded unconditionally and f' is a select, so the
  * loops vectorise; the vector lanes and the scalar tail compute the same
- * expression, so they give the same bits. */
-#define ACT_SPANS(ID, name)                                                            \
-  static void name##_forward(float *out, const float *x, size_t n, float a) {          \
+ * expression, so they give the same bits. Each is built for the baseline
+ * CPU (the table's) and, on x86, for AVX2 and AVX-512 (wide_spans below,
+ * chosen by the lane level lp_quantize_simd sets): the same arithmetic in
+ * wider registers, the same bits. */
+#if defined(__x86_64__) || defined(__i386__)
+#define ACT_X86 1
+#define ACT_AVX2 __attribute__((target("avx2")))
+#define ACT_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw")))
+#else
+#define ACT_X86 0
+#endif
+#define ACT_SPAN_FNS(name, sfx, attr)                                                   \
+  attr static void name##_forward##sfx(float *out, const float *x, size_t n, float a) { \
     for (size_t i = 0; i < n; i++) out[i] = name##_f(x[i], a);                           \
   }                                                                                    \
-  static void name##_backward(float *d, const float *g, const float *x, size_t n, float a, \
-                              int acc) {                                               \
+  attr static void name##_backward##sfx(float *d, const float *g, const float *x, size_t n, \
+                                       float a, int acc) {                             \
     if (acc)                                                                           \
       for (size_t i = 0; i < n; i++) d[i] += g[i] * name##_grad_f(x[i], a);              \
     else                                                                               \
       for (size_t i = 0; i < n; i++) d[i] = g[i] * name##_grad_f(x[i], a);               \
   }
+#if ACT_X86
+#define ACT_SPANS(ID, name)                 \
+  ACT_SPAN_FNS(name, , )                    \
+  ACT_SPAN_FNS(name, _avx2, ACT_AVX2)       \
+  ACT_SPAN_FNS(name, _avx512, ACT_AVX512)
+#else
+#define ACT_SPANS(ID, name) ACT_SPAN_FNS(name, , )
+#endif
 LP_ACT_LIST(ACT_SPANS)
 #undef ACT_SPANS
+
+typedef lp_act_fwd_fn act_fwd_fn;
+typedef lp_act_bwd_fn act_bwd_fn;
+#if ACT_X86
+/* [function][0: AVX2, 1: AVX-512] */
+static const struct {
+  act_fwd_fn forward[2];
+  act_bwd_fn backward[2];
+} wide_spans[] = {
+#define ACT_WIDE(ID, name)                                                   \
+  [LP_ACT_##ID] = { { name##_forward_avx2, name##_forward_avx512 },          \
+                    { name##_backward_avx2, name##_backward_avx512 } },
+  LP_ACT_LIST(ACT_WIDE)
+#undef ACT_WIDE
+};
+#endif
 
 /* ---- the table ------------------------------------------------------------ */
 
@@ -382,7 +397,8 @@ double lp_act_absmax(lp_act a, double alpha, double lo, double hi) {
 /* ---- threaded kernels ------------------------------------------------------ */
 
 typedef struct {
-  const lp_act_info *row;
+  act_fwd_fn forward;
+  act_bwd_fn backward;
   float alpha;
   float *out;
   const float *x, *dout;
@@ -391,21 +407,45 @@ typedef struct {
 
 static void fwd_range(void *vc, size_t lo, size_t hi) {
   const act_ctx *c = vc;
-  c->row->forward(c->out + lo, c->x + lo, hi - lo, c->alpha);
+  c->forward(c->out + lo, c->x + lo, hi - lo, c->alpha);
 }
 
 static void bwd_range(void *vc, size_t lo, size_t hi) {
   const act_ctx *c = vc;
-  c->row->backward(c->out + lo, c->dout + lo, c->x + lo, hi - lo, c->alpha, c->acc);
+  c->backward(c->out + lo, c->dout + lo, c->x + lo, hi - lo, c->alpha, c->acc);
+}
+
+/* The build of a's loops for the lane level in force (read on the calling
+ * thread). */
+static act_ctx spans(lp_act a) {
+  const lp_act_info *row = lp_act_row(a);
+  act_ctx c = { row->forward, row->backward, 0, NULL, NULL, NULL, 0 };
+#if ACT_X86
+  int l = lp_quantize_simd(-1);
+  lp_quantize_simd(l);
+  if (l >= 1) {
+    c.forward = wide_spans[a].forward[l >= 2];
+    c.backward = wide_spans[a].backward[l >= 2];
+  }
+#endif
+  return c;
+}
+
+void lp_act_spans(lp_act a, lp_act_fwd_fn *forward, lp_act_bwd_fn *backward) {
+  act_ctx c = spans(a);
+  if (forward) *forward = c.forward;
+  if (backward) *backward = c.backward;
 }
 
 void lp_act_forward(lp_act a, float *out, const float *inp, int64_t n, float alpha) {
-  act_ctx c = { lp_act_row(a), alpha, out, inp, NULL, 0 };
+  act_ctx c = spans(a);
+  c.alpha = alpha, c.out = out, c.x = inp;
   lp_parallel_for((size_t)n, act_grain(a), fwd_range, &c);
 }
 
 void lp_act_backward(lp_act a, float *dinp, const float *dout, const float *inp, int64_t n,
                      float alpha, int accumulate) {
-  act_ctx c = { lp_act_row(a), alpha, dinp, inp, dout, accumulate };
+  act_ctx c = spans(a);
+  c.alpha = alpha, c.out = dinp, c.x = inp, c.dout = dout, c.acc = accumulate;
   lp_parallel_for((size_t)n, act_grain(a), bwd_range, &c);
 }

@@ -99,6 +99,14 @@ double lp_act_ops(lp_act a, double x, double alpha, const lp_format *r);
 
 /* out (n) = f(inp (n)); threaded when large. out may equal inp. */
 void lp_act_forward(lp_act a, float *out, const float *inp, int64_t n, float alpha);
+/* The one-thread loops (the row's forward and backward) built for the lane
+ * level lp_quantize_simd has in force (AVX2, AVX-512 or the baseline; the
+ * same bits): read on the calling thread, then handed to workers. Either
+ * pointer may be NULL. */
+typedef void (*lp_act_fwd_fn)(float *out, const float *x, size_t n, float alpha);
+typedef void (*lp_act_bwd_fn)(float *dinp, const float *dout, const float *x, size_t n, float alpha,
+                              int acc);
+void lp_act_spans(lp_act a, lp_act_fwd_fn *forward, lp_act_bwd_fn *backward);
 /* dinp (n) += dout * f'(inp) (accumulate) or = (!accumulate: dinp may
  * then be uninitialised); inp is the forward's input. Threaded. */
 void lp_act_backward(lp_act a, float *dinp, const float *dout, const float *inp, int64_t n,

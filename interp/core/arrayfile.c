@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/arrayfile.h"
@@ -98,7 +99,7 @@ int lp_array_to_f32(float *dst, const unsigned char *src, lp_dtype dt, int64_t n
                       (long long)i, (unsigned)raw);
         v = (float)raw;
         break;
-      default: return fail(err, errlen, LP_EINVAL, "unknown dtype");
+      case LP_DT_COUNT: abort();   /* not a dtype: the caller's bug */
     }
     dst[i] = v;
   }
@@ -114,7 +115,8 @@ int lp_array_from_f32(unsigned char *dst, const float *src, lp_dtype dt, int64_t
     case LP_DT_I64: lo = -9223372036854775808.0; hi = 9223372036854775807.0; break;
     case LP_DT_U8: lo = 0; hi = 255; break;
     case LP_DT_BOOL: lo = 0; hi = 1; break;
-    default: break;
+    case LP_DT_F32: case LP_DT_F64: break;    /* no range: written as they are below */
+    case LP_DT_COUNT: abort();               /* not a dtype: the caller's bug */
   }
   for (int64_t i = 0; i < n; i++) {
     unsigned char *p = dst + (size_t)i * (size_t)size;

@@ -6,11 +6,17 @@
  * of width 3D, D = H hd, queries first, then keys, then values; out
  * (B, T, H, hd) = (B, T, D), ready for the output projection.
  *
- * Nothing of size T x T is kept between forward and backward: the forward
- * saves three numbers per query row (stats), and the backward recomputes
- * each head's scores. While a head is computed the kernel holds its T x T
- * probabilities (and, in the backward, their gradient and, when quantized,
- * the rounded copy) in a per-thread workspace.
+ * Nothing of size T x T is kept or built: the forward saves three numbers
+ * per query row (stats), and the backward recomputes each row's scores.
+ * Row i computes its i + 1 unmasked scores only. While a head is computed
+ * the kernel holds its keys and values by column and their gradients in a
+ * per-thread workspace (4 hd T floats) and a few rows of T (20 T).
+ *
+ * Every sum is taken in a fixed order, so the results are the same bits
+ * for any thread count and any vector width, and output row i depends on
+ * the queries, keys and values of positions 0..i alone: a NaN or infinity
+ * at position j reaches the outputs of positions j and later, never an
+ * earlier one.
  *
  * The attention probabilities can be computed in a small format (the
  * study's question asked of softmax): with a quantizer q,
@@ -50,10 +56,10 @@ typedef struct lp_attn_drop {
   uint64_t key, ctr0;     /* lp_rand_unit(key, ctr0 + element)            */
 } lp_attn_drop;
 
-/* Floats of workspace the kernels need: slots T x T blocks (three per
- * slot) for slots = lp_attention_slots(B * H). */
+/* Floats of workspace the kernels need for slots = lp_attention_slots(B * H)
+ * slots: 4 hd T + 20 T each. */
 int lp_attention_slots(int64_t BH);
-int64_t lp_attention_workspace(int64_t T, int slots);
+int64_t lp_attention_workspace(int64_t T, int64_t hd, int slots);
 
 /* out (B, T, D) from qkv (B, T, 3D); stats (B, H, T, 3) receives per query
  * row the max score, the float32 sum of exp(score - max) and (ops mode) the

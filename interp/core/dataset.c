@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <zlib.h>
@@ -71,6 +72,8 @@ static const char *zstrip(const char *zmsg, const char *path) {
   return zmsg ? zmsg : "unknown error";
 }
 
+/* The element size of an IDX type byte; 0 for a byte that names no type
+ * (input, refused by lp_idx_open). */
 static int idx_elsize(int type) {
   switch (type) {
   case 0x08: case 0x09: return 1;
@@ -180,7 +183,7 @@ static double idx_value(int type, const unsigned char *p) {
     memcpy(&v, &u, 4);
     return v;
   }
-  default: {
+  case 0x0E: {
     uint64_t u = 0;
     for (int i = 0; i < 8; i++) u = u << 8 | p[i];
     double v;
@@ -188,6 +191,7 @@ static double idx_value(int type, const unsigned char *p) {
     return v;
   }
   }
+  abort();   /* lp_idx_open accepts only the types idx_elsize knows */
 }
 
 int lp_idx_read(lp_idx_file *f, float *out, int64_t count, float div, char *err, size_t errlen) {

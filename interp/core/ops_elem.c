@@ -15,6 +15,7 @@
 #pragma GCC optimize("O3")
 #endif
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/act.h"
@@ -128,7 +129,7 @@ static inline float apply2(lp_binop op, float x, float y) {
   case LP_RSUB: return y - x;
   case LP_RDIV: return y / x;
   }
-  return 0;
+  abort();   /* not an op: the caller's bug (every op is listed above) */
 }
 
 /* The inner loop; written per op so each one vectorises. */
@@ -155,8 +156,12 @@ static void inner2(lp_binop op, float *o, int64_t so, const float *a, int64_t sa
   case LP_DIV: INNER(x / y); break;
   case LP_RSUB: INNER(y - x); break;
   case LP_RDIV: INNER(y / x); break;
-  default:
+  /* the rest go through apply2 one element at a time; every op is named
+   * (no default), so -Wswitch makes a new op choose its loop here */
+  case LP_POW: case LP_MAX: case LP_MIN:
+  case LP_EQ: case LP_NE: case LP_LT: case LP_LE: case LP_GT: case LP_GE:
     for (int64_t i = 0; i < n; i++) o[i * so] = apply2(op, a[i * sa], b[i * sb]);
+    break;
   }
 }
 #undef INNER
@@ -273,7 +278,7 @@ static inline float apply1(lp_unop op, float x, float p, float q) {
   case LP_ISNAN: return x != x;
   case LP_ISFINITE: return isfinite(x) ? 1.0f : 0.0f;
   }
-  return 0;
+  abort();   /* not an op: the caller's bug (every op is listed above) */
 }
 
 typedef struct {
@@ -294,7 +299,13 @@ static void inner1(const flat1_ctx *c, float *o, const float *a, int64_t n) {
     case LP_SQRT: for (int64_t i = 0; i < n; i++) o[i] = sqrtf(a[i]); return;
     case LP_RELU: lp_act_row(LP_ACT_RELU)->forward(o, a, (size_t)n, 0); return;
     case LP_COPY: memmove(o, a, (size_t)n * sizeof *o); return;
-    default: break;
+    /* the rest take the strided loop below; every op is named (no
+     * default), so -Wswitch makes a new op choose its loop here */
+    case LP_RSQRT: case LP_EXP: case LP_LOG: case LP_LOG1P: case LP_EXPM1:
+    case LP_TANH: case LP_SIGMOID: case LP_SIN: case LP_COS: case LP_FLOOR:
+    case LP_CEIL: case LP_ROUND: case LP_TRUNC: case LP_SIGN: case LP_RECIP:
+    case LP_ERF: case LP_CLAMP: case LP_FILL: case LP_ISNAN: case LP_ISFINITE:
+      break;
     }
   }
   for (int64_t i = 0; i < n; i++) o[i * so] = apply1(c->op, a[i * sa], c->p, c->q);
@@ -381,16 +392,28 @@ double lp_reduce_all(lp_redop op, const float *a, int64_t n, int64_t *arg) {
     if (arg) *arg = best;
     return a[best];
   }
-  return 0;
+  abort();   /* not an op: the caller's bug */
+}
+
+/* What a reduction keeps: 0 the sum, 1 the largest, -1 the smallest.
+ * Every op is named (no default), so -Wswitch makes a new one choose. */
+static int reduce_kind(lp_redop op) {
+  switch (op) {
+  case LP_RSUM: case LP_RMEAN: return 0;
+  case LP_RMAX: case LP_RARGMAX: return 1;
+  case LP_RMIN: case LP_RARGMIN: return -1;
+  }
+  abort();   /* not an op: the caller's bug */
 }
 
 /* out (outer, inner) = reduce of a (outer, d, inner) over the middle dim;
  * arg ops write the 0-based index as a float. */
 void lp_reduce_dim(lp_redop op, float *out, const float *a, int64_t outer, int64_t d, int64_t inner) {
+  const int kind = reduce_kind(op);
   for (int64_t r = 0; r < outer; r++) {
     const float *ar = a + r * d * inner;
     float *orow = out + r * inner;
-    if (op == LP_RSUM || op == LP_RMEAN) {
+    if (kind == 0) {
       for (int64_t j = 0; j < inner; j++) orow[j] = 0;
       if (inner == 1) {
         double acc = 0;
@@ -409,7 +432,7 @@ void lp_reduce_dim(lp_redop op, float *out, const float *a, int64_t outer, int64
       float bv = d ? ar[j] : NAN;
       for (int64_t k = 1; k < d; k++) {
         float v = ar[k * inner + j];
-        int better = (op == LP_RMAX || op == LP_RARGMAX) ? v > bv : v < bv;
+        int better = kind > 0 ? v > bv : v < bv;
         if (better || (v != v && bv == bv)) { bv = v; best = k; }
       }
       orow[j] = (op == LP_RARGMAX || op == LP_RARGMIN) ? (float)best : bv;

@@ -288,6 +288,7 @@ typedef struct {
   size_t nT, n, nchunks;
   const void *codes;
   int cw;
+  lp_act_bwd_fn fprime;   /* the registry's backward loop for the lane level in force */
 } bwd_ctx;
 
 static double stair_slope(const bwd_ctx *c, double x) {
@@ -312,7 +313,7 @@ static void ste_span(const bwd_ctx *c, size_t begin, size_t end) {
   const float alpha = (float)c->alpha;
   switch ((lp_ste)c->rule) {
   case LP_STE_FPRIME:
-    row->backward(dx + begin, g + begin, x + begin, end - begin, alpha, 0);
+    c->fprime(dx + begin, g + begin, x + begin, end - begin, alpha, 0);
     return;
   case LP_STE_IDENTITY:
     for (size_t i = begin; i < end; i++) dx[i] = g[i] * (x[i] == x[i] ? 1.0f : x[i]);
@@ -383,6 +384,7 @@ void lp_qact_backward(float *dx, float *dT, size_t nT, double mult, const float 
   bwd_ctx c = { .dx = dx, .g = g, .x = x, .rule = rule, .fn = fn, .alpha = alpha,
                 .lo = lo, .hi = hi, .px = px, .py = py, .np = np,
                 .nT = nT, .n = n, .codes = codes, .cw = cw };
+  lp_act_spans(fn, NULL, &c.fprime);
   c.nchunks = chunk_count(n, nT);
   int sum = dT && codes && nT > 0;
   if (sum) c.part = calloc(c.nchunks * 4 * nT, sizeof *c.part);

@@ -189,6 +189,7 @@ INLINE vf round_lanes(const vplan *v, const vf *xp, uint64_t base, const int mod
       nu = (au + ((vu)away & v->lowmask)) & v->nmask;
       up = sub_inexact & away;
     } else {                                  /* rno: an inexact result goes to the odd code */
+      _Static_assert(LP_NMODES == 7, "a new rounding mode needs its branch in round_lanes");
       vi even = (vi)((((tr >> v->D) ^ v->pflip) & v->one) == v->zero);
       nu = tr + ((vu)(inexact & even) & v->lsb);
       up = sub_inexact & (vi)(((vu)ni & v->one) == v->zero);

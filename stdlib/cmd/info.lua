@@ -2,7 +2,7 @@
 -- special values, overflow rule and rounding mode.
 
 local lpact = require "lpact"
-local fi = require "lpact.formatinfo"
+local show = require "lpact.show.formats"
 
 local cli = require "lpact.cli"
 
@@ -12,6 +12,6 @@ return function(args)
   local spec = cli.parse(p, args).format
   local f, err = lpact.parse_format(spec)
   if not f then lpact.fail(err) end
-  for _, line in ipairs(fi.describe(f)) do print(line) end
+  print(show.format(f))
   return 0
 end

@@ -12,7 +12,7 @@
 -- k-th number (from 0), so a run repeats with the same seed.
 
 local lpact = require "lpact"
-local fi = require "lpact.formatinfo"
+local show = require "lpact.show.formats"
 local numtext = require "lpact.numtext"
 
 local cli = require "lpact.cli"
@@ -57,7 +57,7 @@ return function(args)
     if not seed:match("^%d+$") then lpact.fail("--seed must be a non-negative integer, not '" .. seed .. "'") end
     f = with_option(f, "seed=" .. seed, "--seed " .. seed)
   end
-  local nd = fi.code_digits(f.bits)
+  local nd = show.code_digits(f.bits)
   local ctr = 0
   local lineno = 0
   local outbuf = {}
@@ -74,8 +74,8 @@ return function(args)
       local y = f:round(x, ctr)
       ctr = ctr + 1
       local r
-      if out == "dec" then r = fi.shortest(y)
-      elseif out == "bits" then r = string.format("0x%08x", fi.f32bits(y))
+      if out == "dec" then r = show.num(y)
+      elseif out == "bits" then r = string.format("0x%08x", show.f32bits(y))
       else
         local c = f:encode(y)
         r = c and string.format("0x%0" .. nd .. "x", c) or "none"

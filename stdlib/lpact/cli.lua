@@ -255,7 +255,14 @@ end
 -- naming the command (exit status 2).
 function cli.parse(p, args)
   local list = {}
-  for i = 1, #args do list[i] = args[i] end
+  for i = 1, #args do
+    if args[i] == "--" then break end
+    if args[i] == "--help" or args[i] == "-h" then list = { "--help" } break end   -- help wins over any mistake
+    list[i] = args[i]
+  end
+  if list[1] ~= "--help" then
+    for i = 1, #args do list[i] = args[i] end
+  end
   local takes, names = options_of(p)
   local ok, res = p:pparse(normalize(p, list, takes))
   if not ok then

@@ -21,6 +21,14 @@ local engine = lpact.engine
 
 local lm = {}
 
+--- The revision of the language-model kernels' arithmetic (attention,
+-- embedding, norms and the float32 exp of the softmax): part of the record
+-- ids scripts/lm.lua writes, so that a grid resumed after a change in these
+-- kernels trains again instead of reusing a record of the old numbers.
+-- 2: the hand-written attention (lp_xexpf in the softmax, 16 fixed partial
+-- sums in its row sums).
+lm.NUMERICS = 2
+
 --- Mean cross-entropy (nats per token) and next-token accuracy of model
 -- on a token stream ids, over non-overlapping windows of the model's
 -- context (batch B, default 32; max_batches to stop early). Eval mode, no

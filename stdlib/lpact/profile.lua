@@ -8,7 +8,7 @@
 --     print(profile.format(shares))
 --
 -- start() wraps, until stop(), the C kernels (lpact.kernels, lpact.matmul,
--- the quantized-activation core lpact.qk and its methods), the tensor
+-- the quantized-activation core lpact.qcore and its methods), the tensor
 -- arithmetic (+ - * / and the elementwise methods), an optimizer's step
 -- and the batch iterator of lpact.data, and charges the wall time of each
 -- call to its family. Time is exclusive: a call inside another (a kernel
@@ -84,8 +84,8 @@ function profile.start(o)
     for _, k in ipairs(f.kernels) do wrap(lpact.kernels, k, f.name) end
   end
   wrap(lpact, "matmul", "gemm")
-  if lpact.qk then
-    for k in pairs(lpact.qk) do wrap(lpact.qk, k, "qact") end
+  if lpact.qcore then
+    for k in pairs(lpact.qcore) do wrap(lpact.qcore, k, "qact") end
   end
   local qmt = debug.getregistry()["lpact.QactCore"]
   if qmt and type(qmt.__index) == "table" then

@@ -53,7 +53,7 @@ local nn = require "lpact.nn"
 local ag = require "lpact.autograd"
 local O = require "lpact.qact.options"
 local QAct = require "lpact.qact.layer"
-local qk = lpact.qk
+local qcore = lpact.qcore
 local E = require "lpact.qact.errors"
 
 local qact = {}
@@ -176,11 +176,11 @@ function qact.weights(model, opts)
           name = "weight_q",
           forward = function(_, w)
             if scale == "none" then return q(w, 1) end
-            if scale == "amax" then return q(w, s_of(qk.amax(w))) end
+            if scale == "amax" then return q(w, s_of(qcore.amax(w))) end
             local out = w:clone()
             for r = 1, w:size(1) do
               local row = w:narrow(1, r, 1)
-              out:narrow(1, r, 1):copy(q(row, s_of(qk.amax(row))))
+              out:narrow(1, r, 1):copy(q(row, s_of(qcore.amax(row))))
             end
             return out
           end,

@@ -555,9 +555,30 @@ function results.act_rms(r)
   return s / n
 end
 
+--- Learned levels apart from rounding, for a record whose quantized layers
+-- have learnable levels: the mean over its layers of the RMS error of the
+-- format's own levels on the same inputs (act_errors[i].own.rms), and the
+-- level that moved furthest from the format's value over its layers
+-- ({level =, learned =, by =}); nil without them.
+function results.act_own(r)
+  if type(r.act_errors) ~= "table" or #r.act_errors == 0 then return nil end
+  local s, n, drift = 0, 0, nil
+  for _, e in ipairs(r.act_errors) do
+    if type(e) ~= "table" or type(e.own) ~= "table" or not num(e.own.rms) then return nil end
+    s, n = s + e.own.rms, n + 1
+    local d = e.drift
+    if type(d) == "table" and num(d.by) and num(d.level) and num(d.learned)
+        and (not drift or math.abs(d.by) > math.abs(drift.by)) then
+      drift = { level = d.level, learned = d.learned, by = d.by }
+    end
+  end
+  return s / n, drift
+end
+
 --- Groups records into tables: {kind = "matrix", dataset=, model=,
 -- variant=, activations = {…}, formats = {…}, cells = {[act] = {[fmt] =
--- {mean=, sd=, n=}}}, epochs = {…}, seeds = {…}, runs = N} for records
+-- {mean=, sd=, n=, accs = {each run's, in %}, records = {…}}}}, epochs =
+-- {…}, seeds = {…}, runs = N} for records
 -- with an activation and a format, one per (dataset, model, variant); fp32
 -- records join every variant of their dataset and model as its baseline.
 -- The rest go into one {kind = "runs", records = {…}}, and records of
@@ -611,12 +632,23 @@ function results.tables(records)
     g.raw[a] = g.raw[a] or {}
     g.raw[a][f] = g.raw[a][f] or { accs = {} }
     local acc = num(r.test_acc or r.final_test_acc)
-    if acc then table.insert(g.raw[a][f].accs, 100 * acc) end
+    if acc then
+      table.insert(g.raw[a][f].accs, 100 * acc)
+      g.raw[a][f].recs = g.raw[a][f].recs or {}
+      table.insert(g.raw[a][f].recs, r)
+    end
     local bits = type(r.extra) == "table" and num(r.extra.val_bits_per_char)
     if bits then   -- language models (scripts/lm.lua): validation bits per character
       local c = g.raw[a][f]
       c.bits = c.bits or {}
       table.insert(c.bits, bits)
+    end
+    local own, drift = results.act_own(r)
+    if own then
+      local c = g.raw[a][f]
+      c.own = c.own or {}
+      table.insert(c.own, own)
+      if drift and (not c.drift or math.abs(drift.by) > math.abs(c.drift.by)) then c.drift = drift end
     end
     local rms = results.act_rms(r)
     if rms then
@@ -629,6 +661,10 @@ function results.tables(records)
       if type(e1.hist) == "table" and type(e1.hist.edges) == "table" and type(e1.hist.counts) == "table"
           and (not c.hist or sd < c.hist.seed) then
         c.hist = { edges = e1.hist.edges, counts = e1.hist.counts, seed = sd, describe = e1.describe }
+        local oh = type(e1.own) == "table" and e1.own.hist
+        if type(oh) == "table" and type(oh.edges) == "table" and type(oh.counts) == "table" then
+          c.hist.own = { edges = oh.edges, counts = oh.counts }   -- the format's own levels, same inputs
+        end
       end
     end
     if r.seed ~= nil then g.seeds[tostring(r.seed)] = true end
@@ -674,8 +710,9 @@ function results.tables(records)
       for f, c in pairs(row) do
         if #c.accs > 0 then
           local m, sd = mean_sd(c.accs)
-          cells[a][f] = { mean = m, sd = sd, n = #c.accs }
+          cells[a][f] = { mean = m, sd = sd, n = #c.accs, accs = c.accs, records = c.recs }
           if c.rms then cells[a][f].rms, cells[a][f].hist = mean_sd(c.rms), c.hist end
+          if c.own then cells[a][f].own_rms, cells[a][f].drift = mean_sd(c.own), c.drift end
           if c.bits then cells[a][f].bits = mean_sd(c.bits) end
         end
       end
@@ -704,6 +741,12 @@ function results.tables(records)
 end
 
 local function pct(v) return v and string.format("%.2f", v) or "-" end
+
+-- A level's value in few digits: "+0" and "-0" keep their sign.
+local function num_text(v)
+  if v == 0 then return 1 / v > 0 and "+0" or "-0" end
+  return string.format("%.3g", v)
+end
 
 -- A signed difference with two decimals; a difference that rounds to
 -- zero is "+0.00" whatever its sign.
@@ -937,6 +980,27 @@ function results.markdown(records, opts)
         end)
         line("")
       end
+      local lf = {}
+      for _, f in ipairs(tb.formats) do
+        for _, a in ipairs(tb.activations) do
+          if tb.cells[a][f] and tb.cells[a][f].own_rms then lf[#lf + 1] = f break end
+        end
+      end
+      if #lf > 0 then
+        line("Learned levels apart from rounding: `own` is the RMS error of the format's own levels on the same " ..
+          "inputs (rounding alone), `learned` the learned function's RMS difference from f (the table above), " ..
+          "then the level that moved furthest from the format's value, `format value → learned`" ..
+          (#tb.seeds > 1 and "; RMS means over layers and seeds, the furthest level over both." or "; RMS means over layers."))
+        line("")
+        grid(line, tb.activations, lf, function(a, f)
+          local c = tb.cells[a][f]
+          if not (c and c.own_rms) then return "-" end
+          local s = string.format("own %.4g, learned %s", c.own_rms, c.rms and string.format("%.4g", c.rms) or "-")
+          if c.drift then s = s .. string.format(", %s → %s", num_text(c.drift.level), num_text(c.drift.learned)) end
+          return s
+        end)
+        line("")
+      end
       local ep = {}
       for _, e in ipairs(tb.epochs) do ep[#ep + 1] = tostring(e) end
       line(string.format("%d run%s; epochs: %s; seeds: %s.", tb.runs, tb.runs == 1 and "" or "s",
@@ -999,6 +1063,81 @@ local function csv_field(v)
   return v
 end
 
+-- Bits per value of a format spec ("fp32" 32, "fp4" 4, "ue3m1" 4), or nil.
+local function format_bits(spec)
+  if spec == nil then return nil end
+  local ok, f = pcall(lpact.format, tostring(spec))
+  return ok and f:info().bits or nil
+end
+
+--- Language-model records (scripts/lm.lua: extra.val_bits_per_char, the
+-- MLP activation's format in `format`, the attention probabilities' in
+-- modes.attn) as lines of validation bits per character against bits per
+-- activation, one line per site: "MLP activation" (attention in fp32),
+-- "attention probabilities" (MLP activation in fp32) and "both sites" (both
+-- in formats of one width). Each line starts at the all-fp32 run (32
+-- bits) and is split by activation, levels and STE. Returns a list of
+-- {dataset=, model=, lines = {{label=, site=, points = {{bits=, mean=, sd=,
+-- values = {…}}, …} (by bits, descending)}, …}}, one per (dataset, model).
+function results.lm_sites(records)
+  local groups, gorder = {}, {}
+  for _, r in ipairs(records) do
+    local bits = type(r) == "table" and r.interrupted ~= true and type(r.extra) == "table" and num(r.extra.val_bits_per_char)
+    if bits and r.format ~= nil then
+      local modes = type(r.modes) == "table" and r.modes or {}
+      local attn = modes.attn ~= nil and tostring(modes.attn) or "fp32"
+      local fmt = tostring(r.format)
+      local fb, ab = format_bits(fmt), format_bits(attn)
+      local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")
+      local g = groups[gk]
+      if not g then
+        g = { dataset = r.dataset, model = r.model, lines = {}, order = {}, base = {} }
+        groups[gk], gorder[#gorder + 1] = g, gk
+      end
+      local act = tostring(r.activation or "?")
+      local function put(site, x, rest)
+        local label = act .. ", " .. site .. (rest ~= "" and (", " .. rest) or "")
+        local l = g.lines[label]
+        if not l then
+          l = { label = label, site = site, act = act, pts = {} }
+          g.lines[label], g.order[#g.order + 1] = l, label
+        end
+        l.pts[x] = l.pts[x] or {}
+        table.insert(l.pts[x], bits)
+      end
+      local rest = {}
+      if modes.levels ~= nil then rest[#rest + 1] = "levels " .. tostring(modes.levels) end
+      if modes.ste ~= nil then rest[#rest + 1] = "STE " .. tostring(modes.ste) end
+      rest = table.concat(rest, ", ")
+      if fmt == "fp32" and attn == "fp32" then
+        g.base[act] = g.base[act] or {}
+        table.insert(g.base[act], bits)
+      elseif attn == "fp32" and fb then put("MLP activation", fb, rest)
+      elseif fmt == "fp32" and ab then put("attention probabilities", ab, rest)
+      elseif fb and fb == ab then put("both sites", fb, rest) end
+    end
+  end
+  local out = {}
+  for _, gk in ipairs(gorder) do
+    local g = groups[gk]
+    local lines = {}
+    for _, label in ipairs(g.order) do
+      local l = g.lines[label]
+      if g.base[l.act] and not l.pts[32] then l.pts[32] = g.base[l.act] end
+      local pts = {}
+      for x, vs in pairs(l.pts) do
+        local m, sd = mean_sd(vs)
+        pts[#pts + 1] = { bits = x, mean = m, sd = sd, values = vs }
+      end
+      table.sort(pts, function(p, q) return p.bits > q.bits end)
+      lines[#lines + 1] = { label = l.label, site = l.site, points = pts }
+    end
+    table.sort(lines, function(p, q) return p.label < q.label end)
+    if #lines > 0 then out[#out + 1] = { dataset = g.dataset, model = g.model, lines = lines } end
+  end
+  return out
+end
+
 --- The CSV text of the same tables: one row per (group, activation), the
 -- columns dataset, model, variant, activation, one accuracy column per
 -- format (percent, mean over seeds) and, when the group has fp32, one
@@ -1039,6 +1178,76 @@ function results.csv(records)
     end
   end
   return table.concat(lines, "\n") .. "\n"
+end
+
+-- Text for LaTeX: its ten special characters escaped.
+local TEX_ESCAPE = { ["\\"] = "\\textbackslash{}", ["&"] = "\\&", ["%"] = "\\%", ["$"] = "\\$", ["#"] = "\\#",
+  ["_"] = "\\_", ["{"] = "\\{", ["}"] = "\\}", ["~"] = "\\textasciitilde{}", ["^"] = "\\textasciicircum{}",
+  ["<"] = "\\textless{}", [">"] = "\\textgreater{}" }
+local function tex(s)
+  return (tostring(s):gsub("[\\&%%$#_{}~^<>]", TEX_ESCAPE))
+end
+results.tex_escape = tex
+
+--- The LaTeX text of the same tables (report.tex): a document of booktabs
+-- tables, one per (dataset, model, variant) as in the Markdown, rows
+-- activations, columns formats, cells the final test accuracy in percent,
+-- mean $\pm$ standard deviation over seeds when there are several; the best
+-- mean of each column in bold (every cell that ties with it at two
+-- decimals). Compiles with pdflatex and the booktabs package; each table
+-- can be pasted into a paper alone.
+function results.latex(records)
+  local out = {}
+  local function line(x) out[#out + 1] = x end
+  line("\\documentclass{article}")
+  line("\\usepackage[T1]{fontenc}")
+  line("\\usepackage{booktabs}")
+  line("\\begin{document}")
+  local n = 0
+  for _, tb in ipairs(results.tables(records)) do
+    if tb.kind == "matrix" then
+      n = n + 1
+      line("")
+      line("\\begin{table}[ht]")
+      line("\\centering")
+      line("\\caption{" .. tex(title(tb)) .. ": final test accuracy (\\%)" ..
+        (#tb.seeds > 1 and string.format(", mean $\\pm$ standard deviation over %d seeds", #tb.seeds) or "") ..
+        "; the best of each column in bold.}")
+      line("\\begin{tabular}{l" .. string.rep("r", #tb.formats) .. "}")
+      line("\\toprule")
+      local head = { "activation" }
+      for _, f in ipairs(tb.formats) do head[#head + 1] = tex(f) end
+      line(table.concat(head, " & ") .. " \\\\")
+      line("\\midrule")
+      local best = {}
+      for _, f in ipairs(tb.formats) do
+        for _, a in ipairs(tb.activations) do
+          local c = tb.cells[a][f]
+          if c and (not best[f] or c.mean > best[f]) then best[f] = c.mean end
+        end
+      end
+      for _, a in ipairs(tb.activations) do
+        local row = { tex(a) }
+        for _, f in ipairs(tb.formats) do
+          local c = tb.cells[a][f]
+          if not c then row[#row + 1] = "--"
+          else
+            local m = string.format("%.2f", c.mean)
+            if m == string.format("%.2f", best[f]) then m = "\\textbf{" .. m .. "}" end
+            row[#row + 1] = m .. (c.sd and string.format(" $\\pm$ %.2f", c.sd) or "")
+          end
+        end
+        line(table.concat(row, " & ") .. " \\\\")
+      end
+      line("\\bottomrule")
+      line("\\end{tabular}")
+      line("\\end{table}")
+    end
+  end
+  if n == 0 then line("No table: no run has an activation and a format.") end
+  line("")
+  line("\\end{document}")
+  return table.concat(out, "\n") .. "\n"
 end
 
 --- One CSV row per result record (id, model, dataset, activation, format,

@@ -108,7 +108,11 @@ end
 -- input is cut to its first samples, at most max_elems (65536) elements,
 -- so that the cost stays small on convolutions. Returns a list, one entry
 -- per layer in order: {layer = i, describe = "...", max, mean, rms,
--- rel_mean, rel_max, n, hist = {edges, counts}}.
+-- rel_mean, rel_max, n, hist = {edges, counts}}: the layer as it stands,
+-- learned levels included. A layer with learnable levels also gets own =
+-- {max, mean, rms, n, hist}, the error of the format's own levels on the
+-- same inputs (rounding alone), and drift = {code, level, learned, by}, the
+-- level that moved furthest from the format's value (by = learned − level).
 function E.act_errors(model, x, max_elems)
   max_elems = max_elems or 65536
   if math.type(max_elems) ~= "integer" or max_elems < 1 then
@@ -140,6 +144,26 @@ function E.act_errors(model, x, max_elems)
       local e = l:errors(got[i])
       e.points = nil
       e.layer, e.describe = i, l:describe()
+      if l.learnable and l._lv and l.original then
+        -- Learned levels apart from rounding: the same inputs through the
+        -- format's own levels (the layer's levels reset, then put back),
+        -- and the level that moved furthest from the format's value.
+        local learned = l._lv.data:clone()
+        local own_levels, now = l.original:totable(), learned:totable()
+        l:reset_levels()
+        local ok2, own = pcall(l.errors, l, got[i])
+        l._lv.data:copy(learned)
+        if not ok2 then error(own, 0) end
+        e.own = { max = own.max, mean = own.mean, rms = own.rms, n = own.n, hist = own.hist }
+        local best
+        for c, v in ipairs(own_levels) do
+          local d = now[c] - v
+          if d == d and v == v and (not best or math.abs(d) > math.abs(best.by)) then
+            best = { code = c - 1, level = v, learned = now[c], by = d }
+          end
+        end
+        e.drift = best
+      end
       out[#out + 1] = e
     end
   end

@@ -1,13 +1,13 @@
 --- lpact.qact.layer — one quantized activation layer (QAct): an
 -- activation f with its input and output rounded to formats, forward and
--- backward over the C kernels (lpact.qk), learnable levels and scales,
+-- backward over the C kernels (lpact.qcore), learnable levels and scales,
 -- telemetry. Options: lpact.qact's file comment; their checks:
 -- lpact.qact.options. Needs nn and autograd only.
 
 local nn = require "lpact.nn"
 local ag = require "lpact.autograd"
 local O = require "lpact.qact.options"
-local qk = lpact.qk
+local qcore = lpact.qcore
 
 local MODES, STES = O.MODES, O.STES
 local label, format_error, fail = O.label, O.format_error, O.fail
@@ -114,7 +114,7 @@ end
 function QAct:_round_grad(dx)
   local s = 1
   if self.grad_scale == "amax" then
-    local a = qk.amax(dx)
+    local a = qcore.amax(dx)
     if a > 0 and a < math.huge and a / self.gmax > 1e-37 then s = a / self.gmax end
   end
   local ctr = self.gctr
@@ -154,7 +154,7 @@ function QAct:_build()
   local cname = self.luaf and "identity" or self.name
   local mode = self.mode
   if self.luaf and mode == "ops" then fail(cfg, "mode", "ops mode needs a built-in function") end
-  self.core = qk.new(cname, fin, fout, mode, self.alpha)
+  self.core = qcore.new(cname, fin, fout, mode, self.alpha)
   self.info = self.core:info()
   local info = self.info
   if mode == "lut" and info.in_codes == 0 then
@@ -312,10 +312,10 @@ function QAct:_table(si, so, levels)
   return self.core:table(si, so, levels)
 end
 
--- max |f| over [lo, hi]: exact for the built-in functions (qk.absmax);
+-- max |f| over [lo, hi]: exact for the built-in functions (qcore.absmax);
 -- on a grid of 257 points (ends included) for a Lua function.
 local function amax_range_f(self, lo, hi)
-  if not self.luaf then return qk.absmax(self.name, lo, hi, self.alpha) end
+  if not self.luaf then return qcore.absmax(self.name, lo, hi, self.alpha) end
   local m = 0
   local n = 256
   for k = 0, n do
@@ -347,7 +347,7 @@ function QAct:_scales(xd)
   end
   -- amax
   local info = self.info
-  local cur = qk.amax(xd)
+  local cur = qcore.amax(xd)
   local a = cur
   if s.history then
     a = s.init
@@ -455,7 +455,7 @@ function QAct:forward(x)
       elseif layer.luaf then
         r, fname, alpha = "identity", "identity", 0
       end
-      local dx = qk.backward(g, xd, r, fname, alpha, lo, hi, px, py, dT, codes, cw, mult)
+      local dx = qcore.backward(g, xd, r, fname, alpha, lo, hi, px, py, dT, codes, cw, mult)
       if layer.gfmt and dx then dx = layer:_round_grad(dx) end
       local ds
       if sv then
@@ -464,10 +464,10 @@ function QAct:forward(x)
         local d
         if kind == "lsq" then
           -- LSQ's gradient scale 1 / sqrt(N * Q_max)
-          d = qk.scale_grad(g, xd, y, "lsq", layer.luaf and "identity" or layer.name, layer.alpha, v,
+          d = qcore.scale_grad(g, xd, y, "lsq", layer.luaf and "identity" or layer.name, layer.alpha, v,
             info.out_lo, info.out_hi) / math.sqrt(xd:numel() * info.out_hi)
         else
-          d = qk.scale_grad(g, xd, y, "pact", layer.name, layer.alpha, v, 0, 0)
+          d = qcore.scale_grad(g, xd, y, "pact", layer.name, layer.alpha, v, 0, 0)
         end
         ds = lpact.tensor { d }
       end

@@ -1,6 +1,12 @@
---- lpact.show.formats — views of number formats: a format's summary
--- (show.describe, show.format), its table of levels (show.levels), value
--- sets on a number line (show.compare).
+--- lpact.show.formats — views of number formats, for the REPL and the
+-- command line alike: a format's summary (show.format, the text of
+-- `lpact info`), its table of levels (show.levels; `lpact levels` is its
+-- list layout), value sets on a number line (show.compare), and the small
+-- helpers `lpact round` shares (show.num, show.f32bits, show.code_digits).
+--
+--     local show = require "lpact.show.formats"
+--     print(show.format "fp4")
+--     print(show.levels("fp4", nil, { list = true, color = false }))
 
 -- show.width, show.num, ... (the primitives) read through
 local show = setmetatable({}, { __index = require "lpact.show.draw" })
@@ -16,6 +22,21 @@ local ulen = D.ulen
 local rpad = D.rpad
 local lpad = D.lpad
 local view = D.view
+
+--- The binary32 bit pattern of x as an integer (x rounded to binary32).
+function show.f32bits(x)
+  return (string.unpack("<I4", string.pack("<f", x)))
+end
+
+--- The number whose binary32 bit pattern is the integer b.
+function show.f32value(b)
+  return (string.unpack("<f", string.pack("<I4", b)))
+end
+
+--- Hex digits needed for a code of `bits` bits.
+function show.code_digits(bits)
+  return math.max(1, (bits + 3) // 4)
+end
 
 -- Formats ---------------------------------------------------------------------
 
@@ -33,14 +54,6 @@ local function get_format(spec, who)
   end
   return f
 end
-
-local POLICY_TEXT = {
-  ieee = "top exponent holds inf and NaN",
-  fn = "no infinity; the all-ones code is NaN",
-  fin = "every code is a finite number",
-  fnuz = "no infinity, no -0; the code of -0 is NaN",
-  e8m0 = "no zero, no sign; the all-ones code is NaN",
-}
 
 -- Kind of a code from its fields, for formats described by fields.
 local function code_kind(d, e, m)
@@ -72,9 +85,10 @@ end
 --- Formats up to this many bits have their codes listed (levels, compare).
 show.MAX_LIST_BITS = 12
 
---- A plain description of a format: name, spec, signed, ebits, mbits, bits,
--- bias, subnormals, policy, overflow, mode, max, minnorm, minsub, epsilon,
--- and codes = {{code=, s=, e=, m=, value=, kind=}, ...} (up to 2^16 codes).
+--- A plain description of a format's codes, for the code views (levels,
+-- compare): name, spec, signed, ebits, mbits, bits, bias, subnormals,
+-- policy, max, nvalues and codes = {{code=, s=, e=, m=, value=, kind=}, ...}
+-- (formats up to MAX_LIST_BITS). Its summary is show.summary.
 -- `fmt` may be a spec string, a Format, or a table with at least ebits,
 -- mbits, bias (signed, subnormals, policy default to true, true, "fin").
 function show.describe(fmt, who)
@@ -84,10 +98,8 @@ function show.describe(fmt, who)
   if f then
     local info = f:info()   -- the engine's fields (docs/formats.md, "From Lua")
     d.name, d.spec, d.ebits, d.mbits, d.bias = info.name, info.spec, info.ebits, info.mbits, info.bias
-    d.signed, d.subnormals, d.policy, d.overflow, d.mode =
-      info.signed, info.subnormals, info.policy, info.overflow, info.mode
-    d.max, d.minnorm, d.minsub, d.epsilon = info.max, info.min_normal, info.min_subnormal, info.epsilon
-    d.identity, d.nvalues = info.identity, info.nvalues
+    d.signed, d.subnormals, d.policy = info.signed, info.subnormals, info.policy
+    d.max, d.identity, d.nvalues = info.max, info.identity, info.nvalues
     d.format = f
   else
     for k, v in pairs(d0) do d[k] = v end
@@ -95,12 +107,9 @@ function show.describe(fmt, who)
   if d.signed == nil then d.signed = true end
   if d.subnormals == nil then d.subnormals = true end
   d.policy = d.policy or "fin"
-  d.overflow = d.overflow or (d.policy == "ieee" and "inf" or "sat")
-  d.mode = d.mode or "rne"
   d.name = d.name or fmt_str("%se%dm%d", d.signed and "" or "u", d.ebits, d.mbits)
   d.spec = d.spec or d.name
   d.bits = (d.signed and 1 or 0) + d.ebits + d.mbits
-  d.epsilon = d.epsilon or 2.0 ^ -d.mbits
   if d.bits <= show.MAX_LIST_BITS and not d.identity then
     local codes = {}
     local mb, eb = d.mbits, d.ebits
@@ -119,27 +128,91 @@ function show.describe(fmt, who)
       end
     end
     d.codes = codes
-    -- derived properties when the format did not give them
-    local maxv, minpos, minnorm = 0, huge, huge
-    local distinct = {}
-    for _, c in ipairs(codes) do
-      local v = c.value
-      if c.kind ~= "nan" and c.kind ~= "inf" and c.kind ~= "unused" then
-        if v > maxv then maxv = v end
-        if v > 0 and v < minpos then minpos = v end
-        if c.kind == "normal" and v > 0 and v < minnorm then minnorm = v end
-        distinct[v == 0 and 0.0 or v] = true
+    if not f then               -- a description: count what a Format would tell
+      local maxv, distinct, n = 0, {}, 0
+      for _, c in ipairs(codes) do
+        local v = c.value
+        if c.kind ~= "nan" and c.kind ~= "inf" and c.kind ~= "unused" then
+          if v > maxv then maxv = v end
+          if not distinct[v == 0 and 0.0 or v] then n = n + 1 end
+          distinct[v == 0 and 0.0 or v] = true
+        end
       end
+      d.nvalues, d.max = n, maxv
     end
-    local n = 0
-    for _ in pairs(distinct) do n = n + 1 end
-    d.nvalues = d.nvalues or n
-    d.max = d.max or maxv
-    d.minsub = d.minsub or (minpos < huge and minpos or nil)
-    d.minnorm = d.minnorm or (minnorm < huge and minnorm or nil)
   end
   return d
 end
+
+local function numpow(x)
+  local p = pow2(x)
+  return p and fmt_str("%s (%s)", num(x), p) or num(x)
+end
+
+local SPECIALS = {
+  ieee = "inf and NaN in the top exponent (ieee)",
+  fn = "no inf; NaN is the all-ones code (fn)",
+  fin = "no inf, no NaN: every code is a number (fin)",
+  fnuz = "no inf, no -0; NaN is the code of -0 (fnuz)",
+  e8m0 = "no zero, no sign: every code but the all-ones NaN is 2^(code - bias) (e8m0)",
+}
+
+--- The summary of a Format as a title ("fp4 = e2m1:bias=1:fin:sat:rne") and
+-- rows {name, text}: layout, bias, values, max, min normal, min subnormal,
+-- epsilon, dynamic range (the engine's binades: log2 of max over the
+-- smallest positive value), specials, overflow, rounding. Every figure
+-- is the engine's (f:info(), docs/formats.md).
+function show.summary(f)
+  local i = f:info()
+  local rows = {}
+  local function add(k, v) rows[#rows + 1] = { k, v } end
+  add("layout", fmt_str("%s%d exponent + %d mantissa bits = %d bits, %s codes",
+    i.signed and "1 sign + " or "unsigned, ", i.ebits, i.mbits, i.bits,
+    i.bits >= 32 and "2^32" or tostring(i.ncodes)))
+  if i.ebits > 0 then
+    add("bias", fmt_str("%d (normal exponents %d .. %d)", i.bias, i.emin, i.emax))
+  else
+    add("bias", fmt_str("%d (fixed point: values m * 2^%d)", i.bias, 1 - i.bias - i.mbits))
+  end
+  local zero_note = ({ e8m0 = "no zero", fnuz = "one zero: fnuz has no -0" })[i.policy]
+    or (i.signed and "+0 and -0 count once" or "unsigned: one zero")
+  add("values", fmt_str("%d distinct finite (%s)", i.nvalues, zero_note))
+  add("max", numpow(i.max))
+  add("min normal", i.ebits > 0 and numpow(i.min_normal) or "none (no exponent bits: fixed point)")
+  if i.policy == "e8m0" then add("min subnormal", "none (e8m0: the smallest value is 2^-bias)")
+  elseif not i.subnormals then add("min subnormal", "none (nosub)")
+  elseif i.mbits == 0 then add("min subnormal", "none (M = 0: no nonzero subnormal)")
+  else add("min subnormal", numpow(i.min_subnormal)) end
+  add("epsilon", numpow(i.epsilon) .. ", the relative gap 2^-M")
+  add("dynamic range", fmt_str("%.2f binades (log2 of max / min positive)", i.binades))
+  add("specials", SPECIALS[i.policy])
+  local ovf
+  if i.overflow == "sat" then ovf = "saturates to +-max (sat)"
+  elseif not i.has_inf then ovf = "gives NaN in rne/rna/sr, +-max in rtz/rno (inf)"
+  else ovf = "gives +-inf in rne/rna/sr, +-max in rtz/rno (inf)" end
+  add("overflow", ovf)
+  local mode = i.mode
+  if mode == "sr" then
+    mode = fmt_str("sr (stochastic, %d random bits, seed %d)", i.sr_bits, i.seed)
+  end
+  add("rounding", mode)
+  return fmt_str("%s = %s", i.name, i.spec), rows
+end
+
+--- The one-screen summary of a format (a spec or a Format): the title and
+-- the rows of show.summary, the same text as `lpact info`.
+function show.format(fmt)
+  local f = get_format(fmt, "format")
+  if not f then fail("format: a spec like \"fp4\" or a Format expected, got a description table") end
+  local title, rows = show.summary(f)
+  return view({ title = title, rows = rows }, function(v)
+    local lines = { v.title }
+    for _, r in ipairs(v.rows) do lines[#lines + 1] = fmt_str("  %-15s %s", r[1], r[2]) end
+    return table.concat(lines, "\n")
+  end)
+end
+
+-- Levels ----------------------------------------------------------------------
 
 -- The layout string "s eeee mmm" (unsigned formats have no s).
 local function layout(d)
@@ -149,45 +222,6 @@ local function layout(d)
   if d.mbits > 0 then parts[#parts + 1] = string.rep("m", d.mbits) end
   return table.concat(parts, " ")
 end
-
-local function numpow(x)
-  if x == nil then return "—" end
-  local p = pow2(x)
-  return p and fmt_str("%s (%s)", num(x), p) or num(x)
-end
-
---- The one-screen summary of a format: layout, bias, policy, max, min
--- normal, min subnormal, epsilon, number of values.
-function show.format(fmt, opts)
-  local d = show.describe(fmt, "format")
-  return view({ desc = d, opts = opts }, function(v)
-    local d_ = v.desc
-    local lines = {}
-    local function row(k, val) lines[#lines + 1] = rpad(k, 15) .. val end
-    lines[1] = fmt_str("%s  (%s, %d bits)", d_.name, d_.spec, d_.bits)
-    local fields = {}
-    if d_.signed then fields[#fields + 1] = "1 sign" end
-    fields[#fields + 1] = d_.ebits .. " exponent"
-    fields[#fields + 1] = d_.mbits .. " mantissa bits"
-    row("layout", rpad(layout(d_), math.max(14, ulen(layout(d_)) + 2)) .. table.concat(fields, ", "))
-    row("bias", tostring(d_.bias))
-    row("policy", fmt_str("%s (%s); overflow %s", d_.policy, POLICY_TEXT[d_.policy] or "?", d_.overflow))
-    row("rounding", d_.mode)
-    row("max", numpow(d_.max))
-    row("min normal", numpow(d_.minnorm))
-    row("min subnormal", d_.subnormals and numpow(d_.minsub) or "— (no subnormals)")
-    row("epsilon", numpow(d_.epsilon))
-    if d_.nvalues then
-      row("values", fmt_str("%d distinct finite values in %d codes", d_.nvalues, 1 << d_.bits))
-    end
-    if d_.max and d_.minsub and d_.minsub > 0 then
-      row("range", fmt_str("%.3g binades (log2 max/min)", math.log(d_.max / d_.minsub, 2)))
-    end
-    return table.concat(lines, "\n")
-  end)
-end
-
--- Levels ----------------------------------------------------------------------
 
 local function bits_of(x, n)
   local t = {}
@@ -345,7 +379,8 @@ end
 -- mantissa field, fitted to the width (E4M3 fits 80 x 24); others list
 -- the non-negative codes in columns.
 -- With `learned` (a list or tensor of one level per code) a column of
--- learned levels stands next to the format's values.
+-- learned levels stands next to the format's values. opts.list lists
+-- every code, one per line, whatever the size (`lpact levels`).
 function show.levels(fmt, learned, opts)
   if type(learned) == "table" and learned.width and #learned == 0 then opts, learned = learned, nil end
   local d = show.describe(fmt, "levels")
@@ -356,7 +391,8 @@ function show.levels(fmt, learned, opts)
   local lv = learned_list(learned, #d.codes)
   if opts and opts.original then opts.original = learned_list(opts.original, #d.codes) end
   local npos = #d.codes >> (d.signed and 1 or 0)
-  if not lv and npos > 16 and d.mbits <= 3 and not (opts and opts.original) then
+  local list = opts and opts.list
+  if not lv and not list and npos > 16 and d.mbits <= 3 and not (opts and opts.original) then
     return view({ desc = d, opts = opts, as_text = true }, levels_grid)
   end
   return view({ desc = d, learned = lv, opts = opts, as_text = true }, function(v)
@@ -366,7 +402,8 @@ function show.levels(fmt, learned, opts)
     local nxt = magnitudes(d_)
     local hexw = floor((d_.bits + 3) / 4)
     local rows = {}
-    local all = d_.bits <= 5 or lv_ ~= nil
+    local list_all = v.opts and v.opts.list
+    local all = d_.bits <= 5 or lv_ ~= nil or list_all
     for _, c in ipairs(d_.codes) do
       if all or c.s == 0 then
         local val, gap, rel = c.value, "—", "—"
@@ -428,7 +465,7 @@ function show.levels(fmt, learned, opts)
     colw = math.max(colw, ulen(hline))
     local width = show.width(v.opts)
     local ncols = 1
-    if #body > 32 then
+    if #body > 32 and not list_all then
       ncols = math.max(1, math.min(floor((width + 3) / (colw + 3)), math.ceil(#body / 16)))
     end
     local nrows = math.ceil(#body / ncols)

@@ -1,5 +1,5 @@
-/* bind/qact.c — the quantized-activation kernels for Lua, as the sub-table
- * lpact.qk (the layer itself is Lua: stdlib/lpact/qact.lua).
+/* bind/qcore.c — the quantized-activation kernels for Lua, as the sub-table
+ * lpact.qcore (the layer itself is Lua: stdlib/lpact/qact.lua).
  *
  * One userdata type, lpact.QactCore: an activation with its input and
  * output quantizers (exact code search tables built once) and the
@@ -526,7 +526,7 @@ static const luaL_Reg funcs[] = {
   { NULL, NULL },
 };
 
-int luaopen_lpact_qact(lua_State *L) {
+int luaopen_lpact_qcore(lua_State *L) {
   if (luaL_newmetatable(L, QACT_MT)) {
     lua_pushcfunction(L, m_gc);
     lua_setfield(L, -2, "__gc");
@@ -536,8 +536,10 @@ int luaopen_lpact_qact(lua_State *L) {
     lua_setfield(L, -2, "__name");
   }
   lua_pop(L, 1);
-  lua_newtable(L);          /* { qk = {...} }: merged into lpact */
+  lua_newtable(L);          /* { qcore = {...} }: merged into lpact */
   luaL_newlib(L, funcs);
-  lua_setfield(L, -2, "qk");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "qk");          /* the former name, for older scripts */
+  lua_setfield(L, -2, "qcore");
   return 1;
 }
