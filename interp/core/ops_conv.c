@@ -399,7 +399,15 @@ static void maxpool_range(void *vc, size_t lo, size_t hi) {
          * holds it through compare masks */
         const __m128i lane = _mm_set_epi32(6, 4, 2, 0), one = _mm_set1_epi32(1);
         const __m128i wp1 = _mm_set1_epi32((int32_t)W + 1);
-        for (; ow + 4 <= OW && 2 * ow + 8 <= W; ow += 4) {
+        for (;;) {
+          if (ow + 4 > OW || 2 * ow + 8 > W) {
+            /* the last 1-3 windows: the four that end at OW once more
+             * (their inputs lie in the row: 2 * OW <= W); the windows
+             * done twice get the same values. The scalar tail below cost
+             * more than the vector part (14x14 planes, 7 windows a row). */
+            if (ow == OW || OW < 4 || 2 * OW > W) break;
+            ow = OW - 4;
+          }
           __m128 a0 = _mm_loadu_ps(r0 + 2 * ow), a1 = _mm_loadu_ps(r0 + 2 * ow + 4);
           __m128 c0 = _mm_loadu_ps(r1 + 2 * ow), c1 = _mm_loadu_ps(r1 + 2 * ow + 4);
           __m128 v0 = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0));
@@ -416,6 +424,7 @@ static void maxpool_range(void *vc, size_t lo, size_t hi) {
           __m128i base = _mm_add_epi32(_mm_set1_epi32((int32_t)(2 * oh * W + 2 * ow)), lane);
           _mm_storeu_ps(yo + ow, best);
           _mm_storeu_si128((__m128i *)(void *)(io + ow), _mm_add_epi32(base, off));
+          ow += 4;
         }
 #endif
         for (; ow < OW; ow++) {
