@@ -456,9 +456,12 @@ function Run:write_manifest()
 end
 
 --- Records one trained configuration (see results.record); writes its
--- file and updates the manifest. Returns the record and its path.
-function Run:add(cfg, history)
+-- file and updates the manifest. Returns the record and its path. With a
+-- sweep cell (lpact.sweep.cell, lpact.study.cell) the record takes the
+-- cell's id, configuration and hash, as a sweep's records do.
+function Run:add(cfg, history, cell)
   local rec = results.record(cfg, history)
+  if cell then rec.id, rec.config, rec.config_hash = cell.id, cell.config, cell.hash end
   local path = results.write(self.dir, rec)
   local list = self.manifest.results
   list[#list + 1] = { id = rec.id, file = path:match("[^/]*$"), test_acc = rec.test_acc }
