@@ -139,6 +139,15 @@ for _, spec in ipairs { "fp4", "e3m2:nosub", "e4m3", "float8_e4m3fnuz", "E8M0", 
     string.format("%.15g vs %.15g", f:info().binades, want))
   t.like(tostring(show.format(f)), string.format("dynamic range   %.2f binades", want), "format: range of " .. spec)
 end
+-- every policy the engine knows has its specials line (a new policy
+-- without one would print "nil")
+for _, pol in ipairs(lpact.format_names().policies) do
+  local f = lpact.parse_format("e4m3:" .. pol) or lpact.parse_format("ue8m0:" .. pol)
+  local _, rows = show.summary(f)
+  local text
+  for _, r in ipairs(rows) do if r[1] == "specials" then text = r[2] end end
+  t.ok(type(text) == "string" and text:find("(" .. pol .. ")", 1, true) ~= nil, "format: specials of policy " .. pol, tostring(text))
+end
 t.raises(function() return show.format { ebits = 2, mbits = 1, bias = 1 } end, "^format: [^\n]*$", "format: a description table is one line")
 t.like(require("lpact.repl").render(lpact.format "fp4"), "layout%s+1 sign %+ 2 exponent %+ 1 mantissa", "the REPL prints a Format as its summary")
 
