@@ -19,9 +19,11 @@ end
 local function bits(v) return string.unpack("<I4", string.pack("<f", v)) end
 local function same(a, b) return (a ~= a and b ~= b) or bits(a) == bits(b) end
 local function ls(d)
-  local out, p = {}, io.popen("ls -A " .. d)
-  for l in p:lines() do out[#out + 1] = l end
-  p:close()
+  local out = {}
+  for n in require("lfs").dir(d) do
+    if n ~= "." and n ~= ".." then out[#out + 1] = n end
+  end
+  table.sort(out)
   return out
 end
 
