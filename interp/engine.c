@@ -203,14 +203,29 @@ static void find_stdlib(const char *argv0, char *buf, size_t n) {
 
 /* ---- errors ----------------------------------------------------------------- */
 
-/* Message handler: an lpact.fail{} error (a table with `exit`) passes
- * through untouched; anything else gets a traceback. */
+/* True when LPACT_TRACEBACK asks for a traceback with every error. */
+static int want_traceback(void) {
+  const char *v = getenv("LPACT_TRACEBACK");
+  return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
+}
+
+/* Message handler: an lpact.fail{} error (a table with `exit`: a user's
+ * mistake) passes through as one line, with its traceback in the field
+ * `traceback` when LPACT_TRACEBACK is set; anything else (a bug) gets a
+ * traceback. */
 static int msghandler(lua_State *L) {
   if (lua_type(L, 1) == LUA_TTABLE) {
     lua_getfield(L, 1, "exit");
     int is_fail = lua_isinteger(L, -1);
     lua_pop(L, 1);
-    if (is_fail) return 1;
+    if (is_fail) {
+      if (want_traceback()) {
+        luaL_traceback(L, L, NULL, 1);
+        lua_setfield(L, 1, "traceback");
+      }
+      lua_settop(L, 1);
+      return 1;
+    }
   }
   const char *msg = lua_tostring(L, 1);
   if (msg == NULL) {
@@ -242,6 +257,9 @@ int lp_engine_report(lua_State *L, int status) {
     const char *msg = lua_tostring(L, -1);
     fprintf(stderr, "lpact: %s\n", msg ? msg : "failed");
     lua_pop(L, 2);
+    lua_getfield(L, -1, "traceback");   /* LPACT_TRACEBACK=1 */
+    if (lua_type(L, -1) == LUA_TSTRING) fprintf(stderr, "%s\n", lua_tostring(L, -1));
+    lua_pop(L, 1);
   } else {
     const char *msg = lua_tostring(L, -1);
     fprintf(stderr, "lpact: %s\n", msg ? msg : "(no error message)");

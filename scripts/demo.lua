@@ -91,6 +91,17 @@ local function progress(act, fmt)
   end
 end
 
+-- Each configuration's record is named and keyed as scripts/paper.lua
+-- names and keys it (lpact.study): the same configuration has one id, and
+-- paper.lua with these settings on this folder finds it done.
+local study, sweep = require "lpact.study", lpact.sweep
+local S = { epochs = o.epochs, batch = 128, lr = 1e-3,
+  data_id = sweep.data_identity(data, { limit = o.limit or false, normalize = false, split = "train/test" }) }
+local function config(act, fmt)
+  return { model = "mlp", act = act, fmt = fmt, levels = fmt == "fp32" and "fixed" or o.levels,
+    ste = fmt ~= "fp32" and o.ste or nil, seed = 1 }
+end
+
 local results = lpact.results
 local run = results.open(o.out, { name = "demo" })
 local acc, t_all = {}, lpact.wallclock()
@@ -99,10 +110,10 @@ for _, act in ipairs(o.acts) do
   for _, fmt in ipairs(o.formats) do
     local rec = qact.experiment {
       act = act, fmt = fmt, model = "mlp", data = data, epochs = o.epochs, batch = 128, lr = 1e-3, seed = 1,
-      qact = fmt ~= "fp32" and { levels = o.levels, ste = o.ste } or nil, on_batch = progress(act, fmt),
+      qact = study.qopts(config(act, fmt), S), on_batch = progress(act, fmt),
     }
     if live then io.stdout:write("\r\27[K") end
-    run:add(rec.cfg, rec.history)
+    run:add(rec.cfg, rec.history, study.cell(config(act, fmt), S))
     if rec.history.interrupted then
       -- Ctrl-C: no table of half-trained numbers; what finished is on disk.
       run:finish("interrupted")

@@ -161,13 +161,12 @@ if shard_n > 1 then
   configs = mine
 end
 
-local function qopts(c)
-  if c.fmt == "fp32" and not o.in_fmt and not o.out_fmt then return nil end
-  return { levels = c.levels, mode = o.mode, ste = c.ste, scale = scale, scale_at = o.scale_at,
-    in_fmt = o.in_fmt, out_fmt = o.out_fmt, level_lr = c.levels == "learnable" and level_lr or nil,
-    level_init = (c.levels == "learnable" and o.level_init ~= "format") and o.level_init or nil,
-    grad_fmt = o.grad_fmt, grad_scale = o.grad_fmt and o.grad_scale or nil }
-end
+local study = require "lpact.study"
+-- the sweep's settings, as lpact.study takes them (data_id once the data is read)
+local S = { epochs = epochs, batch = batch, lr = lr, mode = o.mode, scale = scale, scale_at = o.scale_at,
+  in_fmt = o.in_fmt, out_fmt = o.out_fmt, level_lr = level_lr, level_warmup = level_warmup, level_init = o.level_init,
+  grad_fmt = o.grad_fmt, grad_scale = o.grad_scale, weights = weights, tag = o.tag }
+local function qopts(c) return study.qopts(c, S) end
 
 local function record_name(c)
   local q = qopts(c) or {}
@@ -272,37 +271,8 @@ if o.normalize then lpact.data.normalize(data) end
 local sweep = lpact.sweep
 local data_id = sweep.data_identity(data, { limit = limit or false, normalize = o.normalize and true or false,
   split = "train/test" })
-local adam = lpact.optim.Adam({}, { lr = lr })
-local function spec(f) return f and (tostring(lpact.format(f)):match("^Format%((.*)%)$") or tostring(f)) or nil end
-local function cell_of(c)
-  local q = qopts(c)
-  local cfg = {
-    model = c.model == "mlp" and { name = "mlp", sizes = { 784, 256, 128, 10 } } or { name = c.model },
-    activation = c.act, seed = c.seed, epochs = epochs, batch = batch, data = data_id,
-    optimizer = { name = "adam", lr = lr, beta1 = adam.beta1, beta2 = adam.beta2, eps = adam.eps,
-      weight_decay = adam.weight_decay },
-    schedule = "none", tag = o.tag,
-    weights = weights and { fmt = spec(weights.fmt), scale = weights.scale or "amax" } or nil,
-  }
-  if q then
-    cfg.qact = { format = spec(c.fmt), in_fmt = spec(q.in_fmt), out_fmt = spec(q.out_fmt), levels = q.levels,
-      mode = q.mode, ste = q.ste, scale = tostring(q.scale or "none"), scale_at = q.scale and q.scale_at or nil,
-      level_lr = q.level_lr, level_init = q.level_init,
-      level_warmup = c.levels == "learnable" and level_warmup or nil,
-      grad_fmt = spec(q.grad_fmt), grad_scale = q.grad_fmt and q.grad_scale or nil }
-  else
-    cfg.qact = { format = "fp32" }
-  end
-  local prefix = { c.model, c.act, q and q.in_fmt or c.fmt }
-  if q and q.out_fmt and q.out_fmt ~= q.in_fmt then prefix[#prefix + 1] = q.out_fmt end
-  if q then prefix[#prefix + 1] = c.levels end
-  if q and c.ste ~= "fprime" then prefix[#prefix + 1] = c.ste end
-  prefix[#prefix + 1] = "s" .. c.seed
-  prefix[#prefix + 1] = "e" .. epochs
-  local cell = sweep.cell(prefix, cfg, { cost = (c.model == "mlp" and 1 or 20) * epochs, name = record_name(c) })
-  cell.c = c
-  return cell
-end
+S.data_id = data_id
+local function cell_of(c) return study.cell(c, S, record_name(c)) end
 local cells, grid_cells = {}, {}
 for _, c in ipairs(configs) do cells[#cells + 1] = cell_of(c) end
 for _, c in ipairs(all_configs) do grid_cells[#grid_cells + 1] = cell_of(c) end

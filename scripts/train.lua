@@ -12,7 +12,7 @@ local p = cli.parser("lpact scripts/train.lua",
   "Options take --name value or --name=value; '-' and '_' in names are alike. docs/training.md has more.")
 p:option("--model", "the model"):argname("NAME"):default("mlp")
   :convert(cli.choice { "mlp", "cnn_small", "lenet5", "vgg_cifar", "resnet8", "resnet20" })
-p:option("--act", "activation (relu, gelu, tanh, ... or a qact spec)"):argname("SPEC"):default("relu")
+p:option("--act", "activation (relu, gelu, tanh, ...)"):argname("NAME"):default("relu")
 p:option("--epochs", "training epochs"):argname("N"):default("5"):convert(cli.int(1))
 p:option("--batch", "batch size"):argname("N"):default("128"):convert(cli.int(1))
 p:option("--seed", "seed of the weights and the batch order"):argname("N"):default("1"):convert(cli.int(0))

@@ -293,7 +293,7 @@ t.is(code, 0, "the child lists its targets")
 local targets = {}
 for line in out:gmatch("[^\n]+") do targets[#targets + 1] = line end
 t.ok(#targets >= 8, "modules and userdata types found: " .. table.concat(targets, " "))
-for _, want in ipairs { "lpact.c.engine", "lpact.c.tensor", "lpact.c.format", "lpact.c.kernels", "lpact.c.qact",
+for _, want in ipairs { "lpact.c.engine", "lpact.c.tensor", "lpact.c.format", "lpact.c.kernels", "lpact.c.qcore",
                         "lpact.c.io", "lpact.Tensor", "lpact.Format", "lpact.QactCore" } do
   local found = false
   for _, n in ipairs(targets) do found = found or n == want end

@@ -93,6 +93,27 @@ do -- 2x2 pooling on wide planes (the 4-wide vector path) against a direct scan,
   local on = K.maxpool2d(X, 2)
   t.ok(on:get(1, 1, 1, 1) ~= on:get(1, 1, 1, 1), "a NaN in a window gives NaN")
 end
+do -- 14x14 and 10x10 planes: 7 and 5 windows a row, the last ones by the
+   -- 4-wide path again over windows already done
+  for _, hw in ipairs { 14, 10 } do
+    local X = (lpact.randn({ 3, 2, hw, hw }, 33) * 1.5):round()
+    local out, id = K.maxpool2d(X, 2)
+    local g = lpact.rand({ 3, 2, hw // 2, hw // 2 }, 34)
+    local dx = K.maxpool2d_backward(g, id, X)
+    local bad, bad2 = 0, 0
+    for n = 1, 3 do for c = 1, 2 do for i = 1, hw // 2 do for j = 1, hw // 2 do
+      local best, bi, bj
+      for a = 0, 1 do for b = 0, 1 do
+        local v = X:get(n, c, 2 * i - 1 + a, 2 * j - 1 + b)
+        if best == nil or v > best then best, bi, bj = v, 2 * i - 1 + a, 2 * j - 1 + b end
+      end end
+      if out:get(n, c, i, j) ~= best then bad = bad + 1 end
+      if dx:get(n, c, bi, bj) ~= g:get(n, c, i, j) then bad2 = bad2 + 1 end
+    end end end end
+    t.is(bad, 0, "maxpool 2x2 on " .. hw .. "x" .. hw .. " planes equals a direct scan")
+    t.is(bad2, 0, "and its backward sends each gradient to the first maximum (" .. hw .. "x" .. hw .. ")")
+  end
+end
 t.same(K.maxpool2d(p, 3, 1):totable(), { { { { 10, 11 }, { 14, 15 } } } }, "maxpool 3x3 stride 1")
 t.same(K.avgpool2d(p, 2):totable(), { { { { 2.5, 4.5 }, { 10.5, 12.5 } } } }, "avgpool 2x2")
 t.same(K.avgpool2d_backward(T { { { { 4, 8 }, { 0, 0 } } } }, 2, 2, 0, p):totable(),

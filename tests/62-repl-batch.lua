@@ -122,4 +122,17 @@ pu:close()
 
 os.remove(tmp)
 os.remove(tmp .. ".err")
+-- A hist made at the prompt names its figure after the line typed (the
+-- C loop hands the chunk's text to repl.chunk while it runs, then clears it)
+out, err, code = run(table.concat({
+  "w = {1, 2, 2, 3}",
+  "h = hist(w, {bins = 3})",
+  "print(h.figure.title)",
+  "print(hist(w, {title = 'mine'}).figure.title)",
+  "print(require('lpact.repl').chunk)",
+  "",
+}, "\n"))
+t.is(out, "hist(w, {bins = 3})\nmine\nprint(require('lpact.repl').chunk)\n", "hist at the prompt: titled after the call; an explicit title wins")
+t.is(code, 0, "and the batch exits 0")
+
 t.done()

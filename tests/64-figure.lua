@@ -18,10 +18,12 @@ local function slurp(path)
   return s
 end
 local function listing()
-  local p = io.popen("ls -A " .. dir)
-  local s = p:read("a")
-  p:close()
-  return s
+  local names = {}
+  for n in require("lfs").dir(dir) do
+    if n ~= "." and n ~= ".." then names[#names + 1] = n .. "\n" end
+  end
+  table.sort(names)
+  return table.concat(names)
 end
 
 -- The script itself: labels, legend entries, data rows.

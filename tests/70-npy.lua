@@ -15,9 +15,11 @@ end
 local function spit(p, s) local f = assert(io.open(p, "wb")) f:write(s) f:close() end
 local function slurp(p) local f = io.open(p, "rb") if not f then return nil end local s = f:read("a") f:close() return s end
 local function ls(d)
-  local out, p = {}, io.popen("ls -A " .. d)
-  for l in p:lines() do out[#out + 1] = l end
-  p:close()
+  local out = {}
+  for n in require("lfs").dir(d) do
+    if n ~= "." and n ~= ".." then out[#out + 1] = n end
+  end
+  table.sort(out)
   return out
 end
 

@@ -19,9 +19,11 @@ end
 local function bits(v) return string.unpack("<I4", string.pack("<f", v)) end
 local function same(a, b) return (a ~= a and b ~= b) or bits(a) == bits(b) end
 local function ls(d)
-  local out, p = {}, io.popen("ls -A " .. d)
-  for l in p:lines() do out[#out + 1] = l end
-  p:close()
+  local out = {}
+  for n in require("lfs").dir(d) do
+    if n ~= "." and n ~= ".." then out[#out + 1] = n end
+  end
+  table.sort(out)
   return out
 end
 
@@ -176,6 +178,11 @@ end
 os.execute("rm -rf " .. dir .. "/*")
 t.like(errmsg(lut.export, lpact.nn.Activation("relu"), dir .. "/x.hex"), "is not a quantized activation", "plain activation")
 t.like(errmsg(lut.export, lpact.qact.layer { "relu" }, dir .. "/x.hex"), "not quantized at its input", "fp32 qact")
+-- the method too: a plain layer has export_lut, and it refuses in one line
+local plain = lpact.nn.Activation("relu")
+t.like(errmsg(plain.export_lut, plain, dir .. "/x.hex"), "^export_lut: [^\n]*is not a quantized activation %(lpact.qact%)$", "plain activation's method: one line")
+local lin = lpact.nn.Linear(2, 2)
+t.like(errmsg(lin.export_lut, lin, dir .. "/x.hex"), "^export_lut: [^\n]*is not a quantized activation", "a Linear layer: one line")
 t.like(errmsg(lut.export, lpact.qact.layer { "relu", fmt = "fp4", scale = "amax" }, dir .. "/x.hex"),
   "'amax' scale, which changes with the data", "amax scale")
 t.like(errmsg(layers[1][2].export_lut, layers[1][2], dir .. "/x.bin", { format = "bin" }), "format 'bin' is not one of json, c, hex, npy", "unknown format")

@@ -20,11 +20,13 @@ local function slurp(p) local f = io.open(p, "rb") if not f then return nil end 
 -- Accuracies (%): relu 80/82, 78/76, 70/74; sigmoid 79/77, 79/77, 10/12.
 -- Means ± SD (two seeds: SD = |a - b| / sqrt 2): relu 81.00 ± 1.41,
 -- 77.00 ± 1.41, 72.00 ± 2.83; sigmoid 78.00 ± 1.41, 78.00 ± 1.41, 11.00 ±
--- 1.41. Best per column: relu (fp32), sigmoid (fp4), relu (fp2).
+-- 1.41. Best per column: relu (fp32), sigmoid (fp4), relu (fp2). Change
+-- from fp32: relu -4.00, -9.00; sigmoid +0.00, -67.00.
 local ACC = { relu = { fp32 = { 0.80, 0.82 }, fp4 = { 0.78, 0.76 }, fp2 = { 0.70, 0.74 } },
   sigmoid = { fp32 = { 0.79, 0.77 }, fp4 = { 0.79, 0.77 }, fp2 = { 0.10, 0.12 } } }
 -- Error histograms (first layer; the lowest seed's is drawn): a row's
--- panels share the union of their edges: relu [-2, 1], sigmoid [-1, 0.25].
+-- panels share the union of their edges: relu [-3, 1] (its fp2 cell also
+-- has the format's own levels' histogram, from -3), sigmoid [-1, 0.25].
 local HIST = { relu = { fp4 = { { -0.5, 0, 0.5 }, { 3, 5 } }, fp2 = { { -2, -1, 0, 1 }, { 1, 2, 3 } } },
   sigmoid = { fp4 = { { -0.25, 0, 0.25 }, { 4, 4 } }, fp2 = { { -1, 0 }, { 7 } } } }
 -- Training loss per epoch: seed 1 {1.0, 0.8, 0.6}, seed 2 {1.2, 0.8, 0.4}:
@@ -40,6 +42,12 @@ for _, a in ipairs { "relu", "sigmoid" } do
         loss = LOSS[seed], test_loss = { 1.1, 0.9, 0.7 } }
       if HIST[a][f] then
         rec.act_errors = { { layer = 2, rms = 0.1, hist = { edges = HIST[a][f][1], counts = HIST[a][f][2] } } }
+      end
+      if a == "relu" and f == "fp2" and seed == 1 then
+        -- learnable levels: the format's own levels on the same inputs, and
+        -- the level that moved furthest (+0 learned as -0.5)
+        rec.act_errors[1].own = { rms = 0.05, hist = { edges = { -3, -1, 1 }, counts = { 2, 4 } } }
+        rec.act_errors[1].drift = { code = 0, level = 0.0, learned = -0.5, by = -0.5 }
       end
       spit(string.format("%s/%s-%s-s%d.json", res, a, f, seed), json.encode(rec))
     end
@@ -66,11 +74,24 @@ sigmoid & 78.00 $\pm$ 1.41 & \textbf{78.00} $\pm$ 1.41 & 11.00 $\pm$ 1.41 \\
 \end{tabular}
 \end{table}
 
+\begin{table}[ht]
+\centering
+\caption{d, mlp, levels=learnable: change in final test accuracy from fp32 (points; negative: the format loses accuracy), of the means over seeds.}
+\begin{tabular}{lrr}
+\toprule
+activation & fp4 & fp2 \\
+\midrule
+relu & $-4.00$ & $-9.00$ \\
+sigmoid & $+0.00$ & $-67.00$ \\
+\bottomrule
+\end{tabular}
+\end{table}
+
 \end{document}
 ]]
 local out, code = t.run(exe .. " report " .. res .. " --no-figures")
 t.is(code, 0, "report --no-figures exits 0")
-t.is(slurp(res .. "/report.tex"), want_tex, "report.tex: booktabs, mean ± SD, best of each column in bold")
+t.is(slurp(res .. "/report.tex"), want_tex, "report.tex: booktabs, mean ± SD, best of each column in bold; the change from fp32")
 t.is(lpact.results.tex_escape("fp8>fp4 a_b 5% #1 {x} $ & ~^\\"),
   "fp8\\textgreater{}fp4 a\\_b 5\\% \\#1 \\{x\\} \\$ \\& \\textasciitilde{}\\textasciicircum{}\\textbackslash{}",
   "LaTeX escapes its special characters")
@@ -145,9 +166,18 @@ t.ok(pdf:sub(1, 5) == "%PDF-" and pdf:find("/FontFile", 1, true), "the PDF holds
 -- The error grid: 2 x 2 panels, each row on the union of its edges (2% margin)
 local err = script_of("err-d-mlp-levels-learnable")
 local xr = ranges(err, "xrange")
-t.ok(#xr == 6 and math.abs(xr[1][1] + 2.06) < 1e-9 and math.abs(xr[1][2] - 1.06) < 1e-9
+t.ok(#xr == 6 and math.abs(xr[1][1] + 3.08) < 1e-9 and math.abs(xr[1][2] - 1.08) < 1e-9
   and math.abs(xr[2][1] + 1.025) < 1e-9 and math.abs(xr[2][2] - 0.275) < 1e-9,
-  "error grid: relu's row on [-2.06, 1.06], sigmoid's on [-1.025, 0.275]")
+  "error grid: relu's row on [-3.08, 1.08], sigmoid's on [-1.025, 0.275]")
+-- relu fp2: the learned levels' histogram filled ($h2), the format's own
+-- levels' as a red outline ($h3) over it
+t.like(err, "\n%$h3 << EOD\n%-2 2 2\n0 4 2\nEOD", "relu fp2: the own levels' bins")
+t.like(err, "plot %$h2 using 1:2:3 with boxes lc rgb '#3b75c4' notitle, %$h3 using 1:2:3 with boxes fs empty lc rgb '#d1495b'",
+  "drawn as an outline over the learned levels' histogram")
+t.like(slurp(od .. "/err-d-mlp-levels-learnable.svg") or "", "red outline: the format's own levels on the same inputs",
+  "the title says which is which")
+t.like(slurp(od .. "/report.md") or "", "\n| relu | own 0%.05, learned 0%.1, %+0 → %-0%.5 |\n| sigmoid | %- |\n",
+  "report.md: the learned levels apart from rounding for relu fp2")
 local ew = png_size(od .. "/err-d-mlp-levels-learnable.png")
 t.ok(ew >= 1200, "error grid PNG at least 1200 pixels wide (" .. ew .. ")")
 local esvg = slurp(od .. "/err-d-mlp-levels-learnable.svg") or ""

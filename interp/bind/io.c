@@ -9,6 +9,7 @@
  *   io.range(t)                               -> min, max
  *   io.is_tensor(v)                           -> boolean
  *   io.listdir(path), io.mkdir(path), io.isdir(path)   folders (reports)
+ *   io.term_size([fd])                        -> columns, rows of the terminal on fd (1), or nil
  *   io.threads()                              -> kernel thread count
  *   io.crc32(s [, crc])                       -> integer (zlib's CRC-32)
  *   io.tensor_bytes(t)                        -> string (float32, little-endian)
@@ -32,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -624,6 +626,22 @@ static int d_isdir(lua_State *L) {
   return 1;
 }
 
+/* io.term_size([fd]) -> columns, rows of the terminal on fd (default 1,
+ * stdout), or nil when fd is not a terminal or reports no size (ioctl
+ * TIOCGWINSZ: what `stty size` asks, without a shell). */
+static int d_term_size(lua_State *L) {
+  lua_Integer fd = luaL_optinteger(L, 1, 1);
+  luaL_argcheck(L, fd >= 0 && fd <= 1024, 1, "bad file descriptor");
+  struct winsize ws;
+  if (ioctl((int)fd, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0) {
+    luaL_pushfail(L);
+    return 1;
+  }
+  lua_pushinteger(L, ws.ws_col);
+  lua_pushinteger(L, ws.ws_row);
+  return 2;
+}
+
 /* io.threads() -> the number of threads the kernels use (for results). */
 static int d_threads(lua_State *L) {
   lua_pushinteger(L, lp_threads());
@@ -657,7 +675,7 @@ int luaopen_lpact_io(lua_State *L) {
     {"gather", d_gather}, {"augment", d_augment}, {"builtin", d_builtin},
     {"from_list", d_from_list}, {"channel_stats", d_channel_stats},
     {"normalize", d_normalize}, {"random", d_random}, {"range", d_range},
-    {"is_tensor", d_is_tensor}, {"listdir", d_listdir}, {"mkdir", d_mkdir},
+    {"is_tensor", d_is_tensor}, {"listdir", d_listdir}, {"mkdir", d_mkdir}, {"term_size", d_term_size},
     {"isdir", d_isdir}, {"threads", d_threads}, {NULL, NULL}};
   lua_createtable(L, 0, 1);
   luaL_newlib(L, fns);

@@ -21,7 +21,25 @@
 #include "core/parallel.h"
 #include "core/xmath.h"
 
-#define GRAIN 32768
+/* Grains (docs/performance.md, "Threads that never slow a kernel down"):
+ * piecewise-linear activations are a compare and a select per element,
+ * memory-bound, and a second core pays only from about a million
+ * elements; the ones with exp, tanh or erf from 16K (about 60 us). */
+#define GRAIN_STREAM ((size_t)1 << 19)
+#define GRAIN_MATH ((size_t)1 << 13)
+
+static size_t act_grain(lp_act a) {
+  switch (a) {
+  case LP_ACT_RELU: case LP_ACT_LEAKY_RELU: case LP_ACT_RELU6: case LP_ACT_HARDTANH:
+  case LP_ACT_HARDSIGMOID: case LP_ACT_HARDSWISH: case LP_ACT_SOFTSIGN: case LP_ACT_IDENTITY:
+    return GRAIN_STREAM;
+  case LP_ACT_ELU: case LP_ACT_GELU: case LP_ACT_SILU: case LP_ACT_SOFTPLUS: case LP_ACT_MISH:
+  case LP_ACT_SIGMOID: case LP_ACT_TANH:
+    return GRAIN_MATH;
+  case LP_ACT_COUNT: break;
+  }
+  return GRAIN_MATH;
+}
 
 /* ---- the functions, each written once ----------------------------------- */
 
@@ -422,12 +440,12 @@ void lp_act_spans(lp_act a, lp_act_fwd_fn *forward, lp_act_bwd_fn *backward) {
 void lp_act_forward(lp_act a, float *out, const float *inp, int64_t n, float alpha) {
   act_ctx c = spans(a);
   c.alpha = alpha, c.out = out, c.x = inp;
-  lp_parallel_for((size_t)n, GRAIN, fwd_range, &c);
+  lp_parallel_for((size_t)n, act_grain(a), fwd_range, &c);
 }
 
 void lp_act_backward(lp_act a, float *dinp, const float *dout, const float *inp, int64_t n,
                      float alpha, int accumulate) {
   act_ctx c = spans(a);
   c.alpha = alpha, c.out = dinp, c.x = inp, c.dout = dout, c.acc = accumulate;
-  lp_parallel_for((size_t)n, GRAIN, bwd_range, &c);
+  lp_parallel_for((size_t)n, act_grain(a), bwd_range, &c);
 }

@@ -7,7 +7,7 @@
 #include "core/norm.h"
 #include "core/parallel.h"
 
-#define GRAIN 16384
+#define GRAIN 8192   /* elements: a second thread from 2 grains (docs/performance.md) */
 
 typedef struct {
   float *out, *mean, *rstd, *dinp, *dweight, *dbias;

@@ -18,6 +18,25 @@
 #include "core/ops_nn.h"
 #include "core/parallel.h"
 
+/* Grains in elements (docs/performance.md, "Threads that never slow a
+ * kernel down"): a call gets a second thread from 2 grains of work. Copies
+ * and 2x2 max pooling are memory-bound and pay from about half a million
+ * elements on the 2-core machine measured; average pooling from 32K. A
+ * convolution's chunks go to two threads from about 6 million
+ * floating-point operations (3 million multiply-adds). */
+#define GRAIN_COPY ((int64_t)1 << 18)
+#define GRAIN_MAXPOOL ((int64_t)1 << 18)
+#define GRAIN_MAXPOOL_BWD ((int64_t)1 << 19)
+#define GRAIN_AVGPOOL ((int64_t)1 << 14)
+#define GRAIN_AVGPOOL_BWD ((int64_t)1 << 15)
+#define GRAIN_COL2IM ((int64_t)1 << 15)
+#define GRAIN_CONV_FLOPS 3e6
+
+/* tasks of `per` elements each: a grain of `grain` elements */
+static size_t grain_of(int64_t grain, int64_t per) {
+  return (size_t)(grain / (per > 0 ? per : 1) + 1);
+}
+
 /* ---- im2col / col2im ---------------------------------------------------- */
 
 typedef struct {
@@ -79,7 +98,7 @@ void lp_im2col(float *col, const float *inp, int64_t N, int64_t C, int64_t H, in
   // col (C*kh*kw, N*OH*OW), inp (N, C, H, W)
   i2c_ctx c = {col, inp, NULL, NULL, N, C, H, W, OH, OW, kh, kw, stride, pad};
   size_t tasks = (size_t)(C * kh * kw * N);
-  lp_parallel_for(tasks, (size_t)(32768 / (OH * OW + 1) + 1), im2col_range, &c);
+  lp_parallel_for(tasks, grain_of(GRAIN_COPY, OH * OW), im2col_range, &c);
 }
 
 /* One task per (n, c) plane of dinp. */
@@ -115,7 +134,7 @@ void lp_col2im(float *dinp, const float *dcol, int64_t N, int64_t C, int64_t H, 
                int kh, int kw, int stride, int pad, int64_t OH, int64_t OW) {
   // dinp (N, C, H, W) +=, dcol (C*kh*kw, N*OH*OW)
   i2c_ctx c = {NULL, NULL, dinp, dcol, N, C, H, W, OH, OW, kh, kw, stride, pad};
-  lp_parallel_for((size_t)(N * C), (size_t)(32768 / (H * W * kh * kw + 1) + 1), col2im_range, &c);
+  lp_parallel_for((size_t)(N * C), grain_of(GRAIN_COL2IM, H * W * kh * kw), col2im_range, &c);
 }
 
 /* ---- conv2d ------------------------------------------------------------- */
@@ -272,6 +291,12 @@ static int blocks(blk_ctx *b, int64_t m, int64_t k) {
   return 1;
 }
 
+/* chunks per grain: about GRAIN_CONV_FLOPS floating-point operations */
+static size_t chunk_grain(const blk_ctx *b, int64_t m, int64_t k) {
+  double per = 2.0 * (double)m * (double)k * (double)b->chunk;
+  return (size_t)(GRAIN_CONV_FLOPS / (per > 1 ? per : 1)) + 1;
+}
+
 void lp_conv2d_forward(float *out, float *work, const float *inp, const float *weight,
                        const float *bias, int64_t N, int64_t C, int64_t H, int64_t W, int64_t O,
                        int kh, int kw, int stride, int pad) {
@@ -285,13 +310,13 @@ void lp_conv2d_forward(float *out, float *work, const float *inp, const float *w
                kh, kw, stride, pad, 0, 0, 0, 0};
   if (CK > 0 && blocks(&b, O, CK)) {
     lp_blas_one_thread();
-    lp_parallel_for(b.nchunks, 1, fwd_chunks, &b);
+    lp_parallel_for(b.nchunks, chunk_grain(&b, O, CK), fwd_chunks, &b);
     return;
   }
   lp_im2col(col, inp, N, C, H, W, kh, kw, stride, pad, OH, OW);
   lp_gemm(0, 0, O, N * P, CK, 1.0f, weight, CK, col, N * P, 0.0f, tmp, N * P);
   perm_ctx pc = {out, tmp, bias, N, O, P};
-  lp_parallel_for((size_t)(N * O), (size_t)(32768 / (P + 1) + 1), unpermute_range, &pc);
+  lp_parallel_for((size_t)(N * O), grain_of(GRAIN_COPY, P), unpermute_range, &pc);
 }
 
 void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, const float *dout,
@@ -309,7 +334,7 @@ void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, 
   }
   if (N * P == 0 || O == 0) return;
   perm_ctx pc = {(float *)dout, tmp, NULL, N, O, P};
-  lp_parallel_for((size_t)(N * O), (size_t)(32768 / (P + 1) + 1), permute_range, &pc);
+  lp_parallel_for((size_t)(N * O), grain_of(GRAIN_COPY, P), permute_range, &pc);
   if (dbias)
     for (int64_t o = 0; o < O; o++) {
       const float *s = tmp + o * N * P;
@@ -329,7 +354,7 @@ void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, 
                  kh, kw, stride, pad, 0, 0, 0, 0};
     if (CK > 0 && blocks(&b, CK, O)) {
       lp_blas_one_thread();
-      lp_parallel_for(b.nchunks, 1, bwd_data_chunks, &b);
+      lp_parallel_for(b.nchunks, chunk_grain(&b, CK, O), bwd_data_chunks, &b);
       return;
     }
     lp_gemm(1, 0, CK, N * P, O, 1.0f, weight, CK, tmp, N * P, 0.0f, col, N * P);
@@ -374,7 +399,15 @@ static void maxpool_range(void *vc, size_t lo, size_t hi) {
          * holds it through compare masks */
         const __m128i lane = _mm_set_epi32(6, 4, 2, 0), one = _mm_set1_epi32(1);
         const __m128i wp1 = _mm_set1_epi32((int32_t)W + 1);
-        for (; ow + 4 <= OW && 2 * ow + 8 <= W; ow += 4) {
+        for (;;) {
+          if (ow + 4 > OW || 2 * ow + 8 > W) {
+            /* the last 1-3 windows: the four that end at OW once more
+             * (their inputs lie in the row: 2 * OW <= W); the windows
+             * done twice get the same values. The scalar tail below cost
+             * more than the vector part (14x14 planes, 7 windows a row). */
+            if (ow == OW || OW < 4 || 2 * OW > W) break;
+            ow = OW - 4;
+          }
           __m128 a0 = _mm_loadu_ps(r0 + 2 * ow), a1 = _mm_loadu_ps(r0 + 2 * ow + 4);
           __m128 c0 = _mm_loadu_ps(r1 + 2 * ow), c1 = _mm_loadu_ps(r1 + 2 * ow + 4);
           __m128 v0 = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0));
@@ -391,6 +424,7 @@ static void maxpool_range(void *vc, size_t lo, size_t hi) {
           __m128i base = _mm_add_epi32(_mm_set1_epi32((int32_t)(2 * oh * W + 2 * ow)), lane);
           _mm_storeu_ps(yo + ow, best);
           _mm_storeu_si128((__m128i *)(void *)(io + ow), _mm_add_epi32(base, off));
+          ow += 4;
         }
 #endif
         for (; ow < OW; ow++) {
@@ -436,7 +470,7 @@ void lp_maxpool2d_forward(float *out, int32_t *idx, const float *inp, int64_t N,
   c.out = out; c.idx = idx; c.inp = inp; c.H = H; c.W = W; c.k = k; c.stride = stride; c.pad = pad;
   c.OH = (H + 2 * pad - k) / stride + 1;
   c.OW = (W + 2 * pad - k) / stride + 1;
-  lp_parallel_for((size_t)(N * C), (size_t)(32768 / (H * W + 1) + 1), maxpool_range, &c);
+  lp_parallel_for((size_t)(N * C), grain_of(GRAIN_MAXPOOL, H * W), maxpool_range, &c);
 }
 
 static void maxpool_bwd_range(void *vc, size_t lo, size_t hi) {
@@ -454,7 +488,7 @@ void lp_maxpool2d_backward(float *dinp, const float *dout, const int32_t *idx, i
                            int64_t H, int64_t W, int64_t OH, int64_t OW) {
   pool_ctx c = {0};
   c.dinp = dinp; c.dout = dout; c.cidx = idx; c.H = H; c.W = W; c.OH = OH; c.OW = OW;
-  lp_parallel_for((size_t)(N * C), (size_t)(32768 / (H * W + 1) + 1), maxpool_bwd_range, &c);
+  lp_parallel_for((size_t)(N * C), grain_of(GRAIN_MAXPOOL_BWD, H * W), maxpool_bwd_range, &c);
 }
 
 static void avgpool_range(void *vc, size_t lo, size_t hi) {
@@ -486,7 +520,7 @@ void lp_avgpool2d_forward(float *out, const float *inp, int64_t N, int64_t C, in
   c.out = out; c.inp = inp; c.H = H; c.W = W; c.k = k; c.stride = stride; c.pad = pad;
   c.OH = (H + 2 * pad - k) / stride + 1;
   c.OW = (W + 2 * pad - k) / stride + 1;
-  lp_parallel_for((size_t)(N * C), (size_t)(32768 / (H * W + 1) + 1), avgpool_range, &c);
+  lp_parallel_for((size_t)(N * C), grain_of(GRAIN_AVGPOOL, H * W), avgpool_range, &c);
 }
 
 static void avgpool_bwd_range(void *vc, size_t lo, size_t hi) {
@@ -516,5 +550,5 @@ void lp_avgpool2d_backward(float *dinp, const float *dout, int64_t N, int64_t C,
   c.dinp = dinp; c.dout = dout; c.H = H; c.W = W; c.k = k; c.stride = stride; c.pad = pad;
   c.OH = (H + 2 * pad - k) / stride + 1;
   c.OW = (W + 2 * pad - k) / stride + 1;
-  lp_parallel_for((size_t)(N * C), (size_t)(32768 / (H * W + 1) + 1), avgpool_bwd_range, &c);
+  lp_parallel_for((size_t)(N * C), grain_of(GRAIN_AVGPOOL_BWD, H * W), avgpool_bwd_range, &c);
 }

@@ -22,7 +22,37 @@
 #include "core/ops_elem.h"
 #include "core/parallel.h"
 
-#define GRAIN 32768
+/* Grains: a call gets a second thread from 2 grains of work (measured on
+ * the 2-core machine of docs/performance.md, "Threads that never slow a
+ * kernel down"). One arithmetic operation per element is memory-bound and
+ * a second core pays only from about a million elements; a library call
+ * per element (exp, erf, ...) costs a few nanoseconds and pays from 16K
+ * elements (about 60 us); the rest (selects, compares, strided elements) in
+ * between. */
+#define GRAIN_STREAM ((size_t)1 << 19)
+#define GRAIN_MATH ((size_t)1 << 13)
+#define GRAIN ((size_t)1 << 15)
+
+static size_t grain2(lp_binop op) {
+  switch (op) {
+  case LP_ADD: case LP_SUB: case LP_MUL: case LP_DIV: case LP_RSUB: case LP_RDIV: return GRAIN_STREAM;
+  case LP_POW: return GRAIN_MATH;
+  case LP_MAX: case LP_MIN: case LP_EQ: case LP_NE: case LP_LT: case LP_LE: case LP_GT: case LP_GE:
+    return GRAIN;
+  }
+  return GRAIN;
+}
+
+static size_t grain1(lp_unop op) {
+  switch (op) {
+  case LP_NEG: case LP_ABS: case LP_SQUARE: case LP_RELU: case LP_COPY: return GRAIN_STREAM;
+  case LP_SQRT: case LP_RSQRT: case LP_EXP: case LP_LOG: case LP_LOG1P: case LP_EXPM1: case LP_TANH:
+  case LP_SIGMOID: case LP_SIN: case LP_COS: case LP_ERF: return GRAIN_MATH;
+  case LP_FLOOR: case LP_CEIL: case LP_ROUND: case LP_TRUNC: case LP_SIGN: case LP_RECIP:
+  case LP_CLAMP: case LP_FILL: case LP_ISNAN: case LP_ISFINITE: return GRAIN;
+  }
+  return GRAIN;
+}
 
 /* ---- broadcasting ------------------------------------------------------- */
 
@@ -159,7 +189,8 @@ static void run2(lp_binop op, iter3 *it, float *o, const float *a, const float *
     flat2_ctx c = {op, o, a, b, so, sa, sb};
     /* An output with stride 0 is an accumulation: keep it on one thread. */
     if (so == 0) flat2_range(&c, 0, (size_t)n);
-    else lp_parallel_for((size_t)n, GRAIN, flat2_range, &c);
+    else lp_parallel_for((size_t)n, sa == 1 && (sb == 1 || sb == 0) && so == 1 ? grain2(op) : GRAIN,
+                         flat2_range, &c);
     return;
   }
   int64_t idx[LP_MAXDIM] = {0}, outer = 1;
@@ -299,7 +330,7 @@ void lp_unary(lp_unop op, lp_tensor *out, const lp_tensor *a, float p, float q) 
   flat1_ctx c = {op, p, q, o, x, it.st[0][nd - 1], it.st[1][nd - 1]};
   int64_t n = it.shape[nd - 1];
   if (nd == 1) {
-    lp_parallel_for((size_t)n, GRAIN, flat1_range, &c);
+    lp_parallel_for((size_t)n, c.so == 1 && c.sa == 1 ? grain1(op) : GRAIN, flat1_range, &c);
     return;
   }
   int64_t idx[LP_MAXDIM] = {0}, outer = 1;

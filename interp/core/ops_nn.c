@@ -19,7 +19,9 @@
 #include "core/parallel.h"
 #include "core/rng.h"
 
-#define GRAIN 32768
+#define GRAIN 32768        /* dropout: a second thread from 64K elements */
+#define GRAIN_STEP 16384   /* adam, sgd: from 32K parameters (docs/performance.md) */
+#define GRAIN_BN 16384     /* batchnorm: from 16K values, two 16x28x28 samples (docs/performance.md) */
 
 /* Matrix products are split into tiles whose boundaries depend only on
  * the shapes, and each tile is one single-threaded sgemm; the pool runs
@@ -292,7 +294,7 @@ void lp_batchnorm_forward(float *out, float *mean, float *invstd, const float *i
   b.out = out; b.mean = mean; b.invstd = invstd; b.rm = running_mean; b.rv = running_var;
   b.inp = inp; b.gamma = gamma; b.beta = beta;
   b.N = N; b.C = C; b.S = S; b.training = training; b.momentum = momentum; b.eps = eps;
-  lp_parallel_for((size_t)C, N * S * C >= GRAIN ? 1 : (size_t)C + 1, bn_fwd_range, &b);
+  lp_parallel_for((size_t)C, N * S * C >= GRAIN_BN ? 1 : (size_t)C + 1, bn_fwd_range, &b);
 }
 
 static void bn_bwd_range(void *vc, size_t lo, size_t hi) {
@@ -329,7 +331,7 @@ void lp_batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float
   b.dinp = dinp; b.dgamma = dgamma; b.dbeta = dbeta; b.dout = dout; b.inp = inp;
   b.cmean = mean; b.cinvstd = invstd; b.gamma = gamma;
   b.N = N; b.C = C; b.S = S; b.training = training;
-  lp_parallel_for((size_t)C, N * S * C >= GRAIN ? 1 : (size_t)C + 1, bn_bwd_range, &b);
+  lp_parallel_for((size_t)C, N * S * C >= GRAIN_BN ? 1 : (size_t)C + 1, bn_bwd_range, &b);
 }
 
 /* ---- optimizer steps ---------------------------------------------------- */
@@ -391,7 +393,7 @@ void lp_adam_step(float *param, const float *grad, float *m, float *v, int64_t n
   c.wd = wd; c.decoupled = decoupled;
   c.bc1 = (float)(1.0 - pow(b1, (double)step));
   c.bc2s = (float)sqrt(1.0 - pow(b2, (double)step));
-  lp_parallel_for((size_t)n, GRAIN, adam_range, &c);
+  lp_parallel_for((size_t)n, GRAIN_STEP, adam_range, &c);
 }
 
 static void sgd_range(void *vc, size_t lo, size_t hi) {
@@ -413,5 +415,5 @@ void lp_sgd_step(float *param, const float *grad, float *buf, int64_t n, float l
   opt_ctx c = {0};
   c.p = param; c.g = grad; c.m = buf; c.lr = lr; c.momentum = buf ? momentum : 0.0f;
   c.dampening = dampening; c.wd = wd; c.nesterov = nesterov; c.first = first;
-  lp_parallel_for((size_t)n, GRAIN, sgd_range, &c);
+  lp_parallel_for((size_t)n, GRAIN_STEP, sgd_range, &c);
 }

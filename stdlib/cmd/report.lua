@@ -314,13 +314,20 @@ local function error_figure(gp, tb, out, stem, log)
   local w, h = math.max(1200, 450 * #fmts), 80 + 400 * #acts
   local pre, body = {}, {}
   local function b(x) body[#body + 1] = x end
+  local any_own = false
+  for _, a in ipairs(acts) do
+    for _, f in ipairs(fmts) do
+      local c = tb.cells[a][f]
+      if c and c.hist and c.hist.own then any_own = true end
+    end
+  end
   b("set multiplot layout " .. #acts .. "," .. #fmts .. " title " ..
-    gp_quote("activation error (output - f), first quantized layer, lowest seed" ..
-      (log and "; counts on a log scale" or "")))
+    gp_lines("activation error (output - f), first quantized layer, lowest seed" ..
+      (log and "; counts on a log scale" or "") ..
+      (any_own and "\nfilled: the learned levels; red outline: the format's own levels on the same inputs" or "")))
   b(log and "set logscale y" or "unset logscale y")
   b(log and "set yrange [0.8:*]" or "set yrange [0:*]")
   b("set format y '%g'")
-  b("set key off")
   b("set xlabel 'output - f'")
   b(log and "set ylabel 'count (log scale)'" or "set ylabel 'count'")
   b("set style fill solid 0.6 border lc rgb '#1f4e99'")
@@ -330,10 +337,12 @@ local function error_figure(gp, tb, out, stem, log)
     local lo, hi = math.huge, -math.huge
     for _, f in ipairs(fmts) do
       local c = tb.cells[a][f]
-      if c and c.hist then
-        local e = c.hist.edges
-        if type(e[1]) == "number" then lo = math.min(lo, e[1]) end
-        if type(e[#e]) == "number" then hi = math.max(hi, e[#e]) end
+      for _, hh in ipairs { c and c.hist or false, c and c.hist and c.hist.own or false } do
+        if hh then
+          local e = hh.edges
+          if type(e[1]) == "number" then lo = math.min(lo, e[1]) end
+          if type(e[#e]) == "number" then hi = math.max(hi, e[#e]) end
+        end
       end
     end
     if not (hi > lo) then lo, hi = lo - 1, lo + 1 end
@@ -343,17 +352,30 @@ local function error_figure(gp, tb, out, stem, log)
     for _, f in ipairs(fmts) do
       local c = tb.cells[a][f]
       if c and c.hist then
-        local d = {}
-        for k, n in ipairs(c.hist.counts) do
-          local l, r = c.hist.edges[k], c.hist.edges[k + 1]
-          if type(l) == "number" and type(r) == "number" and type(n) == "number" then
-            d[#d + 1] = string.format("%.9g %.9g %.9g", (l + r) / 2, n, r - l)
+        local function block(hh)
+          local d = {}
+          for k, n in ipairs(hh.counts) do
+            local l, r = hh.edges[k], hh.edges[k + 1]
+            if type(l) == "number" and type(r) == "number" and type(n) == "number" then
+              d[#d + 1] = string.format("%.9g %.9g %.9g", (l + r) / 2, n, r - l)
+            end
           end
+          nblock = nblock + 1
+          pre[#pre + 1] = "$h" .. nblock .. " << EOD\n" .. table.concat(d, "\n") .. "\nEOD"
+          return "$h" .. nblock
         end
-        nblock = nblock + 1
-        pre[#pre + 1] = "$h" .. nblock .. " << EOD\n" .. table.concat(d, "\n") .. "\nEOD"
+        local learned = block(c.hist)
         b("set title " .. gp_quote(a .. " " .. f))
-        b("plot $h" .. nblock .. " using 1:2:3 with boxes lc rgb '#3b75c4' notitle")
+        if c.hist.own then
+          -- learnable levels: the learned function (filled) over the
+          -- format's own levels on the same inputs (outline): drift apart
+          -- from rounding
+          local own = block(c.hist.own)
+          b(string.format("plot %s using 1:2:3 with boxes lc rgb '#3b75c4' notitle, " ..
+            "%s using 1:2:3 with boxes fs empty lc rgb '#d1495b' lw 1.5 notitle", learned, own))
+        else
+          b("plot " .. learned .. " using 1:2:3 with boxes lc rgb '#3b75c4' notitle")
+        end
       else
         b("set multiplot next")
       end

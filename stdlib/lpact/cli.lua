@@ -255,12 +255,29 @@ end
 -- naming the command (exit status 2).
 function cli.parse(p, args)
   local list = {}
-  for i = 1, #args do list[i] = args[i] end
+  for i = 1, #args do
+    if args[i] == "--" then break end
+    if args[i] == "--help" or args[i] == "-h" then list = { "--help" } break end   -- help wins over any mistake
+    list[i] = args[i]
+  end
+  if list[1] ~= "--help" then
+    for i = 1, #args do list[i] = args[i] end
+  end
   local takes, names = options_of(p)
   local ok, res = p:pparse(normalize(p, list, takes))
   if not ok then
     local who = p._lpact.prog:match("([^%s/]+)$")
     lpact.fail(who .. ": " .. one_line(p, res, names))
+  end
+  -- argparse leaves an optional positional word that is not given nil:
+  -- its default, converted, as for an option
+  for _, el in ipairs(p._arguments) do
+    local key = el._target or el._name
+    if res[key] == nil and el._default ~= nil then
+      local v = el._default
+      if type(el._convert) == "function" then v = el._convert(v) end
+      res[key] = v
+    end
   end
   return res
 end

@@ -52,6 +52,8 @@ local function file_doc(path)
   return #block > 0 and table.concat(block, "\n") or nil
 end
 
+local lfs = require "lfs"
+
 local function stdlib_dir() return lpact.engine.stdlib_dir or "." end
 
 -- Where docs/ and examples/ are: next to the stdlib when installed
@@ -64,7 +66,17 @@ local function docs_root()
   repeat dir, n = dir:gsub("/[^/]+/%.%.$", "", 1) until n == 0
   return dir
 end
-local function q(path) return "'" .. path:gsub("'", "'\\''") .. "'" end
+-- The names in folder dir, sorted (lua-filesystem); none when it cannot be read.
+local function files_in(dir)
+  local names = {}
+  local ok, iter, state = pcall(lfs.dir, dir)
+  if not ok then return names end
+  for n in iter, state do
+    if n ~= "." and n ~= ".." then names[#names + 1] = n end
+  end
+  table.sort(names)
+  return names
+end
 
 --- The doc comment of a Lua function (from its source file), with its
 -- definition line; nil when there is none.
@@ -86,9 +98,13 @@ local function load_c_docs()
   if c_docs then return c_docs end
   c_docs = {}
   local dir = stdlib_dir() .. "/../interp/bind"
-  local p = io.popen("ls " .. q(dir) .. "/*.c " .. q(stdlib_dir() .. "/../interp/engine.c") .. " 2>/dev/null")
-  if not p then return c_docs end
-  for path in p:lines() do
+  local paths = {}
+  for _, n in ipairs(files_in(dir)) do
+    if n:match("%.c$") then paths[#paths + 1] = dir .. "/" .. n end
+  end
+  local engine_c = stdlib_dir() .. "/../interp/engine.c"
+  if lfs.attributes(engine_c, "mode") == "file" then paths[#paths + 1] = engine_c end
+  for _, path in ipairs(paths) do
     local lines = lines_of(path) or {}
     local i = 1
     while i <= #lines do
@@ -115,7 +131,6 @@ local function load_c_docs()
       end
     end
   end
-  p:close()
   return c_docs
 end
 
@@ -254,13 +269,9 @@ local function overview()
   out[#out + 1] = "lpact functions:"
   out[#out + 1] = columns(fns, 2, width)
   local mods = {}
-  local p = io.popen("ls " .. q(stdlib_dir() .. "/lpact") .. " 2>/dev/null")
-  if p then
-    for f in p:lines() do
-      local n = f:match("^([%w_]+)%.lua$")
-      if n and n ~= "tap" and n ~= "repl" and n ~= "help" then mods[#mods + 1] = "lpact." .. n end
-    end
-    p:close()
+  for _, f in ipairs(files_in(stdlib_dir() .. "/lpact")) do
+    local n = f:match("^([%w_]+)%.lua$")
+    if n and n ~= "tap" and n ~= "repl" and n ~= "help" then mods[#mods + 1] = "lpact." .. n end
   end
   if #mods > 0 then
     out[#out + 1] = "Modules (loaded on first use):"

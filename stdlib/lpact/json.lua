@@ -6,6 +6,11 @@
 --     json.encode(v, {indent = 2})           -- pretty, one key per line
 --     json.decode('{"a": [1, 2.5]}')         --> {a = {1, 2.5}}
 --
+-- Decoding goes through Debian's lua-cjson (C) wherever its result is
+-- the Lua decoder's value for value, else through the Lua decoder
+-- (json.decode_lua); encoding is lpact's own: cjson writes numbers with
+-- 14 significant digits, which would not read back exactly.
+--
 -- Numbers keep their Lua subtype both ways: integers are written without a
 -- point, floats always with one (or an exponent), and floats are written
 -- with the fewest digits that read back to the same double ("%.17g" at
@@ -259,15 +264,97 @@ decode_value = function(s, i, depth)
   decode_error(s, i, "unexpected character '" .. c .. "'")
 end
 
---- Decodes JSON text. Objects become tables marked with json.object (so
--- they encode back as objects), null becomes json.null. Raises
+--- Decodes JSON text in Lua (the reference decoder, and json.decode's
+-- fallback). Objects become tables marked with json.object (so they
+-- encode back as objects), null becomes json.null. Raises
 -- "json.decode: <problem> at line L column C" on bad input.
-function json.decode(s)
+function json.decode_lua(s)
   if type(s) ~= "string" then error("json.decode: string expected, got " .. type(s), 2) end
   local v, i = decode_value(s, 1, 0)
   i = skip(s, i)
   if i <= #s then decode_error(s, i, "text after the value") end
   return v
+end
+
+-- ---- the fast path: lua-cjson ------------------------------------------------
+--
+-- Debian's lua-cjson (2.1.0) parses in C, about ten times faster than the
+-- decoder above, but it reads every number as a double (5 and 5.0 alike),
+-- decodes `{}` and `[]` alike and lets through a few spellings JSON
+-- forbids (01, +1, a raw tab in a string). json.decode therefore gives
+-- cjson only the structure and the strings, and keeps the Lua decoder's
+-- values, number subtypes included: one C pass (lpact.json_mark,
+-- interp/bind/jsonmark.c) turns every number with a point or an exponent
+-- into a string marked with byte 1, read back here by tonumber as the Lua
+-- decoder reads it; the numbers left are integers of at most 15 digits,
+-- exact in cjson's doubles. A text the pass cannot hand over so (an empty
+-- object, an integer of 16 digits or more, a spelling JSON forbids, an
+-- escaped \u0001), and a text cjson refuses, goes to the Lua decoder,
+-- which has the last word and its error messages. tests/87-json-cjson.lua
+-- checks that both decoders agree on records, on every such spelling and
+-- on random documents.
+
+local ok_cjson, cjson = pcall(require, "cjson")
+local cj, mark
+if ok_cjson then
+  cj = cjson.new()                  -- a private instance: its settings are ours
+  cj.decode_invalid_numbers(false)  -- NaN, Infinity, hex: refused
+  cj.decode_max_depth(100)          -- deeper: the Lua decoder (its limit is 200)
+  local okm, m = pcall(require, "lpact.c.jsonmark")
+  if okm then mark = m.json_mark else cj = nil end
+end
+
+local null, tointeger, byte, sub, tonumber_ = nil, math.tointeger, string.byte, string.sub, tonumber
+if ok_cjson then null = cjson.null end
+json.decode_counts = { cjson = 0, lua = 0 }
+
+-- cjson's value in the Lua decoder's conventions: json.null for null,
+-- objects marked with json.object, the marked numbers read back as
+-- floats, the other numbers as integers.
+local function convert(v)
+  local tv = type(v)
+  if tv == "number" then
+    return tointeger(v)
+  elseif tv == "string" then
+    if byte(v) == 1 then return tonumber_(sub(v, 2)) + 0.0 end
+    return v
+  elseif tv == "table" then
+    local k1 = next(v)
+    for k, x in pairs(v) do v[k] = convert(x) end
+    if type(k1) == "string" then setmetatable(v, object_mt) end
+    return v
+  elseif v == null then
+    return json.null
+  end
+  return v
+end
+
+-- cjson's reading of s in the Lua decoder's conventions, or nil.
+local function via_cjson(s)
+  if not cj then return nil end
+  local marked = mark(s)
+  if not marked then return nil end
+  local ok, v = pcall(cj.decode, marked)
+  if not ok then return nil end
+  return convert(v)
+end
+
+--- True when json.decode reads the text s through lua-cjson.
+function json.via_cjson(s)
+  return via_cjson(s) ~= nil
+end
+
+--- Decodes JSON text, as json.decode_lua does (the same values, number
+-- subtypes, json.null and object marks), through lua-cjson where it can.
+function json.decode(s)
+  if type(s) ~= "string" then error("json.decode: string expected, got " .. type(s), 2) end
+  local v = via_cjson(s)
+  if v ~= nil then
+    json.decode_counts.cjson = json.decode_counts.cjson + 1
+    return v
+  end
+  json.decode_counts.lua = json.decode_counts.lua + 1
+  return json.decode_lua(s)
 end
 
 return json

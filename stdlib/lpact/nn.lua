@@ -246,6 +246,10 @@ function Module:save_safetensors(path, o) return require("lpact.interop").save_m
 -- as lpact.load_safetensors returns) or a safetensors file (lpact.interop).
 function Module:load_state(tensors) return require("lpact.interop").load_state(self, tensors) end
 
+--- A lookup table for hardware (lpact.lut): quantized activations
+-- (lpact.qact) write theirs; any other module is refused in one line.
+function Module:export_lut(path, o) return require("lpact.lut").export(self, path, o) end
+
 --- Sets training mode (on = true, the default) here and in every child.
 function Module:train(on)
   if on == nil then on = true end

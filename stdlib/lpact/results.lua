@@ -456,9 +456,12 @@ function Run:write_manifest()
 end
 
 --- Records one trained configuration (see results.record); writes its
--- file and updates the manifest. Returns the record and its path.
-function Run:add(cfg, history)
+-- file and updates the manifest. Returns the record and its path. With a
+-- sweep cell (lpact.sweep.cell, lpact.study.cell) the record takes the
+-- cell's id, configuration and hash, as a sweep's records do.
+function Run:add(cfg, history, cell)
   local rec = results.record(cfg, history)
+  if cell then rec.id, rec.config, rec.config_hash = cell.id, cell.config, cell.hash end
   local path = results.write(self.dir, rec)
   local list = self.manifest.results
   list[#list + 1] = { id = rec.id, file = path:match("[^/]*$"), test_acc = rec.test_acc }
@@ -661,6 +664,10 @@ function results.tables(records)
       if type(e1.hist) == "table" and type(e1.hist.edges) == "table" and type(e1.hist.counts) == "table"
           and (not c.hist or sd < c.hist.seed) then
         c.hist = { edges = e1.hist.edges, counts = e1.hist.counts, seed = sd, describe = e1.describe }
+        local oh = type(e1.own) == "table" and e1.own.hist
+        if type(oh) == "table" and type(oh.edges) == "table" and type(oh.counts) == "table" then
+          c.hist.own = { edges = oh.edges, counts = oh.counts }   -- the format's own levels, same inputs
+        end
       end
     end
     if r.seed ~= nil then g.seeds[tostring(r.seed)] = true end
@@ -1190,8 +1197,10 @@ results.tex_escape = tex
 -- activations, columns formats, cells the final test accuracy in percent,
 -- mean $\pm$ standard deviation over seeds when there are several; the best
 -- mean of each column in bold (every cell that ties with it at two
--- decimals). Compiles with pdflatex and the booktabs package; each table
--- can be pasted into a paper alone.
+-- decimals); when the table has fp32, a second table of the change from
+-- fp32 (format minus fp32, in points, signed in math mode). Compiles with
+-- pdflatex and the booktabs package; each table can be pasted into a
+-- paper alone.
 function results.latex(records)
   local out = {}
   local function line(x) out[#out + 1] = x end
@@ -1238,6 +1247,35 @@ function results.latex(records)
       line("\\bottomrule")
       line("\\end{tabular}")
       line("\\end{table}")
+      -- the change from fp32 (format minus fp32, in points): its own table
+      local base = false
+      for _, f in ipairs(tb.formats) do if f == "fp32" then base = true end end
+      if base and #tb.formats > 1 then
+        line("")
+        line("\\begin{table}[ht]")
+        line("\\centering")
+        line("\\caption{" .. tex(title(tb)) .. ": change in final test accuracy from fp32 (points; negative: " ..
+          "the format loses accuracy)" .. (#tb.seeds > 1 and ", of the means over seeds" or "") .. ".}")
+        line("\\begin{tabular}{l" .. string.rep("r", #tb.formats - 1) .. "}")
+        line("\\toprule")
+        local h2 = { "activation" }
+        for _, f in ipairs(tb.formats) do if f ~= "fp32" then h2[#h2 + 1] = tex(f) end end
+        line(table.concat(h2, " & ") .. " \\\\")
+        line("\\midrule")
+        for _, a in ipairs(tb.activations) do
+          local row, ref = { tex(a) }, tb.cells[a].fp32
+          for _, f in ipairs(tb.formats) do
+            if f ~= "fp32" then
+              local c = tb.cells[a][f]
+              row[#row + 1] = (c and ref) and ("$" .. diff(c.mean - ref.mean) .. "$") or "--"
+            end
+          end
+          line(table.concat(row, " & ") .. " \\\\")
+        end
+        line("\\bottomrule")
+        line("\\end{tabular}")
+        line("\\end{table}")
+      end
     end
   end
   if n == 0 then line("No table: no run has an activation and a format.") end

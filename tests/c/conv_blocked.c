@@ -124,6 +124,7 @@ int main(void) {
     {1, 2, 5, 5, 3, 3, 3, 1, 1},         /* tiny: one sgemm call */
   };
   const int nshapes = (int)(sizeof shapes / sizeof shapes[0]);
+  const char *const modes[] = {"1 thread", "2 threads", "2 threads on every call"};
   unsigned seed = 12345;
   for (int k = 0; k < nshapes; k++) {
     shape s = shapes[k];
@@ -138,28 +139,33 @@ int main(void) {
     lp_set_threads(1);
     ref_forward(ref, rwork, x, w, b, s, OH, OW);
     int64_t ncol = s.C * s.kh * s.kw * s.N * OH * OW;
-    for (int t = 1; t <= 2; t++) {
-      lp_set_threads(t);
+    /* t = 3: 2 threads on every call, whatever its size */
+    for (int t = 1; t <= 3; t++) {
+      lp_set_threads(t < 3 ? t : 2);
+      lp_set_grain_scale(t < 3 ? 1 : 0);
       memset(got, 0xff, (size_t)ny * sizeof(float));
       lp_conv2d_forward(got, gwork, x, w, b, s.N, s.C, s.H, s.W, s.O, s.kh, s.kw, s.stride, s.pad);
       tap_ok(memcmp(got, ref, (size_t)ny * sizeof(float)) == 0,
-             "shape %d, %d thread(s): forward bit for bit the whole-batch im2col + lp_gemm", k, t);
+             "shape %d, %s: forward bit for bit the whole-batch im2col + lp_gemm", k, modes[t - 1]);
       tap_ok(memcmp(gwork, rwork, (size_t)ncol * sizeof(float)) == 0,
-             "shape %d, %d thread(s): the workspace holds im2col(x) for the backward", k, t);
+             "shape %d, %s: the workspace holds im2col(x) for the backward", k, modes[t - 1]);
     }
+    lp_set_grain_scale(1);
     double e = direct_err(got, x, w, b, s, OH, OW);
     if (!tap_ok(e < 1e-5, "shape %d: forward within 1e-5 of the direct convolution in double", k))
       tap_diag("relative error %g", e);
     lp_set_threads(1);
     ref_backward_data(rdx, rwork, dout, w, s, OH, OW);
-    for (int t = 1; t <= 2; t++) {
-      lp_set_threads(t);
+    for (int t = 1; t <= 3; t++) {
+      lp_set_threads(t < 3 ? t : 2);
+      lp_set_grain_scale(t < 3 ? 1 : 0);
       memset(gdx, 0xff, (size_t)nx * sizeof(float));
       lp_conv2d_backward(gdx, NULL, NULL, gwork, dout, x, w, s.N, s.C, s.H, s.W, s.O, s.kh, s.kw,
                          s.stride, s.pad, 0, 0);
       tap_ok(memcmp(gdx, rdx, (size_t)nx * sizeof(float)) == 0,
-             "shape %d, %d thread(s): backward data bit for bit lp_gemm + col2im", k, t);
+             "shape %d, %s: backward data bit for bit lp_gemm + col2im", k, modes[t - 1]);
     }
+    lp_set_grain_scale(1);
     e = direct_dx_err(gdx, dout, w, s, OH, OW);
     if (!tap_ok(e < 1e-5, "shape %d: backward data within 1e-5 of the direct sum in double", k))
       tap_diag("relative error %g", e);

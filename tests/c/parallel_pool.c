@@ -43,6 +43,13 @@ int main(void) {
   tap_ok(lp_threads_for(5000, 0) == 4, "grain 0: every element may go to a thread");
   lp_set_threads(2);
   tap_ok(lp_threads_for(1 << 20, 1000) == 2, "never more than lp_threads()");
+  lp_set_grain_scale(0);
+  tap_ok(lp_threads_for(3, 1000) == 2, "grain scale 0: 3 elements go to 2 threads");
+  tap_ok(lp_threads_for(1, 1000) == 1, "grain scale 0: 1 element stays on 1");
+  lp_set_grain_scale(0.5);
+  tap_ok(lp_threads_for(1000, 1000) == 2, "grain scale 0.5: a 1000 grain splits from 1000 elements");
+  lp_set_grain_scale(1);
+  tap_ok(lp_threads_for(1000, 1000) == 1, "grain scale 1: the grain as given");
   /* many small jobs back to back */
   size_t bad = 0;
   for (int r = 0; r < 20000; r++) {

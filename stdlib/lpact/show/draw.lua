@@ -42,14 +42,7 @@ function show.width(opts)
     fail("width must be a number of columns, got " .. tostring(opts.width))
   end
   local w = opts and opts.width or tonumber(os.getenv("COLUMNS") or "")
-  if not w and lpact.engine.isatty(1) then
-    local p = io.popen("stty size </dev/tty 2>/dev/null")
-    if p then
-      local s = p:read("l")
-      p:close()
-      w = s and tonumber(s:match("%d+%s+(%d+)"))
-    end
-  end
+  if not w and lpact.engine.isatty(1) then w = lpact.io.term_size(1) end
   w = math.tointeger(floor(w or 80))
   return math.max(20, math.min(w, 400))
 end

@@ -1,4 +1,4 @@
-/* bind/qact.c — the quantized-activation kernels for Lua, as the sub-table
+/* bind/qcore.c — the quantized-activation kernels for Lua, as the sub-table
  * lpact.qcore (the layer itself is Lua: stdlib/lpact/qact.lua).
  *
  * One userdata type, lpact.QactCore: an activation with its input and
@@ -526,7 +526,7 @@ static const luaL_Reg funcs[] = {
   { NULL, NULL },
 };
 
-int luaopen_lpact_qact(lua_State *L) {
+int luaopen_lpact_qcore(lua_State *L) {
   if (luaL_newmetatable(L, QACT_MT)) {
     lua_pushcfunction(L, m_gc);
     lua_setfield(L, -2, "__gc");
