@@ -54,9 +54,10 @@ local coloured = tostring(show.levels("fp4", nil, { width = 80, color = true }))
 t.like(coloured, "\27%[31m0\27%[0m \27%[32m00\27%[0m \27%[34m0\27%[0m", "levels: sign, exponent, mantissa in colour")
 t.is((coloured:gsub("\27%[[%d;]*m", "")), fp4, "levels: colour adds escape codes only")
 
--- The same table from a plain description (no Format involved).
-local desc = tostring(show.levels({ name = "x", ebits = 2, mbits = 1, bias = 1 }, nil, { width = 80 }))
-t.is(body(desc), body(fp4), "levels from a description equal the Format's")
+-- The views take formats only (specs or Formats): the values are the
+-- format's own decoding, never worked out again in Lua.
+t.raises(function() return show.levels({ name = "x", ebits = 2, mbits = 1, bias = 1 }, nil, { width = 80 }) end,
+  "^levels: a format expected %(a spec like \"fp4\" or a Format%), got table$", "levels: a description table is one line")
 
 -- FP2 (E1M0, bias 0): ±{0, 2}
 t.is(body(tostring(levels "fp2")), table.concat({

@@ -13,8 +13,8 @@
 -- else $COLUMNS, else the terminal's size, else 80. Colours appear only on a
 -- terminal that has them, and never when NO_COLOR is set.
 --
--- The renderers work from plain descriptions (`show.describe(fmt)` for
--- formats), so that the tests can feed them fixed inputs.
+-- The format views read every figure from the engine (f:info(),
+-- f:codes()); none works a code's value out again in Lua.
 
 -- The views live in three files: lpact.show.draw (primitives, histograms,
 -- tensors, tables), lpact.show.formats and lpact.show.acts; this module

@@ -43,7 +43,6 @@ end
 -- The Format behind a spec string or Format userdata; a bad spec is one
 -- clear line (lpact.fail), never a traceback through this module.
 local function get_format(spec, who)
-  if type(spec) == "table" and spec.ebits then return nil, spec end  -- a description already
   if type(spec) ~= "string" and type(spec) ~= "userdata" then
     fail(fmt_str("%s: a format expected (a spec like \"fp4\" or a Format), got %s", who, type(spec)))
   end
@@ -55,91 +54,28 @@ local function get_format(spec, who)
   return f
 end
 
--- Kind of a code from its fields, for formats described by fields.
-local function code_kind(d, e, m)
-  local emax_field = (1 << d.ebits) - 1
-  local mmax = (1 << d.mbits) - 1
-  if d.policy == "ieee" and d.ebits > 0 and e == emax_field then
-    return m == 0 and "inf" or "nan"
-  end
-  if d.policy == "fn" and e == emax_field and m == mmax then return "nan" end
-  if e == 0 and d.ebits > 0 then
-    if m == 0 then return "zero" end
-    return d.subnormals and "subnormal" or "unused"
-  end
-  if d.ebits == 0 then return m == 0 and "zero" or "subnormal" end
-  return "normal"
-end
-
--- Value of a code from its fields (used when no Format object decodes).
-local function field_value(d, s, e, m, kind)
-  local v
-  if kind == "nan" then return 0 / 0
-  elseif kind == "inf" then v = huge
-  elseif kind == "zero" or kind == "unused" then v = 0.0
-  elseif kind == "subnormal" then v = m * 2.0 ^ (1 - d.bias - d.mbits)
-  else v = (1 + m / 2.0 ^ d.mbits) * 2.0 ^ (e - d.bias) end
-  return s == 1 and -v or v
-end
-
 --- Formats up to this many bits have their codes listed (levels, compare).
 show.MAX_LIST_BITS = 12
 
 --- A plain description of a format's codes, for the code views (levels,
 -- compare): name, spec, signed, ebits, mbits, bits, bias, subnormals,
--- policy, max, nvalues and codes = {{code=, s=, e=, m=, value=, kind=}, ...}
--- (formats up to MAX_LIST_BITS). Its summary is show.summary.
--- `fmt` may be a spec string, a Format, or a table with at least ebits,
--- mbits, bias (signed, subnormals, policy default to true, true, "fin").
+-- policy, max, nvalues, format and, for formats up to MAX_LIST_BITS,
+-- codes = {{code=, s=, e=, m=, value=, kind=}, ...} as the format
+-- decodes them (f:codes()). `fmt` is a spec string or a Format. Its
+-- summary is show.summary.
 function show.describe(fmt, who)
-  who = who or "describe"
-  local f, d0 = get_format(fmt, who)
-  local d = {}
-  if f then
-    local info = f:info()   -- the engine's fields (docs/formats.md, "From Lua")
-    d.name, d.spec, d.ebits, d.mbits, d.bias = info.name, info.spec, info.ebits, info.mbits, info.bias
-    d.signed, d.subnormals, d.policy = info.signed, info.subnormals, info.policy
-    d.max, d.identity, d.nvalues = info.max, info.identity, info.nvalues
-    d.format = f
-  else
-    for k, v in pairs(d0) do d[k] = v end
-  end
-  if d.signed == nil then d.signed = true end
-  if d.subnormals == nil then d.subnormals = true end
-  d.policy = d.policy or "fin"
-  d.name = d.name or fmt_str("%se%dm%d", d.signed and "" or "u", d.ebits, d.mbits)
-  d.spec = d.spec or d.name
-  d.bits = (d.signed and 1 or 0) + d.ebits + d.mbits
-  if d.bits <= show.MAX_LIST_BITS and not d.identity then
+  local f = get_format(fmt, who or "describe")
+  local info = f:info()   -- the engine's fields (docs/formats.md, "From Lua")
+  local d = { format = f }
+  d.name, d.spec, d.ebits, d.mbits, d.bias = info.name, info.spec, info.ebits, info.mbits, info.bias
+  d.signed, d.subnormals, d.policy = info.signed, info.subnormals, info.policy
+  d.max, d.nvalues, d.bits = info.max, info.nvalues, info.bits
+  if d.bits <= show.MAX_LIST_BITS and not info.identity then
     local codes = {}
-    local mb, eb = d.mbits, d.ebits
-    for c = 0, (1 << d.bits) - 1 do
-      local s = d.signed and (c >> (eb + mb)) & 1 or 0
-      local e = (c >> mb) & ((1 << eb) - 1)
-      local m = c & ((1 << mb) - 1)
-      local kind = code_kind(d, e, m)
-      codes[#codes + 1] = { code = c, s = s, e = e, m = m, kind = kind, value = field_value(d, s, e, m, kind) }
-    end
-    if f then                   -- the format's own decoding is the reference
-      for i, c in ipairs(f:codes()) do
-        local my = codes[i]
-        my.value, my.kind = c.value, c.kind or my.kind
-        my.s, my.e, my.m = c.sign or my.s, c.exponent or my.e, c.mantissa or my.m
-      end
+    for i, c in ipairs(f:codes()) do
+      codes[i] = { code = c.code, s = c.sign, e = c.exponent, m = c.mantissa, kind = c.kind, value = c.value }
     end
     d.codes = codes
-    if not f then               -- a description: count what a Format would tell
-      local maxv, distinct, n = 0, {}, 0
-      for _, c in ipairs(codes) do
-        local v = c.value
-        if c.kind ~= "nan" and c.kind ~= "inf" and c.kind ~= "unused" then
-          if v > maxv then maxv = v end
-          if not distinct[v == 0 and 0.0 or v] then n = n + 1 end
-          distinct[v == 0 and 0.0 or v] = true
-        end
-      end
-      d.nvalues, d.max = n, maxv
-    end
   end
   return d
 end
@@ -203,7 +139,6 @@ end
 -- the rows of show.summary, the same text as `lpact info`.
 function show.format(fmt)
   local f = get_format(fmt, "format")
-  if not f then fail("format: a spec like \"fp4\" or a Format expected, got a description table") end
   local title, rows = show.summary(f)
   return view({ title = title, rows = rows }, function(v)
     local lines = { v.title }
