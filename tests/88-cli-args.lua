@@ -141,5 +141,20 @@ os.remove(script)
 local o11 = run(exe .. " -e 'print(lpact.io.term_size(), lpact.io.term_size(0))'")
 t.is(o11, "nil\tnil\n", "io.term_size: nil when stdout and stdin are no terminal")
 
+-- 6. lpact.cli itself: optional positional words take their defaults,
+-- converted like the words given (argparse alone leaves them nil)
+local cli = require "lpact.cli"
+local p = cli.parser("lpact x", "a parser of positional words")
+p:argument("steps", "steps"):args("?"):default("50"):convert(cli.int(1))
+p:argument("file", "a file"):args("?"):default("/tmp/f")
+p:argument("lr", "a rate"):args("?"):default("1e-3"):convert(cli.number { above = 0 })
+local r0 = cli.parse(p, {})
+t.ok(r0.steps == 50 and math.type(r0.steps) == "integer" and r0.file == "/tmp/f" and r0.lr == 0.001,
+  "no words: every default, converted")
+local r1 = cli.parse(p, { "7", "g" })
+t.ok(r1.steps == 7 and r1.file == "g" and r1.lr == 0.001, "two words: the third's default")
+local ok2, e2 = pcall(cli.parse, p, { "-3" })
+t.ok(not ok2 and lpact.is_failure(e2) and e2.exit == 2, "a negative word is a word: a usage failure")
+t.is(e2.msg, "x: steps: a whole number >= 1 expected, got '-3'", "which names the word and its check")
 os.execute("rm -rf " .. nodata)
 t.done()

@@ -8,13 +8,15 @@
 -- the two loss curves (exit status 1 beyond 1e-4 relative).
 --   build/lpact scripts/bench/lm_match_torch.lua [steps = 50] [file = /tmp/lpact-gpt-match.txt] [batch = 32] [lr = 1e-3]
 --   /usr/bin/python3 scripts/bench/lm_torch.py match /tmp/lpact-gpt-match.txt
-lpact.script_help(arg)
-local steps = math.tointeger(tonumber(arg[1] or 50))
-local path = arg[2] or "/tmp/lpact-gpt-match.txt"
-local B = math.tointeger(tonumber(arg[3] or 32))
-local lr = tonumber(arg[4] or 1e-3)
-if not steps or steps < 1 then lpact.fail("steps must be a whole number >= 1, got '" .. tostring(arg[1]) .. "'") end
-if not B or B < 1 then lpact.fail("batch must be a whole number >= 1, got '" .. tostring(arg[3]) .. "'") end
+local cli = require "lpact.cli"
+local p = cli.parser("lpact scripts/bench/lm_match_torch.lua",
+  "Train lpact's GPT like scripts/bench/lm_torch.py match: weights, windows and the loss of each step to FILE.")
+p:argument("steps", "AdamW steps"):args("?"):default("50"):convert(cli.int(1))
+p:argument("file", "the file to write"):args("?"):default("/tmp/lpact-gpt-match.txt")
+p:argument("batch", "windows per step"):args("?"):default("32"):convert(cli.int(1))
+p:argument("lr", "learning rate"):args("?"):default("1e-3"):convert(cli.number { above = 0 })
+local o = cli.parse(p, arg)
+local steps, path, B, lr = o.steps, o.file, o.batch, o.lr
 lpact.threads(1)
 local ds = lpact.data.text {}
 local cfg = { vocab = ds.vocab, ctx = 64, d = 64, heads = 4, layers = 2, seed = 1 }

@@ -6,10 +6,13 @@
 -- machine's load falls on both. Run it next to
 --   /usr/bin/python3 scripts/bench/lm_torch.py train --steps 200 --threads 2
 --   LPACT_THREADS=2 build/lpact scripts/bench/lm_speed.lua [steps per round = 50] [rounds = 3]
-lpact.script_help(arg)
-local steps = math.tointeger(tonumber(arg[1] or 50))
-local rounds = math.tointeger(tonumber(arg[2] or 3))
-if not steps or steps < 1 or not rounds or rounds < 1 then lpact.fail("steps and rounds must be whole numbers >= 1") end
+local cli = require "lpact.cli"
+local p = cli.parser("lpact scripts/bench/lm_speed.lua",
+  "Training speed of lpact's GPT on fortunes, FP32 against FP4 activations and attention, in alternating rounds.")
+p:argument("steps", "steps per round"):args("?"):default("50"):convert(cli.int(1))
+p:argument("rounds", "rounds"):args("?"):default("3"):convert(cli.int(1))
+local o = cli.parse(p, arg)
+local steps, rounds = o.steps, o.rounds
 local ds = lpact.data.text {}
 local function make(q)
   return lpact.models.gpt { vocab = ds.vocab, ctx = 64, d = 64, heads = 4, layers = 2,

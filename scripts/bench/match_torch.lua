@@ -6,10 +6,15 @@
 -- PyTorch model, trains on the same batches and compares the two curves.
 --   build/lpact scripts/bench/match_torch.lua mlp 60 /tmp/w.txt > /tmp/lpact.txt
 --   /usr/bin/python3 scripts/bench/match_torch.py mlp 60 /tmp/w.txt /tmp/lpact.txt
-lpact.script_help(arg)
+local cli = require "lpact.cli"
+local p = cli.parser("lpact scripts/bench/match_torch.lua",
+  "Train like scripts/bench/match_torch.py: initial weights to a file, then the loss of each step.")
+p:argument("model", "the model"):args("?"):default("mlp"):convert(cli.choice { "mlp", "cnn_small" })
+p:argument("steps", "Adam steps"):args("?"):default("60"):convert(cli.int(1))
+p:argument("weights", "the weights file to write"):args("?"):default("/tmp/lpact-weights.txt")
+local o = cli.parse(p, arg)
 local ag = require "lpact.autograd"
-local name, steps, wfile = arg[1] or "mlp", math.tointeger(tonumber(arg[2] or 60)), arg[3] or "/tmp/lpact-weights.txt"
-if not steps or steps < 1 then lpact.fail("steps must be a whole number >= 1, got '" .. tostring(arg[2]) .. "'") end
+local name, steps, wfile = o.model, o.steps, o.weights
 local m
 if name == "mlp" then m = lpact.models.mlp { 784, 256, 128, 10 }
 elseif name == "cnn_small" then m = lpact.models.cnn_small {}

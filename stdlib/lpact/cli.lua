@@ -269,6 +269,16 @@ function cli.parse(p, args)
     local who = p._lpact.prog:match("([^%s/]+)$")
     lpact.fail(who .. ": " .. one_line(p, res, names))
   end
+  -- argparse leaves an optional positional word that is not given nil:
+  -- its default, converted, as for an option
+  for _, el in ipairs(p._arguments) do
+    local key = el._target or el._name
+    if res[key] == nil and el._default ~= nil then
+      local v = el._default
+      if type(el._convert) == "function" then v = el._convert(v) end
+      res[key] = v
+    end
+  end
   return res
 end
 
