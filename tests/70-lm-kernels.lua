@@ -314,17 +314,21 @@ do
   local d = K.attention_backward(R, qkv, select(2, K.attention(qkv, H)), H)
   t.ok(d:isnan():sum() == 0, "attention_backward: finite in, finite out (T = 21, hd = 5)")
 
-  -- unit scale: the switching-point path against the naive softmax rounded by f:round
-  local f = lpact.format "ue3m1"
-  local function round1(pt)
-    local r = pt:clone()
-    local flat = r:reshape { r:numel() }
-    for i = 1, flat:numel() do flat:set(i, f:round(flat:get(i))) end
-    return r
+  -- the switching-point path (formats of at most 16 values) and the
+  -- element-by-element one (ue4m3) against the naive softmax rounded by
+  -- f:round, at scale 1 and at the model's unit scale 1/24 (ue3m1's top is 24)
+  for _, c in ipairs { { "ue3m1", 1 }, { "ue3m1", 1 / 24 }, { "ue2m0", 1 / 4 }, { "ue4m3", 1 / 448 } } do
+    local f, sc = lpact.format(c[1]), c[2]
+    local function roundf(pt)
+      local r = pt:clone()
+      local flat = r:reshape { r:numel() }
+      for i = 1, flat:numel() do flat:set(i, sc * f:round(flat:get(i) / sc)) end
+      return r
+    end
+    local ou = K.attention(qkv, H, K.attn_quant(f, "emulate", sc))
+    t.ok(maxdiff(ou, naive_attention(ag.var(qkv), H, roundf).data:reshape { B, T, D }) < 1e-5,
+      string.format("attention %s at scale %.4g: matches the naive softmax rounded to s Q(p / s)", c[1], sc))
   end
-  local ou = K.attention(qkv, H, qu)
-  t.ok(maxdiff(ou, naive_attention(ag.var(qkv), H, round1).data:reshape { B, T, D }) < 1e-5,
-    "attention ue3m1 at scale 1: matches the naive softmax rounded by the format")
   local lv = ag.param(lpact.tensor(qu:info().values))
   local px = ag.var(lpact.randn({ 1, 6, 3 * 4 }, 33), false)
   local okl = ag.gradcheck(function(l)

@@ -261,12 +261,48 @@ INLINE void qround_small(float *restrict pq, uint32_t *restrict codes, const flo
   }
 }
 
-/* The small_q of q, or NULL when q does not qualify. */
+/* The rank of Q(p / s) among the format's values (its index in rcode), -1
+ * if the code is not one of them. */
+static int rank_of(const lp_attn_q *q, float p) {
+  uint32_t c = lp_qz_code(q->qz, (double)p / q->scale, 0);
+  for (int r = 0; r < q->qz->nsmall; r++)
+    if (q->qz->rcode[r] == c) return r;
+  return -1;
+}
+
+/* The small_q of q, or NULL when q does not qualify. Probabilities are
+ * never negative, and p -> Q(p / s) is monotone for a deterministic format
+ * (the division in double is monotone too), so the rank of p is the number
+ * of switching points at or below its bit pattern: switching point r - 1 is
+ * the smallest non-negative float whose rank is at least r, found by
+ * bisection over the bit patterns of [+0, +inf] (lp_qz_code decides each
+ * probe, so the codes are lp_qz_code's for every p). */
 static const small_q *small_of(const lp_attn_q *q, small_q *t) {
-  if (!q || q->mode != LP_ATTN_EMULATE || q->scale != 1.0 || !q->qz->fast || q->qz->nsmall < 1) return NULL;
-  for (int k = 0; k < LP_QZ_SMALL - 1; k++) t->sthr[k] = k < q->qz->nsmall - 1 ? q->qz->sthr[k] : INT32_MAX;
+  if (!q || q->mode != LP_ATTN_EMULATE || !q->qz->fast || q->qz->nsmall < 1) return NULL;
+  const int nr = q->qz->nsmall;
+  for (int k = 0; k < LP_QZ_SMALL - 1; k++) t->sthr[k] = INT32_MAX;
+  for (int r = 1; r < nr; r++) {
+    uint32_t lo = 0, hi = 0x7f800000u;   /* rank(hi) >= r unless no float reaches r */
+    int rl = rank_of(q, 0.0f), rh;
+    float fh;
+    memcpy(&fh, &hi, sizeof fh);
+    rh = rank_of(q, fh);
+    if (rl < 0 || rh < 0) return NULL;
+    if (rl >= r) { t->sthr[r - 1] = 0; continue; }
+    if (rh < r) break;   /* the ranks past here stay INT32_MAX: never reached */
+    while (hi - lo > 1) {   /* rank(lo) < r <= rank(hi) */
+      uint32_t mid = lo + (hi - lo) / 2;
+      float fm;
+      memcpy(&fm, &mid, sizeof fm);
+      int rm = rank_of(q, fm);
+      if (rm < 0) return NULL;
+      if (rm >= r) hi = mid;
+      else lo = mid;
+    }
+    t->sthr[r - 1] = (int32_t)hi;
+  }
   for (int r = 0; r < LP_QZ_SMALL; r++) {
-    uint32_t c = q->qz->rcode[r < q->qz->nsmall ? r : q->qz->nsmall - 1];
+    uint32_t c = q->qz->rcode[r < nr ? r : nr - 1];
     double v = q->levels ? (double)q->levels[c] : q->qz->val[c];
     t->code[r] = c;
     t->val[r] = (float)(q->scale * v);
