@@ -11,7 +11,10 @@
 -- Returns function(args) -> exit status; args[1] = repetitions (default 10).
 
 return function(args)
-  local reps = math.tointeger(tonumber(args and args[1])) or 10
+  local cli = require "lpact.cli"
+  local p = cli.parser("lpact bench kernels", "The tensor and NN kernels at the Fashion-MNIST models' sizes, 1 and 2 threads.")
+  p:argument("reps", "repetitions (the best is kept)"):args("?"):default("10"):convert(cli.int(1))
+  local reps = cli.parse(p, args or {}).reps
   local K, T = lpact.kernels, lpact
   local clock = lpact.wallclock or os.clock
   local x1 = T.rand({ 128, 1, 28, 28 }, 1)

@@ -11,22 +11,15 @@
 -- "both" (default), args[4] = format (default fp4).
 
 return function(args)
-  args = args or {}
-  local function count(i, default, what)
-    if args[i] == nil then return default end
-    local n = math.tointeger(tonumber(args[i]))
-    if not n or n < 1 then
-      lpact.fail(string.format("bench qact: %s must be a whole number >= 1, got '%s'", what, tostring(args[i])))
-    end
-    return n
-  end
-  local per = count(1, 10, "batches per round")
-  local rounds = count(2, 2, "rounds")
-  local which = args[3] or "both"
-  if which ~= "mlp" and which ~= "cnn" and which ~= "both" then
-    lpact.fail("bench qact: the model must be mlp, cnn or both, got '" .. tostring(which) .. "'")
-  end
-  local fmt = args[4] or "fp4"
+  local cli = require "lpact.cli"
+  local p = cli.parser("lpact bench qact", "The cost of quantized activations in training: FP32, lut and emulate " ..
+    "mode, interleaved in rounds.")
+  p:argument("batches", "batches per round"):args("?"):default("10"):convert(cli.int(1))
+  p:argument("rounds", "rounds"):args("?"):default("2"):convert(cli.int(1))
+  p:argument("model", "the models timed"):args("?"):default("both"):convert(cli.choice { "mlp", "cnn", "both" })
+  p:argument("format", "the activations' format"):args("?"):default("fp4")
+  local o = cli.parse(p, args or {})
+  local per, rounds, which, fmt = o.batches, o.rounds, o.model, o.format
   lpact.qact { "relu", fmt = fmt, mode = "lut", levels = "learnable" }   -- a bad format fails now
   local data = lpact.data
   local ok, ds = pcall(data.fashion_mnist, {})

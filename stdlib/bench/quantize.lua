@@ -11,9 +11,10 @@
 -- machine disturbs less.
 
 return function(args)
-  local n = tonumber(args and args[1]) or (1 << 24)
-  n = math.tointeger(n)
-  if not n or n < 1024 then lpact.fail("bench quantize: N must be an integer >= 1024") end
+  local cli = require "lpact.cli"
+  local p = cli.parser("lpact bench quantize", "lp_quantize over N float32 elements, every lane build, rne and sr.")
+  p:argument("N", "elements"):args("?"):default(tostring(1 << 24)):convert(cli.int(1024))
+  local n = cli.parse(p, args or {}).N
   local buf = lpact.bench_buffer(n)
   local reps = 5
   local lanes = lpact.bench_lanes()

@@ -139,9 +139,12 @@ local function run_family(fam, reps)
 end
 
 return function(args)
-  args = args or {}
+  local cli = require "lpact.cli"
+  local p = cli.parser("lpact bench threads", "Each kernel family at 1 and 2 threads over its sizes: where a second " ..
+    "thread pays.")
+  p:argument("words", "REPS (a whole number) and kernel families to time (all by default)"):argname("REPS|FAMILY"):args("*")
   local reps, pick = 5, {}
-  for _, a in ipairs(args) do
+  for _, a in ipairs(cli.parse(p, args or {}).words) do
     local r = math.tointeger(tonumber(a))
     if r then
       if r < 1 then lpact.fail("bench threads: REPS must be a positive integer") end

@@ -12,22 +12,16 @@
 -- Returns function(args) -> exit status; BATCHES defaults to 40 for the
 -- MLP, a quarter of that for the CNN.
 
-local USAGE = "usage: lpact bench train [BATCHES] [--profile] [--threads N]"
-
 return function(args)
-  local nb, want_profile, threads = 40, false, nil
-  local i = 1
-  while args and args[i] do
-    local a = args[i]
-    if a == "--profile" then want_profile = true
-    elseif a == "--threads" then
-      threads = math.tointeger(tonumber(args[i + 1]))
-      if not threads or threads < 1 then lpact.fail("bench train: --threads needs a positive integer; " .. USAGE) end
-      i = i + 1
-    elseif math.tointeger(tonumber(a)) and math.tointeger(tonumber(a)) >= 1 then nb = math.tointeger(tonumber(a))
-    else lpact.fail("bench train: unexpected '" .. a .. "'; " .. USAGE) end
-    i = i + 1
-  end
+  local cli = require "lpact.cli"
+  local p = cli.parser("lpact bench train", "A short training benchmark of the MLP and cnn_small: ms per batch, " ..
+    "examples per second, seconds per epoch.")
+  p:argument("batches", "batches of the MLP (a quarter for the CNN)"):argname("BATCHES"):args("?"):default("40")
+    :convert(cli.int(1))
+  p:flag("--profile", "the share of the time per kernel family")
+  p:option("--threads", "kernel threads"):argname("N"):convert(cli.int(1))
+  local o = cli.parse(p, args or {})
+  local nb, want_profile, threads = o.batches, o.profile and true or false, o.threads
   local old_threads = lpact.threads()
   if threads then lpact.threads(threads) end
   local data = lpact.data

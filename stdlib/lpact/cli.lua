@@ -266,7 +266,9 @@ function cli.parse(p, args)
   local takes, names = options_of(p)
   local ok, res = p:pparse(normalize(p, list, takes))
   if not ok then
-    local who = p._lpact.prog:match("([^%s/]+)$")
+    -- "report", "bench train", "train.lua" (a script by its file name)
+    local who = p._lpact.prog:gsub("^lpact%s+", "")
+    if who:find("/", 1, true) then who = who:match("([^%s/]+)$") end
     lpact.fail(who .. ": " .. one_line(p, res, names))
   end
   -- argparse leaves an optional positional word that is not given nil:
