@@ -48,6 +48,7 @@ local function nearest_name(word, known)
   end
   return best
 end
+lpact.nearest_name = nearest_name
 
 --- The first (alphabetically) string key of the options table `o` that is
 -- not in `known` (a set, or a list of names), and the known name nearest

@@ -26,20 +26,9 @@ local cli = {}
 -- The name in `names` (a list) nearest to `word` by edit distance, if at
 -- most two edits away (ties: the alphabetically first); else nil.
 local function nearest(word, names)
-  local best, bd = nil, 3
-  for _, k in ipairs(names) do
-    local prev = {}
-    for j = 0, #k do prev[j] = j end
-    for i = 1, #word do
-      local cur = { [0] = i }
-      for j = 1, #k do
-        cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (word:byte(i) == k:byte(j) and 0 or 1))
-      end
-      prev = cur
-    end
-    if prev[#k] < bd or (best and prev[#k] == bd and k < best) then best, bd = k, prev[#k] end
-  end
-  return best
+  local set = {}
+  for _, k in ipairs(names) do set[k] = true end
+  return lpact.nearest_name(word, set)
 end
 cli.nearest = nearest
 
@@ -150,23 +139,15 @@ local function options_of(p)
   end
   if not p._lpact.named then
     p._lpact.named = true
-    for _, el in ipairs(p._options) do
-      local conv = el._convert
-      if type(conv) == "function" then
-        el._convert = function(s)
-          local v, err = conv(s)
-          if v == nil then return nil, el._name .. ": " .. (err or ("bad value '" .. tostring(s) .. "'")) end
-          return v
-        end
-      end
-    end
-    for _, el in ipairs(p._arguments) do
-      local conv = el._convert
-      if type(conv) == "function" then
-        el._convert = function(s)
-          local v, err = conv(s)
-          if v == nil then return nil, el._name .. ": " .. (err or ("bad value '" .. tostring(s) .. "'")) end
-          return v
+    for _, list in ipairs { p._options, p._arguments } do
+      for _, el in ipairs(list) do
+        local conv = el._convert
+        if type(conv) == "function" then
+          el._convert = function(s)
+            local v, err = conv(s)
+            if v == nil then return nil, el._name .. ": " .. (err or ("bad value '" .. tostring(s) .. "'")) end
+            return v
+          end
         end
       end
     end
