@@ -506,6 +506,7 @@ double lp_decode(const lp_format *f, uint32_t code) {
   if (k == LP_KIND_NAN) return NAN;
   if (k == LP_KIND_INF) v = INFINITY;
   else v = mag_value(f, (e << f->mbits) | m);   /* unused codes read as zero */
+  if (k == LP_KIND_UNUSED && f->policy == LP_FNUZ) return 0.0;   /* fnuz has no -0 */
   return sign ? -v : v;
 }
 
