@@ -478,6 +478,10 @@ end
 -- results.lm_sites: validation bits per character against bits per
 -- activation (log2 axis, 32 = FP32 at the right), one line per site (MLP
 -- activation, attention probabilities, both), ± SD bars with several seeds.
+-- Twelve colours that stay apart (gnuplot's default cycle repeats after
+-- eight, and a grid has a line per activation, site, levels and STE).
+local LM_COLOURS = { "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+  "#bcbd22", "#17becf", "#000000", "#a6761d" }
 local function lm_figure(gp, g, out, stem)
   local pre, plots, multi = {}, {}, false
   local lo, hi = math.huge, -math.huge
@@ -493,8 +497,8 @@ local function lm_figure(gp, g, out, stem)
       xs[p.bits] = true
     end
     pre[#pre + 1] = "$l" .. k .. " << EOD\n" .. table.concat(d, "\n") .. "\nEOD"
-    plots[#plots + 1] = string.format("$l%d using 1:2:3:4 with yerrorlines lw 2 pt %d ps 1.1 lc %d title %s",
-      k, 5 + 2 * ((k - 1) % 3), k, gp_quote(l.label))
+    plots[#plots + 1] = string.format("$l%d using 1:2:3:4 with yerrorlines lw 2 pt %d ps 1.1 lc rgb '%s' title %s",
+      k, 5 + 2 * ((k - 1) % 3), LM_COLOURS[(k - 1) % #LM_COLOURS + 1], gp_quote(l.label))
   end
   local tics = {}
   for x in pairs(xs) do tics[#tics + 1] = x end
