@@ -512,6 +512,7 @@ local function lm_figure(gp, g, out, stem)
     "set xlabel 'bits per activation (log scale)'",
     "set ylabel 'validation bits per character'",
     "set title " .. gp_lines(tostring(g.dataset) .. ", " .. tostring(g.model) ..
+      ((g.context or "") ~= "" and (", " .. g.context) or "") ..
       ": validation bits per character, one line per site" ..
       (multi and "\nmean ± SD over seeds" or "")),
   }, "\n")
@@ -622,7 +623,7 @@ return function(args)
         end
       end
       for _, g in ipairs(results.lm_sites(records)) do
-        local stem = "lm-" .. slug(tostring(g.dataset) .. " " .. tostring(g.model))
+        local stem = "lm-" .. slug(tostring(g.dataset) .. " " .. tostring(g.model) .. " " .. (g.context or ""))
         while used[stem] do stem = stem .. "-2" end
         used[stem] = true
         lm_figure(gp, g, out, stem)

@@ -225,6 +225,13 @@ function results.validate(rec)
   if rec.schema ~= nil and is_null(rec.test_acc) and rec.interrupted ~= true and type(rec.accuracy) == "table" and #rec.accuracy > 0 then
     return "test_acc is missing"
   end
+  -- the final accuracy is the last epoch's: a record that says otherwise
+  -- was edited by hand or made wrongly, and neither number can be trusted
+  if rec.interrupted ~= true and type(rec.test_acc) == "number" and type(rec.accuracy) == "table"
+      and type(rec.accuracy[#rec.accuracy]) == "number" and rec.accuracy[#rec.accuracy] ~= rec.test_acc then
+    return string.format("test_acc is %s but the last epoch's accuracy is %s", json.number(rec.test_acc),
+      json.number(rec.accuracy[#rec.accuracy]))
+  end
   for _, k in ipairs { "id", "model", "dataset", "activation", "format", "optimizer" } do
     local v = rec[k]
     if not is_null(v) and type(v) ~= "string" and not (k == "optimizer" and type(v) == "table") then
@@ -288,7 +295,28 @@ function results.read_dir(dir)
       end
     end
   end
-  return out, rejected
+  -- Two files holding one record id (a copy, a folder merged by hand) are
+  -- one configuration: counted twice, it would weigh double in a mean.
+  -- The file named after the id is kept (else the first by name); the
+  -- others are rejected, naming it.
+  local keep = {}
+  for _, r in ipairs(out) do
+    if type(r.id) == "string" then
+      local k = keep[r.id]
+      if not k or (r.file == r.id .. ".json" and k.file ~= k.id .. ".json") then keep[r.id] = r end
+    end
+  end
+  local unique = {}
+  for _, r in ipairs(out) do
+    local k = type(r.id) == "string" and keep[r.id]
+    if k and k ~= r then
+      rejected[#rejected + 1] = { file = r.file, why = string.format("a second record of %s (kept %s)", r.id, k.file) }
+    else
+      unique[#unique + 1] = r
+    end
+  end
+  table.sort(rejected, function(a, b) return a.file < b.file end)
+  return unique, rejected
 end
 
 --- What a folder's sweep still lacks, from its manifests (each lists the
@@ -529,6 +557,93 @@ end
 
 local function num(v) return type(v) == "number" and v == v and v or nil end
 
+-- A record's settings besides its activation, format, modes and seed:
+-- name -> text. The epochs run, lr, batch and optimizer of every record;
+-- a language model's sizes and steps (extra); and the whole resolved
+-- configuration of a sweep's record (config, flattened to "data.limit",
+-- "optimizer.beta1", …) but for what its activation, format, modes and
+-- seed already say.
+local CONFIG_SKIP = { activation = true, seed = true, qact = true, epochs = true, batch = true, ["optimizer.lr"] = true }
+local LM_SETTINGS = { "steps", "ctx", "d", "heads", "layers", "dropout" }
+local function settings_of(r)
+  local s = {}
+  local function put(k, v)
+    if v == nil or v == json.null then return end
+    if type(v) == "table" then
+      if #v > 0 or next(v) == nil then
+        local parts = {}
+        for i, x in ipairs(v) do parts[i] = type(x) == "table" and json.encode(x, { nonfinite = "null" }) or tostring(x) end
+        s[k] = table.concat(parts, "x")
+      else
+        for k2, v2 in pairs(v) do
+          local name = k == "" and tostring(k2) or (k .. "." .. tostring(k2))
+          if not CONFIG_SKIP[name] then put(name, v2) end
+        end
+      end
+    else
+      s[k] = tostring(v)
+    end
+  end
+  put("epochs", r.epochs)
+  put("lr", r.lr)
+  put("batch", r.batch)
+  if type(r.optimizer) ~= "table" then put("optimizer", r.optimizer) end
+  if type(r.extra) == "table" then for _, k in ipairs(LM_SETTINGS) do put(k, r.extra[k]) end end
+  if type(r.config) == "table" then put("", r.config) end
+  return s
+end
+
+-- Settings that follow from another one in a label (the data set's
+-- content hash and sizes from its limit, say): left out of a label when
+-- the labels stay distinct without them.
+local DERIVED = { ["data.hash"] = true, ["data.shape"] = true, ["data.train"] = true, ["data.test"] = true }
+
+--- The settings that tell apart records of one dataset and model that
+-- differ in more than activation, format, modes and seed (lr, batch,
+-- epochs, a data limit, …): record -> "" when its dataset and model's
+-- records agree on every setting, else the differing settings as text,
+-- "data.limit=400 lr=0.005". Distinct settings always get distinct texts,
+-- so records trained under other settings are never averaged together.
+function results.contexts(records)
+  local groups, order = {}, {}
+  for _, r in ipairs(records) do
+    if type(r) == "table" then
+      local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")
+      if not groups[gk] then groups[gk] = {} order[#order + 1] = gk end
+      table.insert(groups[gk], { r = r, s = settings_of(r) })
+    end
+  end
+  local out = {}
+  for _, gk in ipairs(order) do
+    local list = groups[gk]
+    local keys, differ = {}, {}
+    for _, e in ipairs(list) do for k in pairs(e.s) do keys[k] = true end end
+    for k in pairs(keys) do
+      local first = list[1].s[k]
+      for _, e in ipairs(list) do if e.s[k] ~= first then differ[#differ + 1] = k break end end
+    end
+    table.sort(differ)
+    local function labels(skip)
+      local by_label, full, ls = {}, {}, {}
+      for i, e in ipairs(list) do
+        local parts, all = {}, {}
+        for _, k in ipairs(differ) do
+          local v = k .. "=" .. (e.s[k] or "-")
+          all[#all + 1] = v
+          if not (skip and DERIVED[k]) then parts[#parts + 1] = v end
+        end
+        local l, f = table.concat(parts, " "), table.concat(all, "\0")
+        if by_label[l] and by_label[l] ~= f then return nil end
+        by_label[l], ls[i] = f, l
+      end
+      return ls
+    end
+    local ls = labels(true) or labels(false)
+    for i, e in ipairs(list) do out[e.r] = ls[i] end
+  end
+  return out
+end
+
 -- A record's name: its id, else its file name without .json.
 local function run_id(r)
   if r.id ~= nil then return tostring(r.id) end
@@ -605,18 +720,17 @@ function results.tables(records)
   -- A dataset and model trained for different numbers of epochs gets a
   -- table per epoch count (its variant says "epochs=N"): accuracies after
   -- 2 and after 5 epochs are never averaged together.
-  local ep_seen, split = {}, {}
+  -- So does any other setting that differs (lr, batch, a data limit, …):
+  -- records trained under other settings are never averaged together.
+  local matrix_recs = {}
   for _, r in ipairs(records) do
-    if r.activation ~= nil and r.format ~= nil then
-      local bk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")
-      local e = tostring(r.epochs)
-      if ep_seen[bk] and ep_seen[bk] ~= e then split[bk] = true end
-      ep_seen[bk] = ep_seen[bk] or e
-    end
+    if r.activation ~= nil and r.format ~= nil then matrix_recs[#matrix_recs + 1] = r end
   end
+  local ctx = results.contexts(matrix_recs)
   local function with_epochs(r, var)
-    if not split[tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")] then return var end
-    return var .. (var ~= "" and " " or "") .. "epochs=" .. tostring(r.epochs)
+    local c = ctx[r] or ""
+    if c == "" then return var end
+    return var .. (var ~= "" and " " or "") .. c
   end
   local function group(dataset, model, var)
     local key = table.concat({ tostring(dataset or "?"), tostring(model or "?"), var }, "\0")
@@ -782,24 +896,28 @@ local BASELINE = { levels = "fixed", ste = "fprime", mode = "emulate", scale = "
 -- whose modes differ in exactly one key (levels = fixed / learnable, ste =
 -- fprime / clipped, …), the change from the baseline value to the other
 -- in each activation and format, paired by seed (runs of one number of
--- epochs are compared with each other only). Returns a list of
--- {dataset=, model=, epochs=, key=, base=, other=, rest= (the shared modes, as
--- text), activations = {…}, formats = {…}, cells = {[act] = {[fmt] =
+-- epochs and of the same other settings, results.contexts, are compared
+-- with each other only). Returns a list of
+-- {dataset=, model=, epochs=, key=, base=, other=, rest= (the shared modes
+-- and settings, as text), context= (the settings, as results.contexts
+-- gives them, "" when all agree), activations = {…}, formats = {…}, cells = {[act] = {[fmt] =
 -- {mean=, min=, max=, wins=, n=}}}} (points of test accuracy; wins: the
 -- seeds where `other` is higher), in a stable order.
 function results.comparisons(records)
   if type(records) ~= "table" then lpact.fail("results.comparisons: a list of records expected, got " .. type(records)) end
   local groups, gorder = {}, {}
+  local ctx = results.contexts(records)
   for _, r in ipairs(records) do
     local acc = type(r) == "table" and num(r.test_acc or r.final_test_acc)
     local modes = acc and modes_of(r)
     if type(modes) ~= "table" then modes = nil end
     if acc and r.activation ~= nil and r.format ~= nil and tostring(r.format) ~= "fp32" and modes and r.seed ~= nil
         and r.interrupted ~= true then
-      local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?") .. "\0" .. tostring(r.epochs)
+      local c = (ctx[r] or ""):gsub("^epochs=%S*%s*", ""):gsub("%s*epochs=%S*", "")
+      local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?") .. "\0" .. tostring(r.epochs) .. "\0" .. c
       local g = groups[gk]
       if not g then
-        g = { dataset = r.dataset, model = r.model, epochs = r.epochs, variants = {}, vorder = {} }
+        g = { dataset = r.dataset, model = r.model, epochs = r.epochs, context = c, variants = {}, vorder = {} }
         groups[gk], gorder[#gorder + 1] = g, gk
       end
       local var = variant(r)
@@ -861,8 +979,9 @@ function results.comparisons(records)
             for _, row in pairs(cells) do
               for _, c in pairs(row) do c.mean = c.sum / c.n c.sum = nil end
             end
+            if g.context ~= "" then rest[#rest + 1] = g.context end
             out[#out + 1] = { dataset = g.dataset, model = g.model, epochs = g.epochs, key = diff_key, base = bv, other = ov,
-              rest = table.concat(rest, " "), activations = al, formats = fl, cells = cells }
+              rest = table.concat(rest, " "), context = g.context, activations = al, formats = fl, cells = cells }
           end
         end
       end
@@ -890,7 +1009,8 @@ end
 function results.comparison_title(cp, word)
   local parts = {}
   for _, v in ipairs { cp.dataset, cp.model } do if v ~= nil then parts[#parts + 1] = tostring(v) end end
-  return string.format("%s: %s %s %s %s", table.concat(parts, ", "), cp.key, cp.other, word or "against", cp.base)
+  local c = (cp.context or "") ~= "" and (" (" .. cp.context .. ")") or ""
+  return string.format("%s: %s %s %s %s%s", table.concat(parts, ", "), cp.key, cp.other, word or "against", cp.base, c)
 end
 
 -- The Markdown lines of the paired comparisons of these records.
@@ -1081,9 +1201,11 @@ end
 -- in formats of one width). Each line starts at the all-fp32 run (32
 -- bits) and is split by activation, levels and STE. Returns a list of
 -- {dataset=, model=, lines = {{label=, site=, points = {{bits=, mean=, sd=,
--- values = {…}}, …} (by bits, descending)}, …}}, one per (dataset, model).
+-- values = {…}}, …} (by bits, descending)}, …}, context =}, one per
+-- dataset, model and other settings (results.contexts).
 function results.lm_sites(records)
   local groups, gorder = {}, {}
+  local ctx = results.contexts(records)
   for _, r in ipairs(records) do
     local bits = type(r) == "table" and r.interrupted ~= true and type(r.extra) == "table" and num(r.extra.val_bits_per_char)
     if bits and r.format ~= nil then
@@ -1091,10 +1213,11 @@ function results.lm_sites(records)
       local attn = modes.attn ~= nil and tostring(modes.attn) or "fp32"
       local fmt = tostring(r.format)
       local fb, ab = format_bits(fmt), format_bits(attn)
-      local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")
+      local c = ctx[r] or ""
+      local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?") .. "\0" .. c
       local g = groups[gk]
       if not g then
-        g = { dataset = r.dataset, model = r.model, lines = {}, order = {}, base = {} }
+        g = { dataset = r.dataset, model = r.model, context = c, lines = {}, order = {}, base = {} }
         groups[gk], gorder[#gorder + 1] = g, gk
       end
       local act = tostring(r.activation or "?")
@@ -1136,7 +1259,7 @@ function results.lm_sites(records)
       lines[#lines + 1] = { label = l.label, site = l.site, points = pts }
     end
     table.sort(lines, function(p, q) return p.label < q.label end)
-    if #lines > 0 then out[#out + 1] = { dataset = g.dataset, model = g.model, lines = lines } end
+    if #lines > 0 then out[#out + 1] = { dataset = g.dataset, model = g.model, context = g.context, lines = lines } end
   end
   return out
 end
