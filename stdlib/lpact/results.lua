@@ -578,12 +578,34 @@ function results.act_own(r)
   return s / n, drift
 end
 
+-- The settings of a record that are not its activation's: those of
+-- another rounding site, a language model's attention probabilities
+-- (modes.attn, and with rounded probabilities attn_mode and the levels they
+-- use), as "key=value ..." in the variant's order; "" for the study's
+-- records. An fp32 activation has no mode, levels or STE of its own, so an
+-- fp32 record is the baseline of every variant whose records share its
+-- context, and of no other.
+local function site_context(rec)
+  local modes = modes_of(rec)
+  if type(modes) ~= "table" or modes.attn == nil then return "" end
+  local attn = tostring(modes.attn)
+  local parts = { "attn=" .. attn }
+  if attn ~= "fp32" then
+    if modes.attn_mode ~= nil then parts[#parts + 1] = "attn_mode=" .. tostring(modes.attn_mode) end
+    if modes.levels ~= nil then parts[#parts + 1] = "levels=" .. tostring(modes.levels) end
+  end
+  return table.concat(parts, " ")
+end
+
 --- Groups records into tables: {kind = "matrix", dataset=, model=,
 -- variant=, activations = {…}, formats = {…}, cells = {[act] = {[fmt] =
--- {mean=, sd=, n=, accs = {each run's, in %}, records = {…}}}}, epochs =
+-- {mean=, sd=, n=, accs = {each run's, in %}, records = {…}, and for
+-- language models bits=, bits_sd= (validation bits per character)}}}, epochs =
 -- {…}, seeds = {…}, runs = N} for records
 -- with an activation and a format, one per (dataset, model, variant); fp32
--- records join every variant of their dataset and model as its baseline.
+-- records join every variant of their dataset and model as its baseline
+-- (a language model's only those with the same attention settings: fp32
+-- records of other attention settings make tables of their own).
 -- The rest go into one {kind = "runs", records = {…}}, and records of
 -- trainings stopped by Ctrl-C (interrupted = true) into {kind =
 -- "interrupted", records = {…}}, left out of every other table.
@@ -605,18 +627,25 @@ function results.tables(records)
   -- A dataset and model trained for different numbers of epochs gets a
   -- table per epoch count (its variant says "epochs=N"): accuracies after
   -- 2 and after 5 epochs are never averaged together.
+  -- A language model's training length is its number of steps
+  -- (extra.steps): "steps=N" likewise.
+  local function length(r)
+    local st = type(r.extra) == "table" and num(r.extra.steps)
+    if st then return "steps=" .. tostring(math.tointeger(st) or st) end
+    return "epochs=" .. tostring(r.epochs)
+  end
   local ep_seen, split = {}, {}
   for _, r in ipairs(records) do
     if r.activation ~= nil and r.format ~= nil then
       local bk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")
-      local e = tostring(r.epochs)
+      local e = length(r)
       if ep_seen[bk] and ep_seen[bk] ~= e then split[bk] = true end
       ep_seen[bk] = ep_seen[bk] or e
     end
   end
   local function with_epochs(r, var)
     if not split[tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")] then return var end
-    return var .. (var ~= "" and " " or "") .. "epochs=" .. tostring(r.epochs)
+    return var .. (var ~= "" and " " or "") .. length(r)
   end
   local function group(dataset, model, var)
     local key = table.concat({ tostring(dataset or "?"), tostring(model or "?"), var }, "\0")
@@ -678,11 +707,13 @@ function results.tables(records)
     if r.activation ~= nil and r.format ~= nil then
       if tostring(r.format) == "fp32" then
         local bk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?") .. "\0" .. with_epochs(r, "")
+          .. "\0" .. site_context(r)
         base[bk] = base[bk] or {}
         table.insert(base[bk], r)
       else
         local g = group(r.dataset, r.model, with_epochs(r, variant(r)))
         g.ep = with_epochs(r, "")
+        g.ctx = site_context(r)
         add(g, r)
       end
     else
@@ -693,13 +724,14 @@ function results.tables(records)
     local joined = false
     for _, key in ipairs(order) do
       local g = groups[key]
-      if tostring(g.dataset or "?") .. "\0" .. tostring(g.model or "?") .. "\0" .. (g.ep or "") == bk then
+      if g.ep and tostring(g.dataset or "?") .. "\0" .. tostring(g.model or "?") .. "\0" .. g.ep .. "\0" .. g.ctx
+          == bk then
         for _, r in ipairs(list) do add(g, r) end
         joined = true
       end
     end
-    if not joined then   -- only fp32 runs: a table of their own
-      for _, r in ipairs(list) do add(group(r.dataset, r.model, with_epochs(r, "")), r) end
+    if not joined then   -- only fp32 runs: a table of their own, its variant their context
+      for _, r in ipairs(list) do add(group(r.dataset, r.model, with_epochs(r, site_context(r))), r) end
     end
   end
   table.sort(order)
@@ -716,7 +748,7 @@ function results.tables(records)
           cells[a][f] = { mean = m, sd = sd, n = #c.accs, accs = c.accs, records = c.recs }
           if c.rms then cells[a][f].rms, cells[a][f].hist = mean_sd(c.rms), c.hist end
           if c.own then cells[a][f].own_rms, cells[a][f].drift = mean_sd(c.own), c.drift end
-          if c.bits then cells[a][f].bits = mean_sd(c.bits) end
+          if c.bits then cells[a][f].bits, cells[a][f].bits_sd = mean_sd(c.bits) end
         end
       end
     end
@@ -955,13 +987,14 @@ function results.markdown(records, opts)
         end
       end
       if has_bits then
-        line("Validation bits per character" .. (#tb.seeds > 1 and ", mean over seeds" or "") ..
+        line("Validation bits per character" .. (#tb.seeds > 1 and ", mean ± standard deviation over seeds" or "") ..
           (base and "; in brackets the change from fp32." or "."))
         line("")
         grid(line, tb.activations, tb.formats, function(a, f)
           local c, ref = tb.cells[a][f], base and tb.cells[a][base]
           if not (c and c.bits) then return "-" end
           local s = string.format("%.4f", c.bits)
+          if c.bits_sd then s = s .. string.format(" ± %.4f", c.bits_sd) end
           if ref and ref.bits and f ~= base then s = s .. string.format(" (%+.4f)", c.bits - ref.bits) end
           return s
         end)
@@ -1079,10 +1112,27 @@ end
 -- activation, one line per site: "MLP activation" (attention in fp32),
 -- "attention probabilities" (MLP activation in fp32) and "both sites" (both
 -- in formats of one width). Each line starts at the all-fp32 run (32
--- bits) and is split by activation, levels and STE. Returns a list of
--- {dataset=, model=, lines = {{label=, site=, points = {{bits=, mean=, sd=,
--- values = {…}}, …} (by bits, descending)}, …}}, one per (dataset, model).
+-- bits) and is split by activation, the probabilities' mode (emulate,
+-- ops), levels and STE. Returns a list of
+-- {dataset=, model=, length=, lines = {{label=, site=, points = {{bits=,
+-- mean=, sd=, values = {…}}, …} (by bits, descending)}, …}}, one per
+-- (dataset, model), or per (dataset, model, number of training steps) when
+-- the records of a dataset and model were trained for different numbers of
+-- steps (length = "steps=N"; nil otherwise).
 function results.lm_sites(records)
+  local function steps_of(r)
+    local st = num(r.extra.steps)
+    return st and tostring(math.tointeger(st) or st) or "?"
+  end
+  local seen, split = {}, {}
+  for _, r in ipairs(records) do
+    if type(r) == "table" and r.interrupted ~= true and type(r.extra) == "table" and num(r.extra.val_bits_per_char)
+        and r.format ~= nil then
+      local dk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")
+      if seen[dk] and seen[dk] ~= steps_of(r) then split[dk] = true end
+      seen[dk] = seen[dk] or steps_of(r)
+    end
+  end
   local groups, gorder = {}, {}
   for _, r in ipairs(records) do
     local bits = type(r) == "table" and r.interrupted ~= true and type(r.extra) == "table" and num(r.extra.val_bits_per_char)
@@ -1092,9 +1142,11 @@ function results.lm_sites(records)
       local fmt = tostring(r.format)
       local fb, ab = format_bits(fmt), format_bits(attn)
       local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")
+      local length = split[gk] and ("steps=" .. steps_of(r)) or nil
+      if length then gk = gk .. "\0" .. length end
       local g = groups[gk]
       if not g then
-        g = { dataset = r.dataset, model = r.model, lines = {}, order = {}, base = {} }
+        g = { dataset = r.dataset, model = r.model, length = length, lines = {}, order = {}, base = {} }
         groups[gk], gorder[#gorder + 1] = g, gk
       end
       local act = tostring(r.activation or "?")
@@ -1109,6 +1161,7 @@ function results.lm_sites(records)
         table.insert(l.pts[x], bits)
       end
       local rest = {}
+      if attn ~= "fp32" and modes.attn_mode ~= nil then rest[#rest + 1] = tostring(modes.attn_mode) end
       if modes.levels ~= nil then rest[#rest + 1] = "levels " .. tostring(modes.levels) end
       if modes.ste ~= nil then rest[#rest + 1] = "STE " .. tostring(modes.ste) end
       rest = table.concat(rest, ", ")
@@ -1136,7 +1189,7 @@ function results.lm_sites(records)
       lines[#lines + 1] = { label = l.label, site = l.site, points = pts }
     end
     table.sort(lines, function(p, q) return p.label < q.label end)
-    if #lines > 0 then out[#out + 1] = { dataset = g.dataset, model = g.model, lines = lines } end
+    if #lines > 0 then out[#out + 1] = { dataset = g.dataset, model = g.model, length = g.length, lines = lines } end
   end
   return out
 end
