@@ -74,12 +74,6 @@ if o.quick then
   o.grid = { { "fp32", "fp32" }, { "fp4", "ue3m1" }, { "fp2", "ue2m0" } }
 end
 
-local function list(s)
-  if type(s) == "table" then return s end
-  local t = {}
-  for w in tostring(s):gmatch("[^,]+") do t[#t + 1] = w end
-  return t
-end
 local steps, B, ctx, d, heads, layers = o.steps, o.batch, o.ctx, o.d, o.heads, o.layers
 local nsample = o.sample
 local dropout = tonumber(o.dropout)
@@ -91,16 +85,16 @@ local configs = {}
 local pairs_ = o.grid
 if not pairs_ then
   pairs_ = {}
-  for _, f in ipairs(list(o.formats)) do
-    for _, a in ipairs(list(o.attn)) do pairs_[#pairs_ + 1] = { f, a } end
+  for _, f in ipairs(o.formats) do
+    for _, a in ipairs(o.attn) do pairs_[#pairs_ + 1] = { f, a } end
   end
 end
-for _, act in ipairs(list(o.acts)) do
+for _, act in ipairs(o.acts) do
   for _, fa in ipairs(pairs_) do
     local fmt, attn = fa[1], fa[2]
     local plain = fmt == "fp32" and attn == "fp32"
-    for li, lv in ipairs(list(o.levels)) do
-      for si, ste in ipairs(list(o.ste)) do
+    for li, lv in ipairs(o.levels) do
+      for si, ste in ipairs(o.ste) do
         if not plain or (li == 1 and si == 1) then
           for _, seed in ipairs(seeds) do
             configs[#configs + 1] = { act = act, fmt = fmt, attn = attn, levels = plain and "fixed" or lv,
@@ -143,7 +137,7 @@ if o.dry then
   return
 end
 
-local files = o.files and list(o.files) or nil
+local files = o.files and o.files or nil
 local ds = lpact.data.text { dir = o.dir, files = files }
 print(string.format("%s: %d training and %d validation characters, %d distinct bytes (%s)", ds.name,
   ds.train:numel(), ds.val:numel(), ds.vocab, ds.split))

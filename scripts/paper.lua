@@ -98,12 +98,6 @@ p:flag("--normalize", "standardise the inputs with the training set's mean and s
 p:flag("--dry", "list the configurations and an estimated wall time; train nothing")
 local o = cli.parse(p, arg)
 
-local function list(s)
-  if type(s) == "table" then return s end
-  local t = {}
-  for w in tostring(s):gmatch("[^,]+") do t[#t + 1] = w end
-  return t
-end
 
 local epochs, batch, lr = o.epochs, o.batch, o.lr
 o.acts, o.formats, o.models, o.seeds = o.act, o.format, o.model, o.seed
@@ -131,14 +125,14 @@ end
 
 local stes = o.ste
 local configs = {}
-for _, model in ipairs(list(o.models)) do
-  for _, act in ipairs(list(o.acts)) do
-    for _, fmt in ipairs(list(o.formats)) do
-      for li, lv in ipairs(list(o.levels)) do
+for _, model in ipairs(o.models) do
+  for _, act in ipairs(o.acts) do
+    for _, fmt in ipairs(o.formats) do
+      for li, lv in ipairs(o.levels) do
         for si, ste in ipairs(stes) do
           local plain = fmt == "fp32" and not o.in_fmt and not o.out_fmt
           if not plain or (li == 1 and si == 1) then   -- FP32 has no levels or STE: one baseline
-            for _, seed in ipairs(list(o.seeds)) do
+            for _, seed in ipairs(o.seeds) do
               configs[#configs + 1] = { model = model, act = act, fmt = fmt, levels = plain and "fixed" or lv,
                 ste = not plain and ste or nil, seed = math.tointeger(tonumber(seed)) }
             end
@@ -304,7 +298,7 @@ local results_list = res
 -- Mean accuracy over seeds: rows model/activation/levels (and STE when
 -- several are swept), columns formats. FP32 has neither levels nor an STE:
 -- its baseline is one per model/activation and stands in every such row.
-local fmts = list(o.formats)
+local fmts = o.formats
 local rows, order, base = {}, {}, {}
 local function add(t, k, acc)
   local cell = t[k] or { sum = 0, n = 0 }

@@ -4,16 +4,10 @@
 -- line; a refused write leaves no file. Format codes as tensors.
 local t = require "lpact.tap"
 
-local dir = os.tmpname()
-os.remove(dir)
-os.execute("mkdir -p " .. dir)
-local function errmsg(f, ...)
-  local ok, e = pcall(f, ...)
-  if ok then return "no error" end
-  return type(e) == "table" and e.msg or tostring(e)
-end
-local function spit(p, s) local f = assert(io.open(p, "wb")) f:write(s) f:close() end
-local function slurp(p) local f = io.open(p, "rb") if not f then return nil end local s = f:read("a") f:close() return s end
+local dir = t.tmpdir()
+local errmsg = t.errmsg
+local spit = t.spit
+local slurp = t.slurp
 local function ls(d)
   local out = {}
   for n in require("lfs").dir(d) do

@@ -6,11 +6,7 @@ local t = require "lpact.tap"
 local ag = require "lpact.autograd"
 local B = os.getenv("LPACT_BUILD") or "build"
 
-local function errmsg(f, ...)
-  local ok, e = pcall(f, ...)
-  if ok then return "no error" end
-  return type(e) == "table" and e.msg or tostring(e)
-end
+local errmsg = t.errmsg
 
 local x = lpact.tensor({ 1, 2, 3, 4, 5, 6, 2, 3, 4, 5, 6, 0 }, { 2, 6 })
 local y = lpact.tensor({ 2, 3, 4, 5, 6, 0, 3, 4, 5, 6, 0, 1 }, { 2, 6 })
@@ -80,9 +76,7 @@ do
 end
 
 -- training on a tiny text: the loss falls, and the same bits with 1 and 2 threads
-local dir = os.tmpname()
-os.remove(dir)
-os.execute("mkdir -p " .. dir)
+local dir = t.tmpdir()
 local path = dir .. "/tiny.txt"
 do
   local f = assert(io.open(path, "wb"))

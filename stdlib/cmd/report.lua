@@ -511,8 +511,7 @@ local function lm_figure(gp, g, out, stem)
     "set key below left",
     "set xlabel 'bits per activation (log scale)'",
     "set ylabel 'validation bits per character'",
-    "set title " .. gp_lines(tostring(g.dataset) .. ", " .. tostring(g.model) ..
-      ((g.context or "") ~= "" and (", " .. g.context) or "") ..
+    "set title " .. gp_lines(tostring(g.dataset) .. ", " .. tostring(g.model) .. (g.length and (", " .. g.length) or "") ..
       ": validation bits per character, one line per site" ..
       (multi and "\nmean ± SD over seeds" or "")),
   }, "\n")
@@ -623,7 +622,7 @@ return function(args)
         end
       end
       for _, g in ipairs(results.lm_sites(records)) do
-        local stem = "lm-" .. slug(tostring(g.dataset) .. " " .. tostring(g.model) .. " " .. (g.context or ""))
+        local stem = "lm-" .. slug(tostring(g.dataset) .. " " .. tostring(g.model) .. (g.length and (" " .. g.length) or ""))
         while used[stem] do stem = stem .. "-2" end
         used[stem] = true
         lm_figure(gp, g, out, stem)

@@ -114,10 +114,10 @@ do
       extra = { steps = steps, val_bits_per_char = bits } }
   end
   local gs = results.lm_sites { lm("fp32", 300, 3.0), lm("fp4", 300, 3.5), lm("fp32", 2000, 2.0), lm("fp4", 2000, 2.25) }
-  table.sort(gs, function(a, b) return a.context < b.context end)
+  table.sort(gs, function(a, b) return a.length < b.length end)
   t.is(#gs, 2, "two language-model figures: 300 and 2000 steps")
   local p = gs[1] and gs[1].lines[1].points
-  t.ok(gs[1].context == "steps=2000" and p[1].bits == 32 and p[1].mean == 2.0 and p[2].mean == 2.25,
+  t.ok(gs[1].length == "steps=2000" and p[1].bits == 32 and p[1].mean == 2.0 and p[2].mean == 2.25,
     "2000 steps: fp32 2.0, fp4 2.25, nothing of the 300-step runs")
 end
 
