@@ -556,7 +556,7 @@ local function comparison_figure(gp, cp, out, stem)
       .. "with yerrorlines lw 2 pt 7 title word(names, k + 1)")
 end
 
-return function(args)
+local function run(args)
   local o = cli.parse(parser(), args)
   local dir, out, figures, require_complete = o.dir, o.out, not o.no_figures, o.require_complete and true or false
   local log_counts = o.log_counts and true or false
@@ -654,3 +654,7 @@ return function(args)
   end
   return 0
 end
+
+-- The command (lpact.command calls it), and its parser for lpact submit,
+-- which checks a report job's options before the array runs.
+return setmetatable({ parser = parser }, { __call = function(_, args) return run(args) end })
