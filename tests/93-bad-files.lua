@@ -125,4 +125,29 @@ do
   one_line(out, code, 2, "submit: %-%-partition must be a Slurm name", "a partition with a space")
 end
 
+-- 7. scripts/train.lua --resume under other settings is refused: the
+-- record would claim one training made of two
+do
+  local tr = LP .. " scripts/train.lua --dataset blobs --quiet "
+  local ck = d .. "/blobs.ckpt"
+  local _, code = t.run(tr .. "--limit 200 --batch 50 --epochs 1 --save " .. ck)
+  t.is(code, 0, "one epoch saved")
+  for _, case in ipairs {
+    { "--limit 200 --batch 50 --lr 0.01", "saved with %-%-lr 0.001 %(this run: 0.01%)" },
+    { "--limit 200 --batch 50 --act tanh", "saved with %-%-act relu %(this run: tanh%)" },
+    { "--limit 200 --batch 50 --seed 7", "saved with %-%-seed 1 %(this run: 7%)" },
+    { "--limit 100 --batch 50", "saved with %-%-limit 200 %(this run: 100%)" },
+    { "--limit 200 --batch 20", "saved with %-%-batch 50 %(this run: 20%)" },
+  } do
+    local out, c = t.run(tr .. case[1] .. " --epochs 2 --resume " .. ck)
+    one_line(out, c, 2, case[2], "--resume with " .. case[1])
+  end
+  local out, c = t.run(tr .. "--limit 200 --batch 50 --epochs 2 --lr 1e-3 --wd 0.0 --resume " .. ck)
+  t.ok(c == 0 and out:match("final test accuracy"), "the same settings, spelt otherwise (1e-3, 0.0), resume")
+  -- a checkpoint of an earlier version kept the model and the seed only: those are checked
+  lpact.checkpoint.save(d .. "/old.ckpt", lpact.models.mlp { 2, 4, 2 }, nil, { epoch = 1, model = "mlp", seed = 3 })
+  out, c = t.run(tr .. "--limit 200 --epochs 2 --resume " .. d .. "/old.ckpt")
+  one_line(out, c, 2, "saved with %-%-seed 3 %(this run: 1%)", "an older checkpoint's seed is checked")
+end
+
 t.done()

@@ -565,7 +565,11 @@ local function num(v) return type(v) == "number" and v == v and v or nil end
 -- seed already say.
 local CONFIG_SKIP = { activation = true, seed = true, qact = true, epochs = true, batch = true, ["optimizer.lr"] = true }
 local LM_SETTINGS = { "steps", "ctx", "d", "heads", "layers", "dropout" }
+-- Returns the settings and their signature (the settings as one text).
+local settings_cache = setmetatable({}, { __mode = "k" })   -- record -> {settings, signature}: a report asks often
 local function settings_of(r)
+  local c = settings_cache[r]
+  if c then return c[1], c[2] end
   local s = {}
   local function put(k, v)
     if v == nil or v == json.null then return end
@@ -592,7 +596,13 @@ local function settings_of(r)
   if type(r.optimizer) ~= "table" then put("optimizer", r.optimizer) end
   if type(r.extra) == "table" then for _, k in ipairs(LM_SETTINGS) do put(k, r.extra[k]) end end
   if type(r.config) == "table" then put("", r.config) end
-  return s
+  local keys = {}
+  for k in pairs(s) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for i, k in ipairs(keys) do keys[i] = k .. "=" .. s[k] end
+  local sig = table.concat(keys, "\0")
+  settings_cache[r] = { s, sig }
+  return s, sig
 end
 
 -- Settings that follow from another one in a label (the data set's
@@ -607,17 +617,22 @@ local DERIVED = { ["data.hash"] = true, ["data.shape"] = true, ["data.train"] = 
 -- "data.limit=400 lr=0.005". Distinct settings always get distinct texts,
 -- so records trained under other settings are never averaged together.
 function results.contexts(records)
-  local groups, order = {}, {}
+  -- per dataset and model, its distinct settings (most often one: every
+  -- record's label is then "")
+  local groups, order, sig_of = {}, {}, {}
   for _, r in ipairs(records) do
     if type(r) == "table" then
       local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")
-      if not groups[gk] then groups[gk] = {} order[#order + 1] = gk end
-      table.insert(groups[gk], { r = r, s = settings_of(r) })
+      local g = groups[gk]
+      if not g then g = { sigs = {}, list = {} } groups[gk] = g order[#order + 1] = gk end
+      local st, sig = settings_of(r)
+      if not g.sigs[sig] then g.sigs[sig] = true g.list[#g.list + 1] = { sig = sig, s = st } end
+      sig_of[r] = gk .. "\0" .. sig
     end
   end
-  local out = {}
+  local label = {}   -- group and signature -> label
   for _, gk in ipairs(order) do
-    local list = groups[gk]
+    local list = groups[gk].list
     local keys, differ = {}, {}
     for _, e in ipairs(list) do for k in pairs(e.s) do keys[k] = true end end
     for k in pairs(keys) do
@@ -626,23 +641,23 @@ function results.contexts(records)
     end
     table.sort(differ)
     local function labels(skip)
-      local by_label, full, ls = {}, {}, {}
+      local by_label, ls = {}, {}
       for i, e in ipairs(list) do
-        local parts, all = {}, {}
+        local parts = {}
         for _, k in ipairs(differ) do
-          local v = k .. "=" .. (e.s[k] or "-")
-          all[#all + 1] = v
-          if not (skip and DERIVED[k]) then parts[#parts + 1] = v end
+          if not (skip and DERIVED[k]) then parts[#parts + 1] = k .. "=" .. (e.s[k] or "-") end
         end
-        local l, f = table.concat(parts, " "), table.concat(all, "\0")
-        if by_label[l] and by_label[l] ~= f then return nil end
-        by_label[l], ls[i] = f, l
+        local l = table.concat(parts, " ")
+        if by_label[l] then return nil end   -- two settings, one label: keep every setting in it
+        by_label[l], ls[i] = true, l
       end
       return ls
     end
     local ls = labels(true) or labels(false)
-    for i, e in ipairs(list) do out[e.r] = ls[i] end
+    for i, e in ipairs(list) do label[gk .. "\0" .. e.sig] = ls[i] end
   end
+  local out = {}
+  for r, k in pairs(sig_of) do out[r] = label[k] end
   return out
 end
 
@@ -1237,324 +1252,6 @@ end
 -- "steps=N" for records trained for different numbers of steps; nil
 -- otherwise).
 function results.lm_sites(records)
-  local groups, gorder = {}, {}
-  local ctx = results.contexts(records)
-  for _, r in ipairs(records) do
-    local acc = type(r) == "table" and num(r.test_acc or r.final_test_acc)
-    local modes = acc and modes_of(r)
-    if type(modes) ~= "table" then modes = nil end
-    if acc and r.activation ~= nil and r.format ~= nil and tostring(r.format) ~= "fp32" and modes and r.seed ~= nil
-        and r.interrupted ~= true then
-      local c = (ctx[r] or ""):gsub("^epochs=%S*%s*", ""):gsub("%s*epochs=%S*", "")
-      local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?") .. "\0" .. tostring(r.epochs) .. "\0" .. c
-      local g = groups[gk]
-      if not g then
-        g = { dataset = r.dataset, model = r.model, epochs = r.epochs, context = c, variants = {}, vorder = {} }
-        groups[gk], gorder[#gorder + 1] = g, gk
-      end
-      local var = variant(r)
-      local v = g.variants[var]
-      if not v then
-        v = { modes = modes, runs = {} }
-        g.variants[var], g.vorder[#g.vorder + 1] = v, var
-      end
-      v.runs[tostring(r.activation) .. "\0" .. tostring(r.format) .. "\0" .. tostring(r.seed)] = 100 * acc
-    end
-  end
-  table.sort(gorder)
-  local out = {}
-  for _, gk in ipairs(gorder) do
-    local g = groups[gk]
-    table.sort(g.vorder)
-    for i = 1, #g.vorder do
-      for j = i + 1, #g.vorder do
-        local a, b = g.variants[g.vorder[i]], g.variants[g.vorder[j]]
-        local diff_key, ndiff, rest = nil, 0, {}
-        local keys = {}
-        for k in pairs(a.modes) do keys[k] = true end
-        for k in pairs(b.modes) do keys[k] = true end
-        local sorted = {}
-        for k in pairs(keys) do sorted[#sorted + 1] = k end
-        table.sort(sorted)
-        for _, k in ipairs(sorted) do
-          if tostring(a.modes[k]) ~= tostring(b.modes[k]) then diff_key, ndiff = k, ndiff + 1
-          else rest[#rest + 1] = k .. "=" .. tostring(a.modes[k]) end
-        end
-        if ndiff == 1 and a.modes[diff_key] ~= nil and b.modes[diff_key] ~= nil then
-          local base, other = a, b
-          local bv, ov = tostring(a.modes[diff_key]), tostring(b.modes[diff_key])
-          if BASELINE[diff_key] == ov or (BASELINE[diff_key] ~= bv and ov < bv) then
-            base, other, bv, ov = b, a, ov, bv
-          end
-          local cells, acts, fmts, any = {}, {}, {}, false
-          for key, acc_b in pairs(other.runs) do
-            local acc_a = base.runs[key]
-            if acc_a then
-              local act, fmt = key:match("^(.-)%z(.-)%z")
-              cells[act] = cells[act] or {}
-              local c = cells[act][fmt]
-              if not c then
-                c = { sum = 0, n = 0, wins = 0, min = math.huge, max = -math.huge }
-                cells[act][fmt] = c
-                acts[act], fmts[fmt] = true, true
-              end
-              local d = acc_b - acc_a
-              c.sum, c.n = c.sum + d, c.n + 1
-              if d > 0 then c.wins = c.wins + 1 end
-              if d < c.min then c.min = d end
-              if d > c.max then c.max = d end
-              any = true
-            end
-          end
-          if any then
-            local al, fl = sorted_keys(acts, ACT_RANK), sorted_keys(fmts, FORMAT_RANK)
-            for _, row in pairs(cells) do
-              for _, c in pairs(row) do c.mean = c.sum / c.n c.sum = nil end
-            end
-            if g.context ~= "" then rest[#rest + 1] = g.context end
-            out[#out + 1] = { dataset = g.dataset, model = g.model, epochs = g.epochs, key = diff_key, base = bv, other = ov,
-              rest = table.concat(rest, " "), context = g.context, activations = al, formats = fl, cells = cells }
-          end
-        end
-      end
-    end
-  end
-  return out
-end
-
--- A Markdown table through line(): rows activations, columns formats,
--- each cell the text cell(activation, format) gives.
-local function grid(line, acts, fmts, cell)
-  local head, rule = { "| activation |" }, { "|---|" }
-  for _, f in ipairs(fmts) do head[#head + 1] = " " .. f .. " |" rule[#rule + 1] = "---:|" end
-  line(table.concat(head))
-  line(table.concat(rule))
-  for _, a in ipairs(acts) do
-    local row = { "| " .. a .. " |" }
-    for _, f in ipairs(fmts) do row[#row + 1] = " " .. cell(a, f) .. " |" end
-    line(table.concat(row))
-  end
-end
-
---- A comparison's title: "dataset, model: key other <word> base"
--- (word "against" by default).
-function results.comparison_title(cp, word)
-  local parts = {}
-  for _, v in ipairs { cp.dataset, cp.model } do if v ~= nil then parts[#parts + 1] = tostring(v) end end
-  local c = (cp.context or "") ~= "" and (" (" .. cp.context .. ")") or ""
-  return string.format("%s: %s %s %s %s%s", table.concat(parts, ", "), cp.key, cp.other, word or "against", cp.base, c)
-end
-
--- The Markdown lines of the paired comparisons of these records.
-local function comparison_lines(records)
-  local out = {}
-  local function line(s) out[#out + 1] = s end
-  for _, cp in ipairs(results.comparisons(records)) do
-    line("## " .. results.comparison_title(cp, "against"))
-    line("")
-    line(string.format("Change in final test accuracy (points) from %s=%s to %s=%s after %s epoch%s, paired by seed%s: " ..
-      "the mean, and in brackets on how many seeds %s is higher.", cp.key, cp.base, cp.key, cp.other,
-      tostring(cp.epochs), cp.epochs == 1 and "" or "s", cp.rest ~= "" and (" (" .. cp.rest .. ")") or "", cp.other))
-    line("")
-    grid(line, cp.activations, cp.formats, function(a, f)
-      local c = cp.cells[a][f]
-      return c and string.format("%s (%d/%d)", diff(c.mean), c.wins, c.n) or "-"
-    end)
-    line("")
-  end
-  return out
-end
-
---- The paired comparisons of these records (results.comparisons) as
--- Markdown: one table per pair of variants; "" when there are none.
-function results.comparisons_markdown(records)
-  local ls = comparison_lines(records)
-  while ls[#ls] == "" do ls[#ls] = nil end
-  return #ls > 0 and table.concat(ls, "\n") .. "\n" or ""
-end
-
---- The Markdown text of the tables of these records: per group, rows are
--- activations, columns formats, cells the final test accuracy in percent
--- (mean over seeds), with the change from FP32 in brackets when the
--- group has an fp32 column. Other runs are listed one per line.
-function results.markdown(records, opts)
-  opts = opts or {}
-  local out = {}
-  local function line(s) out[#out + 1] = s end
-  if opts.heading then line("# " .. opts.heading) line("") end
-  local others_tb, stopped_tb
-  for _, tb in ipairs(results.tables(records)) do
-    if tb.kind == "matrix" then
-      local base = nil
-      for _, f in ipairs(tb.formats) do if f == "fp32" then base = f end end
-      line("## " .. title(tb))
-      line("")
-      line("Final test accuracy (%)" .. (#tb.seeds > 1 and ", mean ± standard deviation over seeds" or "") ..
-        (base and "; in brackets the change from fp32." or "."))
-      line("")
-      grid(line, tb.activations, tb.formats, function(a, f)
-        local c, ref = tb.cells[a][f], base and tb.cells[a][base]
-        local s = pct(c and c.mean)
-        if c and c.sd then s = s .. " ± " .. string.format("%.2f", c.sd) end
-        if c and ref and f ~= base then s = s .. " (" .. diff(c.mean - ref.mean) .. ")" end
-        return s
-      end)
-      line("")
-      local has_bits = false
-      for _, f in ipairs(tb.formats) do
-        for _, a in ipairs(tb.activations) do
-          if tb.cells[a][f] and tb.cells[a][f].bits then has_bits = true end
-        end
-      end
-      if has_bits then
-        line("Validation bits per character" .. (#tb.seeds > 1 and ", mean ± standard deviation over seeds" or "") ..
-          (base and "; in brackets the change from fp32." or "."))
-        line("")
-        grid(line, tb.activations, tb.formats, function(a, f)
-          local c, ref = tb.cells[a][f], base and tb.cells[a][base]
-          if not (c and c.bits) then return "-" end
-          local s = string.format("%.4f", c.bits)
-          if c.bits_sd then s = s .. string.format(" ± %.4f", c.bits_sd) end
-          if ref and ref.bits and f ~= base then s = s .. string.format(" (%+.4f)", c.bits - ref.bits) end
-          return s
-        end)
-        line("")
-      end
-      local qf = {}
-      for _, f in ipairs(tb.formats) do
-        for _, a in ipairs(tb.activations) do
-          if tb.cells[a][f] and tb.cells[a][f].rms then qf[#qf + 1] = f break end
-        end
-      end
-      if #qf > 0 then
-        line("RMS error of the quantized activations against f in float64 on test inputs" ..
-          ", mean over layers" .. (#tb.seeds > 1 and " and seeds." or "."))
-        line("")
-        grid(line, tb.activations, qf, function(a, f)
-          local c = tb.cells[a][f]
-          return (c and c.rms) and string.format("%.4g", c.rms) or "-"
-        end)
-        line("")
-      end
-      local lf = {}
-      for _, f in ipairs(tb.formats) do
-        for _, a in ipairs(tb.activations) do
-          if tb.cells[a][f] and tb.cells[a][f].own_rms then lf[#lf + 1] = f break end
-        end
-      end
-      if #lf > 0 then
-        line("Learned levels apart from rounding: `own` is the RMS error of the format's own levels on the same " ..
-          "inputs (rounding alone), `learned` the learned function's RMS difference from f (the table above), " ..
-          "then the level that moved furthest from the format's value, `format value → learned`" ..
-          (#tb.seeds > 1 and "; RMS means over layers and seeds, the furthest level over both." or "; RMS means over layers."))
-        line("")
-        grid(line, tb.activations, lf, function(a, f)
-          local c = tb.cells[a][f]
-          if not (c and c.own_rms) then return "-" end
-          local s = string.format("own %.4g, learned %s", c.own_rms, c.rms and string.format("%.4g", c.rms) or "-")
-          if c.drift then s = s .. string.format(", %s → %s", num_text(c.drift.level), num_text(c.drift.learned)) end
-          return s
-        end)
-        line("")
-      end
-      local ep = {}
-      for _, e in ipairs(tb.epochs) do ep[#ep + 1] = tostring(e) end
-      line(string.format("%d run%s; epochs: %s; seeds: %s.", tb.runs, tb.runs == 1 and "" or "s",
-        #ep > 0 and table.concat(ep, ", ") or "-", #tb.seeds > 0 and table.concat(tb.seeds, ", ") or "-"))
-      line("")
-    elseif tb.kind == "runs" then
-      others_tb = tb
-    else
-      stopped_tb = tb
-    end
-  end
-  for _, l in ipairs(comparison_lines(records)) do line(l) end
-  do
-    local tb = others_tb
-    if tb then
-      line("## Other runs")
-      line("")
-      line("| run | model | dataset | seed | epochs | test acc (%) | s/epoch |")
-      line("|---|---|---|---:|---:|---:|---:|")
-      for _, r in ipairs(tb.records) do
-        local s = mean_secs(r)
-        line(string.format("| %s | %s | %s | %s | %s | %s | %s |", run_id(r),
-          tostring(r.model or "-"), tostring(r.dataset or "-"), tostring(r.seed or "-"), tostring(r.epochs or "-"),
-          pct(num(r.test_acc) and 100 * r.test_acc), s and string.format("%.2f", s) or "-"))
-      end
-      line("")
-    end
-  end
-  if stopped_tb then
-    line("## Interrupted runs")
-    line("")
-    line("Stopped by Ctrl-C before their last epoch; left out of the tables above (the same sweep command trains them again).")
-    line("")
-    line("| run | model | dataset | seed | epochs done | of |")
-    line("|---|---|---|---:|---:|---:|")
-    for _, r in ipairs(stopped_tb.records) do
-      line(string.format("| %s | %s | %s | %s | %s | %s |", run_id(r), tostring(r.model or "-"),
-        tostring(r.dataset or "-"), tostring(r.seed or "-"), tostring(r.epochs or "-"), tostring(r.epochs_planned or "-")))
-    end
-    line("")
-  end
-  while out[#out] == "" do out[#out] = nil end
-  return table.concat(out, "\n") .. "\n"
-end
-
-local function final_loss(r)
-  if num(r.final_loss) then return r.final_loss end
-  if num(r.loss) then return r.loss end
-  if type(r.loss) == "table" then return num(r.loss[#r.loss]) end
-end
-
-local function peak_kb(r)
-  if math.type(r.peak_memory_kb) == "integer" then return r.peak_memory_kb end
-  if num(r.peak_memory) then return math.tointeger(r.peak_memory // 1024) end
-end
-
-local function csv_field(v)
-  v = v == nil and "" or tostring(v)
-  if v:find('[,"\n\r]') then v = '"' .. v:gsub('"', '""') .. '"' end
-  return v
-end
-
--- Bits per value of a format spec ("fp32" 32, "fp4" 4, "ue3m1" 4), or nil.
-local function format_bits(spec)
-  if spec == nil then return nil end
-  local ok, f = pcall(lpact.format, tostring(spec))
-  return ok and f:info().bits or nil
-end
-
---- Language-model records (scripts/lm.lua: extra.val_bits_per_char, the
--- MLP activation's format in `format`, the attention probabilities' in
--- modes.attn) as lines of validation bits per character against bits per
--- activation, one line per site: "MLP activation" (attention in fp32),
--- "attention probabilities" (MLP activation in fp32) and "both sites" (both
--- in formats of one width). Each line starts at the all-fp32 run (32
--- bits) and is split by activation, the probabilities' mode (emulate,
--- ops), levels and STE. Returns a list of
--- {dataset=, model=, length=, lines = {{label=, site=, points = {{bits=,
--- mean=, sd=, values = {…}}, …} (by bits, descending)}, …}}, one per
--- (dataset, model), or per (dataset, model, settings) when the records of a
--- dataset and model differ in a setting besides activation, format, modes
--- and seed (length = the settings as results.contexts gives them,
--- "steps=N" for records trained for different numbers of steps; nil
--- otherwise).
-function results.lm_sites(records)
-  local function steps_of(r)
-    local st = num(r.extra.steps)
-    return st and tostring(math.tointeger(st) or st) or "?"
-  end
-  local seen, split = {}, {}
-  for _, r in ipairs(records) do
-    if type(r) == "table" and r.interrupted ~= true and type(r.extra) == "table" and num(r.extra.val_bits_per_char)
-        and r.format ~= nil then
-      local dk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")
-      if seen[dk] and seen[dk] ~= steps_of(r) then split[dk] = true end
-      seen[dk] = seen[dk] or steps_of(r)
-    end
-  end
   local groups, gorder = {}, {}
   local lm = {}
   for _, r in ipairs(records) do
