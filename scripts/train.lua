@@ -110,8 +110,9 @@ local settings = { model = o.model, act = o.act, batch = o.batch, seed = o.seed,
 
 local start, prior = 1, nil
 if o.resume then
-  local saved = lpact.checkpoint.inspect(o.resume).meta
-  if type(saved) ~= "table" then saved = {} end
+  local meta = lpact.checkpoint.load(o.resume, model, opt)
+  -- (after the load, which names a model of another shape first)
+  local saved = type(meta) == "table" and meta or {}
   local full = type(saved.settings) == "table"   -- older checkpoints kept the model and the seed only
   local was = full and saved.settings or { model = saved.model, seed = saved.seed }
   local keys, differ = {}, {}
@@ -131,7 +132,6 @@ if o.resume then
     lpact.fail(string.format("%s was saved with %s; resume it with the settings that made it", o.resume,
       table.concat(differ, ", ")))
   end
-  local meta = lpact.checkpoint.load(o.resume, model, opt)
   start = (math.tointeger(meta and meta.epoch) or 0) + 1
   -- the history of the epochs before the resume (checkpoints of this script keep it)
   if meta and type(meta.history) == "table" and #meta.history == start - 1 then prior = meta.history end

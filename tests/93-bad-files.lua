@@ -145,7 +145,10 @@ do
   local out, c = t.run(tr .. "--limit 200 --batch 50 --epochs 2 --lr 1e-3 --wd 0.0 --resume " .. ck)
   t.ok(c == 0 and out:match("final test accuracy"), "the same settings, spelt otherwise (1e-3, 0.0), resume")
   -- a checkpoint of an earlier version kept the model and the seed only: those are checked
-  lpact.checkpoint.save(d .. "/old.ckpt", lpact.models.mlp { 2, 4, 2 }, nil, { epoch = 1, model = "mlp", seed = 3 })
+  local m = lpact.models.mlp { 2, 64, 64, 3, act = "relu", seed = 1 }   -- blobs: 2 features, 3 classes
+  local opt = lpact.optim.Adam(m:parameters(), { lr = 1e-3 })
+  lpact.checkpoint.load(ck, m, opt)
+  lpact.checkpoint.save(d .. "/old.ckpt", m, opt, { epoch = 1, model = "mlp", seed = 3 })
   out, c = t.run(tr .. "--limit 200 --epochs 2 --resume " .. d .. "/old.ckpt")
   one_line(out, c, 2, "saved with %-%-seed 3 %(this run: 1%)", "an older checkpoint's seed is checked")
 end

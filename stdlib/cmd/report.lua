@@ -592,11 +592,23 @@ local function run(args)
   local extra = results.status_markdown(status, rejected)
   if extra ~= "" then md = md .. "\n" .. extra end
   pending = {}
+  -- Ctrl-C, SIGTERM or SIGHUP while the outputs are staged: the staged
+  -- files are removed and nothing is renamed into place (a signal's
+  -- default action would leave the temporary files behind)
+  local engine = lpact.engine
+  local soft = engine.catch_interrupt(true)
+  local function stop_if_signalled()
+    if engine.interrupted() or engine.signal() then
+      local sig = engine.signal() or 2
+      lpact.fail(string.format("report: stopped by signal %d; nothing written", sig), 128 + sig)
+    end
+  end
   local okw, werr = pcall(function()
     stage_text(out .. "/report.md", md)
     stage_text(out .. "/report.csv", results.csv(records))
     stage_text(out .. "/report.tex", results.latex(records))
     stage_text(out .. "/runs.csv", results.runs_csv(records))
+    stop_if_signalled()
     local shown = {}
     if figures then
       local used = {}
@@ -606,16 +618,21 @@ local function run(args)
           while used[stem] do stem = stem .. "-2" end
           used[stem] = true
           accuracy_figure(gp, tb, out, stem)
+          stop_if_signalled()
           shown[#shown + 1] = "figure: " .. out .. "/" .. stem .. ".png, .svg, .pdf\n"
           local cstem = "curves" .. stem:sub(4)
           while used[cstem] do cstem = cstem .. "-2" end
-          if curves_figure(gp, tb, out, cstem) then
+          local drew = curves_figure(gp, tb, out, cstem)
+          stop_if_signalled()
+          if drew then
             used[cstem] = true
             shown[#shown + 1] = "figure: " .. out .. "/" .. cstem .. ".png, .svg, .pdf\n"
           end
           local estem = "err" .. stem:sub(4)
           while used[estem] do estem = estem .. "-2" end
-          if error_figure(gp, tb, out, estem, log_counts) then
+          drew = error_figure(gp, tb, out, estem, log_counts)
+          stop_if_signalled()
+          if drew then
             used[estem] = true
             shown[#shown + 1] = "figure: " .. out .. "/" .. estem .. ".png, .svg, .pdf\n"
           end
@@ -626,6 +643,7 @@ local function run(args)
         while used[stem] do stem = stem .. "-2" end
         used[stem] = true
         lm_figure(gp, g, out, stem)
+        stop_if_signalled()
         shown[#shown + 1] = "figure: " .. out .. "/" .. stem .. ".png, .svg, .pdf\n"
       end
       for _, cp in ipairs(results.comparisons(records)) do
@@ -634,9 +652,11 @@ local function run(args)
         while used[stem] do stem = stem .. "-2" end
         used[stem] = true
         comparison_figure(gp, cp, out, stem)
+        stop_if_signalled()
         shown[#shown + 1] = "figure: " .. out .. "/" .. stem .. ".png, .svg, .pdf\n"
       end
     end
+    stop_if_signalled()
     for _, p in ipairs(pending) do lpact.engine.rename(p[1], p[2]) end
     pending = {}
     lpact.sys.fsync_dir(out)
@@ -646,8 +666,12 @@ local function run(args)
   if not okw then
     for _, p in ipairs(pending) do os.remove(p[1]) end
     pending = {}
+    local okf, ferr = pcall(stop_if_signalled)   -- gnuplot killed by the same Ctrl-C: say so, not that gnuplot failed
+    engine.catch_interrupt(soft)
+    if not okf then error(ferr, 0) end
     error(werr, 0)
   end
+  engine.catch_interrupt(soft)
   if require_complete and (#status.missing > 0 or #status.failed > 0 or #status.interrupted > 0) then
     lpact.fail(string.format("report: the sweep is not complete: %d of %d configurations done (%d missing, %d failed, %d interrupted)",
       status.done, status.grid, #status.missing, #status.failed, #status.interrupted), 1)

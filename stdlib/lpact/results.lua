@@ -165,8 +165,9 @@ end
 function results.read(path)
   local f, err = io.open(path, "rb")
   if not f then lpact.fail(string.format("%s: cannot open: %s", path, (err or ""):gsub("^[^:]*: ", "")), 1) end
-  local s = f:read("a")
+  local s, rerr = f:read("a")
   f:close()
+  if not s then lpact.fail(string.format("%s: cannot read: %s", path, tostring(rerr):gsub("^[^:]*: ", "")), 1) end
   local ok, v = pcall(json.decode, s)
   if not ok then lpact.fail(path .. ": " .. tostring(v), 1) end
   return v
@@ -678,6 +679,23 @@ local function mean_sd(xs)
   return m, n > 1 and math.sqrt(q / (n - 1)) or nil
 end
 
+-- A histogram {edges, counts} as qact.act_errors writes it: n counts
+-- (whole numbers >= 0) between n + 1 ascending finite edges. A record's
+-- histogram of another shape (edited, cut short) is not drawn: gnuplot
+-- would fail on it, or draw bins against the wrong edges.
+local function valid_hist(h)
+  if type(h) ~= "table" or type(h.edges) ~= "table" or type(h.counts) ~= "table" then return false end
+  local edges, counts = h.edges, h.counts
+  if #counts < 1 or #edges ~= #counts + 1 then return false end
+  for i, e in ipairs(edges) do
+    if type(e) ~= "number" or e ~= e or e == math.huge or e == -math.huge or (i > 1 and e < edges[i - 1]) then return false end
+  end
+  for _, c in ipairs(counts) do
+    if type(c) ~= "number" or c < 0 or c ~= math.floor(c) or c == math.huge then return false end
+  end
+  return true
+end
+
 --- The mean over a record's quantized layers of the RMS error of their
 -- output against f on test inputs (its act_errors), or nil.
 function results.act_rms(r)
@@ -814,11 +832,10 @@ function results.tables(records)
       -- the histogram of the first layer, from the lowest seed
       local e1 = r.act_errors[1]
       local sd = num(r.seed) or math.huge
-      if type(e1.hist) == "table" and type(e1.hist.edges) == "table" and type(e1.hist.counts) == "table"
-          and (not c.hist or sd < c.hist.seed) then
+      if valid_hist(e1.hist) and (not c.hist or sd < c.hist.seed) then
         c.hist = { edges = e1.hist.edges, counts = e1.hist.counts, seed = sd, describe = e1.describe }
         local oh = type(e1.own) == "table" and e1.own.hist
-        if type(oh) == "table" and type(oh.edges) == "table" and type(oh.counts) == "table" then
+        if valid_hist(oh) then
           c.hist.own = { edges = oh.edges, counts = oh.counts }   -- the format's own levels, same inputs
         end
       end
