@@ -377,7 +377,10 @@ function results.sweep_status(dir, records)
         local ok, c = pcall(results.read, dir .. "/" .. id .. ".claim")
         if ok and type(c) == "table" then claimed = tostring(c.host) .. ":" .. tostring(c.pid) end
       end
-      st.missing[#st.missing + 1] = { id = id, name = grid[id].name, claimed = claimed }
+      -- a record file that is there but not a valid record (cut short,
+      -- edited): a sweep takes the configuration for done by its name
+      st.missing[#st.missing + 1] = { id = id, name = grid[id].name, claimed = claimed,
+        rejected = present[id .. ".json"] or nil }
     end
   end
   -- records of different lpact revisions in one (dataset, model) table
@@ -426,7 +429,9 @@ function results.status_markdown(st, rejected)
       complete and "." or string.format(": %d missing, %d failed, %d interrupted.", #st.missing, #st.failed, #st.interrupted)))
     line("")
     for _, c in ipairs(st.missing) do
-      line("- missing: `" .. c.id .. "`" .. (c.claimed and (" (claimed by " .. c.claimed .. ")") or ""))
+      line("- missing: `" .. c.id .. "`" .. (c.claimed and (" (claimed by " .. c.claimed .. ")") or "")
+        .. (c.rejected and (" (its record `" .. c.id .. ".json` is rejected, above; a sweep takes the file for done: "
+          .. "delete it and run the sweep again to train it)") or ""))
     end
     for _, c in ipairs(st.failed) do line("- failed: `" .. c.id .. "`: " .. c.error) end
     for _, c in ipairs(st.interrupted) do
@@ -1051,13 +1056,19 @@ end
 
 -- A Markdown table through line(): rows activations, columns formats,
 -- each cell the text cell(activation, format) gives.
+-- A name from a record as Markdown table text: '|' escaped, control
+-- characters (a newline) as spaces, so a hand-made name cannot split a row.
+local function md_cell(s)
+  return (tostring(s):gsub("%c", " "):gsub("|", "\\|"))
+end
+
 local function grid(line, acts, fmts, cell)
   local head, rule = { "| activation |" }, { "|---|" }
-  for _, f in ipairs(fmts) do head[#head + 1] = " " .. f .. " |" rule[#rule + 1] = "---:|" end
+  for _, f in ipairs(fmts) do head[#head + 1] = " " .. md_cell(f) .. " |" rule[#rule + 1] = "---:|" end
   line(table.concat(head))
   line(table.concat(rule))
   for _, a in ipairs(acts) do
-    local row = { "| " .. a .. " |" }
+    local row = { "| " .. md_cell(a) .. " |" }
     for _, f in ipairs(fmts) do row[#row + 1] = " " .. cell(a, f) .. " |" end
     line(table.concat(row))
   end
@@ -1077,7 +1088,7 @@ local function comparison_lines(records)
   local out = {}
   local function line(s) out[#out + 1] = s end
   for _, cp in ipairs(results.comparisons(records)) do
-    line("## " .. results.comparison_title(cp, "against"))
+    line("## " .. results.comparison_title(cp, "against"):gsub("%c", " "))
     line("")
     line(string.format("Change in final test accuracy (points) from %s=%s to %s=%s after %s epoch%s, paired by seed%s: " ..
       "the mean, and in brackets on how many seeds %s is higher.", cp.key, cp.base, cp.key, cp.other,
@@ -1114,7 +1125,7 @@ function results.markdown(records, opts)
     if tb.kind == "matrix" then
       local base = nil
       for _, f in ipairs(tb.formats) do if f == "fp32" then base = f end end
-      line("## " .. title(tb))
+      line("## " .. title(tb):gsub("%c", " "))
       line("")
       line("Final test accuracy (%)" .. (#tb.seeds > 1 and ", mean ± standard deviation over seeds" or "") ..
         (base and "; in brackets the change from fp32." or "."))
