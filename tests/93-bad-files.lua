@@ -96,6 +96,26 @@ do
   one_line(out, code, 1, "entry 1 has no out_bits", "an output bit pattern that is not hex")
 end
 
+-- 4b. a float64 array with a finite value beyond float32's range: refused
+-- (it became an infinity); the midpoint above FLT_MAX rounds up, just
+-- below it rounds to FLT_MAX; NaN and infinities stay
+do
+  local path = d .. "/f64.npy"
+  local function with(values)
+    lpact.save_npy(lpact.tensor { 0, 0, 0 }, path, { dtype = "float64" })
+    local s = t.slurp(path)
+    t.spit(path, s:sub(1, #s - 24) .. string.pack("<ddd", table.unpack(values)))
+    return t.run(LP .. " -e " .. sh("local x = lpact.load_npy('" .. path .. "') io.write(x:get(1), ' ', x:get(2), ' ', x:get(3))"))
+  end
+  local out, code = with { 1, 1e300, 2 }
+  one_line(out, code, 1, "float64 element 1 is 1%.0000000000000001e%+300, beyond float32's range", "1e300 refused (was inf)")
+  out, code = with { 0x1.ffffffp127, 0, 0 }
+  one_line(out, code, 1, "float64 element 0 is 3%.4028235677973366e%+38, beyond", "the midpoint above FLT_MAX refused")
+  out, code = with { 0x1.fffffefffffffp127, -1 / 0, 0 / 0 }
+  t.ok(code == 0 and out:match("^3%.4028234663853e%+38 %-inf %-?nan$") ~= nil,
+    "just below the midpoint: FLT_MAX; -inf and NaN stay (" .. out .. ")")
+end
+
 -- 5. an empty file or folder name on a command line: refused before any work
 for _, case in ipairs {
   { "scripts/paper.lua --out '' --dry", "paper.lua: %-%-out: a file or folder name expected, got ''" },
