@@ -43,9 +43,10 @@ do
   for _, case in ipairs { { "TERM", 15 }, { "HUP", 1 }, { "INT", 2 } } do
     local mark, out = d .. "/mark-" .. case[1], d .. "/out-" .. case[1]
     os.execute("mkdir -p " .. mark .. " " .. out)
-    os.execute(string.format("(MARK=%s LPACT_GNUPLOT=%s %s report %s -o %s >%s/log 2>&1 & echo $! >%s/pid; wait $!; echo $? >%s/rc) &",
-      mark, fake, LP, res, out, mark, mark, mark))
-    t.ok(wait_for(mark .. "/started"), "SIG" .. case[1] .. ": the report reaches its first figure")
+    -- pid and rc are written to another name and moved: a file seen is whole
+    os.execute(string.format("(MARK=%s LPACT_GNUPLOT=%s %s report %s -o %s >%s/log 2>&1 & echo $! >%s/p; mv %s/p %s/pid; "
+      .. "wait $!; echo $? >%s/r; mv %s/r %s/rc) &", mark, fake, LP, res, out, mark, mark, mark, mark, mark, mark, mark))
+    t.ok(wait_for(mark .. "/started") and wait_for(mark .. "/pid"), "SIG" .. case[1] .. ": the report reaches its first figure")
     os.execute("kill -" .. case[1] .. " " .. (t.slurp(mark .. "/pid") or ""):gsub("%s", ""))
     t.spit(mark .. "/go", "")
     wait_for(mark .. "/rc")
@@ -61,9 +62,10 @@ end
 do
   local mark = d .. "/loop"
   os.execute("mkdir -p " .. mark)
-  os.execute(string.format("(%s -e 'io.open(\"%s/started\", \"w\"):close() while true do end' >%s/log 2>&1 & echo $! >%s/pid; wait $!; echo $? >%s/rc) &",
-    LP, mark, mark, mark, mark))
+  os.execute(string.format("(%s -e 'io.open(\"%s/started\", \"w\"):close() while true do end' >%s/log 2>&1 & "
+    .. "echo $! >%s/p; mv %s/p %s/pid; wait $!; echo $? >%s/r; mv %s/r %s/rc) &", LP, mark, mark, mark, mark, mark, mark, mark, mark))
   wait_for(mark .. "/started")
+  wait_for(mark .. "/pid")
   os.execute("kill -INT " .. (t.slurp(mark .. "/pid") or ""):gsub("%s", ""))
   wait_for(mark .. "/rc")
   t.is(tonumber(t.slurp(mark .. "/rc")), 130, "Ctrl-C stops a script with status 130")
