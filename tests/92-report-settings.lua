@@ -82,6 +82,20 @@ do
   t.is(n, 5, "five tables: fixed and learnable at two rates, fixed at limit 400")
 end
 
+-- a record of an older script (no config) beside a sweep's records of the
+-- same settings: kept apart as config=none, not by every config setting
+-- it lacks (which gave titles, and figure names, of hundreds of characters)
+do
+  local old = {}
+  for k, v in pairs(recs[3]) do old[k] = v end
+  old.config, old.id, old.test_acc, old.accuracy = nil, "old", 0.9, { 0.45, 0.9 }
+  local by = {}
+  for _, tb in ipairs(results.tables { recs[1], recs[3], old }) do by[tb.variant] = tb end
+  local a, b = by["levels=fixed mode=emulate config=full"], by["levels=fixed mode=emulate config=none"]
+  t.ok(a and b and a.cells.relu.fp4.mean == 40 and b.cells.relu.fp4.mean == 90,
+    "the older record in a table of its own, labelled config=none (40 and 90 not averaged)")
+end
+
 -- records that agree on every setting keep the plain variant
 do
   local same = { recs[1], recs[3], recs[5] }
@@ -164,6 +178,30 @@ do
     "'|' escaped and a newline a space: each name in its own cell")
   t.like(md, "%- missing: `cut` %(its record `cut%.json` is rejected, above; a sweep takes the file for done: "
     .. "delete it and run the sweep again to train it%)", "a cut-short record of the grid: missing, with what to do")
+  os.execute("rm -rf " .. d)
+end
+
+-- a title longer than a file name may be (settings of long values): the
+-- figures are written under names cut to 150 characters and a hash; the
+-- records hold no losses, so the curves have no loss row (its range was
+-- [inf:-inf] and gnuplot failed, losing the whole report)
+do
+  local d = tmpdir()
+  for i, ch in ipairs { "x", "y" } do
+    for _, fmt in ipairs { "fp32", "fp4" } do
+      local r = rec("relu", fmt, fmt == "fp4" and "fixed" or nil, 1, 0.5 + i / 10, 0.001, 500)
+      r.config.tag = string.rep(ch, 300)
+      r.id = ch .. fmt
+      spit(d .. "/" .. r.id .. ".json", json.encode(r))
+    end
+  end
+  local p = io.popen(LP .. " report " .. d .. " 2>&1; echo \"exit=$?\"")
+  local out = p:read("a")
+  p:close()
+  local longest = 0
+  for name in out:gmatch("figure: [^\n]*/([^/\n]+)%.png") do longest = math.max(longest, #name + 4) end
+  t.ok(out:match("exit=0") and longest > 0 and longest <= 170,
+    "the report is written; its longest figure name has " .. longest .. " characters")
   os.execute("rm -rf " .. d)
 end
 

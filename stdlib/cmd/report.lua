@@ -72,6 +72,10 @@ end
 
 local function slug(s)
   local r = s:lower():gsub("[^%w%.]+", "-"):gsub("^%-+", ""):gsub("%-+$", "")
+  -- a file name stays well under the 255 bytes a file system allows (a
+  -- table of many differing settings has a long title): cut, and told
+  -- apart by the hash of the whole
+  if #r > 150 then r = r:sub(1, 137) .. "-" .. lpact.sys.hash(r):sub(1, 12) end
   return r ~= "" and r or "results"
 end
 
@@ -446,9 +450,17 @@ local function curves_figure(gp, tb, out, stem)
     end
   end
   if maxep < 2 then return nil end
+  -- a row no record has numbers for (records without losses) is left out:
+  -- its range would be [inf:-inf], which gnuplot refuses
+  local kept, kept_blocks = {}, {}
+  for ri, row in ipairs(rows) do
+    if row.lo <= row.hi then kept[#kept + 1], kept_blocks[#kept + 1] = row, blocks[ri] end
+  end
+  if #kept == 0 then return nil end
+  rows, blocks = kept, kept_blocks
   local body = {}
   local function b(x) body[#body + 1] = x end
-  b("set multiplot layout 2," .. #fmts .. " title " ..
+  b("set multiplot layout " .. #rows .. "," .. #fmts .. " title " ..
     gp_quote(results.table_title(tb) .. ": training curves, mean over seeds (solid: training, dashed: test)"))
   b("set xlabel 'epoch'")
   b(string.format("set xrange [0.8:%.1f]", maxep + 0.2))
@@ -471,7 +483,8 @@ local function curves_figure(gp, tb, out, stem)
     end
   end
   b("unset multiplot")
-  return draw(gp, out, stem, math.max(1200, 380 * #fmts), 820, table.concat(pre, "\n"), table.concat(body, "\n"))
+  return draw(gp, out, stem, math.max(1200, 380 * #fmts), #rows == 2 and 820 or 440, table.concat(pre, "\n"),
+    table.concat(body, "\n"))
 end
 
 -- Draws the language-model figure of one (dataset, model) group of

@@ -602,6 +602,7 @@ local function settings_of(r)
   if type(r.optimizer) ~= "table" then put("optimizer", r.optimizer) end
   if type(r.extra) == "table" then for _, k in ipairs(LM_SETTINGS) do put(k, r.extra[k]) end end
   if type(r.config) == "table" then put("", r.config) end
+  s.config = type(r.config) == "table" and "full" or "none"   -- records of older scripts have none
   local keys = {}
   for k in pairs(s) do keys[#keys + 1] = k end
   table.sort(keys)
@@ -615,6 +616,12 @@ end
 -- content hash and sizes from its limit, say): left out of a label when
 -- the labels stay distinct without them.
 local DERIVED = { ["data.hash"] = true, ["data.shape"] = true, ["data.train"] = true, ["data.test"] = true }
+
+-- The settings every record has (the rest come from a sweep record's
+-- config): a record without a config is told apart from those with one
+-- by `config=none`, not by every setting of theirs it lacks.
+local TOP_SETTING = { epochs = true, lr = true, batch = true, optimizer = true, config = true }
+for _, k in ipairs(LM_SETTINGS) do TOP_SETTING[k] = true end
 
 --- The settings that tell apart records of one dataset and model that
 -- differ in more than activation, format, modes and seed (lr, batch,
@@ -642,8 +649,14 @@ function results.contexts(records)
     local keys, differ = {}, {}
     for _, e in ipairs(list) do for k in pairs(e.s) do keys[k] = true end end
     for k in pairs(keys) do
-      local first = list[1].s[k]
-      for _, e in ipairs(list) do if e.s[k] ~= first then differ[#differ + 1] = k break end end
+      -- a config setting is compared among the records that have a config
+      local first, seen = nil, false
+      for _, e in ipairs(list) do
+        if TOP_SETTING[k] or e.s.config == "full" then
+          if not seen then first, seen = e.s[k], true
+          elseif e.s[k] ~= first then differ[#differ + 1] = k break end
+        end
+      end
     end
     table.sort(differ)
     local function labels(skip)
@@ -651,7 +664,9 @@ function results.contexts(records)
       for i, e in ipairs(list) do
         local parts = {}
         for _, k in ipairs(differ) do
-          if not (skip and DERIVED[k]) then parts[#parts + 1] = k .. "=" .. (e.s[k] or "-") end
+          if not (skip and DERIVED[k]) and (TOP_SETTING[k] or e.s.config == "full") then
+            parts[#parts + 1] = k .. "=" .. (e.s[k] or "-")
+          end
         end
         local l = table.concat(parts, " ")
         if by_label[l] then return nil end   -- two settings, one label: keep every setting in it
