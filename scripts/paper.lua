@@ -209,9 +209,15 @@ if o.dry then
   return
 end
 
--- --workers N: N copies of this command, each a worker on the folder.
+-- --workers N: N copies of this command, each a worker on the folder;
+-- no more than there are configurations (a worker more would only wait).
 if nworkers then
   local sys = lpact.sys
+  if nworkers > #configs then
+    print(string.format("--workers %d: %d configuration%s, so %d worker%s", nworkers, #configs,
+      #configs == 1 and "" or "s", #configs, #configs == 1 and "" or "s"))
+    nworkers = #configs
+  end
   local argv = { arg[-1] or "lpact", arg[0] }
   local j = 1
   while j <= #arg do
@@ -225,7 +231,11 @@ if nworkers then
     local a = { table.unpack(argv) }
     a[#a + 1], a[#a + 2] = "--worker", (o.worker and (o.worker .. "-") or "") .. "w" .. w
     local pid, err = sys.spawn(a)
-    if not pid then lpact.fail("paper.lua: " .. tostring(err), 1) end
+    if not pid then
+      for _, q in ipairs(pids) do sys.kill(q, 15) end   -- the ones started stop after their batch
+      for _, q in ipairs(pids) do sys.wait(q) end
+      lpact.fail("paper.lua: " .. tostring(err), 1)
+    end
     pids[#pids + 1] = pid
   end
   local engine = lpact.engine

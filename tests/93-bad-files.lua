@@ -173,4 +173,25 @@ do
   one_line(out, c, 2, "saved with %-%-seed 3 %(this run: 1%)", "an older checkpoint's seed is checked")
 end
 
+-- 8. sweeps: LPACT_CLAIM_TIMEOUT that is not a number of seconds above the
+-- heartbeat is refused when the worker starts (5 s took live workers'
+-- claims from them at every heartbeat); --workers beyond the grid's size
+-- starts one worker per configuration (--workers 100000 forked 100000)
+do
+  local base = LP .. " scripts/paper.lua --data builtin --limit 60 --epochs 1 --model mlp --act relu --format fp4 "
+    .. "--levels fixed --seed 1 --batch 30 --out " .. d .. "/sweep"
+  for _, v in ipairs { "5", "0", "-1", "abc", "nan" } do
+    local out, code = t.run("LPACT_CLAIM_TIMEOUT=" .. v .. " " .. base)
+    one_line(out:gsub("^[^\n]*configurations?[^\n]*\n", ""), code, 2,
+      "LPACT_CLAIM_TIMEOUT must be a number of seconds above the 20%-s heartbeat, got '" .. v:gsub("%p", "%%%0") .. "'",
+      "LPACT_CLAIM_TIMEOUT=" .. v .. " refused")
+  end
+  -- (3, not 100000: a test run without the fix must not fork that many)
+  local out, code = t.run("LPACT_CLAIM_TIMEOUT=60 " .. base .. " --workers 3")
+  t.ok(code == 0 and out:match("%-%-workers 3: 1 configuration, so 1 worker") ~= nil,
+    "--workers 3 on one configuration starts one worker [" .. tostring(code) .. "] " .. out:sub(1, 120))
+  t.ok(t.slurp(d .. "/sweep/manifest-w1.json") ~= nil and t.slurp(d .. "/sweep/manifest-w2.json") == nil,
+    "one worker's manifest, not two")
+end
+
 t.done()
