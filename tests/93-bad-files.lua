@@ -194,4 +194,25 @@ do
     "one worker's manifest, not two")
 end
 
+-- 9. a claim file that does not read (empty: its writer was killed between
+-- the create and the write), older than two heartbeats, is taken over at
+-- once instead of after LPACT_CLAIM_TIMEOUT (600 s)
+do
+  local dir = d .. "/claims"
+  local cmd = LP .. " scripts/paper.lua --data builtin --limit 60 --epochs 1 --model mlp --act relu --format fp4 "
+    .. "--levels fixed --seed 2 --batch 30 --out " .. dir
+  t.run(cmd)
+  local p = io.popen("ls " .. dir .. " | grep -v manifest")
+  local rec = p:read("l")
+  p:close()
+  local id = rec and rec:match("^(.*)%.json$")
+  t.ok(id ~= nil, "a record to take its id from: " .. tostring(rec))
+  os.remove(dir .. "/" .. rec)
+  t.spit(dir .. "/" .. id .. ".claim", "")
+  os.execute("touch -d '-60 seconds' " .. dir .. "/" .. id .. ".claim")
+  local out, code = t.run("timeout 60 " .. cmd)
+  t.ok(code == 0 and out:match("taking over [^\n]*%(stale claim%)") and t.slurp(dir .. "/" .. id .. ".json") ~= nil,
+    "an empty claim a minute old is taken over and the configuration trained [" .. tostring(code) .. "]")
+end
+
 t.done()

@@ -167,6 +167,10 @@ function sweep.claim_stale(path)
   if holder and holder.host == host and math.type(holder.pid) == "integer" then
     if holder.pid ~= pid and not sys.alive(holder.pid) then return true, holder end
   end
+  -- a claim that does not read (empty: its writer was killed between the
+  -- create and the write; or damaged) has no heartbeat to wait for once
+  -- it is older than two heartbeats: a live claim reads within moments
+  if not holder and sys.time() - mt > 2 * sweep.HEARTBEAT then return true, nil end
   return sys.time() - mt > claim_timeout(), holder
 end
 
