@@ -215,4 +215,14 @@ do
     "an empty claim a minute old is taken over and the configuration trained [" .. tostring(code) .. "]")
 end
 
+-- 10. plot and errors over a range too wide to sample (its width
+-- overflows): one line about the range, not "f(nan) is NaN"
+do
+  local show = require "lpact.show"
+  t.like(t.errmsg(show.plot, "tanh", "fp4", -1e308, 1e308), "^plot: an input range lo < hi expected, of finite width",
+    "plot over [-1e308, 1e308]")
+  t.like(t.errmsg(show.errors, "tanh", "fp4", -1 / 0, 1), "^errors: an input range lo < hi expected, of finite width",
+    "errors from -inf")
+end
+
 t.done()
