@@ -228,6 +228,21 @@ static int msghandler(lua_State *L) {
     }
   }
   const char *msg = lua_tostring(L, 1);
+  /* Ctrl-C outside a training (interrupt_hook's error): the user's own
+   * act, not a bug: one line and exit status 130, as a shell reports it */
+  size_t mlen = msg != NULL ? strlen(msg) : 0;
+  if (mlen >= 12 && strcmp(msg + mlen - 12, "interrupted!") == 0) {
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, 130);
+    lua_setfield(L, -2, "exit");
+    lua_pushliteral(L, "interrupted");
+    lua_setfield(L, -2, "msg");
+    if (want_traceback()) {
+      luaL_traceback(L, L, NULL, 1);
+      lua_setfield(L, -2, "traceback");
+    }
+    return 1;
+  }
   if (msg == NULL) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
       msg = lua_tostring(L, -1);

@@ -25,7 +25,8 @@
 -- activation, attention format and seed. Records that exist in --out are
 -- skipped, so an interrupted grid resumes. The data: every fortune file,
 -- bytes as tokens, the last 10% of each file for validation
--- (lpact.data.text); --dir or --files use other text.
+-- (lpact.data.text); --dir or --files use other text, whose content hash
+-- ends the record ids (a changed file is a new configuration).
 
 local results = lpact.results
 local cli = require "lpact.cli"
@@ -74,12 +75,6 @@ if o.quick then
   o.grid = { { "fp32", "fp32" }, { "fp4", "ue3m1" }, { "fp2", "ue2m0" } }
 end
 
-local function list(s)
-  if type(s) == "table" then return s end
-  local t = {}
-  for w in tostring(s):gmatch("[^,]+") do t[#t + 1] = w end
-  return t
-end
 local steps, B, ctx, d, heads, layers = o.steps, o.batch, o.ctx, o.d, o.heads, o.layers
 local nsample = o.sample
 local dropout = tonumber(o.dropout)
@@ -91,16 +86,16 @@ local configs = {}
 local pairs_ = o.grid
 if not pairs_ then
   pairs_ = {}
-  for _, f in ipairs(list(o.formats)) do
-    for _, a in ipairs(list(o.attn)) do pairs_[#pairs_ + 1] = { f, a } end
+  for _, f in ipairs(o.formats) do
+    for _, a in ipairs(o.attn) do pairs_[#pairs_ + 1] = { f, a } end
   end
 end
-for _, act in ipairs(list(o.acts)) do
+for _, act in ipairs(o.acts) do
   for _, fa in ipairs(pairs_) do
     local fmt, attn = fa[1], fa[2]
     local plain = fmt == "fp32" and attn == "fp32"
-    for li, lv in ipairs(list(o.levels)) do
-      for si, ste in ipairs(list(o.ste)) do
+    for li, lv in ipairs(o.levels) do
+      for si, ste in ipairs(o.ste) do
         if not plain or (li == 1 and si == 1) then
           for _, seed in ipairs(seeds) do
             configs[#configs + 1] = { act = act, fmt = fmt, attn = attn, levels = plain and "fixed" or lv,
@@ -121,10 +116,24 @@ local function attn_spec(c)
   return { fmt = c.attn, mode = o.attn_mode, levels = c.levels }
 end
 
+-- The text a run trains on. Other text than fortunes (--files, --dir) is
+-- read now, even with --dry, because its content is part of the record
+-- ids: two different corpora never share a record.
+local ds, corpus = nil, "fortunes"
+local function load_text()
+  ds = ds or lpact.data.text { dir = o.dir, files = o.files }
+  return ds
+end
+if o.files or o.dir then
+  local t = load_text()
+  local h = lpact.sys.tensor_hash(t.val:contiguous(), lpact.sys.tensor_hash(t.train:contiguous()))
+  corpus = (o.files and "files-" or "dir-") .. lpact.sys.hash(h .. "\0" .. t.alphabet):sub(1, 12)
+end
+
 local function record_id(c)
   return table.concat({ "gpt", c.act, c.fmt, "attn-" .. c.attn, c.attn ~= "fp32" and o.attn_mode or "-", c.levels,
     c.ste or "-", "L" .. layers, "d" .. d, "h" .. heads, "ctx" .. ctx, "b" .. B, "st" .. steps, "lr" .. o.lr,
-    "s" .. c.seed, o.files and "files" or (o.dir and "dir" or "fortunes") }, "_"):gsub("[^%w_.-]", "-")
+    "s" .. c.seed, corpus }, "_"):gsub("[^%w_.-]", "-")
     .. (dropout > 0 and ("_drop" .. o.dropout) or "") .. "_n" .. lpact.lm.NUMERICS
 end
 
@@ -143,10 +152,15 @@ if o.dry then
   return
 end
 
-local files = o.files and list(o.files) or nil
-local ds = lpact.data.text { dir = o.dir, files = files }
+load_text()
 print(string.format("%s: %d training and %d validation characters, %d distinct bytes (%s)", ds.name,
   ds.train:numel(), ds.val:numel(), ds.vocab, ds.split))
+for _, part in ipairs { "train", "val" } do
+  if ds[part]:numel() < ctx + 1 then
+    lpact.fail(string.format("lm.lua: the %s text has %d characters, fewer than one window of --ctx %d + 1: "
+      .. "give more text or a smaller --ctx", part == "val" and "validation" or "training", ds[part]:numel(), ctx))
+  end
+end
 
 local done = {}
 do

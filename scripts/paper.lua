@@ -98,12 +98,6 @@ p:flag("--normalize", "standardise the inputs with the training set's mean and s
 p:flag("--dry", "list the configurations and an estimated wall time; train nothing")
 local o = cli.parse(p, arg)
 
-local function list(s)
-  if type(s) == "table" then return s end
-  local t = {}
-  for w in tostring(s):gmatch("[^,]+") do t[#t + 1] = w end
-  return t
-end
 
 local epochs, batch, lr = o.epochs, o.batch, o.lr
 o.acts, o.formats, o.models, o.seeds = o.act, o.format, o.model, o.seed
@@ -131,14 +125,14 @@ end
 
 local stes = o.ste
 local configs = {}
-for _, model in ipairs(list(o.models)) do
-  for _, act in ipairs(list(o.acts)) do
-    for _, fmt in ipairs(list(o.formats)) do
-      for li, lv in ipairs(list(o.levels)) do
+for _, model in ipairs(o.models) do
+  for _, act in ipairs(o.acts) do
+    for _, fmt in ipairs(o.formats) do
+      for li, lv in ipairs(o.levels) do
         for si, ste in ipairs(stes) do
           local plain = fmt == "fp32" and not o.in_fmt and not o.out_fmt
           if not plain or (li == 1 and si == 1) then   -- FP32 has no levels or STE: one baseline
-            for _, seed in ipairs(list(o.seeds)) do
+            for _, seed in ipairs(o.seeds) do
               configs[#configs + 1] = { model = model, act = act, fmt = fmt, levels = plain and "fixed" or lv,
                 ste = not plain and ste or nil, seed = math.tointeger(tonumber(seed)) }
             end
@@ -215,9 +209,15 @@ if o.dry then
   return
 end
 
--- --workers N: N copies of this command, each a worker on the folder.
+-- --workers N: N copies of this command, each a worker on the folder;
+-- no more than there are configurations (a worker more would only wait).
 if nworkers then
   local sys = lpact.sys
+  if nworkers > #configs then
+    print(string.format("--workers %d: %d configuration%s, so %d worker%s", nworkers, #configs,
+      #configs == 1 and "" or "s", #configs, #configs == 1 and "" or "s"))
+    nworkers = #configs
+  end
   local argv = { arg[-1] or "lpact", arg[0] }
   local j = 1
   while j <= #arg do
@@ -231,7 +231,11 @@ if nworkers then
     local a = { table.unpack(argv) }
     a[#a + 1], a[#a + 2] = "--worker", (o.worker and (o.worker .. "-") or "") .. "w" .. w
     local pid, err = sys.spawn(a)
-    if not pid then lpact.fail("paper.lua: " .. tostring(err), 1) end
+    if not pid then
+      for _, q in ipairs(pids) do sys.kill(q, 15) end   -- the ones started stop after their batch
+      for _, q in ipairs(pids) do sys.wait(q) end
+      lpact.fail("paper.lua: " .. tostring(err), 1)
+    end
     pids[#pids + 1] = pid
   end
   local engine = lpact.engine
@@ -304,7 +308,7 @@ local results_list = res
 -- Mean accuracy over seeds: rows model/activation/levels (and STE when
 -- several are swept), columns formats. FP32 has neither levels nor an STE:
 -- its baseline is one per model/activation and stands in every such row.
-local fmts = list(o.formats)
+local fmts = o.formats
 local rows, order, base = {}, {}, {}
 local function add(t, k, acc)
   local cell = t[k] or { sum = 0, n = 0 }

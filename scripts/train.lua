@@ -100,9 +100,38 @@ if not o.quiet then
   print(model)
 end
 
+-- The settings that change the numbers of a training, as options: a
+-- checkpoint keeps them, and is resumed only under the same ones (the
+-- epochs count only under a schedule, whose length they set).
+local settings = { model = o.model, act = o.act, batch = o.batch, seed = o.seed, lr = opt.lr, opt = o.opt,
+  momentum = o.opt == "sgd" and (o.momentum or 0.9) or nil, wd = o.wd or 0, schedule = o.schedule, clip = o.clip,
+  dataset = o.dataset, limit = o.limit, normalize = o.normalize and true or false,
+  epochs = o.schedule ~= "none" and o.epochs or nil }
+
 local start, prior = 1, nil
 if o.resume then
   local meta = lpact.checkpoint.load(o.resume, model, opt)
+  -- (after the load, which names a model of another shape first)
+  local saved = type(meta) == "table" and meta or {}
+  local full = type(saved.settings) == "table"   -- older checkpoints kept the model and the seed only
+  local was = full and saved.settings or { model = saved.model, seed = saved.seed }
+  local keys, differ = {}, {}
+  for k in pairs(settings) do keys[#keys + 1] = k end
+  for k in pairs(was) do if settings[k] == nil then keys[#keys + 1] = k end end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    local a, b = was[k], settings[k]
+    if a == lpact.json.null then a = nil end
+    local same = (type(a) == "number" and type(b) == "number") and a == b or tostring(a) == tostring(b)
+    if (full or a ~= nil) and not same then
+      differ[#differ + 1] = string.format("--%s %s (this run: %s)", k, a == nil and "unset" or tostring(a),
+        b == nil and "unset" or tostring(b))
+    end
+  end
+  if #differ > 0 then
+    lpact.fail(string.format("%s was saved with %s; resume it with the settings that made it", o.resume,
+      table.concat(differ, ", ")))
+  end
   start = (math.tointeger(meta and meta.epoch) or 0) + 1
   -- the history of the epochs before the resume (checkpoints of this script keep it)
   if meta and type(meta.history) == "table" and #meta.history == start - 1 then prior = meta.history end
@@ -121,7 +150,7 @@ local hist = lpact.train.fit {
   on_epoch = o.save and function(e)
     if not e.history.interrupted then -- only whole epochs are saved
       lpact.checkpoint.save(o.save, model, opt, { epoch = e.epoch, test_acc = e.test_acc, model = o.model, seed = o.seed,
-        history = e.history.epochs })
+        history = e.history.epochs, settings = settings })
     end
   end or nil,
 }

@@ -4,9 +4,7 @@
 local t = require "lpact.tap"
 local io_, data = lpact.io, lpact.data
 
-local dir = os.tmpname()
-os.remove(dir)
-assert(os.execute("mkdir -p " .. dir))
+local dir = t.tmpdir()
 local function path(name) return dir .. "/" .. name end
 local function write(name, s)
   local f = assert(io.open(path(name), "wb"))
@@ -20,11 +18,7 @@ local function header(type, dims)
   return h
 end
 local function float32(v) return (string.unpack("<f", string.pack("<f", v))) end
-local function errmsg(f, ...)
-  local ok, e = pcall(f, ...)
-  if ok then return "no error" end
-  return type(e) == "table" and e.msg or tostring(e)
-end
+local errmsg = t.errmsg
 
 -- A 3 x 2 x 4 unsigned-byte file: element k (0-based) holds 10 * k + 3.
 local bytes = {}

@@ -8,11 +8,7 @@ os.remove(dir)
 os.execute("mkdir -p " .. dir .. "/cifar-10-batches-bin")
 local bin = dir .. "/cifar-10-batches-bin"
 local function float32(v) return (string.unpack("<f", string.pack("<f", v))) end
-local function errmsg(f, ...)
-  local ok, e = pcall(f, ...)
-  if ok then return "no error" end
-  return type(e) == "table" and e.msg or tostring(e)
-end
+local errmsg = t.errmsg
 -- Record r of file b: label (b + r) % 10; pixel (c, i, j) = (b*31 + r*7 + c*5 + i*3 + j) % 256.
 local function record(b, r)
   local px = {}

@@ -2,15 +2,9 @@
 local t = require "lpact.tap"
 local io_, data = lpact.io, lpact.data
 
-local dir = os.tmpname()
-os.remove(dir)
-os.execute("mkdir -p " .. dir)
+local dir = t.tmpdir()
 local function write(name, s) local p = dir .. "/" .. name local f = assert(io.open(p, "wb")) f:write(s) f:close() return p end
-local function errmsg(f, ...)
-  local ok, e = pcall(f, ...)
-  if ok then return "no error" end
-  return type(e) == "table" and e.msg or tostring(e)
-end
+local errmsg = t.errmsg
 local function flat(tn) local out = {} for _, r in ipairs(tn:totable()) do for _, v in ipairs(r) do out[#out + 1] = v end end return out end
 
 local p = write("iris.csv", 'sepal,petal,"kind, of"\r\n1.5,2,setosa\n\n3,-4e-1,"vir""ginica"\n0.25,8,setosa\n')

@@ -4,16 +4,10 @@
 local t = require "lpact.tap"
 local ck, io_, json = lpact.checkpoint, lpact.io, require "lpact.json"
 
-local dir = os.tmpname()
-os.remove(dir)
-os.execute("mkdir -p " .. dir)
-local function errmsg(f, ...)
-  local ok, e = pcall(f, ...)
-  if ok then return "no error" end
-  return type(e) == "table" and e.msg or tostring(e)
-end
-local function slurp(p) local f = io.open(p, "rb") if not f then return nil end local s = f:read("a") f:close() return s end
-local function spit(p, s) local f = assert(io.open(p, "wb")) f:write(s) f:close() end
+local dir = t.tmpdir()
+local errmsg = t.errmsg
+local slurp = t.slurp
+local spit = t.spit
 local function listdir(d)
   local out = {}
   for n in require("lfs").dir(d) do

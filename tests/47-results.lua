@@ -5,7 +5,7 @@ local results, json, io_ = lpact.results, require "lpact.json", lpact.io
 
 local dir = os.tmpname()
 os.remove(dir)
-local function slurp(p) local f = io.open(p, "rb") if not f then return nil end local s = f:read("a") f:close() return s end
+local slurp = t.slurp
 
 local hist = { epochs = {
   { epoch = 1, train_loss = 0.75, train_acc = 0.7, test_acc = 0.8, test_loss = 0.6, seconds = 2.0 },

@@ -8,8 +8,8 @@ local dir = os.tmpname()
 os.remove(dir)
 os.execute("mkdir -p " .. dir .. "/res")
 local res = dir .. "/res"
-local function spit(p, s) local f = assert(io.open(p, "wb")) f:write(s) f:close() end
-local function slurp(p) local f = io.open(p, "rb") if not f then return nil end local s = f:read("a") f:close() return s end
+local spit = t.spit
+local slurp = t.slurp
 local run = t.run
 
 -- Result files as an experiment writes them (only the fields the report reads).

@@ -5,9 +5,7 @@ local t = require "lpact.tap"
 local data, ck, io_ = lpact.data, lpact.checkpoint, lpact.io
 local ag = require "lpact.autograd"
 
-local dir = os.tmpname()
-os.remove(dir)
-os.execute("mkdir -p " .. dir)
+local dir = t.tmpdir()
 
 local ds = data.spirals { n = 300, classes = 3, seed = 2 }
 local function make(seed)

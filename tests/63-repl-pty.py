@@ -6,9 +6,7 @@ import ctypes
 import fcntl
 import os
 import platform
-import pty
 import re
-import select
 import signal
 import struct
 import shutil
@@ -17,85 +15,16 @@ import tempfile
 import termios
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib"))
+from lptest import ok, skip, done, Session  # noqa: E402
+
 BUILD = os.environ.get("LPACT_BUILD", "build")
 EXE = os.path.abspath(os.path.join(BUILD, "lpact-repl"))
-ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]|[\x07\x0e\x0f]")
-
-count = 0
-failed = 0
 
 
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    print(("ok %d - %s" if cond else "not ok %d - %s") % (count, name))
-    if not cond:
-        failed += 1
-        if diag is not None:
-            for line in str(diag).splitlines():
-                print("#   " + line)
-    sys.stdout.flush()
-
-
-class Session:
-    """One lpact-repl on a pty; output is kept with escape codes stripped."""
-
-    def __init__(self, env, exe=EXE, blocked=()):
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-            os.execve(exe, [exe], env)
-        self.buf = b""
-        self.raw = b""
-        self.start = time.monotonic()
-
-    def read(self, timeout):
-        r, _, _ = select.select([self.fd], [], [], timeout)
-        if not r:
-            return False
-        try:
-            data = os.read(self.fd, 4096)
-        except OSError:
-            return False
-        if not data:
-            return False
-        self.buf += data
-        self.raw += data
-        return True
-
-    def expect(self, pattern, timeout=5.0):
-        """Waits until pattern (a regex on the cleaned text) appears; then
-        drops the text up to the end of the match. Returns the match or None."""
-        deadline = time.monotonic() + timeout
-        pat = re.compile(pattern.encode() if isinstance(pattern, str) else pattern, re.S)
-        while True:
-            text = ANSI.sub(b"", self.buf).replace(b"\r", b"")
-            m = pat.search(text)
-            if m:
-                self.buf = text[m.end():]
-                return m
-            left = deadline - time.monotonic()
-            if left <= 0 or not self.read(left):
-                text = ANSI.sub(b"", self.buf).replace(b"\r", b"")
-                m = pat.search(text)
-                if m:
-                    self.buf = text[m.end():]
-                    return m
-                self.last = text
-                return None
-
-    def send(self, s):
-        os.write(self.fd, s.encode() if isinstance(s, str) else s)
-
-    def wait(self, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.read(0.05)
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                return status
-        os.kill(self.pid, signal.SIGKILL)
-        return os.waitpid(self.pid, 0)[1]
+def repl(env, exe=EXE, blocked=()):
+    """lpact-repl (or exe) on a pty, with these signals blocked."""
+    return Session([exe], env, blocked)
 
 
 home = tempfile.mkdtemp(prefix="lpact-repl-test-")
@@ -105,7 +34,7 @@ if os.environ.get("LPACT_PATH"):
     env["LPACT_PATH"] = os.environ["LPACT_PATH"]
 
 try:
-    s = Session(env)
+    s = repl(env)
     m = s.expect(r"lpact [0-9.]+[^\n]*\n.*?lpact> ")
     ok(m is not None, "a one-line banner, then the prompt", getattr(s, "last", None))
     ok(time.monotonic() - s.start < 5, "the prompt appears quickly")
@@ -243,7 +172,7 @@ try:
     ok(oct(os.stat(hist_file).st_mode & 0o777) == "0o600", "the history file is private")
 
     # The history comes back in the next session (Up arrow).
-    s = Session(env)
+    s = repl(env)
     s.expect(r"lpact> ")
     s.send("\x1b[A\r")
     ok(s.expect(r"os\.getenv 'COLUMNS'\n80\nlpact> ") is not None, "the next session recalls the history", getattr(s, "last", None))
@@ -280,7 +209,7 @@ try:
         env3 = dict(env)
         if no_color:
             env3["NO_COLOR"] = "1"
-        s = Session(env3)
+        s = repl(env3)
         s.expect(r"lpact> ")
         s.raw = b""
         s.send("hist({1, 2, 2, 3})\r")
@@ -292,7 +221,7 @@ try:
         os.close(s.fd)
 
     # `lpact` with no arguments on a terminal is the same REPL.
-    s = Session(env, os.path.join(os.path.dirname(EXE), "lpact"))
+    s = repl(env, os.path.join(os.path.dirname(EXE), "lpact"))
     ok(s.expect(r"lpact> ") is not None, "lpact with no script on a terminal starts the REPL", getattr(s, "last", None))
     s.send("2 + 2\r")
     ok(s.expect(r"\n4\nlpact> ") is not None, "and evaluates", getattr(s, "last", None))
@@ -303,7 +232,7 @@ try:
     # HOME unset: no history file, still a working session.
     env2 = dict(env)
     del env2["HOME"]
-    s = Session(env2)
+    s = repl(env2)
     s.expect(r"lpact> ")
     s.send("10 // 3\r")
     ok(s.expect(r"\n3\nlpact> ") is not None, "HOME unset: the REPL works", getattr(s, "last", None))
@@ -328,7 +257,7 @@ try:
 
     # Started with its signals blocked (a mask inherited from a supervisor):
     # the session still owns Ctrl-C at the prompt and SIGTERM.
-    s = Session(env, blocked=(signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP))
+    s = repl(env, blocked=(signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP))
     ctrl_c_then_sigterm(s, lambda sig: s.send("\x03") if sig == signal.SIGINT else os.kill(s.pid, sig),
                         "signals blocked at start")
 
@@ -336,7 +265,7 @@ try:
     # not block it (OpenBLAS has workers from the start). Send Ctrl-C and
     # then SIGTERM to such a thread directly: the prompt must still act.
     SYS_TGKILL = {"x86_64": 234, "aarch64": 131}.get(platform.machine())
-    s = Session(env)
+    s = repl(env)
     s.expect(r"lpact> ")
     s.send("\r")
     others = []
@@ -347,8 +276,7 @@ try:
             others.append(tid)
     if SYS_TGKILL is None or not others:
         for _ in range(2):
-            count += 1
-            print("ok %d # skip no other thread takes signals here" % count)
+            skip("no other thread takes signals here")
         s.send("\x04")
         s.wait()
         os.close(s.fd)
@@ -358,5 +286,4 @@ try:
 finally:
     shutil.rmtree(home, ignore_errors=True)
 
-print("1..%d" % count)
-sys.exit(1 if failed else 0)
+done()

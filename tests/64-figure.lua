@@ -7,9 +7,7 @@ local figure = require "lpact.figure"
 require "lpact.repl"
 local B = os.getenv("LPACT_BUILD") or "build"
 
-local dir = os.tmpname()
-os.remove(dir)
-assert(os.execute("mkdir -p " .. dir))
+local dir = t.tmpdir()
 local function slurp(path)
   local f = io.open(path, "rb")
   if not f then return nil end

@@ -9,9 +9,7 @@ local data = lpact.data
 local B = os.getenv("LPACT_BUILD") or "build"
 local exe = B .. "/lpact"
 
-local dir = os.tmpname()
-os.remove(dir)
-os.execute("mkdir -p " .. dir)
+local dir = t.tmpdir()
 local function write(name, s) local p = dir .. "/" .. name local f = assert(io.open(p, "wb")) f:write(s) f:close() return p end
 local function slurp(p) local f = io.open(p, "rb") local s = f and f:read("a") or "" if f then f:close() end return s end
 -- runs the command with stdin from a file; stdout, stderr, exit status
@@ -20,11 +18,7 @@ local function run(cmd, input)
   local _, _, code = os.execute(string.format("%s <%s >%s/out 2>%s/err", cmd, inp, dir, dir))
   return slurp(dir .. "/out"), slurp(dir .. "/err"), code
 end
-local function errmsg(f, ...)
-  local ok, e = pcall(f, ...)
-  if ok then return "no error" end
-  return type(e) == "table" and e.msg or tostring(e)
-end
+local errmsg = t.errmsg
 
 -- numtext: hex integers exactly, by hand: 2^63 = 9223372036854775808
 t.is(numtext.number("0x8000000000000000"), 2.0 ^ 63, "0x8000000000000000 is 2^63 (tonumber wraps it to -2^63)")

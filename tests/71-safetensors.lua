@@ -5,16 +5,10 @@
 local t = require "lpact.tap"
 local json = require "lpact.json"
 
-local dir = os.tmpname()
-os.remove(dir)
-os.execute("mkdir -p " .. dir)
-local function errmsg(f, ...)
-  local ok, e = pcall(f, ...)
-  if ok then return "no error" end
-  return type(e) == "table" and e.msg or tostring(e)
-end
-local function spit(p, s) local f = assert(io.open(p, "wb")) f:write(s) f:close() end
-local function slurp(p) local f = io.open(p, "rb") if not f then return nil end local s = f:read("a") f:close() return s end
+local dir = t.tmpdir()
+local errmsg = t.errmsg
+local spit = t.spit
+local slurp = t.slurp
 local function st(header, data) return string.pack("<I8", #header) .. header .. data end
 
 -- A file by hand: a (2,) F32 and a (1,2) I64, in reverse order in the data.

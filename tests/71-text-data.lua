@@ -8,11 +8,7 @@ local dir = os.tmpname()
 os.remove(dir)
 os.execute("mkdir -p " .. dir .. "/fort " .. dir .. "/empty")
 local function write(name, s) local p = dir .. "/" .. name local f = assert(io.open(p, "wb")) f:write(s) f:close() return p end
-local function errmsg(f, ...)
-  local ok, e = pcall(f, ...)
-  if ok then return "no error" end
-  return type(e) == "table" and e.msg or tostring(e)
-end
+local errmsg = t.errmsg
 
 write("fort/b", "0123456789")          -- 10 bytes: 9 train, 1 val
 write("fort/a", "abcdefghijklmnopqrst") -- 20 bytes: 18 train, 2 val

@@ -6,11 +6,7 @@ local t = require "lpact.tap"
 local ag = require "lpact.autograd"
 local B = os.getenv("LPACT_BUILD") or "build"
 
-local function errmsg(f, ...)
-  local ok, e = pcall(f, ...)
-  if ok then return "no error" end
-  return type(e) == "table" and e.msg or tostring(e)
-end
+local errmsg = t.errmsg
 
 local x = lpact.tensor({ 1, 2, 3, 4, 5, 6, 2, 3, 4, 5, 6, 0 }, { 2, 6 })
 local y = lpact.tensor({ 2, 3, 4, 5, 6, 0, 3, 4, 5, 6, 0, 1 }, { 2, 6 })
@@ -80,9 +76,7 @@ do
 end
 
 -- training on a tiny text: the loss falls, and the same bits with 1 and 2 threads
-local dir = os.tmpname()
-os.remove(dir)
-os.execute("mkdir -p " .. dir)
+local dir = t.tmpdir()
 local path = dir .. "/tiny.txt"
 do
   local f = assert(io.open(path, "wb"))
@@ -136,6 +130,27 @@ do
     "report: a table of validation bits per character, fp4 against fp32")
   local again = t.run(cmd)
   t.like(again, "done before", "lm.lua: a second run trains nothing")
+  -- the same command on a text of other content (same file name, same
+  -- size) is a new configuration: it trains, and its records are new files
+  local src = assert(io.open(path, "rb"))
+  local body = src:read("a")
+  src:close()
+  local other = dir .. "/other"
+  os.execute("mkdir -p " .. other)
+  local f2 = assert(io.open(other .. "/" .. path:match("[^/]+$"), "wb"))
+  f2:write((body:gsub("e", "a")))
+  f2:close()
+  local pat = path:gsub("%p", "%%%0")
+  local repl = (other .. "/" .. path:match("[^/]+$")):gsub("%%", "%%%%")
+  local changed = t.run((cmd:gsub(pat, repl)))
+  t.ok(not changed:match("done before") and changed:match("%[2/2%] gpt"), "lm.lua: another text's cells train anew")
+  if not changed:match("%[2/2%] gpt") then t.diag(changed) end
+  local ids = {}
+  for name in io.popen("ls " .. out):read("a"):gmatch("(gpt[^\n]*)%.json") do ids[#ids + 1] = name end
+  t.is(#ids, 4, "lm.lua: the other text's records stand beside the first ones")
+  local d1 = t.run(cmd .. " --dry")
+  local d2 = t.run(cmd .. " --dry")
+  t.ok(d1 == d2 and d1:match("_files%-%x+_n%d"), "lm.lua --dry: the ids carry the text's content hash, the same each time", d1)
   local e1, c1 = t.run(B .. "/lpact scripts/lm.lua --d 64 --heads 3 --dry")
   t.is(c1, 2, "lm.lua: heads that do not divide d: exit status 2")
   t.like(e1, "^lpact: lm.lua: %-%-heads 3 does not divide %-%-d 64\n$", "lm.lua: in one line")
@@ -146,6 +161,12 @@ do
   local e3, c3 = t.run(string.format("%s/lpact scripts/lm.lua --files %s/empty.txt --steps 1 --out %s/r3", B, dir, dir))
   t.is(c3, 1, "lm.lua: an empty corpus: exit status 1")
   t.like(e3, "^lpact: data.text: the corpus is empty %(1 file, no bytes%)\n$", "lm.lua: an empty corpus in one line")
+  -- 43 bytes: 39 to train on, 4 to validate, fewer than a window of 4 + 1
+  t.spit(dir .. "/short.txt", "hello world, this is a text of some length\n")
+  local e5, c5 = t.run(string.format("%s/lpact scripts/lm.lua --files %s/short.txt --ctx 4 --d 8 --heads 2 --layers 1 "
+    .. "--steps 2 --format fp32 --out %s/r5", B, dir, dir))
+  t.ok(c5 ~= 0 and e5:match("\nlpact: lm.lua: the validation text has 4 characters, fewer than one window of %-%-ctx 4 %+ 1")
+    and not e5:match("step ") and not io.open(dir .. "/r5"), "lm.lua: a validation text shorter than a window is refused before training")
   local e4, c4 = t.run(B .. "/lpact scripts/lm.lua --formats fp4 --attn e9m9 --dry")
   t.ok(c4 == 2 and e4:match("^lpact: attn: option 'fmt'"), "lm.lua: a bad attention format, one line, before training")
 end

@@ -11,6 +11,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib"))
+from lptest import ok, skip, done  # noqa: E402
+
 BUILD = os.environ.get("LPACT_BUILD", "build")
 EXE = os.path.abspath(os.path.join(BUILD, "lpact"))
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -20,21 +23,6 @@ try:
 except ImportError:
     print("1..0 # SKIP python3-numpy is not installed")
     sys.exit(0)
-
-count = 0
-failed = 0
-
-
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    print(("ok %d - %s" if cond else "not ok %d - %s") % (count, name))
-    if not cond:
-        failed += 1
-        if diag is not None:
-            for line in str(diag).splitlines():
-                print("#   " + line)
-    sys.stdout.flush()
 
 
 def lpact(code, cwd):
@@ -146,8 +134,7 @@ try:
     try:
         import torch
     except ImportError:
-        print("ok %d # SKIP python3-torch is not installed" % (count + 1))
-        count += 1
+        skip("python3-torch is not installed")
         torch = None
     if torch is not None:
         torch.manual_seed(0)
@@ -204,5 +191,4 @@ try:
 finally:
     shutil.rmtree(tmp)
 
-print("1..%d" % count)
-sys.exit(1 if failed else 0)
+done()

@@ -8,14 +8,8 @@ local t = require "lpact.tap"
 local lut = require "lpact.lut"
 
 local B = os.getenv("LPACT_BUILD") or "build"
-local dir = os.tmpname()
-os.remove(dir)
-os.execute("mkdir -p " .. dir)
-local function errmsg(f, ...)
-  local ok, e = pcall(f, ...)
-  if ok then return "no error" end
-  return type(e) == "table" and e.msg or tostring(e)
-end
+local dir = t.tmpdir()
+local errmsg = t.errmsg
 local function bits(v) return string.unpack("<I4", string.pack("<f", v)) end
 local function same(a, b) return (a ~= a and b ~= b) or bits(a) == bits(b) end
 local function ls(d)

@@ -6,11 +6,9 @@ local t = require "lpact.tap"
 local B = os.getenv("LPACT_BUILD") or "build"
 local exe = B .. "/lpact"
 
-local dir = os.tmpname()
-os.remove(dir)
-os.execute("mkdir -p " .. dir)
-local function spit(p, s) local f = assert(io.open(p, "wb")) f:write(s) f:close() end
-local function slurp(p) local f = io.open(p, "rb") if not f then return nil end local s = f:read("a") f:close() return s end
+local dir = t.tmpdir()
+local spit = t.spit
+local slurp = t.slurp
 local function sh(cmd)
   local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
   local out = p:read("a")

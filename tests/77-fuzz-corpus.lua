@@ -12,7 +12,7 @@ local function files(dir)
   table.sort(out)
   return out
 end
-local function slurp(p) local f = assert(io.open(p, "rb")) local s = f:read("a") f:close() return s end
+local slurp = t.slurp
 
 for _, name in ipairs { "csv", "json", "checkpoint", "round" } do
   local dir = "tests/fuzz/corpus/" .. name

@@ -5,16 +5,10 @@
 local t = require "lpact.tap"
 local io_, data = lpact.io, lpact.data
 
-local dir = os.tmpname()
-os.remove(dir)
-os.execute("mkdir -p " .. dir)
-local function errmsg(f, ...)
-  local ok, e = pcall(f, ...)
-  if ok then return "no error" end
-  return type(e) == "table" and e.msg or tostring(e)
-end
-local function slurp(p) local f = assert(io.open(p, "rb")) local s = f:read("a") f:close() return s end
-local function spit(p, s) local f = assert(io.open(p, "wb")) f:write(s) f:close() end
+local dir = t.tmpdir()
+local errmsg = t.errmsg
+local slurp = t.slurp
+local spit = t.spit
 
 -- (2, 2) u8 images 1, 2, 3, 4
 local body = string.pack(">I1I1I1I1I4I4", 0, 0, 8, 2, 2, 2) .. "\1\2\3\4"

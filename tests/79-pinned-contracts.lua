@@ -55,14 +55,8 @@ do
   os.remove(path)
 end
 
-local function errmsg(f, ...)
-  local ok, e = pcall(f, ...)
-  if ok then return "no error" end
-  return type(e) == "table" and e.msg or tostring(e)
-end
-local dir = os.tmpname()
-os.remove(dir)
-os.execute("mkdir -p " .. dir)
+local errmsg = t.errmsg
+local dir = t.tmpdir()
 local function write(name, s) local p = dir .. "/" .. name local f = assert(io.open(p, "wb")) f:write(s) f:close() return p end
 
 -- IDX: a dimension above 2^31 is refused at the header; div and limit checked

@@ -5,94 +5,33 @@ finished. Every line a lesson prints fits 80 columns. Standard library
 only (pty)."""
 import json
 import os
-import pty
 import re
-import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib"))
+from lptest import ok, done, Session  # noqa: E402
 
 BUILD = os.environ.get("LPACT_BUILD", "build")
 EXE = os.path.abspath(os.path.join(BUILD, "lpact-repl"))
 LPACT = os.path.abspath(os.path.join(BUILD, "lpact"))
-ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]|[\x07\x0e\x0f]")
 PROMPT = r"\nlpact> "
 
-count = 0
-failed = 0
 
-
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    print(("ok %d - %s" if cond else "not ok %d - %s") % (count, name))
-    if not cond:
-        failed += 1
-        if diag is not None:
-            for line in str(diag)[-3000:].splitlines():   # on stderr: prove shows it
-                print("#   " + line, file=sys.stderr)
-    sys.stdout.flush()
-
-
-class Session:
-    """One lpact-repl --lesson NAME on a pty; the text seen is kept with
-    escape codes stripped (all of it in .seen, the unread part in .buf)."""
+class Lesson(Session):
+    """lpact-repl --lesson NAME on a pty."""
 
     def __init__(self, env, name):
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:
-            os.execve(EXE, [EXE, "--lesson", name], env)
-        self.buf = b""
-        self.seen = b""
-        self.last = b""
-
-    def read(self, timeout):
-        r, _, _ = select.select([self.fd], [], [], timeout)
-        if not r:
-            return False
-        try:
-            data = os.read(self.fd, 65536)
-        except OSError:
-            return False
-        if not data:
-            return False
-        self.buf += data
-        return True
+        super().__init__([EXE, "--lesson", name], env)
 
     def expect(self, pattern, timeout=10.0):
-        """Waits until pattern (a regex on the cleaned text) appears, then
-        drops the text up to the end of the match. Returns the match or None."""
-        deadline = time.monotonic() + timeout
-        pat = re.compile(pattern.encode(), re.S)
-        while True:
-            text = ANSI.sub(b"", self.buf).replace(b"\r", b"")
-            m = pat.search(text)
-            if m:
-                self.seen += text[:m.end()]
-                self.buf = text[m.end():]
-                return m
-            left = deadline - time.monotonic()
-            if left <= 0 or not self.read(min(left, 1.0)):
-                if time.monotonic() >= deadline:
-                    self.last = text
-                    return None
-
-    def send(self, s):
-        os.write(self.fd, s.encode())
+        return super().expect(pattern, timeout)
 
     def close(self):
         self.send("\x04")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            self.read(0.05)
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                return status
-        os.kill(self.pid, signal.SIGKILL)
-        return os.waitpid(self.pid, 0)[1]
+        return self.wait(10.0)
 
 
 def lessons():
@@ -132,7 +71,7 @@ def second_walk(name, steps):
     """A wrong answer, :hint, :skip, :quit, then a resume in a new session;
     stops at the first failure (the rest would only wait for it)."""
     n = len(steps)
-    s = Session(env, name)
+    s = Lesson(env, name)
     seq = [
         (None, r"── %s · step 1 of %d ─.*?" % (name, n) + PROMPT, "a finished lesson starts again at step 1"),
         (steps[0]["wrong"], r"✗ Not quite: [^\n]+\.\n  \(:hint for a hint, :skip to go on\)" + PROMPT,
@@ -155,7 +94,7 @@ def second_walk(name, steps):
     ok(b"Right" not in s.buf and b"Not quite" not in s.buf, "%s: ... and judges nothing after :quit" % name)
     s.close()
 
-    s = Session(env, name)
+    s = Lesson(env, name)
     good = s.expect(r"Resuming at step 3 of %d\..*?── %s · step 3 of %d ─.*?" % (n, name, n) + PROMPT) is not None
     ok(good, "%s: a new session resumes at step 3" % name, s.last)
     for i in range(3, n + 1):
@@ -186,7 +125,7 @@ try:
         n = len(steps)
 
         # 1. right answers, start to end
-        s = Session(env, name)
+        s = Lesson(env, name)
         good = s.expect(r"── %s · step 1 of %d ─.*?» .*?" % (name, n) + PROMPT) is not None
         ok(good, "%s: the lesson starts at step 1 on a terminal" % name, s.last)
         for i, st in enumerate(steps, 1):
@@ -218,5 +157,4 @@ try:
 finally:
     shutil.rmtree(state, ignore_errors=True)
 
-print("1..%d" % count)
-sys.exit(1 if failed else 0)
+done()

@@ -10,8 +10,8 @@ local exe = B .. "/lpact"
 local dir = os.tmpname()
 os.remove(dir)
 os.execute("mkdir -p " .. dir .. "/cap")
-local function spit(p, s) local f = assert(io.open(p, "wb")) f:write(s) f:close() end
-local function slurp(p) local f = io.open(p, "rb") if not f then return nil end local s = f:read("a") f:close() return s end
+local spit = t.spit
+local slurp = t.slurp
 
 local text = {}
 for i = 1, 60 do text[i] = string.format("line %d: the quick brown fox jumps over the lazy dog %d times.", i, i * 7 % 13) end

@@ -11,22 +11,11 @@ import sys
 import termios
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib"))
+from lptest import ok, done  # noqa: E402
+
 BUILD = os.environ.get("LPACT_BUILD", "build")
 EXE = os.path.abspath(os.path.join(BUILD, "lpact"))
-count = 0
-failed = 0
-
-
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    print(("ok %d - %s" if cond else "not ok %d - %s") % (count, name))
-    if not cond:
-        failed += 1
-        if diag is not None:
-            for line in str(diag).splitlines():
-                print("#   " + line)
-    sys.stdout.flush()
 
 
 CODE = ("io.read('l'); local c, r = lpact.io.term_size(); "
@@ -62,13 +51,12 @@ def run(cols, rows):
 def main():
     if not os.path.exists(EXE):
         print("1..0 # SKIP %s not built" % EXE)
-        return 0
-    print("1..4")
+        sys.exit(0)
     for cols, rows in ((101, 33), (57, 20)):
         out = run(cols, rows)
         ok("size\t%d\t%d\t" % (cols, rows) in out, "term_size on a %dx%d pty: %d, %d" % (cols, rows, cols, rows), out)
         ok(out.rstrip().endswith("width\t%d" % cols), "show.width follows it without COLUMNS", out)
-    return 1 if failed else 0
 
 
-sys.exit(main())
+main()
+done()

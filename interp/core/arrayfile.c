@@ -5,6 +5,7 @@
  * what NumPy writes ({'descr': '<f4', 'fortran_order': False, 'shape':
  * (2, 3), }) with free spacing, each key once, nothing else. Everything is
  * checked against the file's length before a byte of data is read. */
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -82,7 +83,17 @@ int lp_array_to_f32(float *dst, const unsigned char *src, lp_dtype dt, int64_t n
     float v;
     switch (dt) {
       case LP_DT_F32: { uint32_t w = (uint32_t)raw; memcpy(&v, &w, 4); break; }
-      case LP_DT_F64: { double d; memcpy(&d, &raw, 8); v = (float)d; break; }
+      case LP_DT_F64: {
+        double d;
+        memcpy(&d, &raw, 8);
+        /* a finite value past float32's range would become an infinity:
+         * refused (NaN and the infinities pass as they are) */
+        if (isfinite(d) && fabs(d) >= 0x1.ffffffp127)
+          return fail(err, errlen, LP_ERANGE, "float64 element %lld is %.17g, beyond float32's range (%.9g)",
+                      (long long)i, d, (double)FLT_MAX);
+        v = (float)d;
+        break;
+      }
       case LP_DT_I32: case LP_DT_I64: {
         int64_t x = dt == LP_DT_I32 ? (int64_t)(int32_t)(uint32_t)raw : (int64_t)raw;
         v = (float)x;

@@ -72,6 +72,10 @@ end
 
 local function slug(s)
   local r = s:lower():gsub("[^%w%.]+", "-"):gsub("^%-+", ""):gsub("%-+$", "")
+  -- a file name stays well under the 255 bytes a file system allows (a
+  -- table of many differing settings has a long title): cut, and told
+  -- apart by the hash of the whole
+  if #r > 150 then r = r:sub(1, 137) .. "-" .. lpact.sys.hash(r):sub(1, 12) end
   return r ~= "" and r or "results"
 end
 
@@ -446,9 +450,17 @@ local function curves_figure(gp, tb, out, stem)
     end
   end
   if maxep < 2 then return nil end
+  -- a row no record has numbers for (records without losses) is left out:
+  -- its range would be [inf:-inf], which gnuplot refuses
+  local kept, kept_blocks = {}, {}
+  for ri, row in ipairs(rows) do
+    if row.lo <= row.hi then kept[#kept + 1], kept_blocks[#kept + 1] = row, blocks[ri] end
+  end
+  if #kept == 0 then return nil end
+  rows, blocks = kept, kept_blocks
   local body = {}
   local function b(x) body[#body + 1] = x end
-  b("set multiplot layout 2," .. #fmts .. " title " ..
+  b("set multiplot layout " .. #rows .. "," .. #fmts .. " title " ..
     gp_quote(results.table_title(tb) .. ": training curves, mean over seeds (solid: training, dashed: test)"))
   b("set xlabel 'epoch'")
   b(string.format("set xrange [0.8:%.1f]", maxep + 0.2))
@@ -471,7 +483,8 @@ local function curves_figure(gp, tb, out, stem)
     end
   end
   b("unset multiplot")
-  return draw(gp, out, stem, math.max(1200, 380 * #fmts), 820, table.concat(pre, "\n"), table.concat(body, "\n"))
+  return draw(gp, out, stem, math.max(1200, 380 * #fmts), #rows == 2 and 820 or 440, table.concat(pre, "\n"),
+    table.concat(body, "\n"))
 end
 
 -- Draws the language-model figure of one (dataset, model) group of
@@ -560,7 +573,7 @@ local function comparison_figure(gp, cp, out, stem)
       .. "with yerrorlines lw 2 pt 7 title word(names, k + 1)")
 end
 
-return function(args)
+local function run(args)
   local o = cli.parse(parser(), args)
   local dir, out, figures, require_complete = o.dir, o.out, not o.no_figures, o.require_complete and true or false
   local log_counts = o.log_counts and true or false
@@ -596,11 +609,23 @@ return function(args)
   local extra = results.status_markdown(status, rejected)
   if extra ~= "" then md = md .. "\n" .. extra end
   pending = {}
+  -- Ctrl-C, SIGTERM or SIGHUP while the outputs are staged: the staged
+  -- files are removed and nothing is renamed into place (a signal's
+  -- default action would leave the temporary files behind)
+  local engine = lpact.engine
+  local soft = engine.catch_interrupt(true)
+  local function stop_if_signalled()
+    if engine.interrupted() or engine.signal() then
+      local sig = engine.signal() or 2
+      lpact.fail(string.format("report: stopped by signal %d; nothing written", sig), 128 + sig)
+    end
+  end
   local okw, werr = pcall(function()
     stage_text(out .. "/report.md", md)
     stage_text(out .. "/report.csv", results.csv(records))
     stage_text(out .. "/report.tex", results.latex(records))
     stage_text(out .. "/runs.csv", results.runs_csv(records))
+    stop_if_signalled()
     local shown = {}
     if figures then
       local used = {}
@@ -610,16 +635,21 @@ return function(args)
           while used[stem] do stem = stem .. "-2" end
           used[stem] = true
           accuracy_figure(gp, tb, out, stem)
+          stop_if_signalled()
           shown[#shown + 1] = "figure: " .. out .. "/" .. stem .. ".png, .svg, .pdf\n"
           local cstem = "curves" .. stem:sub(4)
           while used[cstem] do cstem = cstem .. "-2" end
-          if curves_figure(gp, tb, out, cstem) then
+          local drew = curves_figure(gp, tb, out, cstem)
+          stop_if_signalled()
+          if drew then
             used[cstem] = true
             shown[#shown + 1] = "figure: " .. out .. "/" .. cstem .. ".png, .svg, .pdf\n"
           end
           local estem = "err" .. stem:sub(4)
           while used[estem] do estem = estem .. "-2" end
-          if error_figure(gp, tb, out, estem, log_counts) then
+          drew = error_figure(gp, tb, out, estem, log_counts)
+          stop_if_signalled()
+          if drew then
             used[estem] = true
             shown[#shown + 1] = "figure: " .. out .. "/" .. estem .. ".png, .svg, .pdf\n"
           end
@@ -630,6 +660,7 @@ return function(args)
         while used[stem] do stem = stem .. "-2" end
         used[stem] = true
         lm_figure(gp, g, out, stem)
+        stop_if_signalled()
         shown[#shown + 1] = "figure: " .. out .. "/" .. stem .. ".png, .svg, .pdf\n"
       end
       for _, cp in ipairs(results.comparisons(records)) do
@@ -638,9 +669,11 @@ return function(args)
         while used[stem] do stem = stem .. "-2" end
         used[stem] = true
         comparison_figure(gp, cp, out, stem)
+        stop_if_signalled()
         shown[#shown + 1] = "figure: " .. out .. "/" .. stem .. ".png, .svg, .pdf\n"
       end
     end
+    stop_if_signalled()
     for _, p in ipairs(pending) do lpact.engine.rename(p[1], p[2]) end
     pending = {}
     lpact.sys.fsync_dir(out)
@@ -650,11 +683,19 @@ return function(args)
   if not okw then
     for _, p in ipairs(pending) do os.remove(p[1]) end
     pending = {}
+    local okf, ferr = pcall(stop_if_signalled)   -- gnuplot killed by the same Ctrl-C: say so, not that gnuplot failed
+    engine.catch_interrupt(soft)
+    if not okf then error(ferr, 0) end
     error(werr, 0)
   end
+  engine.catch_interrupt(soft)
   if require_complete and (#status.missing > 0 or #status.failed > 0 or #status.interrupted > 0) then
     lpact.fail(string.format("report: the sweep is not complete: %d of %d configurations done (%d missing, %d failed, %d interrupted)",
       status.done, status.grid, #status.missing, #status.failed, #status.interrupted), 1)
   end
   return 0
 end
+
+-- The command (lpact.command calls it), and its parser for lpact submit,
+-- which checks a report job's options before the array runs.
+return setmetatable({ parser = parser }, { __call = function(_, args) return run(args) end })

@@ -75,6 +75,25 @@ return function(args)
   for _, line in ipairs(o.sbatch) do
     if line:find("\n") then lpact.fail("submit: --sbatch takes one line") end
   end
+  for _, k in ipairs { "partition", "account" } do
+    if o[k] and not o[k]:match("^[%w_.,-]+$") then
+      lpact.fail(string.format("submit: --%s must be a Slurm name (letters, digits, '_', '.', '-', ','), got '%s'", k, o[k]))
+    end
+  end
+  -- the report job's options, checked now by lpact report's own parser (a
+  -- mistake found when the array has run would lose the report), each
+  -- word quoted in the job file
+  local report_words = {}
+  if o.report then
+    for w in o.report:gmatch("%S+") do
+      if w == "-h" or w == "--help" then lpact.fail("submit: --report: --help is not a report option") end
+      report_words[#report_words + 1] = w
+    end
+    local rargs = { "DIR" }
+    for _, w in ipairs(report_words) do rargs[#rargs + 1] = w end
+    local okr, e = pcall(cli.parse, require("cmd.report").parser(), rargs)
+    if not okr then lpact.fail("submit: --report: " .. (lpact.is_failure(e) and e.msg or tostring(e))) end
+  end
   local out
   -- the sweep's own options, spelled as its parser takes them (lpact.cli)
   local function opt_name(a) return a:match("^%-%-([%w_-]+)") and a:match("^%-%-([%w_-]+)"):gsub("_", "-") end
@@ -128,8 +147,9 @@ return function(args)
   }
   if o.partition then rhead[#rhead + 1] = "#SBATCH --partition=" .. o.partition end
   if o.account then rhead[#rhead + 1] = "#SBATCH --account=" .. o.account end
-  local report = table.concat(rhead, "\n") .. "\n"
-    .. "exec " .. sh_quote(exe) .. " report " .. sh_quote(out) .. (o.report and (" " .. o.report) or "") .. "\n"
+  local quoted = { "exec", sh_quote(exe), "report", sh_quote(out) }
+  for _, w in ipairs(report_words) do quoted[#quoted + 1] = sh_quote(w) end
+  local report = table.concat(rhead, "\n") .. "\n" .. table.concat(quoted, " ") .. "\n"
   local files = require "lpact.files"
   local apath, rpath = sdir .. "/sweep.sbatch", sdir .. "/report.sbatch"
   files.write_atomic(apath, array)

@@ -127,6 +127,38 @@ local function is_negative_number(s)
   return s:match("^%-%.?%d") ~= nil or s:lower() == "-inf"
 end
 
+-- Wraps the converters of p's options and arguments, and of its
+-- subcommands' (lpact lesson handout NAME DIR): a file or folder value
+-- refuses the empty word; a message gets the option's name.
+local function wrap_converters(p)
+  for _, list in ipairs { p._options, p._arguments } do
+    for _, el in ipairs(list) do
+      -- a file or folder (its argname says DIR, FILE, PATH or a file
+      -- extension) is never the empty word: '' would mean the current
+      -- folder to some calls and nothing to others
+      local an = type(el._argname) == "string" and el._argname or ""
+      if (an:match("DIR") or an:match("FILE") or an:match("PATH") or an:match("%.%a+$"))
+          and (el._convert == nil or type(el._convert) == "function") then
+        local inner = el._convert
+        el._convert = function(s)
+          if s == "" then return nil, "a file or folder name expected, got ''" end
+          if type(inner) == "function" then return inner(s) end
+          return s
+        end
+      end
+      local conv = el._convert
+      if type(conv) == "function" then
+        el._convert = function(s)
+          local v, err = conv(s)
+          if v == nil then return nil, el._name .. ": " .. (err or ("bad value '" .. tostring(s) .. "'")) end
+          return v
+        end
+      end
+    end
+  end
+  for _, c in ipairs(p._commands or {}) do wrap_converters(c) end
+end
+
 -- Every option of p: name -> takes a value (boolean); its converters get
 -- the option's name into their messages (once per parser).
 local function options_of(p)
@@ -139,18 +171,7 @@ local function options_of(p)
   end
   if not p._lpact.named then
     p._lpact.named = true
-    for _, list in ipairs { p._options, p._arguments } do
-      for _, el in ipairs(list) do
-        local conv = el._convert
-        if type(conv) == "function" then
-          el._convert = function(s)
-            local v, err = conv(s)
-            if v == nil then return nil, el._name .. ": " .. (err or ("bad value '" .. tostring(s) .. "'")) end
-            return v
-          end
-        end
-      end
-    end
+    wrap_converters(p)
   end
   table.sort(names)
   return takes, names

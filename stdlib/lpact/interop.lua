@@ -360,6 +360,24 @@ function interop.load_model(path)
   local ok, cfg = pcall(json.decode, meta.lpact)
   if not ok or type(cfg) ~= "table" then lpact.fail(path .. ": __metadata__.lpact is not valid JSON", 1) end
   if type(cfg.model) ~= "string" then lpact.fail(path .. ": the model was not built by lpact.models; rebuild it and use load_state", 1) end
+  local object_mt = getmetatable(json.object())
+  local function shape(field, want_object)
+    local v = cfg[field]
+    if v == nil then return end
+    local is_object = type(v) == "table" and getmetatable(v) == object_mt
+    local is_list = type(v) == "table" and getmetatable(v) == nil
+    if (want_object and not is_object and not (is_list and #v == 0)) or (not want_object and not is_list) then
+      lpact.fail(string.format("%s: __metadata__.lpact: '%s' is not a JSON %s", path, field, want_object and "object" or "list"), 1)
+    end
+  end
+  shape("options", true)
+  shape("args", false)
+  shape("sites", false)
+  for k, s in ipairs(cfg.sites or {}) do
+    if type(s) ~= "table" or getmetatable(s) ~= object_mt then
+      lpact.fail(string.format("%s: __metadata__.lpact: site %d is not a JSON object", path, k), 1)
+    end
+  end
   local opts = {}
   for k, v in pairs(cfg.options or {}) do opts[k] = v end
   for i, v in ipairs(cfg.args or {}) do opts[i] = v end

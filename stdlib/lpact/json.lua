@@ -22,7 +22,8 @@
 local json = {}
 
 local object_mt = { __name = "json.object" }
-local null_mt = { __name = "json.null", __tostring = function() return "null" end }
+local null_mt = { __name = "json.null", __tostring = function() return "null" end,
+  __newindex = function() error("json.null is read-only (a JSON text that is null where an object was expected?)", 2) end }
 
 --- The value that stands for JSON null inside arrays and objects.
 json.null = setmetatable({}, null_mt)

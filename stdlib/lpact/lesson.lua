@@ -190,7 +190,8 @@ local memory_progress = {}      -- without a state folder: this session only
 
 --- The progress of every lesson: {[name] = {step = next step, done =
 -- true once finished, results = "rrs-..." (one letter a step: r right,
--- s skipped, - not yet)}}. A missing or unreadable file is no progress.
+-- s skipped, - not yet)}}. A missing or unreadable file is no progress;
+-- of a file that reads, an entry or field of another type is dropped.
 function lesson.progress()
   local path = lesson.state_path()
   if not path then return memory_progress end
@@ -198,9 +199,24 @@ function lesson.progress()
   if not f then return {} end
   local text = f:read("a")
   f:close()
-  local ok, p = pcall(require("lpact.json").decode, text)
-  if not ok or type(p) ~= "table" then return {} end
-  return p
+  local json = require "lpact.json"
+  local ok, p = pcall(json.decode, text)
+  if not ok or type(p) ~= "table" or p == json.null then return {} end
+  -- a file edited by hand or by another program: only the fields this
+  -- module writes, of the types it writes, are kept (an entry of other
+  -- types would break the next save or the list)
+  local clean = {}
+  for name, e in pairs(p) do
+    if type(name) == "string" and type(e) == "table" and e ~= json.null then
+      local c = {}
+      if math.type(e.step) == "integer" and e.step >= 1 then c.step = e.step end
+      if math.type(e.steps) == "integer" and e.steps >= 1 then c.steps = e.steps end
+      if type(e.done) == "boolean" then c.done = e.done end
+      if type(e.results) == "string" then c.results = e.results end
+      if next(c) then clean[name] = c end
+    end
+  end
+  return clean
 end
 
 --- Records the progress of lesson `name` (a table as lesson.progress
@@ -530,7 +546,7 @@ function lesson.print_list()
     local state = "not started"
     if type(p) == "table" and p.done then
       state = "done"
-    elseif type(p) == "table" and math.type(p.step) == "integer" then
+    elseif type(p) == "table" and math.type(p.step) == "integer" and p.step <= l.steps then
       state = fmt_str("at step %d of %d", p.step, l.steps)
     end
     local line = fmt_str("  %-12s %-16s %s", l.name, state, l.title)

@@ -198,8 +198,9 @@ end
 local function read_file(path)
   local f, err = io.open(path, "rb")
   if not f then lpact.fail(string.format("%s: cannot open the table: %s", path, tostring(err):gsub("^[^:]*: ", "")), 1) end
-  local s = f:read("a")
+  local s, rerr = f:read("a")
   f:close()
+  if not s then lpact.fail(string.format("%s: cannot read the table: %s", path, tostring(rerr):gsub("^[^:]*: ", "")), 1) end
   return s
 end
 
@@ -212,9 +213,19 @@ function lut.load(path)
   if path:match("%.json$") then
     local ok, t = pcall(json.decode, s)
     if not ok or type(t) ~= "table" or t.lpact_lut ~= 1 then bad("not an lpact LUT (json)") end
+    if t.word ~= "code" and t.word ~= "value" then bad("'word' is not \"code\" or \"value\"") end
+    if type(t.entries) ~= "table" or getmetatable(t.entries) ~= nil or #t.entries == 0 then bad("'entries' is not a list of entries") end
     local words = {}
     for i, e in ipairs(t.entries) do
-      words[i] = t.word == "code" and e.out_code or tonumber(e.out_bits)
+      local w
+      if type(e) == "table" then
+        if t.word == "code" then w = math.type(e.out_code) == "integer" and e.out_code >= 0 and e.out_code or nil
+        else w = type(e.out_bits) == "string" and e.out_bits:match("^0x%x+$") and tonumber(e.out_bits) or nil end
+      end
+      if not w or w > 0xffffffff then
+        bad(string.format("entry %d has no %s", i, t.word == "code" and "out_code (a whole number >= 0)" or "out_bits (\"0x\" and 8 hex digits)"))
+      end
+      words[i] = w
     end
     return { format = "json", word = t.word, words = words, header = t }
   elseif path:match("%.npy$") then

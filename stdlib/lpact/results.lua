@@ -165,8 +165,9 @@ end
 function results.read(path)
   local f, err = io.open(path, "rb")
   if not f then lpact.fail(string.format("%s: cannot open: %s", path, (err or ""):gsub("^[^:]*: ", "")), 1) end
-  local s = f:read("a")
+  local s, rerr = f:read("a")
   f:close()
+  if not s then lpact.fail(string.format("%s: cannot read: %s", path, tostring(rerr):gsub("^[^:]*: ", "")), 1) end
   local ok, v = pcall(json.decode, s)
   if not ok then lpact.fail(path .. ": " .. tostring(v), 1) end
   return v
@@ -224,6 +225,13 @@ function results.validate(rec)
   if e then return e end
   if rec.schema ~= nil and is_null(rec.test_acc) and rec.interrupted ~= true and type(rec.accuracy) == "table" and #rec.accuracy > 0 then
     return "test_acc is missing"
+  end
+  -- the final accuracy is the last epoch's: a record that says otherwise
+  -- was edited by hand or made wrongly, and neither number can be trusted
+  if rec.interrupted ~= true and type(rec.test_acc) == "number" and type(rec.accuracy) == "table"
+      and type(rec.accuracy[#rec.accuracy]) == "number" and rec.accuracy[#rec.accuracy] ~= rec.test_acc then
+    return string.format("test_acc is %s but the last epoch's accuracy is %s", json.number(rec.test_acc),
+      json.number(rec.accuracy[#rec.accuracy]))
   end
   for _, k in ipairs { "id", "model", "dataset", "activation", "format", "optimizer" } do
     local v = rec[k]
@@ -288,7 +296,28 @@ function results.read_dir(dir)
       end
     end
   end
-  return out, rejected
+  -- Two files holding one record id (a copy, a folder merged by hand) are
+  -- one configuration: counted twice, it would weigh double in a mean.
+  -- The file named after the id is kept (else the first by name); the
+  -- others are rejected, naming it.
+  local keep = {}
+  for _, r in ipairs(out) do
+    if type(r.id) == "string" then
+      local k = keep[r.id]
+      if not k or (r.file == r.id .. ".json" and k.file ~= k.id .. ".json") then keep[r.id] = r end
+    end
+  end
+  local unique = {}
+  for _, r in ipairs(out) do
+    local k = type(r.id) == "string" and keep[r.id]
+    if k and k ~= r then
+      rejected[#rejected + 1] = { file = r.file, why = string.format("a second record of %s (kept %s)", r.id, k.file) }
+    else
+      unique[#unique + 1] = r
+    end
+  end
+  table.sort(rejected, function(a, b) return a.file < b.file end)
+  return unique, rejected
 end
 
 --- What a folder's sweep still lacks, from its manifests (each lists the
@@ -348,7 +377,10 @@ function results.sweep_status(dir, records)
         local ok, c = pcall(results.read, dir .. "/" .. id .. ".claim")
         if ok and type(c) == "table" then claimed = tostring(c.host) .. ":" .. tostring(c.pid) end
       end
-      st.missing[#st.missing + 1] = { id = id, name = grid[id].name, claimed = claimed }
+      -- a record file that is there but not a valid record (cut short,
+      -- edited): a sweep takes the configuration for done by its name
+      st.missing[#st.missing + 1] = { id = id, name = grid[id].name, claimed = claimed,
+        rejected = present[id .. ".json"] or nil }
     end
   end
   -- records of different lpact revisions in one (dataset, model) table
@@ -397,7 +429,9 @@ function results.status_markdown(st, rejected)
       complete and "." or string.format(": %d missing, %d failed, %d interrupted.", #st.missing, #st.failed, #st.interrupted)))
     line("")
     for _, c in ipairs(st.missing) do
-      line("- missing: `" .. c.id .. "`" .. (c.claimed and (" (claimed by " .. c.claimed .. ")") or ""))
+      line("- missing: `" .. c.id .. "`" .. (c.claimed and (" (claimed by " .. c.claimed .. ")") or "")
+        .. (c.rejected and (" (its record `" .. c.id .. ".json` is rejected, above; a sweep takes the file for done: "
+          .. "delete it and run the sweep again to train it)") or ""))
     end
     for _, c in ipairs(st.failed) do line("- failed: `" .. c.id .. "`: " .. c.error) end
     for _, c in ipairs(st.interrupted) do
@@ -529,6 +563,125 @@ end
 
 local function num(v) return type(v) == "number" and v == v and v or nil end
 
+-- A record's settings besides its activation, format, modes and seed:
+-- name -> text. The epochs run, lr, batch and optimizer of every record;
+-- a language model's sizes and steps (extra); and the whole resolved
+-- configuration of a sweep's record (config, flattened to "data.limit",
+-- "optimizer.beta1", …) but for what its activation, format, modes and
+-- seed already say.
+local CONFIG_SKIP = { activation = true, seed = true, qact = true, epochs = true, batch = true, ["optimizer.lr"] = true }
+local LM_SETTINGS = { "steps", "ctx", "d", "heads", "layers", "dropout" }
+-- Returns the settings and their signature (the settings as one text).
+local settings_cache = setmetatable({}, { __mode = "k" })   -- record -> {settings, signature}: a report asks often
+local function settings_of(r)
+  local c = settings_cache[r]
+  if c then return c[1], c[2] end
+  local s = {}
+  local function put(k, v)
+    if v == nil or v == json.null then return end
+    if type(v) == "table" then
+      if #v > 0 or next(v) == nil then
+        local parts = {}
+        for i, x in ipairs(v) do parts[i] = type(x) == "table" and json.encode(x, { nonfinite = "null" }) or tostring(x) end
+        s[k] = table.concat(parts, "x")
+      else
+        for k2, v2 in pairs(v) do
+          local name = k == "" and tostring(k2) or (k .. "." .. tostring(k2))
+          if not CONFIG_SKIP[name] then put(name, v2) end
+        end
+      end
+    elseif type(v) == "number" then
+      s[k] = tostring(math.tointeger(v) or json.number(v) or v)   -- 100 and 100.0 alike
+    else
+      s[k] = tostring(v)
+    end
+  end
+  put("epochs", r.epochs)
+  put("lr", r.lr)
+  put("batch", r.batch)
+  if type(r.optimizer) ~= "table" then put("optimizer", r.optimizer) end
+  if type(r.extra) == "table" then for _, k in ipairs(LM_SETTINGS) do put(k, r.extra[k]) end end
+  if type(r.config) == "table" then put("", r.config) end
+  s.config = type(r.config) == "table" and "full" or "none"   -- records of older scripts have none
+  local keys = {}
+  for k in pairs(s) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for i, k in ipairs(keys) do keys[i] = k .. "=" .. s[k] end
+  local sig = table.concat(keys, "\0")
+  settings_cache[r] = { s, sig }
+  return s, sig
+end
+
+-- Settings that follow from another one in a label (the data set's
+-- content hash and sizes from its limit, say): left out of a label when
+-- the labels stay distinct without them.
+local DERIVED = { ["data.hash"] = true, ["data.shape"] = true, ["data.train"] = true, ["data.test"] = true }
+
+-- The settings every record has (the rest come from a sweep record's
+-- config): a record without a config is told apart from those with one
+-- by `config=none`, not by every setting of theirs it lacks.
+local TOP_SETTING = { epochs = true, lr = true, batch = true, optimizer = true, config = true }
+for _, k in ipairs(LM_SETTINGS) do TOP_SETTING[k] = true end
+
+--- The settings that tell apart records of one dataset and model that
+-- differ in more than activation, format, modes and seed (lr, batch,
+-- epochs, a data limit, …): record -> "" when its dataset and model's
+-- records agree on every setting, else the differing settings as text,
+-- "data.limit=400 lr=0.005". Distinct settings always get distinct texts,
+-- so records trained under other settings are never averaged together.
+function results.contexts(records)
+  -- per dataset and model, its distinct settings (most often one: every
+  -- record's label is then "")
+  local groups, order, sig_of = {}, {}, {}
+  for _, r in ipairs(records) do
+    if type(r) == "table" then
+      local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")
+      local g = groups[gk]
+      if not g then g = { sigs = {}, list = {} } groups[gk] = g order[#order + 1] = gk end
+      local st, sig = settings_of(r)
+      if not g.sigs[sig] then g.sigs[sig] = true g.list[#g.list + 1] = { sig = sig, s = st } end
+      sig_of[r] = gk .. "\0" .. sig
+    end
+  end
+  local label = {}   -- group and signature -> label
+  for _, gk in ipairs(order) do
+    local list = groups[gk].list
+    local keys, differ = {}, {}
+    for _, e in ipairs(list) do for k in pairs(e.s) do keys[k] = true end end
+    for k in pairs(keys) do
+      -- a config setting is compared among the records that have a config
+      local first, seen = nil, false
+      for _, e in ipairs(list) do
+        if TOP_SETTING[k] or e.s.config == "full" then
+          if not seen then first, seen = e.s[k], true
+          elseif e.s[k] ~= first then differ[#differ + 1] = k break end
+        end
+      end
+    end
+    table.sort(differ)
+    local function labels(skip)
+      local by_label, ls = {}, {}
+      for i, e in ipairs(list) do
+        local parts = {}
+        for _, k in ipairs(differ) do
+          if not (skip and DERIVED[k]) and (TOP_SETTING[k] or e.s.config == "full") then
+            parts[#parts + 1] = k .. "=" .. (e.s[k] or "-")
+          end
+        end
+        local l = table.concat(parts, " ")
+        if by_label[l] then return nil end   -- two settings, one label: keep every setting in it
+        by_label[l], ls[i] = true, l
+      end
+      return ls
+    end
+    local ls = labels(true) or labels(false)
+    for i, e in ipairs(list) do label[gk .. "\0" .. e.sig] = ls[i] end
+  end
+  local out = {}
+  for r, k in pairs(sig_of) do out[r] = label[k] end
+  return out
+end
+
 -- A record's name: its id, else its file name without .json.
 local function run_id(r)
   if r.id ~= nil then return tostring(r.id) end
@@ -544,6 +697,23 @@ local function mean_sd(xs)
   local q = 0
   for _, x in ipairs(xs) do q = q + (x - m) ^ 2 end
   return m, n > 1 and math.sqrt(q / (n - 1)) or nil
+end
+
+-- A histogram {edges, counts} as qact.act_errors writes it: n counts
+-- (whole numbers >= 0) between n + 1 ascending finite edges. A record's
+-- histogram of another shape (edited, cut short) is not drawn: gnuplot
+-- would fail on it, or draw bins against the wrong edges.
+local function valid_hist(h)
+  if type(h) ~= "table" or type(h.edges) ~= "table" or type(h.counts) ~= "table" then return false end
+  local edges, counts = h.edges, h.counts
+  if #counts < 1 or #edges ~= #counts + 1 then return false end
+  for i, e in ipairs(edges) do
+    if type(e) ~= "number" or e ~= e or e == math.huge or e == -math.huge or (i > 1 and e < edges[i - 1]) then return false end
+  end
+  for _, c in ipairs(counts) do
+    if type(c) ~= "number" or c < 0 or c ~= math.floor(c) or c == math.huge then return false end
+  end
+  return true
 end
 
 --- The mean over a record's quantized layers of the RMS error of their
@@ -627,25 +797,17 @@ function results.tables(records)
   -- A dataset and model trained for different numbers of epochs gets a
   -- table per epoch count (its variant says "epochs=N"): accuracies after
   -- 2 and after 5 epochs are never averaged together.
-  -- A language model's training length is its number of steps
-  -- (extra.steps): "steps=N" likewise.
-  local function length(r)
-    local st = type(r.extra) == "table" and num(r.extra.steps)
-    if st then return "steps=" .. tostring(math.tointeger(st) or st) end
-    return "epochs=" .. tostring(r.epochs)
-  end
-  local ep_seen, split = {}, {}
+  -- So does any other setting that differs (lr, batch, a data limit, …):
+  -- records trained under other settings are never averaged together.
+  local matrix_recs = {}
   for _, r in ipairs(records) do
-    if r.activation ~= nil and r.format ~= nil then
-      local bk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")
-      local e = length(r)
-      if ep_seen[bk] and ep_seen[bk] ~= e then split[bk] = true end
-      ep_seen[bk] = ep_seen[bk] or e
-    end
+    if r.activation ~= nil and r.format ~= nil then matrix_recs[#matrix_recs + 1] = r end
   end
+  local ctx = results.contexts(matrix_recs)
   local function with_epochs(r, var)
-    if not split[tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")] then return var end
-    return var .. (var ~= "" and " " or "") .. length(r)
+    local c = ctx[r] or ""
+    if c == "" then return var end
+    return var .. (var ~= "" and " " or "") .. c
   end
   local function group(dataset, model, var)
     local key = table.concat({ tostring(dataset or "?"), tostring(model or "?"), var }, "\0")
@@ -690,11 +852,10 @@ function results.tables(records)
       -- the histogram of the first layer, from the lowest seed
       local e1 = r.act_errors[1]
       local sd = num(r.seed) or math.huge
-      if type(e1.hist) == "table" and type(e1.hist.edges) == "table" and type(e1.hist.counts) == "table"
-          and (not c.hist or sd < c.hist.seed) then
+      if valid_hist(e1.hist) and (not c.hist or sd < c.hist.seed) then
         c.hist = { edges = e1.hist.edges, counts = e1.hist.counts, seed = sd, describe = e1.describe }
         local oh = type(e1.own) == "table" and e1.own.hist
-        if type(oh) == "table" and type(oh.edges) == "table" and type(oh.counts) == "table" then
+        if valid_hist(oh) then
           c.hist.own = { edges = oh.edges, counts = oh.counts }   -- the format's own levels, same inputs
         end
       end
@@ -814,24 +975,28 @@ local BASELINE = { levels = "fixed", ste = "fprime", mode = "emulate", scale = "
 -- whose modes differ in exactly one key (levels = fixed / learnable, ste =
 -- fprime / clipped, …), the change from the baseline value to the other
 -- in each activation and format, paired by seed (runs of one number of
--- epochs are compared with each other only). Returns a list of
--- {dataset=, model=, epochs=, key=, base=, other=, rest= (the shared modes, as
--- text), activations = {…}, formats = {…}, cells = {[act] = {[fmt] =
+-- epochs and of the same other settings, results.contexts, are compared
+-- with each other only). Returns a list of
+-- {dataset=, model=, epochs=, key=, base=, other=, rest= (the shared modes
+-- and settings, as text), context= (the settings, as results.contexts
+-- gives them, "" when all agree), activations = {…}, formats = {…}, cells = {[act] = {[fmt] =
 -- {mean=, min=, max=, wins=, n=}}}} (points of test accuracy; wins: the
 -- seeds where `other` is higher), in a stable order.
 function results.comparisons(records)
   if type(records) ~= "table" then lpact.fail("results.comparisons: a list of records expected, got " .. type(records)) end
   local groups, gorder = {}, {}
+  local ctx = results.contexts(records)
   for _, r in ipairs(records) do
     local acc = type(r) == "table" and num(r.test_acc or r.final_test_acc)
     local modes = acc and modes_of(r)
     if type(modes) ~= "table" then modes = nil end
     if acc and r.activation ~= nil and r.format ~= nil and tostring(r.format) ~= "fp32" and modes and r.seed ~= nil
         and r.interrupted ~= true then
-      local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?") .. "\0" .. tostring(r.epochs)
+      local c = (ctx[r] or ""):gsub("^epochs=%S*%s*", ""):gsub("%s*epochs=%S*", "")
+      local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?") .. "\0" .. tostring(r.epochs) .. "\0" .. c
       local g = groups[gk]
       if not g then
-        g = { dataset = r.dataset, model = r.model, epochs = r.epochs, variants = {}, vorder = {} }
+        g = { dataset = r.dataset, model = r.model, epochs = r.epochs, context = c, variants = {}, vorder = {} }
         groups[gk], gorder[#gorder + 1] = g, gk
       end
       local var = variant(r)
@@ -893,8 +1058,9 @@ function results.comparisons(records)
             for _, row in pairs(cells) do
               for _, c in pairs(row) do c.mean = c.sum / c.n c.sum = nil end
             end
+            if g.context ~= "" then rest[#rest + 1] = g.context end
             out[#out + 1] = { dataset = g.dataset, model = g.model, epochs = g.epochs, key = diff_key, base = bv, other = ov,
-              rest = table.concat(rest, " "), activations = al, formats = fl, cells = cells }
+              rest = table.concat(rest, " "), context = g.context, activations = al, formats = fl, cells = cells }
           end
         end
       end
@@ -905,13 +1071,19 @@ end
 
 -- A Markdown table through line(): rows activations, columns formats,
 -- each cell the text cell(activation, format) gives.
+-- A name from a record as Markdown table text: '|' escaped, control
+-- characters (a newline) as spaces, so a hand-made name cannot split a row.
+local function md_cell(s)
+  return (tostring(s):gsub("%c", " "):gsub("|", "\\|"))
+end
+
 local function grid(line, acts, fmts, cell)
   local head, rule = { "| activation |" }, { "|---|" }
-  for _, f in ipairs(fmts) do head[#head + 1] = " " .. f .. " |" rule[#rule + 1] = "---:|" end
+  for _, f in ipairs(fmts) do head[#head + 1] = " " .. md_cell(f) .. " |" rule[#rule + 1] = "---:|" end
   line(table.concat(head))
   line(table.concat(rule))
   for _, a in ipairs(acts) do
-    local row = { "| " .. a .. " |" }
+    local row = { "| " .. md_cell(a) .. " |" }
     for _, f in ipairs(fmts) do row[#row + 1] = " " .. cell(a, f) .. " |" end
     line(table.concat(row))
   end
@@ -922,7 +1094,8 @@ end
 function results.comparison_title(cp, word)
   local parts = {}
   for _, v in ipairs { cp.dataset, cp.model } do if v ~= nil then parts[#parts + 1] = tostring(v) end end
-  return string.format("%s: %s %s %s %s", table.concat(parts, ", "), cp.key, cp.other, word or "against", cp.base)
+  local c = (cp.context or "") ~= "" and (" (" .. cp.context .. ")") or ""
+  return string.format("%s: %s %s %s %s%s", table.concat(parts, ", "), cp.key, cp.other, word or "against", cp.base, c)
 end
 
 -- The Markdown lines of the paired comparisons of these records.
@@ -930,7 +1103,7 @@ local function comparison_lines(records)
   local out = {}
   local function line(s) out[#out + 1] = s end
   for _, cp in ipairs(results.comparisons(records)) do
-    line("## " .. results.comparison_title(cp, "against"))
+    line("## " .. results.comparison_title(cp, "against"):gsub("%c", " "))
     line("")
     line(string.format("Change in final test accuracy (points) from %s=%s to %s=%s after %s epoch%s, paired by seed%s: " ..
       "the mean, and in brackets on how many seeds %s is higher.", cp.key, cp.base, cp.key, cp.other,
@@ -967,7 +1140,7 @@ function results.markdown(records, opts)
     if tb.kind == "matrix" then
       local base = nil
       for _, f in ipairs(tb.formats) do if f == "fp32" then base = f end end
-      line("## " .. title(tb))
+      line("## " .. title(tb):gsub("%c", " "))
       line("")
       line("Final test accuracy (%)" .. (#tb.seeds > 1 and ", mean ± standard deviation over seeds" or "") ..
         (base and "; in brackets the change from fp32." or "."))
@@ -1116,24 +1289,20 @@ end
 -- ops), levels and STE. Returns a list of
 -- {dataset=, model=, length=, lines = {{label=, site=, points = {{bits=,
 -- mean=, sd=, values = {…}}, …} (by bits, descending)}, …}}, one per
--- (dataset, model), or per (dataset, model, number of training steps) when
--- the records of a dataset and model were trained for different numbers of
--- steps (length = "steps=N"; nil otherwise).
+-- (dataset, model), or per (dataset, model, settings) when the records of a
+-- dataset and model differ in a setting besides activation, format, modes
+-- and seed (length = the settings as results.contexts gives them,
+-- "steps=N" for records trained for different numbers of steps; nil
+-- otherwise).
 function results.lm_sites(records)
-  local function steps_of(r)
-    local st = num(r.extra.steps)
-    return st and tostring(math.tointeger(st) or st) or "?"
-  end
-  local seen, split = {}, {}
+  local groups, gorder = {}, {}
+  local lm = {}
   for _, r in ipairs(records) do
-    if type(r) == "table" and r.interrupted ~= true and type(r.extra) == "table" and num(r.extra.val_bits_per_char)
-        and r.format ~= nil then
-      local dk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")
-      if seen[dk] and seen[dk] ~= steps_of(r) then split[dk] = true end
-      seen[dk] = seen[dk] or steps_of(r)
+    if type(r) == "table" and r.interrupted ~= true and type(r.extra) == "table" and num(r.extra.val_bits_per_char) then
+      lm[#lm + 1] = r
     end
   end
-  local groups, gorder = {}, {}
+  local ctx = results.contexts(lm)
   for _, r in ipairs(records) do
     local bits = type(r) == "table" and r.interrupted ~= true and type(r.extra) == "table" and num(r.extra.val_bits_per_char)
     if bits and r.format ~= nil then
@@ -1141,12 +1310,11 @@ function results.lm_sites(records)
       local attn = modes.attn ~= nil and tostring(modes.attn) or "fp32"
       local fmt = tostring(r.format)
       local fb, ab = format_bits(fmt), format_bits(attn)
-      local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?")
-      local length = split[gk] and ("steps=" .. steps_of(r)) or nil
-      if length then gk = gk .. "\0" .. length end
+      local c = ctx[r] or ""
+      local gk = tostring(r.dataset or "?") .. "\0" .. tostring(r.model or "?") .. "\0" .. c
       local g = groups[gk]
       if not g then
-        g = { dataset = r.dataset, model = r.model, length = length, lines = {}, order = {}, base = {} }
+        g = { dataset = r.dataset, model = r.model, length = c ~= "" and c or nil, lines = {}, order = {}, base = {} }
         groups[gk], gorder[#gorder + 1] = g, gk
       end
       local act = tostring(r.activation or "?")

@@ -31,8 +31,9 @@ function study.qopts(c, s)
     grad_fmt = s.grad_fmt, grad_scale = s.grad_fmt and s.grad_scale or nil }
 end
 
--- A format spec in full ("e2m1:bias=1:fin:sat:rne"), so that two
--- spellings of one format have one identity.
+-- A format spec in full, after the name it was given ("fp4:
+-- e2m1:bias=1:fin:sat:rne"): the resolved spec is in the identity, and so
+-- is the spelling (fp4 and e2m1 are two configurations of equal numbers).
 local function spec(f) return f and (tostring(lpact.format(f)):match("^Format%((.*)%)$") or tostring(f)) or nil end
 
 --- The sweep cell (lpact.sweep.cell) of configuration c under the

@@ -51,8 +51,18 @@ sweep.NUMERICS = 2
 sweep.CLAIM_TIMEOUT = 600
 sweep.HEARTBEAT = 20
 
+-- A timeout at or below the heartbeat would take live workers' claims
+-- from them (each leaves its training, over and over): refused, as is a
+-- value that is not a number (never silently the default).
 local function claim_timeout()
-  return tonumber(os.getenv("LPACT_CLAIM_TIMEOUT") or "") or sweep.CLAIM_TIMEOUT
+  local s = os.getenv("LPACT_CLAIM_TIMEOUT")
+  if s == nil or s == "" then return sweep.CLAIM_TIMEOUT end
+  local v = tonumber(s)
+  if not v or v ~= v or v <= sweep.HEARTBEAT then
+    lpact.fail(string.format("LPACT_CLAIM_TIMEOUT must be a number of seconds above the %d-s heartbeat, got '%s'",
+      sweep.HEARTBEAT, s))
+  end
+  return v
 end
 
 --- The canonical text of a configuration: JSON with sorted keys, no
@@ -157,6 +167,10 @@ function sweep.claim_stale(path)
   if holder and holder.host == host and math.type(holder.pid) == "integer" then
     if holder.pid ~= pid and not sys.alive(holder.pid) then return true, holder end
   end
+  -- a claim that does not read (empty: its writer was killed between the
+  -- create and the write; or damaged) has no heartbeat to wait for once
+  -- it is older than two heartbeats: a live claim reads within moments
+  if not holder and sys.time() - mt > 2 * sweep.HEARTBEAT then return true, nil end
   return sys.time() - mt > claim_timeout(), holder
 end
 
@@ -257,6 +271,7 @@ function sweep.run(o)
   local ok, err = lpact.io.mkdir(dir)
   if not ok then lpact.fail("cannot create the results folder " .. err, 1) end
   local host, pid = me()
+  claim_timeout()   -- a bad LPACT_CLAIM_TIMEOUT fails now, not at the first claim
   local say = o.quiet and function() end or function(fmt, ...) print(string.format(fmt, ...)) io.stdout:flush() end
   local st0 = sweep.scan(dir)
   files.clean_stale(dir, st0.names)

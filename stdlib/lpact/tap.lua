@@ -106,9 +106,50 @@ function tap.run(cmd)
   return body or out, tonumber(code)
 end
 
+--- The message of the error f(...) raises (an lpact error's msg, or the
+-- string), or "no error".
+function tap.errmsg(f, ...)
+  local ok, e = pcall(f, ...)
+  if ok then return "no error" end
+  return type(e) == "table" and e.msg or tostring(e)
+end
+
+--- A file's bytes, or nil when it cannot be read.
+function tap.slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+--- Writes s as the whole of a file (an error when it cannot).
+function tap.spit(path, s)
+  local f = assert(io.open(path, "wb"))
+  assert(f:write(s))
+  assert(f:close())
+end
+
+local tmpdirs = {}
+
+--- A new empty folder for the test's files; tap.done() removes it when
+-- every check passed and names it when one failed.
+function tap.tmpdir()
+  local d = os.tmpname()   -- a unique name (created as a file)
+  os.remove(d)
+  assert(require("lfs").mkdir(d))
+  tmpdirs[#tmpdirs + 1] = d
+  return d
+end
+
+local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
 --- Prints the plan; exits 1 when a check failed.
 function tap.done()
   io.write("1..", count, "\n")
+  for _, d in ipairs(tmpdirs) do
+    if failed > 0 then io.write("# files kept in ", d, "\n") else os.execute("rm -rf " .. quote(d)) end
+  end
   io.stdout:flush()
   if failed > 0 then os.exit(1, true) end
 end

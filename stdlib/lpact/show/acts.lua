@@ -52,8 +52,8 @@ end
 -- Samples f and its quantized version: xs, ys, qs.
 local function sample(f, fmt, lo, hi, n, who, input)
   local fn, fname = activation(f, who)
-  if type(lo) ~= "number" or type(hi) ~= "number" or not (lo < hi) then
-    fail(fmt_str("%s: an input range lo < hi expected, got %s, %s", who, tostring(lo), tostring(hi)))
+  if type(lo) ~= "number" or type(hi) ~= "number" or not (lo < hi and hi - lo < math.huge) then
+    fail(fmt_str("%s: an input range lo < hi expected, of finite width, got %s, %s", who, tostring(lo), tostring(hi)))
   end
   local q, F = rounder(fmt, who)
   local xs, ys, qs = {}, {}, {}
@@ -76,8 +76,8 @@ end
 -- Samples a lpact.qact layer as it stands (learned levels included)
 -- against its function: xs, ys (f), qs (the layer), name.
 local function sample_layer(layer, lo, hi, n)
-  if type(lo) ~= "number" or type(hi) ~= "number" or not (lo < hi) then
-    fail(fmt_str("plot: an input range lo < hi expected, got %s, %s", tostring(lo), tostring(hi)))
+  if type(lo) ~= "number" or type(hi) ~= "number" or not (lo < hi and hi - lo < math.huge) then
+    fail(fmt_str("plot: an input range lo < hi expected, of finite width, got %s, %s", tostring(lo), tostring(hi)))
   end
   local xs = {}
   for i = 0, n - 1 do xs[#xs + 1] = lo + (hi - lo) * i / (n - 1) end
@@ -206,8 +206,8 @@ end
 -- [lo, hi], or the numbers of a list or tensor lo.
 local function error_inputs(lo, hi, opts)
   if type(lo) ~= "number" then return numbers(lo, "errors") end
-  if type(hi) ~= "number" or not (lo < hi) then
-    fail(fmt_str("errors: an input range lo < hi expected, got %s, %s", tostring(lo), tostring(hi)))
+  if type(hi) ~= "number" or not (lo < hi and hi - lo < math.huge) then
+    fail(fmt_str("errors: an input range lo < hi expected, of finite width, got %s, %s", tostring(lo), tostring(hi)))
   end
   local n, xs = opts.n or 1001, {}
   for i = 0, n - 1 do xs[#xs + 1] = lo + (hi - lo) * i / (n - 1) end
@@ -314,8 +314,8 @@ end
 function show.errors_qact(f, cfg, lo, hi, opts)
   opts = opts or {}
   local qact = require "lpact.qact"
-  if type(lo) == "number" and (type(hi) ~= "number" or not (lo < hi)) then
-    fail(fmt_str("errors: an input range lo < hi expected, got %s, %s", tostring(lo), tostring(hi)))
+  if type(lo) == "number" and (type(hi) ~= "number" or not (lo < hi and hi - lo < math.huge)) then
+    fail(fmt_str("errors: an input range lo < hi expected, of finite width, got %s, %s", tostring(lo), tostring(hi)))
   end
   local okr, r = pcall(qact.errors, f, cfg, lo, hi, opts.n and opts.n - 1 or 1000)
   if not okr then
