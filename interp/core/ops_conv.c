@@ -14,6 +14,9 @@
 #include <emmintrin.h>
 #endif
 
+#include <stdlib.h>
+
+#include "core/fmagemm.h"
 #include "core/ops_conv.h"
 #include "core/ops_nn.h"
 #include "core/parallel.h"
@@ -46,6 +49,7 @@ typedef struct {
   const float *dcol;
   int64_t N, C, H, W, OH, OW;
   int kh, kw, stride, pad;
+  int64_t ld, n0;  /* col's rows are ld apart and start at sample n0; ld 0: N*OH*OW */
 } i2c_ctx;
 
 /* The output positions o in [0, OUT) whose input index o * stride + off
@@ -73,9 +77,31 @@ static void im2col_range(void *vc, size_t lo, size_t hi) {
     int j = (int)(r % kw), i = (int)((r / kw) % kh);
     int64_t ch = r / ((int64_t)kw * kh);
     const float *x = inp + (n * C + ch) * H * W;
-    float *dst = colp + r * (N * P) + n * P;
+    float *dst = colp + r * (c->ld ? c->ld : N * P) + (n - c->n0) * P;
     int64_t ow_lo, ow_hi, off = j - pad;
     valid_range(OW, W, stride, off, &ow_lo, &ow_hi);
+    if (stride == 1 && OW == W && ow_lo < ow_hi) {
+      /* Output rows as wide as input rows: the row r of a sample is the
+       * plane shifted by (i - pad) rows and off columns, so one copy of
+       * the in-bounds rows, then zeros over the |off| columns per row that
+       * wrapped to the next or previous row, and over the rows outside. */
+      int64_t oh_lo, oh_hi;
+      valid_range(OH, H, 1, (int64_t)i - pad, &oh_lo, &oh_hi);
+      if (oh_lo > 0) memset(dst, 0, (size_t)(oh_lo * OW) * sizeof *dst);
+      if (oh_hi < OH) memset(dst + oh_hi * OW, 0, (size_t)((OH - oh_hi) * OW) * sizeof *dst);
+      if (oh_lo < oh_hi) {
+        /* elements [a, z) of the run: the first (off < 0) or last (off > 0)
+         * would read outside the plane and is a wrapped column anyway */
+        int64_t a = oh_lo * OW + (off < 0 ? -off : 0), z = oh_hi * OW - (off > 0 ? off : 0);
+        memcpy(dst + a, x + (a + (i - pad) * W + off), (size_t)(z - a) * sizeof *dst);
+        for (int64_t oh = oh_lo; oh < oh_hi; oh++) {
+          float *d = dst + oh * OW;
+          for (int64_t ow = 0; ow < ow_lo; ow++) d[ow] = 0.0f;
+          for (int64_t ow = ow_hi; ow < OW; ow++) d[ow] = 0.0f;
+        }
+      }
+      continue;
+    }
     for (int64_t oh = 0; oh < OH; oh++) {
       int64_t ih = oh * stride - pad + i;
       float *d = dst + oh * OW;
@@ -96,7 +122,7 @@ static void im2col_range(void *vc, size_t lo, size_t hi) {
 void lp_im2col(float *col, const float *inp, int64_t N, int64_t C, int64_t H, int64_t W,
                int kh, int kw, int stride, int pad, int64_t OH, int64_t OW) {
   // col (C*kh*kw, N*OH*OW), inp (N, C, H, W)
-  i2c_ctx c = {col, inp, NULL, NULL, N, C, H, W, OH, OW, kh, kw, stride, pad};
+  i2c_ctx c = {col, inp, NULL, NULL, N, C, H, W, OH, OW, kh, kw, stride, pad, 0, 0};
   size_t tasks = (size_t)(C * kh * kw * N);
   lp_parallel_for(tasks, grain_of(GRAIN_COPY, OH * OW), im2col_range, &c);
 }
@@ -115,7 +141,7 @@ static void col2im_range(void *vc, size_t lo, size_t hi) {
       for (int j = 0; j < kw; j++) {
         int64_t r = (ch * kh + i) * kw + j, off = j - pad, ow_lo, ow_hi;
         valid_range(OW, W, stride, off, &ow_lo, &ow_hi);
-        const float *src = dcol + r * (N * P) + n * P;
+        const float *src = dcol + r * (c->ld ? c->ld : N * P) + (n - c->n0) * P;
         for (int64_t oh = 0; oh < OH; oh++) {
           int64_t ih = oh * stride - pad + i;
           if (ih < 0 || ih >= H) continue;
@@ -133,7 +159,7 @@ static void col2im_range(void *vc, size_t lo, size_t hi) {
 void lp_col2im(float *dinp, const float *dcol, int64_t N, int64_t C, int64_t H, int64_t W,
                int kh, int kw, int stride, int pad, int64_t OH, int64_t OW) {
   // dinp (N, C, H, W) +=, dcol (C*kh*kw, N*OH*OW)
-  i2c_ctx c = {NULL, NULL, dinp, dcol, N, C, H, W, OH, OW, kh, kw, stride, pad};
+  i2c_ctx c = {NULL, NULL, dinp, dcol, N, C, H, W, OH, OW, kh, kw, stride, pad, 0, 0};
   lp_parallel_for((size_t)(N * C), grain_of(GRAIN_COL2IM, H * W * kh * kw), col2im_range, &c);
 }
 
@@ -194,6 +220,8 @@ typedef struct {
   int64_t last;    /* first column of lp_gemm's last tile */
   int64_t call;    /* about this many columns per sgemm call, a multiple of 16 */
   size_t nchunks;
+  const float *ap; /* the product's A packed for lp_fmagemm, or NULL: sgemm */
+  const float *dout;
 } blk_ctx;
 
 /* Columns [j0, j1) of chunk ci. */
@@ -217,7 +245,7 @@ static void fwd_chunks(void *vc, size_t lo, size_t hi) {
   const blk_ctx *b = vc;
   const int64_t O = b->O, P = b->P, NP = b->NP, CK = b->CK;
   i2c_ctx ic = {b->col, b->inp, NULL, NULL, b->N, b->C, b->H, b->W, b->OH, b->OW,
-                b->kh, b->kw, b->stride, b->pad};
+                b->kh, b->kw, b->stride, b->pad, 0, 0};
   for (size_t ci = lo; ci < hi; ci++) {
     int64_t j0, j1;
     chunk_cols(b, ci, &j0, &j1);
@@ -229,7 +257,8 @@ static void fwd_chunks(void *vc, size_t lo, size_t hi) {
           size_t task = (size_t)(r * b->N + done / P);
           im2col_range(&ic, task, task + 1);
         }
-      lp_sgemm1(0, 0, O, e - g, CK, 1.0f, b->weight, CK, b->col + g, NP, 0.0f, b->tmp + g, NP);
+      if (b->ap) lp_fmagemm(O, e - g, CK, b->ap, b->col + g, NP, b->tmp + g, NP);
+      else lp_sgemm1(0, 0, O, e - g, CK, 1.0f, b->weight, CK, b->col + g, NP, 0.0f, b->tmp + g, NP);
       /* out (N, O, P) = tmp's columns [g, e) + bias, sample by sample */
       for (int64_t n = g / P; n * P < e; n++) {
         int64_t p0 = (g > n * P ? g : n * P) - n * P, p1 = (e < (n + 1) * P ? e : (n + 1) * P) - n * P;
@@ -249,7 +278,7 @@ static void bwd_data_chunks(void *vc, size_t lo, size_t hi) {
   const blk_ctx *b = vc;
   const int64_t O = b->O, P = b->P, NP = b->NP, CK = b->CK;
   i2c_ctx ic = {NULL, NULL, b->dinp, b->col, b->N, b->C, b->H, b->W, b->OH, b->OW,
-                b->kh, b->kw, b->stride, b->pad};
+                b->kh, b->kw, b->stride, b->pad, 0, 0};
   for (size_t ci = lo; ci < hi; ci++) {
     int64_t j0, j1;
     chunk_cols(b, ci, &j0, &j1);
@@ -260,6 +289,25 @@ static void bwd_data_chunks(void *vc, size_t lo, size_t hi) {
     }
     col2im_range(&ic, (size_t)(j0 / P * b->C), (size_t)((j1 + P - 1) / P * b->C));
   }
+}
+
+/* The same with lp_fmagemm, sample by sample: dcol of one sample
+ * (CK x P) = weight^T dout[n] (O x P), read from dout where it lies,
+ * into a scratch block that col2im reads while it is in the cache. One
+ * task per sample; lp_fmagemm's bits do not depend on the cut. */
+static void bwd_data_samples(void *vc, size_t lo, size_t hi) {
+  const blk_ctx *b = vc;
+  const int64_t O = b->O, P = b->P, CK = b->CK;
+  float *scratch = malloc((size_t)(CK * P) * sizeof *scratch);
+  for (size_t n = lo; n < hi; n++) {
+    /* without the scratch block, the sample's own columns of col */
+    float *s = scratch ? scratch : b->col + (int64_t)n * CK * P;
+    i2c_ctx ic = {NULL, NULL, b->dinp, s, b->N, b->C, b->H, b->W, b->OH, b->OW,
+                  b->kh, b->kw, b->stride, b->pad, P, (int64_t)n};
+    lp_fmagemm(CK, P, O, b->ap, b->dout + (int64_t)n * O * P, P, s, P);
+    col2im_range(&ic, n * (size_t)b->C, (n + 1) * (size_t)b->C);
+  }
+  free(scratch);
 }
 
 /* Sets up the blocks of a product over N*P columns with lp_gemm's tiles
@@ -291,6 +339,17 @@ static int blocks(blk_ctx *b, int64_t m, int64_t k) {
   return 1;
 }
 
+/* A of a blocked product packed for lp_fmagemm when the machine runs its
+ * fast kernel and k fits OpenBLAS's first block (the two give the same
+ * bits then: fmagemm.h), else NULL and the blocks call sgemm. Freed by
+ * the caller. */
+static float *packed_a(int ta, int64_t m, int64_t k, const float *A, int64_t lda) {
+  if (!lp_fmagemm_fast() || k > 256) return NULL;
+  float *ap = malloc((size_t)lp_fmagemm_packed_size(m, k) * sizeof *ap);
+  if (ap) lp_fmagemm_pack(ap, ta, m, k, A, lda);
+  return ap;
+}
+
 /* chunks per grain: about GRAIN_CONV_FLOPS floating-point operations */
 static size_t chunk_grain(const blk_ctx *b, int64_t m, int64_t k) {
   double per = 2.0 * (double)m * (double)k * (double)b->chunk;
@@ -307,10 +366,13 @@ void lp_conv2d_forward(float *out, float *work, const float *inp, const float *w
   float *col = work, *tmp = work + CK * N * P;  // col (CK, N*P), tmp (O, N*P)
   if (N * P == 0 || O == 0) return;
   blk_ctx b = {out, col, tmp, NULL, inp, weight, bias, N, C, H, W, O, OH, OW, P, CK, N * P,
-               kh, kw, stride, pad, 0, 0, 0, 0};
+               kh, kw, stride, pad, 0, 0, 0, 0, NULL, NULL};
   if (CK > 0 && blocks(&b, O, CK)) {
-    lp_blas_one_thread();
+    float *ap = packed_a(0, O, CK, weight, CK);
+    b.ap = ap;
+    if (!ap) lp_blas_one_thread();
     lp_parallel_for(b.nchunks, chunk_grain(&b, O, CK), fwd_chunks, &b);
+    free(ap);
     return;
   }
   lp_im2col(col, inp, N, C, H, W, kh, kw, stride, pad, OH, OW);
@@ -351,7 +413,16 @@ void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, 
   }
   if (dinp) {
     blk_ctx b = {NULL, col, tmp, dinp, inp, weight, NULL, N, C, H, W, O, OH, OW, P, CK, N * P,
-                 kh, kw, stride, pad, 0, 0, 0, 0};
+                 kh, kw, stride, pad, 0, 0, 0, 0, NULL, NULL};
+    float *ap = CK > 0 ? packed_a(1, CK, O, weight, CK) : NULL;
+    if (ap) {
+      b.ap = ap;
+      b.dout = dout;
+      double flops = 2.0 * (double)CK * (double)O * (double)P;
+      lp_parallel_for((size_t)N, (size_t)(GRAIN_CONV_FLOPS / flops) + 1, bwd_data_samples, &b);
+      free(ap);
+      return;
+    }
     if (CK > 0 && blocks(&b, CK, O)) {
       lp_blas_one_thread();
       lp_parallel_for(b.nchunks, chunk_grain(&b, CK, O), bwd_data_chunks, &b);

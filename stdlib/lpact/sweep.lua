@@ -42,8 +42,12 @@ local sweep = {}
 -- sweeps train anew instead of taking old records for new ones.
 -- History: 1, the first version with run identities; 2, GELU's float32
 -- derivative through vectorised exp/erf approximations (the gelu trainings
--- of the quantized layer end in other last bits).
-sweep.NUMERICS = 2
+-- of the quantized layer end in other last bits); 3, the convolutions'
+-- forward and backward-data products through lp_fmagemm on machines with
+-- AVX-512F (one fused multiply-add chain per element in k order: the bits
+-- of OpenBLAS for cnn_small's layers on the machine measured, other shapes
+-- may end in other last bits).
+sweep.NUMERICS = 3
 
 --- Seconds after which a claim whose heartbeat stopped is taken over
 -- (LPACT_CLAIM_TIMEOUT overrides); a claim of a process of this host that
