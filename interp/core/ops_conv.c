@@ -16,6 +16,7 @@
 
 #include <stdlib.h>
 
+#include "core/conv_implicit.h"
 #include "core/fmagemm.h"
 #include "core/ops_conv.h"
 #include "core/ops_nn.h"
@@ -365,6 +366,11 @@ void lp_conv2d_forward(float *out, float *work, const float *inp, const float *w
   int64_t P = OH * OW, CK = C * kh * kw;
   float *col = work, *tmp = work + CK * N * P;  // col (CK, N*P), tmp (O, N*P)
   if (N * P == 0 || O == 0) return;
+  /* "same" shapes need no im2col (and leave none in work: the backward
+   * knows, conv_implicit.h) */
+  if (lp_conv_implicit_ok(C, H, W, O, kh, kw, stride, pad) &&
+      lp_conv_implicit_forward(out, inp, weight, bias, N, C, H, W, O, kh, kw, pad))
+    return;
   blk_ctx b = {out, col, tmp, NULL, inp, weight, bias, N, C, H, W, O, OH, OW, P, CK, N * P,
                kh, kw, stride, pad, 0, 0, 0, 0, NULL, NULL};
   if (CK > 0 && blocks(&b, O, CK)) {
@@ -407,8 +413,12 @@ void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, 
       for (; i < NP; i++) part[0] += s[i];
       dbias[o] += ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
     }
-  if (dweight) {
-    if (!col_ready) lp_im2col(col, inp, N, C, H, W, kh, kw, stride, pad, OH, OW);
+  if (dweight && !(lp_conv_implicit_ok(C, H, W, O, kh, kw, stride, pad) &&
+                   lp_conv_implicit_dweight(dweight, dout, inp, N, C, H, W, O, kh, kw, pad))) {
+    /* the forward of a shape the implicit kernels take may have left no
+     * im2col in work (even if they are turned off since) */
+    int implicit_shape = lp_fmagemm_fast() && stride == 1 && OH == H && OW == W;
+    if (!col_ready || implicit_shape) lp_im2col(col, inp, N, C, H, W, kh, kw, stride, pad, OH, OW);
     lp_gemm(0, 1, O, CK, N * P, 1.0f, tmp, N * P, col, N * P, 1.0f, dweight, CK);
   }
   if (dinp) {

@@ -42,11 +42,11 @@ local sweep = {}
 -- sweeps train anew instead of taking old records for new ones.
 -- History: 1, the first version with run identities; 2, GELU's float32
 -- derivative through vectorised exp/erf approximations (the gelu trainings
--- of the quantized layer end in other last bits); 3, the convolutions'
--- forward and backward-data products through lp_fmagemm on machines with
--- AVX-512F (one fused multiply-add chain per element in k order: the bits
--- of OpenBLAS for cnn_small's layers on the machine measured, other shapes
--- may end in other last bits).
+-- of the quantized layer end in other last bits); 3, the convolutions on
+-- machines with AVX-512F: forward and backward-data products as one fused
+-- multiply-add chain per output (lp_fmagemm, the implicit kernels), and the
+-- weight gradient of "same" convolutions summed in 16 lanes
+-- (conv_implicit.h): CNN trainings end in other last bits.
 sweep.NUMERICS = 3
 
 --- Seconds after which a claim whose heartbeat stopped is taken over
