@@ -87,6 +87,7 @@ typedef struct {
   const float *inp, *ap, *bias;
   int64_t C, H, W, O, CK, tiles;
   int taps;
+  int add;         /* out += the sums (no bias), else out = the sums + bias */
   lane_masks lm;
 } fwd_ctx;
 
@@ -98,15 +99,17 @@ typedef struct {
     c##i##1 = _mm512_fmadd_ps(a, b1, c##i##1);                   \
     c##i##2 = _mm512_fmadd_ps(a, b2, c##i##2);                   \
   } while (0)
-#define STORE(i)                                                         \
-  do {                                                                   \
-    if (i < mr) {                                                        \
-      float *yr = y + (i) * P;                                           \
-      __m512 bb = _mm512_set1_ps(bias ? bias[i] : 0.0f);                 \
-      _mm512_mask_storeu_ps(yr, s0, _mm512_add_ps(c##i##0, bb));         \
-      _mm512_mask_storeu_ps(yr + 16, s1, _mm512_add_ps(c##i##1, bb));    \
-      _mm512_mask_storeu_ps(yr + 32, s2, _mm512_add_ps(c##i##2, bb));    \
-    }                                                                    \
+#define STORE(i)                                                                       \
+  do {                                                                                 \
+    if (i < mr) {                                                                      \
+      float *yr = y + (i) * P;                                                         \
+      __m512 b0_ = f->add ? _mm512_maskz_loadu_ps(s0, yr) : _mm512_set1_ps(bias ? bias[i] : 0.0f); \
+      __m512 b1_ = f->add ? _mm512_maskz_loadu_ps(s1, yr + 16) : b0_;                  \
+      __m512 b2_ = f->add ? _mm512_maskz_loadu_ps(s2, yr + 32) : b0_;                  \
+      _mm512_mask_storeu_ps(yr, s0, _mm512_add_ps(b0_, c##i##0));                      \
+      _mm512_mask_storeu_ps(yr + 16, s1, _mm512_add_ps(b1_, c##i##1));                 \
+      _mm512_mask_storeu_ps(yr + 32, s2, _mm512_add_ps(b2_, c##i##2));                 \
+    }                                                                                  \
   } while (0)
 
 /* y rows [0, mr) (P apart), positions [48 t, 48 t + 48) of one sample */
@@ -147,10 +150,9 @@ LP_AVX512 static void fwd_samples(void *vc, size_t lo, size_t hi) {
   }
 }
 
-int lp_conv_implicit_forward(float *out, const float *inp, const float *weight, const float *bias,
-                             int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw,
-                             int pad) {
-  fwd_ctx f = {out, inp, NULL, bias, C, H, W, O, C * kh * kw, 0, kh * kw, {0}};
+static int forward(float *out, const float *inp, const float *weight, const float *bias, int add,
+                   int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int pad) {
+  fwd_ctx f = {out, inp, NULL, bias, C, H, W, O, C * kh * kw, 0, kh * kw, add, {0}};
   int64_t P = H * W;
   f.tiles = (P + 47) / 48;
   float *ap = malloc((size_t)lp_fmagemm_packed_size(O, f.CK) * sizeof *ap);
@@ -165,6 +167,26 @@ int lp_conv_implicit_forward(float *out, const float *inp, const float *weight, 
   masks_free(&f.lm);
   free(ap);
   return 1;
+}
+
+int lp_conv_implicit_forward(float *out, const float *inp, const float *weight, const float *bias,
+                             int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw,
+                             int pad) {
+  return forward(out, inp, weight, bias, 0, N, C, H, W, O, kh, kw, pad);
+}
+
+int lp_conv_implicit_dinput(float *dinp, const float *dout, const float *weight, int64_t N,
+                            int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int pad) {
+  int64_t taps = (int64_t)kh * kw;
+  float *wt = malloc((size_t)(C * O * taps) * sizeof *wt);   /* (C, O, kh, kw) */
+  if (!wt) return 0;
+  for (int64_t o = 0; o < O; o++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t t = 0; t < taps; t++) wt[(c * O + o) * taps + t] = weight[(o * C + c) * taps + taps - 1 - t];
+  /* a "same" shape's flipped padding is its padding: kh - 1 - pad = pad */
+  int ok = forward(dinp, dout, wt, NULL, 1, N, O, H, W, C, kh, kw, pad);
+  free(wt);
+  return ok;
 }
 
 /* ---- weight gradient ------------------------------------------------------ */
@@ -297,6 +319,13 @@ int lp_conv_implicit_forward(float *out, const float *inp, const float *weight, 
                              int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw,
                              int pad) {
   (void)out, (void)inp, (void)weight, (void)bias, (void)N, (void)C, (void)H, (void)W, (void)O;
+  (void)kh, (void)kw, (void)pad;
+  return 0;
+}
+
+int lp_conv_implicit_dinput(float *dinp, const float *dout, const float *weight, int64_t N,
+                            int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int pad) {
+  (void)dinp, (void)dout, (void)weight, (void)N, (void)C, (void)H, (void)W, (void)O;
   (void)kh, (void)kw, (void)pad;
   return 0;
 }

@@ -36,6 +36,14 @@ int lp_conv_implicit_forward(float *out, const float *inp, const float *weight, 
                              int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw,
                              int pad);
 
+/* dinp (N, C, H, W) += the gradient from dout (N, O, H, W): the forward
+ * of dout with the weights flipped and transposed, w'[c][o][i][j] =
+ * w[o][c][kh-1-i][kw-1-j] (one fused multiply-add chain per input element
+ * over (o, i, j) in order, then added to dinp). Returns 0 (nothing
+ * written) when memory is not to be had. */
+int lp_conv_implicit_dinput(float *dinp, const float *dout, const float *weight, int64_t N,
+                            int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int pad);
+
 /* dweight (O, C, kh, kw) += the gradient from dout (N, O, H, W) and inp.
  * Returns 0 (nothing written) when memory is not to be had. */
 int lp_conv_implicit_dweight(float *dweight, const float *dout, const float *inp, int64_t N,

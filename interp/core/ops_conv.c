@@ -387,6 +387,25 @@ void lp_conv2d_forward(float *out, float *work, const float *inp, const float *w
   lp_parallel_for((size_t)(N * O), grain_of(GRAIN_COPY, P), unpermute_range, &pc);
 }
 
+/* dbias (O) += the sum of dout (N, O, P) over samples and positions, in 16
+ * lanes (lane l: the positions p = l mod 16 of every sample in order),
+ * added pairwise at the end: the order the weight gradient uses. */
+static void bias_grad(float *dbias, const float *dout, int64_t N, int64_t O, int64_t P) {
+  for (int64_t o = 0; o < O; o++) {
+    float l[16] = {0};
+    for (int64_t n = 0; n < N; n++) {
+      const float *row = dout + (n * O + o) * P;
+      int64_t p = 0;
+      for (; p + 16 <= P; p += 16)
+        for (int q = 0; q < 16; q++) l[q] += row[p + q];
+      for (; p < P; p++) l[p % 16] += row[p];
+    }
+    for (int w = 8; w >= 1; w /= 2)
+      for (int q = 0; q < w; q++) l[q] = l[q] + l[q + w];
+    dbias[o] += l[0];
+  }
+}
+
 void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, const float *dout,
                         const float *inp, const float *weight, int64_t N, int64_t C, int64_t H,
                         int64_t W, int64_t O, int kh, int kw, int stride, int pad, int col_ready,
@@ -401,30 +420,29 @@ void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, 
     if (dbias) memset(dbias, 0, (size_t)O * sizeof *dbias);
   }
   if (N * P == 0 || O == 0) return;
-  perm_ctx pc = {(float *)dout, tmp, NULL, N, O, P};
-  lp_parallel_for((size_t)(N * O), grain_of(GRAIN_COPY, P), permute_range, &pc);
-  if (dbias)
-    for (int64_t o = 0; o < O; o++) {
-      const float *s = tmp + o * N * P;
-      float part[8] = {0};     /* eight running sums: independent adds vectorise */
-      int64_t i = 0, NP = N * P;
-      for (; i + 8 <= NP; i += 8)
-        for (int q = 0; q < 8; q++) part[q] += s[i + q];
-      for (; i < NP; i++) part[0] += s[i];
-      dbias[o] += ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-    }
-  if (dweight && !(lp_conv_implicit_ok(C, H, W, O, kh, kw, stride, pad) &&
-                   lp_conv_implicit_dweight(dweight, dout, inp, N, C, H, W, O, kh, kw, pad))) {
+  if (dbias) bias_grad(dbias, dout, N, O, P);
+  int implicit = lp_conv_implicit_ok(C, H, W, O, kh, kw, stride, pad);
+  int dw_done = !dweight || (implicit && lp_conv_implicit_dweight(dweight, dout, inp, N, C, H, W, O,
+                                                                   kh, kw, pad));
+  int dx_done = !dinp || (implicit && lp_conv_implicit_dinput(dinp, dout, weight, N, C, H, W, O, kh,
+                                                               kw, pad));
+  float *ap = dx_done || CK == 0 ? NULL : packed_a(1, CK, O, weight, CK);
+  if (dw_done && (dx_done || ap)) {
+    /* no product left that reads dout permuted */
+  } else {
+    perm_ctx pc = {(float *)dout, tmp, NULL, N, O, P};
+    lp_parallel_for((size_t)(N * O), grain_of(GRAIN_COPY, P), permute_range, &pc);
+  }
+  if (!dw_done) {
     /* the forward of a shape the implicit kernels take may have left no
      * im2col in work (even if they are turned off since) */
     int implicit_shape = lp_fmagemm_fast() && stride == 1 && OH == H && OW == W;
     if (!col_ready || implicit_shape) lp_im2col(col, inp, N, C, H, W, kh, kw, stride, pad, OH, OW);
     lp_gemm(0, 1, O, CK, N * P, 1.0f, tmp, N * P, col, N * P, 1.0f, dweight, CK);
   }
-  if (dinp) {
+  if (!dx_done) {
     blk_ctx b = {NULL, col, tmp, dinp, inp, weight, NULL, N, C, H, W, O, OH, OW, P, CK, N * P,
                  kh, kw, stride, pad, 0, 0, 0, 0, NULL, NULL};
-    float *ap = CK > 0 ? packed_a(1, CK, O, weight, CK) : NULL;
     if (ap) {
       b.ap = ap;
       b.dout = dout;

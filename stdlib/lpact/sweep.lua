@@ -42,12 +42,15 @@ local sweep = {}
 -- sweeps train anew instead of taking old records for new ones.
 -- History: 1, the first version with run identities; 2, GELU's float32
 -- derivative through vectorised exp/erf approximations (the gelu trainings
--- of the quantized layer end in other last bits); 3, the convolutions on
--- machines with AVX-512F: forward and backward-data products as one fused
--- multiply-add chain per output (lp_fmagemm, the implicit kernels), and the
--- weight gradient of "same" convolutions summed in 16 lanes
--- (conv_implicit.h): CNN trainings end in other last bits.
-sweep.NUMERICS = 3
+-- of the quantized layer end in other last bits); 3, briefly, the
+-- convolutions' products through lp_fmagemm; 4, the convolutions on
+-- machines with AVX-512F: products as one fused multiply-add chain per
+-- output (lp_fmagemm), "same" convolutions (stride 1, output as large as
+-- the input) read straight from their input with the weight gradient
+-- summed in 16 lanes and the input gradient as the forward of the flipped
+-- weights (conv_implicit.h), and every convolution's bias gradient in 16
+-- lanes: CNN trainings end in other last bits.
+sweep.NUMERICS = 4
 
 --- Seconds after which a claim whose heartbeat stopped is taken over
 -- (LPACT_CLAIM_TIMEOUT overrides); a claim of a process of this host that

@@ -13,7 +13,9 @@
  * per element over k in order, and "same" shapes (stride 1, output as
  * large as the input) through the implicit kernels (conv_implicit.h),
  * whose forward has those bits too: there the whole-batch reference makes
- * its product by that definition, written out here. The shapes run three
+ * its product by that definition, written out here (and the implicit
+ * backward data pass by its own: the forward of dout with the weights
+ * flipped and transposed). The shapes run three
  * times: implicit kernels on, off (im2col + lp_fmagemm), and lp_fmagemm off
  * too (im2col + sgemm, against the whole-batch lp_gemm). */
 #include <math.h>
@@ -82,6 +84,26 @@ static void ref_backward_data(float *dx, float *work, const float *dout, const f
   ref_gemm(1, CK, NP, s.O, w, CK, tmp, NP, col, NP);
   memset(dx, 0, (size_t)(s.N * s.C * s.H * s.W) * sizeof(float));
   lp_col2im(dx, col, s.N, s.C, s.H, s.W, s.kh, s.kw, s.stride, s.pad, OH, OW);
+}
+
+/* the implicit kernels' backward data pass, by its definition: the
+ * forward of dout with the weights flipped and transposed, one fmaf chain
+ * per input element over (o, i, j) in order, added to dx = 0 */
+static void ref_backward_data_implicit(float *dx, const float *dout, const float *w, shape s) {
+  int64_t P = s.H * s.W;
+  for (int64_t n = 0; n < s.N; n++)
+    for (int64_t c = 0; c < s.C; c++)
+      for (int64_t p = 0; p < P; p++) {
+        float acc = 0.0f;
+        for (int64_t o = 0; o < s.O; o++)
+          for (int i = 0; i < s.kh; i++)
+            for (int j = 0; j < s.kw; j++) {
+              int64_t y = p / s.W + i - s.pad, x = p % s.W + j - s.pad;
+              float g = y < 0 || y >= s.H || x < 0 || x >= s.W ? 0.0f : dout[((n * s.O + o) * s.H + y) * s.W + x];
+              acc = fmaf(w[((o * s.C + c) * s.kh + (s.kh - 1 - i)) * s.kw + (s.kw - 1 - j)], g, acc);
+            }
+        dx[(n * s.C + c) * P + p] = 0.0f + acc;
+      }
 }
 
 /* largest |a - direct| / (1 + |direct|) over the outputs, the direct
@@ -193,7 +215,10 @@ int main(void) {
       if (!tap_ok(e < 1e-5, "%s, shape %d: forward within 1e-5 of the direct convolution in double", how, k))
         tap_diag("relative error %g", e);
       lp_set_threads(1);
-      ref_backward_data(rdx, rwork, dout, w, s, OH, OW);
+      if (lp_conv_implicit_ok(s.C, s.H, s.W, s.O, s.kh, s.kw, s.stride, s.pad))
+        ref_backward_data_implicit(rdx, dout, w, s);
+      else
+        ref_backward_data(rdx, rwork, dout, w, s, OH, OW);
       for (int t = 1; t <= 3; t++) {
         lp_set_threads(t < 3 ? t : 2);
         lp_set_grain_scale(t < 3 ? 1 : 0);

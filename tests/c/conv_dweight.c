@@ -13,7 +13,10 @@
  *     the terms' magnitudes, with the implicit kernels on and off;
  *   - accumulate adds to what dweight held, in float, exactly;
  *   - a NaN or an infinity of the input reaches exactly the weights whose
- *     taps see it (NaN, or inf with the sign of the product) and no other. */
+ *     taps see it (NaN, or inf with the sign of the product) and no other;
+ *   - the bias gradient is its definition (16 lanes of plain adds over the
+ *     samples' positions p = l mod 16, added pairwise), and with accumulate
+ *     the bias and input gradients add to what they held. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +146,34 @@ int main(void) {
     int64_t bad = 0;
     for (int64_t i = 0; i < s.O * CK; i++) bad += !same(ga[i], start[i] + g1[i]);
     tap_ok(bad == 0, "shape %d: accumulate adds the gradient to dweight in float", q);
+    {
+      int64_t nws = lp_conv2d_workspace(s.N, s.C, s.O, s.k, s.k, s.H, s.W);
+      float *work = malloc((size_t)nws * sizeof *work), *db = malloc((size_t)s.O * sizeof *db);
+      float *dx0 = malloc((size_t)nx * sizeof *dx0), *dx1 = randv((size_t)nx);
+      float *dxs = malloc((size_t)nx * sizeof *dxs), *db1 = randv((size_t)s.O);
+      float *dbs = malloc((size_t)s.O * sizeof *dbs);
+      memcpy(dxs, dx1, (size_t)nx * sizeof *dxs);
+      memcpy(dbs, db1, (size_t)s.O * sizeof *dbs);
+      lp_set_threads(2);
+      lp_conv2d_backward(dx0, NULL, db, work, dout, x, w, s.N, s.C, s.H, s.W, s.O, s.k, s.k, 1, s.pad, 0, 0);
+      lp_conv2d_backward(dx1, NULL, db1, work, dout, x, w, s.N, s.C, s.H, s.W, s.O, s.k, s.k, 1, s.pad, 0, 1);
+      int64_t badb = 0, bada = 0;
+      for (int64_t o = 0; o < s.O; o++) {
+        float l[16] = {0};
+        for (int64_t n = 0; n < s.N; n++)
+          for (int64_t p = 0; p < P; p++) l[p % 16] += dout[(n * s.O + o) * P + p];
+        for (int wdt = 8; wdt >= 1; wdt /= 2)
+          for (int a = 0; a < wdt; a++) l[a] = l[a] + l[a + wdt];
+        badb += !same(db[o], 0.0f + l[0]);
+        bada += !same(db1[o], dbs[o] + l[0]);
+      }
+      /* (col2im, off the implicit path, adds tap by tap into what was there) */
+      if (implicit)
+        for (int64_t i = 0; i < nx; i++) bada += !same(dx1[i], dxs[i] + dx0[i]);
+      tap_ok(badb == 0, "shape %d: the bias gradient is its 16-lane definition bit for bit", q);
+      tap_ok(bada == 0, "shape %d: accumulate adds the bias and input gradients in float", q);
+      free(work), free(db), free(dx0), free(dx1), free(dxs), free(db1), free(dbs);
+    }
     free(x), free(dout), free(w), free(g1), free(g2), free(g3), free(start), free(ga);
   }
   return tap_done();
