@@ -136,7 +136,38 @@ LP_AVX512 static void fwd_tile(const fwd_ctx *f, const float *ap, const float *x
   STORE(0); STORE(1); STORE(2); STORE(3); STORE(4); STORE(5); STORE(6); STORE(7);
 }
 
-/* one task per sample */
+/* the same for a last tile of at most 16 positions: one register a row */
+#define ACC1(i) __m512 c##i##0 = _mm512_setzero_ps()
+#define ROW1(i) c##i##0 = _mm512_fmadd_ps(_mm512_set1_ps(a8[i]), b0, c##i##0)
+#define STORE1(i)                                                                      \
+  do {                                                                                 \
+    if (i < mr) {                                                                      \
+      float *yr = y + (i) * P;                                                         \
+      __m512 b0_ = f->add ? _mm512_maskz_loadu_ps(s0, yr) : _mm512_set1_ps(bias ? bias[i] : 0.0f); \
+      _mm512_mask_storeu_ps(yr, s0, _mm512_add_ps(b0_, c##i##0));                      \
+    }                                                                                  \
+  } while (0)
+
+LP_AVX512 static void fwd_tile1(const fwd_ctx *f, const float *ap, const float *x, int64_t t,
+                                float *y, int64_t mr, const float *bias) {
+  const int64_t C = f->C, HW = f->H * f->W, P = HW, steps = f->lm.steps;
+  const int taps = f->taps;
+  ACC1(0); ACC1(1); ACC1(2); ACC1(3); ACC1(4); ACC1(5); ACC1(6); ACC1(7);
+  const float *a8 = ap;
+  for (int64_t c = 0; c < C; c++) {
+    const float *xc = x + c * HW + 48 * t;
+    for (int tap = 0; tap < taps; tap++, a8 += LP_FMAGEMM_MR) {
+      __m512 b0 = _mm512_maskz_loadu_ps(f->lm.m[tap * steps + 3 * t], xc + f->lm.off[tap]);
+      ROW1(0); ROW1(1); ROW1(2); ROW1(3); ROW1(4); ROW1(5); ROW1(6); ROW1(7);
+    }
+  }
+  y += 48 * t;
+  __mmask16 s0 = first_lanes(P - 48 * t);
+  STORE1(0); STORE1(1); STORE1(2); STORE1(3); STORE1(4); STORE1(5); STORE1(6); STORE1(7);
+}
+
+/* one task per sample; a last tile of 16 positions or fewer in the
+ * one-register tiles (cnn_small: 196 = 4 x 48 + 4, 784 = 16 x 48 + 16) */
 LP_AVX512 static void fwd_samples(void *vc, size_t lo, size_t hi) {
   const fwd_ctx *f = vc;
   const int64_t P = f->H * f->W, O = f->O;
@@ -144,9 +175,12 @@ LP_AVX512 static void fwd_samples(void *vc, size_t lo, size_t hi) {
     const float *x = f->inp + (int64_t)n * f->C * P;
     float *y = f->out + (int64_t)n * O * P;
     for (int64_t t = 0; t < f->tiles; t++)
-      for (int64_t o = 0; o < O; o += LP_FMAGEMM_MR)
-        fwd_tile(f, f->ap + o * f->CK, x, t, y + o * P, O - o < LP_FMAGEMM_MR ? O - o : LP_FMAGEMM_MR,
-                 f->bias ? f->bias + o : NULL);
+      for (int64_t o = 0; o < O; o += LP_FMAGEMM_MR) {
+        int64_t mr = O - o < LP_FMAGEMM_MR ? O - o : LP_FMAGEMM_MR;
+        const float *b = f->bias ? f->bias + o : NULL;
+        if (P - 48 * t <= 16) fwd_tile1(f, f->ap + o * f->CK, x, t, y + o * P, mr, b);
+        else fwd_tile(f, f->ap + o * f->CK, x, t, y + o * P, mr, b);
+      }
   }
 }
 
