@@ -389,21 +389,35 @@ void lp_conv2d_forward(float *out, float *work, const float *inp, const float *w
 
 /* dbias (O) += the sum of dout (N, O, P) over samples and positions, in 16
  * lanes (lane l: the positions p = l mod 16 of every sample in order),
- * added pairwise at the end: the order the weight gradient uses. */
-static void bias_grad(float *dbias, const float *dout, int64_t N, int64_t O, int64_t P) {
-  for (int64_t o = 0; o < O; o++) {
+ * added pairwise at the end: the order the weight gradient uses. One task
+ * per output channel. */
+typedef struct {
+  float *dbias;
+  const float *dout;
+  int64_t N, O, P;
+} bias_ctx;
+
+static void bias_range(void *vc, size_t lo, size_t hi) {
+  const bias_ctx *c = vc;
+  for (size_t oi = lo; oi < hi; oi++) {
+    int64_t o = (int64_t)oi;
     float l[16] = {0};
-    for (int64_t n = 0; n < N; n++) {
-      const float *row = dout + (n * O + o) * P;
+    for (int64_t n = 0; n < c->N; n++) {
+      const float *row = c->dout + (n * c->O + o) * c->P;
       int64_t p = 0;
-      for (; p + 16 <= P; p += 16)
+      for (; p + 16 <= c->P; p += 16)
         for (int q = 0; q < 16; q++) l[q] += row[p + q];
-      for (; p < P; p++) l[p % 16] += row[p];
+      for (; p < c->P; p++) l[p % 16] += row[p];
     }
     for (int w = 8; w >= 1; w /= 2)
       for (int q = 0; q < w; q++) l[q] = l[q] + l[q + w];
-    dbias[o] += l[0];
+    c->dbias[o] += l[0];
   }
+}
+
+static void bias_grad(float *dbias, const float *dout, int64_t N, int64_t O, int64_t P) {
+  bias_ctx c = {dbias, dout, N, O, P};
+  lp_parallel_for((size_t)O, grain_of(GRAIN_COPY, N * P), bias_range, &c);
 }
 
 void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, const float *dout,
