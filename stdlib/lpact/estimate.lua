@@ -21,13 +21,14 @@ local estimate = {}
 -- backward, optimizer step) with FP32 activations, `qact` the factor a
 -- quantized activation layer multiplies that by, `eval` for an evaluated
 -- example. Measured on a 2-core AMD EPYC (Zen 5, AVX-512), 2 threads,
--- batch 128, Fashion-MNIST, with the blocked convolution and the measured
--- grains, at load 1.5 (the slower of two runs; at load 7 the same machine
--- took about twice as long); docs/performance.md, "End to end".
+-- batch 128, Fashion-MNIST (the slower of two runs; at load 7 the same
+-- machine took about twice as long): the MLP with the measured grains at
+-- load 1.5, cnn_small with the implicit convolutions at load 1.1;
+-- docs/performance.md, "End to end".
 estimate.COSTS = {
   machine = "2-core AMD EPYC (Zen 5), 2 threads, batch 128",
   mlp = { train = 21e-6, qact = 1.05, eval = 7e-6 },
-  cnn_small = { train = 206e-6, qact = 1.10, eval = 69e-6 },
+  cnn_small = { train = 100e-6, qact = 1.10, eval = 33e-6 },
 }
 
 --- Seconds of one epoch of configuration c over `train` training and `test`
