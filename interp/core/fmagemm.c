@@ -105,19 +105,16 @@ LP_AVX512 static void fmagemm_avx512(int64_t m, int64_t n, int64_t k, const floa
 }
 #endif
 
-static int fast = -1;   /* the CPU runs the AVX-512 kernel */
 static int use = 1;
 
+/* __builtin_cpu_supports reads what the runtime filled in before main: no
+ * state of ours, so workers may ask too */
 int lp_fmagemm_fast(void) {
-  if (fast < 0) {
-    int f = 0;
 #if LP_X86
-    __builtin_cpu_init();
-    f = __builtin_cpu_supports("avx512f") ? 1 : 0;
+  return use && __builtin_cpu_supports("avx512f");
+#else
+  return 0;
 #endif
-    fast = f;
-  }
-  return fast && use;
 }
 
 int lp_fmagemm_use(int on) {

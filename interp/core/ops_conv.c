@@ -340,12 +340,11 @@ static int blocks(blk_ctx *b, int64_t m, int64_t k) {
   return 1;
 }
 
-/* A of a blocked product packed for lp_fmagemm when the machine runs its
- * fast kernel and k fits OpenBLAS's first block (the two give the same
- * bits then: fmagemm.h), else NULL and the blocks call sgemm. Freed by
+/* A of a convolution's product packed for lp_fmagemm when the machine
+ * runs its fast kernel, else NULL and the products go to sgemm. Freed by
  * the caller. */
 static float *packed_a(int ta, int64_t m, int64_t k, const float *A, int64_t lda) {
-  if (!lp_fmagemm_fast() || k > 256) return NULL;
+  if (!lp_fmagemm_fast()) return NULL;
   float *ap = malloc((size_t)lp_fmagemm_packed_size(m, k) * sizeof *ap);
   if (ap) lp_fmagemm_pack(ap, ta, m, k, A, lda);
   return ap;
@@ -382,7 +381,12 @@ void lp_conv2d_forward(float *out, float *work, const float *inp, const float *w
     return;
   }
   lp_im2col(col, inp, N, C, H, W, kh, kw, stride, pad, OH, OW);
-  lp_gemm(0, 0, O, N * P, CK, 1.0f, weight, CK, col, N * P, 0.0f, tmp, N * P);
+  /* shapes too small to block (or with more rows than columns): one
+   * product, by lp_fmagemm where it runs so that every forward has its bits */
+  float *ap = CK > 0 ? packed_a(0, O, CK, weight, CK) : NULL;
+  if (ap) lp_fmagemm(O, N * P, CK, ap, col, N * P, tmp, N * P);
+  else lp_gemm(0, 0, O, N * P, CK, 1.0f, weight, CK, col, N * P, 0.0f, tmp, N * P);
+  free(ap);
   perm_ctx pc = {out, tmp, bias, N, O, P};
   lp_parallel_for((size_t)(N * O), grain_of(GRAIN_COPY, P), unpermute_range, &pc);
 }
