@@ -208,11 +208,13 @@ static int k_maxpool2d_backward(lua_State *L) {
   /* the kernel writes dx at these indices: each must lie in its plane */
   const int32_t *ix = (const int32_t *)lp_tensor_data(idx);
   int64_t plane = x->shape[2] * x->shape[3], nidx = lp_tensor_numel(idx);
-  for (int64_t i = 0; i < nidx; i++)
+  int bad = 0;
+  for (int64_t i = 0; i < nidx; i++) bad |= ix[i] < 0 || ix[i] >= plane;   /* no early exit: vectorises */
+  for (int64_t i = 0; bad && i < nidx; i++)
     if (ix[i] < 0 || ix[i] >= plane)
       return luaL_error(L, "maxpool2d_backward: index %d at position %d is outside an input plane of %d "
                         "(idx must come from maxpool2d on this x)", (int)ix[i], (int)i + 1, (int)plane);
-  lp_tensor *dx = lp_push_tensor_like(L, x, 1);
+  lp_tensor *dx = lp_push_tensor_like(L, x, 0);   /* the kernel clears it plane by plane */
   lp_maxpool2d_backward(lp_tensor_data(dx), lp_tensor_data(d), (const int32_t *)lp_tensor_data(idx),
                         dx->shape[0], dx->shape[1], dx->shape[2], dx->shape[3], d->shape[2], d->shape[3]);
   return 1;

@@ -597,6 +597,7 @@ static void maxpool_bwd_range(void *vc, size_t lo, size_t hi) {
     float *dx = c->dinp + (int64_t)pl * c->H * c->W;
     const float *dy = c->dout + (int64_t)pl * P;
     const int32_t *ix = c->cidx + (int64_t)pl * P;
+    memset(dx, 0, (size_t)(c->H * c->W) * sizeof *dx);   /* cleared here, in parallel, while it is in cache */
     for (int64_t p = 0; p < P; p++) dx[ix[p]] += dy[p];
   }
 }

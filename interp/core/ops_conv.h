@@ -39,6 +39,8 @@ void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, 
  * flat index (within the H*W plane) of the max, for the backward. */
 void lp_maxpool2d_forward(float *out, int32_t *idx, const float *inp, int64_t N, int64_t C,
                           int64_t H, int64_t W, int k, int stride, int pad);
+/* dinp (N, C, H, W) = zeros with dout added at idx: every element is
+ * written, dinp need not be cleared */
 void lp_maxpool2d_backward(float *dinp, const float *dout, const int32_t *idx, int64_t N, int64_t C,
                            int64_t H, int64_t W, int64_t OH, int64_t OW);
 /* average over k x k windows (padding counts as zeros in the divisor k*k) */
