@@ -237,11 +237,12 @@ typedef struct {
   float *acc;      /* per tile of output channels: rtiles x OT x RT x 16 lanes */
   int64_t *xoff;   /* per row r = (c, i, j) of im2col: its offset in a sample of inp */
   const uint16_t **mrow;   /* and its lane masks */
+  const uint16_t *zero;    /* a mask row of zeros */
 } dw_ctx;
 
 /* samples a tile's sums stay in registers for (their rows of inp and dout
  * stay in L2) */
-#define NBLOCK 8
+#define NBLOCK 16
 
 /* acc (OT x RT x 16 lanes) += the products of sample n's dout rows
  * o0 .. o0 + OT and im2col rows r0 .. r0 + RT over the plane's steps.
@@ -253,7 +254,7 @@ typedef struct {
 #define DSAVES(a) DSAVE(a, 0); DSAVE(a, 1); DSAVE(a, 2); DSAVE(a, 3); DSAVE(a, 4); DSAVE(a, 5)
 #define DCOL(b)                                                                   \
   do {                                                                            \
-    __m512 xv = _mm512_maskz_loadu_ps((__mmask16)(mk[b][s] & ok[b]), xr[b] + xe);      \
+    __m512 xv = _mm512_maskz_loadu_ps((__mmask16)mk[b][s], xr[b] + xe);                \
     v0##b = _mm512_fmadd_ps(g0, xv, v0##b);                                       \
     v1##b = _mm512_fmadd_ps(g1, xv, v1##b);                                       \
     v2##b = _mm512_fmadd_ps(g2, xv, v2##b);                                       \
@@ -265,8 +266,8 @@ LP_AVX512 static void dw_tile(const dw_ctx *d, float *acc, int64_t n0, int64_t n
   const int64_t P = d->H * d->W, steps = d->lm.steps, xs = d->C * P, ds = d->O * P;
   const float *xr[RT];
   const uint16_t *mk[RT];
-  unsigned ok[RT];
-  /* rows past O read row 0 under an empty mask; rows past CK the last */
+  /* rows past O read row 0 under an empty mask; rows past CK read the last
+   * row under the all-zero mask row */
   const float *d0 = d->dout + (o0 < d->O ? o0 : 0) * P, *d1 = d->dout + (o0 + 1 < d->O ? o0 + 1 : 0) * P;
   const float *d2 = d->dout + (o0 + 2 < d->O ? o0 + 2 : 0) * P;
   const float *d3 = d->dout + (o0 + 3 < d->O ? o0 + 3 : 0) * P;
@@ -275,8 +276,7 @@ LP_AVX512 static void dw_tile(const dw_ctx *d, float *acc, int64_t n0, int64_t n
   for (int b = 0; b < RT; b++) {
     int64_t r = r0 + b < d->CK ? r0 + b : d->CK - 1;
     xr[b] = d->inp + d->xoff[r];
-    mk[b] = d->mrow[r];
-    ok[b] = r0 + b < d->CK ? 0xffffu : 0u;
+    mk[b] = r0 + b < d->CK ? d->mrow[r] : d->zero;
   }
   DLOADS(0); DLOADS(1); DLOADS(2); DLOADS(3);
   for (int64_t n = n0; n < n1; n++) {
@@ -320,13 +320,15 @@ static void dw_otiles(void *vc, size_t lo, size_t hi) {
 
 int lp_conv_implicit_dweight(float *dweight, const float *dout, const float *inp, int64_t N,
                              int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int pad) {
-  dw_ctx d = {dweight, dout, inp, N, C, H, W, O, C * kh * kw, kh * kw, {0}, NULL, NULL, NULL};
+  dw_ctx d = {dweight, dout, inp, N, C, H, W, O, C * kh * kw, kh * kw, {0}, NULL, NULL, NULL, NULL};
   int64_t P = H * W, otiles = (O + OT - 1) / OT, rtiles = (d.CK + RT - 1) / RT;
+  uint16_t *zero = calloc((size_t)((P + 15) / 16), sizeof *zero);
   d.acc = malloc((size_t)(otiles * rtiles * OT * RT * 16) * sizeof *d.acc);
   d.xoff = malloc((size_t)d.CK * sizeof *d.xoff);
   d.mrow = malloc((size_t)d.CK * sizeof *d.mrow);
-  if (!d.acc || !d.xoff || !d.mrow || !masks_make(&d.lm, H, W, kh, kw, pad, (P + 15) / 16)) {
-    free(d.acc), free(d.xoff), free(d.mrow);
+  d.zero = zero;
+  if (!zero || !d.acc || !d.xoff || !d.mrow || !masks_make(&d.lm, H, W, kh, kw, pad, (P + 15) / 16)) {
+    free(zero), free(d.acc), free(d.xoff), free(d.mrow);
     return 0;
   }
   for (int64_t r = 0; r < d.CK; r++) {
@@ -337,7 +339,7 @@ int lp_conv_implicit_dweight(float *dweight, const float *dout, const float *inp
   double flops = 2.0 * OT * (double)d.CK * (double)N * (double)P;
   lp_parallel_for((size_t)otiles, (size_t)(GRAIN_FLOPS / flops) + 1, dw_otiles, &d);
   masks_free(&d.lm);
-  free(d.acc), free(d.xoff), free(d.mrow);
+  free(zero), free(d.acc), free(d.xoff), free(d.mrow);
   return 1;
 }
 
