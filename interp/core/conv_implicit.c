@@ -14,8 +14,10 @@
 #include "core/parallel.h"
 
 /* a second thread from about this many floating-point operations (as the
- * im2col path: docs/performance.md) */
+ * im2col path: docs/performance.md); the weight gradient's tasks pay from
+ * less (`lpact bench threads conv_bwd`: 1.31x forced at batch 2) */
 #define GRAIN_FLOPS 3e6
+#define GRAIN_FLOPS_DW 1e6
 
 static int use = 1;
 
@@ -337,7 +339,7 @@ int lp_conv_implicit_dweight(float *dweight, const float *dout, const float *inp
     d.mrow[r] = d.lm.m + tap * d.lm.steps;
   }
   double flops = 2.0 * OT * (double)d.CK * (double)N * (double)P;
-  lp_parallel_for((size_t)otiles, (size_t)(GRAIN_FLOPS / flops) + 1, dw_otiles, &d);
+  lp_parallel_for((size_t)otiles, (size_t)(GRAIN_FLOPS_DW / flops) + 1, dw_otiles, &d);
   masks_free(&d.lm);
   free(zero), free(d.acc), free(d.xoff), free(d.mrow);
   return 1;
