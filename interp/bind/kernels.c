@@ -98,8 +98,10 @@ static conv_dims conv_check(lua_State *L, lp_tensor *x, lp_tensor *w, int si, in
 }
 
 /* kernels.conv2d(x (N,C,H,W), w (O,C,kh,kw), b (O) or nil, stride, pad [, keep])
- * -> (N,O,OH,OW) [, work]: with keep, also the workspace holding im2col(x),
- * to hand to conv2d_backward so it need not recompute it. */
+ * -> (N,O,OH,OW) [, work]: with keep, also the workspace, to hand to
+ * conv2d_backward: it holds im2col(x) where the forward made one, so the
+ * backward need not recompute it ("same" shapes on AVX-512 make none:
+ * core/conv_implicit.h). */
 static int k_conv2d(lua_State *L) {
   lp_tensor *x = lp_check_contiguous(L, 1), *w = lp_check_contiguous(L, 2), *b = opt_tensor(L, 3);
   conv_dims c = conv_check(L, x, w, 4, 5, "conv2d");
