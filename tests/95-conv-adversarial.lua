@@ -119,6 +119,8 @@ do -- a workspace from another conv2d, or one a backward has used, is not taken 
   local _, dwr = K.conv2d_backward(G, Xa, Wa, 2, 0, false, true, false)
   local _, dwg = K.conv2d_backward(G, Xa, Wa, 2, 0, false, true, false, wbig)
   t.is(dwg:hash(), dwr:hash(), "a workspace of the same size from another x is recomputed")
+  local _, dwz = K.conv2d_backward(G, Xa, Wa, 2, 0, false, true, false, lpact.zeros { 171 })
+  t.is(dwz:hash(), dwr:hash(), "a tensor of the size that conv2d never made is scratch only")
   t.raises(K.conv2d_backward, "conv2d_backward: workspace of 171 floats, expected 27", "a workspace of the wrong size is refused",
     lpact.randn(yb:shape(), 510), Xa, Wb, 3, 1, false, true, false, worka)
 end
@@ -146,20 +148,20 @@ end
 
 do -- NaN and inf never become numbers
   local nan, inf = 0 / 0, math.huge
-  for _, sp in ipairs { { 1, 1, 3 }, { 2, 1, 3 }, { 1, 0, 1 } } do
-    local s, p, k = sp[1], sp[2], sp[3]
+  for _, sp in ipairs { { 1, 1, 3, 5, 4 }, { 1, 1, 3, 1, 1 }, { 1, 2, 5, 9, 10 }, { 2, 1, 3, 9, 10 }, { 1, 0, 1, 1, 10 } } do
+    local s, p, k, nh, nw = table.unpack(sp)
     local X, Wt, B = lpact.randn({ 2, 3, 9, 10 }, 700), lpact.randn({ 5, 3, k, k }, 701), lpact.randn({ 5 }, 702)
-    X:set(2, 2, 5, 4, nan)
+    X:set(2, 2, nh, nw, nan)
     local y = K.conv2d(X, Wt, B, s, p)
     local _, OO, OH, OW = table.unpack(y:shape())
     local ok = true
     for o = 1, OO do for i = 1, OH do for j = 1, OW do
       local ih0, iw0 = (i - 1) * s - p + 1, (j - 1) * s - p + 1
-      local hit = 5 >= ih0 and 5 < ih0 + k and 4 >= iw0 and 4 < iw0 + k
+      local hit = nh >= ih0 and nh < ih0 + k and nw >= iw0 and nw < iw0 + k
       local v1, v2 = y:get(2, o, i, j), y:get(1, o, i, j)
       ok = ok and ((v1 ~= v1) == hit) and v2 == v2
     end end end
-    local tag = "stride " .. s .. " pad " .. p .. " k " .. k
+    local tag = "stride " .. s .. " pad " .. p .. " k " .. k .. " NaN at " .. nh .. "," .. nw
     t.ok(ok, tag .. ": a NaN input makes exactly the outputs that read it NaN")
     local G = lpact.randn(y:shape(), 703)
     local Xc = lpact.randn({ 2, 3, 9, 10 }, 704)
