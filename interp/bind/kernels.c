@@ -97,6 +97,66 @@ static conv_dims conv_check(lua_State *L, lp_tensor *x, lp_tensor *w, int si, in
   return c;
 }
 
+/* A kept workspace holds im2col(x) for the x, kernel size, stride and pad
+ * of the conv2d that made it; the backward trusts it only for those. The
+ * registry's table (weak keys) maps the workspace to {x, kh, kw, stride,
+ * pad}; conv2d_backward removes the entry (it overwrites the workspace),
+ * and recomputes im2col for a workspace without a matching entry. */
+static const char WORK_TAGS = 0;
+
+static void work_tags(lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &WORK_TAGS) != LUA_TNIL) return;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_newtable(L);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &WORK_TAGS);
+}
+
+/* Tags the workspace at index wi as made from the x at index xi. */
+static void work_tag(lua_State *L, int wi, int xi, const conv_dims *c) {
+  work_tags(L);
+  lua_pushvalue(L, wi);
+  lua_createtable(L, 5, 0);
+  lua_pushvalue(L, xi);
+  lua_rawseti(L, -2, 1);
+  lua_Integer v[4] = {c->kh, c->kw, c->stride, c->pad};
+  for (int i = 0; i < 4; i++) {
+    lua_pushinteger(L, v[i]);
+    lua_rawseti(L, -2, i + 2);
+  }
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
+/* 1 when the workspace at wi was made by conv2d from the x at xi with c's
+ * kernel, stride and pad; the tag is removed either way. */
+static int work_untag(lua_State *L, int wi, int xi, const conv_dims *c) {
+  work_tags(L);
+  lua_pushvalue(L, wi);
+  int ok = lua_rawget(L, -2) == LUA_TTABLE;
+  if (ok) {
+    lua_Integer v[4] = {c->kh, c->kw, c->stride, c->pad};
+    lua_rawgeti(L, -1, 1);
+    ok = lua_rawequal(L, -1, xi);
+    lua_pop(L, 1);
+    for (int i = 0; ok && i < 4; i++) {
+      lua_rawgeti(L, -1, i + 2);
+      ok = lua_tointeger(L, -1) == v[i];
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  lua_pushvalue(L, wi);
+  lua_pushnil(L);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  return ok;
+}
+
 /* kernels.conv2d(x (N,C,H,W), w (O,C,kh,kw), b (O) or nil, stride, pad [, keep])
  * -> (N,O,OH,OW) [, work]: with keep, also the workspace, to hand to
  * conv2d_backward: it holds im2col(x) where the forward made one, so the
@@ -129,7 +189,10 @@ static int k_conv2d(lua_State *L) {
                       lp_tensor_data(lp_check_tensor(L, 2)), b ? lp_tensor_data(lp_check_tensor(L, 3)) : NULL,
                       nb, c.C, c.H, c.W, c.O, c.kh, c.kw, c.stride, c.pad);
   }
-  if (keep) return 2;
+  if (keep) {
+    work_tag(L, 8, 1, &c);
+    return 2;
+  }
   lp_tensor_free(work);   /* back to the cache at once */
   lua_pop(L, 1);
   return 1;
@@ -137,7 +200,9 @@ static int k_conv2d(lua_State *L) {
 
 /* kernels.conv2d_backward(dout, x, w, stride, pad, need_dx, need_dw, need_db [, work])
  * -> dx, dw, db. work: the second result of conv2d(..., true) for this x
- * and w (reused, then overwritten); without it a workspace is made. */
+ * and w (reused, then overwritten); without it a workspace is made. A
+ * workspace of the right size from another conv2d, or one a backward has
+ * used already, is only scratch: im2col is made again. */
 static int k_conv2d_backward(lua_State *L) {
   lp_tensor *d = lp_check_contiguous(L, 1), *x = lp_check_contiguous(L, 2), *w = lp_check_contiguous(L, 3);
   conv_dims c = conv_check(L, x, w, 4, 5, "conv2d_backward");
@@ -151,6 +216,7 @@ static int k_conv2d_backward(lua_State *L) {
     return luaL_error(L, "conv2d_backward: workspace of %d floats, expected %d (from conv2d with the same x and w)",
                       (int)lp_tensor_numel(given), (int)ws[0]);
   lua_settop(L, 9);
+  int col_ready = given && work_untag(L, 9, 2, &c);
   lp_tensor *dx = NULL, *dw = NULL, *db = NULL;   /* overwritten: not zeroed here */
   if (nx) dx = lp_push_tensor_like(L, lp_check_tensor(L, 2), 0);
   else lua_pushnil(L);
@@ -162,7 +228,7 @@ static int k_conv2d_backward(lua_State *L) {
   lp_conv2d_backward(data_or_null(dx), data_or_null(dw), data_or_null(db), lp_tensor_data(work),
                      lp_tensor_data(lp_check_tensor(L, 1)), lp_tensor_data(lp_check_tensor(L, 2)),
                      lp_tensor_data(lp_check_tensor(L, 3)), c.N, c.C, c.H, c.W, c.O,
-                     c.kh, c.kw, c.stride, c.pad, given != NULL, 0);
+                     c.kh, c.kw, c.stride, c.pad, col_ready, 0);
   if (!given) {
     lp_tensor_free(work);
     lua_pop(L, 1);

@@ -109,12 +109,16 @@ static int use = 1;
 
 /* __builtin_cpu_supports reads what the runtime filled in before main: no
  * state of ours, so workers may ask too */
-int lp_fmagemm_fast(void) {
+int lp_fmagemm_cpu(void) {
 #if LP_X86
-  return use && __builtin_cpu_supports("avx512f");
+  return __builtin_cpu_supports("avx512f");
 #else
   return 0;
 #endif
+}
+
+int lp_fmagemm_fast(void) {
+  return use && lp_fmagemm_cpu();
 }
 
 int lp_fmagemm_use(int on) {

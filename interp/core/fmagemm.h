@@ -30,6 +30,8 @@ void lp_fmagemm_pack(float *Ap, int ta, int64_t m, int64_t k, const float *A, in
  * instead. lp_fmagemm_use(0) turns the fast kernel off (tests). */
 int lp_fmagemm_fast(void);
 int lp_fmagemm_use(int on);
+/* 1 when the CPU has AVX-512F, whatever lp_fmagemm_use says. */
+int lp_fmagemm_cpu(void);
 
 /* C (m x n, ldc) = A B with A packed by lp_fmagemm_pack; B (k x n, ldb). */
 void lp_fmagemm(int64_t m, int64_t n, int64_t k, const float *Ap, const float *B, int64_t ldb,

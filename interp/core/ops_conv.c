@@ -453,8 +453,8 @@ void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, 
   }
   if (!dw_done) {
     /* the forward of a shape the implicit kernels take may have left no
-     * im2col in work (even if they are turned off since) */
-    int implicit_shape = lp_fmagemm_fast() && stride == 1 && OH == H && OW == W;
+     * im2col in work (even if they, or lp_fmagemm, are turned off since) */
+    int implicit_shape = lp_fmagemm_cpu() && stride == 1 && OH == H && OW == W;
     if (!col_ready || implicit_shape) lp_im2col(col, inp, N, C, H, W, kh, kw, stride, pad, OH, OW);
     lp_gemm(0, 1, O, CK, N * P, 1.0f, tmp, N * P, col, N * P, 1.0f, dweight, CK);
   }

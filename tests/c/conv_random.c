@@ -7,6 +7,8 @@
  *     AVX-512F both ways are the same im2col path);
  *   - every output and gradient is within 1e-5 of the convolution summed
  *     in double, relative to the sum of its terms' magnitudes.
+ * For 12 of them, a forward by the implicit kernels then a backward with
+ * lp_fmagemm turned off and col_ready: the backward makes its own im2col.
  * Under AddressSanitizer this also checks that the masked loads of the
  * implicit kernels touch no byte outside the tensors. */
 #include <math.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "core/conv_implicit.h"
+#include "core/fmagemm.h"
 #include "core/ops_conv.h"
 #include "core/parallel.h"
 #include "tap.h"
@@ -86,7 +89,7 @@ static double check(shape s, const float *x, const float *w, const float *b, con
 int main(void) {
   static const int ks[] = {1, 3, 5, 7};
   int same_fwd = 1, taken = 0;
-  double worst_on = 0, worst_off = 0;
+  double worst_on = 0, worst_off = 0, worst_toggle = 0;
   for (int t = 0; t < 60; t++) {
     shape s;
     s.N = 1 + next() % 4, s.C = 1 + next() % 9, s.O = 1 + next() % 13;
@@ -113,6 +116,21 @@ int main(void) {
                  (long)s.C, (long)s.H, (long)s.W, (long)s.O, s.k, on ? "on" : "off", e);
       free(work);
     }
+    if (t < 12) {
+      /* the forward by the implicit kernels (no im2col left in work), the
+       * backward with lp_fmagemm turned off in between: col_ready must not
+       * make it read work as im2col */
+      int64_t nws = lp_conv2d_workspace(s.N, s.C, s.O, s.k, s.k, s.H, s.W);
+      float *work = randv(nws), *yt = randv(ny), *dxt = randv(nx), *dwt = randv(nw), *dbt = randv(s.O);
+      lp_conv_implicit_use(1);
+      lp_conv2d_forward(yt, work, x, w, b, s.N, s.C, s.H, s.W, s.O, s.k, s.k, 1, s.pad);
+      lp_fmagemm_use(0);
+      lp_conv2d_backward(dxt, dwt, dbt, work, dy, x, w, s.N, s.C, s.H, s.W, s.O, s.k, s.k, 1, s.pad, 1, 0);
+      lp_fmagemm_use(1);
+      double e = check(s, x, w, b, dy, yt, dxt, dwt, dbt);
+      if (e > worst_toggle) worst_toggle = e;
+      free(work), free(yt), free(dxt), free(dwt), free(dbt);
+    }
     same_fwd &= memcmp(y[0], y[1], (size_t)ny * sizeof(float)) == 0;
     for (int on = 0; on <= 1; on++) free(y[on]), free(dx[on]), free(dw[on]), free(db[on]);
     free(x), free(w), free(b), free(dy);
@@ -122,5 +140,7 @@ int main(void) {
   tap_ok(same_fwd, "60 random same convolutions: the forward has the same bits with and without the implicit kernels");
   tap_ok(worst_on < 1e-5, "implicit kernels on: forward and gradients within 1e-5 of double (worst %g)", worst_on);
   tap_ok(worst_off < 1e-5, "implicit kernels off: forward and gradients within 1e-5 of double (worst %g)", worst_off);
+  tap_ok(worst_toggle < 1e-5, "lp_fmagemm turned off between forward and backward: gradients within 1e-5 of double (worst %g)",
+         worst_toggle);
   return tap_done();
 }
