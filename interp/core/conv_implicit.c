@@ -29,6 +29,8 @@ int lp_conv_implicit_use(int on) {
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+
+#include "core/fma_tile.h"
 #define LP_AVX512 __attribute__((target("avx512f")))
 
 int lp_conv_implicit_ok(int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int stride,
@@ -78,10 +80,6 @@ static void masks_free(lane_masks *lm) {
   free(lm->m), free(lm->off);
 }
 
-static __mmask16 first_lanes(int64_t left) {
-  return left >= 16 ? (__mmask16)0xffff : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
-}
-
 /* ---- forward ------------------------------------------------------------ */
 
 typedef struct {
@@ -93,14 +91,6 @@ typedef struct {
   lane_masks lm;
 } fwd_ctx;
 
-#define ACC(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = c##i##0, c##i##2 = c##i##0
-#define ROW(i)                                                   \
-  do {                                                           \
-    __m512 a = _mm512_set1_ps(a8[i]);                            \
-    c##i##0 = _mm512_fmadd_ps(a, b0, c##i##0);                   \
-    c##i##1 = _mm512_fmadd_ps(a, b1, c##i##1);                   \
-    c##i##2 = _mm512_fmadd_ps(a, b2, c##i##2);                   \
-  } while (0)
 #define STORE(i)                                                                       \
   do {                                                                                 \
     if (i < mr) {                                                                      \
@@ -119,7 +109,7 @@ LP_AVX512 static void fwd_tile(const fwd_ctx *f, const float *ap, const float *x
                                float *y, int64_t mr, const float *bias) {
   const int64_t C = f->C, HW = f->H * f->W, P = HW, steps = f->lm.steps;
   const int taps = f->taps;
-  ACC(0); ACC(1); ACC(2); ACC(3); ACC(4); ACC(5); ACC(6); ACC(7);
+  LP_TILE_ACC8;
   const float *a8 = ap;
   for (int64_t c = 0; c < C; c++) {
     const float *xc = x + c * HW + 48 * t;
@@ -129,12 +119,12 @@ LP_AVX512 static void fwd_tile(const fwd_ctx *f, const float *ap, const float *x
       __m512 b0 = _mm512_maskz_loadu_ps(mk[0], b);
       __m512 b1 = _mm512_maskz_loadu_ps(mk[1], b + 16);
       __m512 b2 = _mm512_maskz_loadu_ps(mk[2], b + 32);
-      ROW(0); ROW(1); ROW(2); ROW(3); ROW(4); ROW(5); ROW(6); ROW(7);
+      LP_TILE_ROW8;
     }
   }
   y += 48 * t;
-  __mmask16 s0 = first_lanes(P - 48 * t), s1 = first_lanes(P - 48 * t - 16),
-            s2 = first_lanes(P - 48 * t - 32);
+  __mmask16 s0 = lp_first_lanes(P - 48 * t), s1 = lp_first_lanes(P - 48 * t - 16),
+            s2 = lp_first_lanes(P - 48 * t - 32);
   STORE(0); STORE(1); STORE(2); STORE(3); STORE(4); STORE(5); STORE(6); STORE(7);
 }
 
@@ -164,7 +154,7 @@ LP_AVX512 static void fwd_tile1(const fwd_ctx *f, const float *ap, const float *
     }
   }
   y += 48 * t;
-  __mmask16 s0 = first_lanes(P - 48 * t);
+  __mmask16 s0 = lp_first_lanes(P - 48 * t);
   STORE1(0); STORE1(1); STORE1(2); STORE1(3); STORE1(4); STORE1(5); STORE1(6); STORE1(7);
 }
 
@@ -284,7 +274,7 @@ LP_AVX512 static void dw_tile(const dw_ctx *d, float *acc, int64_t n0, int64_t n
   for (int64_t n = n0; n < n1; n++) {
     const int64_t dn = n * ds, xn = n * xs;
     for (int64_t s = 0; s < steps; s++) {
-      __mmask16 pm = first_lanes(P - 16 * s);
+      __mmask16 pm = lp_first_lanes(P - 16 * s);
       const int64_t e = dn + 16 * s, xe = xn + 16 * s;
       __m512 g0 = _mm512_maskz_loadu_ps(pm, d0 + e), g1 = _mm512_maskz_loadu_ps(pm & k1, d1 + e);
       __m512 g2 = _mm512_maskz_loadu_ps(pm & k2, d2 + e), g3 = _mm512_maskz_loadu_ps(pm & k3, d3 + e);

@@ -18,6 +18,8 @@
 #if defined(__x86_64__) || defined(__i386__)
 #define LP_X86 1
 #include <immintrin.h>
+
+#include "core/fma_tile.h"
 #define LP_AVX512 __attribute__((target("avx512f")))
 #else
 #define LP_X86 0
@@ -56,18 +58,6 @@ static void fmagemm_portable(int64_t m, int64_t n, int64_t k, const float *Ap, c
 }
 
 #if LP_X86
-static __mmask16 lanes(int64_t left) {
-  return left >= 16 ? (__mmask16)0xffff : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
-}
-
-#define ACC(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = c##i##0, c##i##2 = c##i##0
-#define ROW(i)                                                   \
-  do {                                                           \
-    __m512 a = _mm512_set1_ps(a8[i]);                            \
-    c##i##0 = _mm512_fmadd_ps(a, b0, c##i##0);                   \
-    c##i##1 = _mm512_fmadd_ps(a, b1, c##i##1);                   \
-    c##i##2 = _mm512_fmadd_ps(a, b2, c##i##2);                   \
-  } while (0)
 #define STORE(i)                                                 \
   do {                                                           \
     if (i < mr) {                                                \
@@ -82,13 +72,13 @@ static __mmask16 lanes(int64_t left) {
 LP_AVX512 static inline void tile(int64_t k, const float *ap, const float *B, int64_t ldb, float *C,
                                   int64_t ldc, int64_t mr, __mmask16 k0, __mmask16 k1,
                                   __mmask16 k2) {
-  ACC(0); ACC(1); ACC(2); ACC(3); ACC(4); ACC(5); ACC(6); ACC(7);
+  LP_TILE_ACC8;
   for (int64_t q = 0; q < k; q++) {
     const float *b = B + q * ldb, *a8 = ap + q * MR;
     __m512 b0 = _mm512_maskz_loadu_ps(k0, b);
     __m512 b1 = _mm512_maskz_loadu_ps(k1, b + 16);
     __m512 b2 = _mm512_maskz_loadu_ps(k2, b + 32);
-    ROW(0); ROW(1); ROW(2); ROW(3); ROW(4); ROW(5); ROW(6); ROW(7);
+    LP_TILE_ROW8;
   }
   STORE(0); STORE(1); STORE(2); STORE(3); STORE(4); STORE(5); STORE(6); STORE(7);
 }
@@ -97,7 +87,8 @@ LP_AVX512 static void fmagemm_avx512(int64_t m, int64_t n, int64_t k, const floa
                                      const float *B, int64_t ldb, float *C, int64_t ldc) {
   for (int64_t j = 0; j < n; j += NR) {
     int64_t left = n - j;
-    __mmask16 k0 = lanes(left), k1 = lanes(left - 16), k2 = lanes(left - 32);
+    __mmask16 k0 = lp_first_lanes(left), k1 = lp_first_lanes(left - 16);
+    __mmask16 k2 = lp_first_lanes(left - 32);
     for (int64_t p0 = 0; p0 < m; p0 += MR)
       tile(k, Ap + p0 * k, B + j, ldb, C + p0 * ldc + j, ldc, m - p0 < MR ? m - p0 : MR, k0, k1,
            k2);
