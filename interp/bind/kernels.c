@@ -268,23 +268,75 @@ static int k_maxpool2d(lua_State *L) {
 }
 
 /* kernels.maxpool2d_backward(dout, idx, x) -> dx */
-static int k_maxpool2d_backward(lua_State *L) {
-  lp_tensor *d = lp_check_contiguous(L, 1), *idx = lp_check_contiguous(L, 2), *x = lp_check_contiguous(L, 3);
+/* dout and idx (N, C, OH, OW) fit x (N, C, H, W) and every index lies in
+ * its plane (the backward writes dx there); raises otherwise */
+static int pool_index_ok(lua_State *L, lp_tensor *d, lp_tensor *idx, lp_tensor *x, const char *fn) {
   if (!lp_tensor_same_shape(d, idx) || d->ndim != 4 || x->ndim != 4 || d->shape[0] != x->shape[0] ||
       d->shape[1] != x->shape[1])
-    return luaL_error(L, "maxpool2d_backward: shapes %s, %s, %s do not fit", sh(L, d), sh(L, idx), sh(L, x));
-  /* the kernel writes dx at these indices: each must lie in its plane */
+    return luaL_error(L, "%s: shapes %s, %s, %s do not fit", fn, sh(L, d), sh(L, idx), sh(L, x));
   const int32_t *ix = (const int32_t *)lp_tensor_data(idx);
   int64_t plane = x->shape[2] * x->shape[3], nidx = lp_tensor_numel(idx);
   int bad = 0;
   for (int64_t i = 0; i < nidx; i++) bad |= ix[i] < 0 || ix[i] >= plane;   /* no early exit: vectorises */
   for (int64_t i = 0; bad && i < nidx; i++)
     if (ix[i] < 0 || ix[i] >= plane)
-      return luaL_error(L, "maxpool2d_backward: index %d at position %d is outside an input plane of %d "
-                        "(idx must come from maxpool2d on this x)", (int)ix[i], (int)i + 1, (int)plane);
+      return luaL_error(L, "%s: index %d at position %d is outside an input plane of %d "
+                        "(idx must come from the pooling of this x)", fn, (int)ix[i], (int)i + 1, (int)plane);
+  return 1;
+}
+
+static int k_maxpool2d_backward(lua_State *L) {
+  lp_tensor *d = lp_check_contiguous(L, 1), *idx = lp_check_contiguous(L, 2), *x = lp_check_contiguous(L, 3);
+  if (!pool_index_ok(L, d, idx, x, "maxpool2d_backward")) return 0;
   lp_tensor *dx = lp_push_tensor_like(L, x, 0);   /* the kernel clears it plane by plane */
   lp_maxpool2d_backward(lp_tensor_data(dx), lp_tensor_data(d), (const int32_t *)lp_tensor_data(idx),
                         dx->shape[0], dx->shape[1], dx->shape[2], dx->shape[3], d->shape[2], d->shape[3]);
+  return 1;
+}
+
+static lp_act check_act(lua_State *L, int i, float *alpha, int ai);
+
+/* kernels.act_maxpool2d(x, k, stride, pad, name [, alpha]) -> out, idx:
+ * maxpool2d(act(name, x, alpha), k, stride, pad) without act's output
+ * written out (the same bits) */
+static int k_act_maxpool2d(lua_State *L) {
+  lp_tensor *x = lp_check_contiguous(L, 1);
+  int k, s, p;
+  int64_t OH, OW;
+  pool_args(L, x, &k, &s, &p, &OH, &OW, "act_maxpool2d");
+  float alpha;
+  lp_act a = check_act(L, 5, &alpha, 6);
+  int64_t shape[4] = {x->shape[0], x->shape[1], OH, OW};
+  lp_tensor *o = lp_push_tensor(L, 4, shape, 0);
+  lp_tensor *idx = lp_push_tensor(L, 4, shape, 0);
+  x = lp_check_contiguous(L, 1);
+  int32_t *ix = (int32_t *)lp_tensor_data(idx);
+  if (lp_act_maxpool2d_forward(a, alpha, lp_tensor_data(o), ix, lp_tensor_data(x), x->shape[0], x->shape[1],
+                               x->shape[2], x->shape[3], k, s, p) == 0)
+    return 2;
+  /* planes too large for the fused pass: f(x) in full, then the pooling */
+  lp_tensor *f = lp_push_tensor_like(L, x, 0);
+  x = lp_check_contiguous(L, 1);
+  lp_act_forward(a, lp_tensor_data(f), lp_tensor_data(x), lp_tensor_numel(x), alpha);
+  lp_maxpool2d_forward(lp_tensor_data(o), ix, lp_tensor_data(f), x->shape[0], x->shape[1], x->shape[2],
+                       x->shape[3], k, s, p);
+  lp_tensor_free(f);
+  lua_pop(L, 1);
+  return 2;
+}
+
+/* kernels.act_maxpool2d_backward(dout, idx, x, name [, alpha]) -> dx =
+ * act_backward(name, maxpool2d_backward(dout, idx, x), x, alpha), x the
+ * activation's input */
+static int k_act_maxpool2d_backward(lua_State *L) {
+  float alpha;
+  lp_act a = check_act(L, 4, &alpha, 5);
+  lp_tensor *d = lp_check_contiguous(L, 1), *idx = lp_check_contiguous(L, 2), *x = lp_check_contiguous(L, 3);
+  if (!pool_index_ok(L, d, idx, x, "act_maxpool2d_backward")) return 0;
+  lp_tensor *dx = lp_push_tensor_like(L, x, 0);
+  lp_act_maxpool2d_backward(a, alpha, lp_tensor_data(dx), lp_tensor_data(d), (const int32_t *)lp_tensor_data(idx),
+                            lp_tensor_data(x), dx->shape[0], dx->shape[1], dx->shape[2], dx->shape[3],
+                            d->shape[2], d->shape[3]);
   return 1;
 }
 
@@ -624,6 +676,7 @@ static const luaL_Reg kernels[] = {
   {"linear", k_linear}, {"linear_backward", k_linear_backward},
   {"conv2d", k_conv2d}, {"conv2d_backward", k_conv2d_backward},
   {"maxpool2d", k_maxpool2d}, {"maxpool2d_backward", k_maxpool2d_backward},
+  {"act_maxpool2d", k_act_maxpool2d}, {"act_maxpool2d_backward", k_act_maxpool2d_backward},
   {"avgpool2d", k_avgpool2d}, {"avgpool2d_backward", k_avgpool2d_backward},
   {"batchnorm", k_batchnorm}, {"batchnorm_backward", k_batchnorm_backward},
   {"dropout", k_dropout},

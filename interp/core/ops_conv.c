@@ -16,11 +16,13 @@
 
 #include <stdlib.h>
 
+#include "core/act.h"
 #include "core/conv_implicit.h"
 #include "core/fmagemm.h"
 #include "core/ops_conv.h"
 #include "core/ops_nn.h"
 #include "core/parallel.h"
+#include "core/pool2x2.h"
 
 /* Grains in elements (docs/performance.md, "Threads that never slow a
  * kernel down"): a call gets a second thread from 2 grains of work. Copies
@@ -488,16 +490,18 @@ typedef struct {
   const float *inp, *dout;
   int64_t H, W, OH, OW;
   int k, stride, pad;
+  int fast;                /* 2x2 stride-2 windows in AVX-512 (pool2x2.c) */
+  lp_act_fwd_fn act;       /* the fused activation, if any */
+  lp_act_bwd_fn act_grad;
+  float alpha;
 } pool_ctx;
 
-static void maxpool_range(void *vc, size_t lo, size_t hi) {
-  const pool_ctx *c = vc;
+/* The max pooling of one plane x (H, W) into y and ix (OH, OW). */
+static void maxpool_plane(const pool_ctx *c, const float *x, float *y, int32_t *ix) {
   const int64_t H = c->H, W = c->W, OH = c->OH, OW = c->OW;
   const int k = c->k, stride = c->stride, pad = c->pad;
-  for (size_t pl = lo; pl < hi; pl++) {
-    const float *x = c->inp + (int64_t)pl * H * W;
-    float *y = c->out + (int64_t)pl * OH * OW;
-    int32_t *ix = c->idx + (int64_t)pl * OH * OW;
+  if (c->fast && lp_pool2x2_forward_plane(x, y, ix, H, W) == 0) return;
+  {
     int has_nan = 0;
     if (k == 2 && stride == 2 && pad == 0) {
       for (int64_t i = 0; i < H * W; i++) has_nan |= x[i] != x[i];
@@ -558,7 +562,7 @@ static void maxpool_range(void *vc, size_t lo, size_t hi) {
           io[ow] = (int32_t)bi;
         }
       }
-      continue;
+      return;
     }
     for (int64_t oh = 0; oh < OH; oh++)
       for (int64_t ow = 0; ow < OW; ow++) {
@@ -580,6 +584,13 @@ static void maxpool_range(void *vc, size_t lo, size_t hi) {
   }
 }
 
+static void maxpool_range(void *vc, size_t lo, size_t hi) {
+  const pool_ctx *c = vc;
+  for (size_t pl = lo; pl < hi; pl++)
+    maxpool_plane(c, c->inp + (int64_t)pl * c->H * c->W, c->out + (int64_t)pl * c->OH * c->OW,
+                  c->idx + (int64_t)pl * c->OH * c->OW);
+}
+
 void lp_maxpool2d_forward(float *out, int32_t *idx, const float *inp, int64_t N, int64_t C,
                           int64_t H, int64_t W, int k, int stride, int pad) {
   // out (N, C, OH, OW), idx (N, C, OH, OW), inp (N, C, H, W)
@@ -587,26 +598,91 @@ void lp_maxpool2d_forward(float *out, int32_t *idx, const float *inp, int64_t N,
   c.out = out; c.idx = idx; c.inp = inp; c.H = H; c.W = W; c.k = k; c.stride = stride; c.pad = pad;
   c.OH = (H + 2 * pad - k) / stride + 1;
   c.OW = (W + 2 * pad - k) / stride + 1;
+  c.fast = k == 2 && stride == 2 && pad == 0 && lp_pool2x2_fast();
   lp_parallel_for((size_t)(N * C), grain_of(GRAIN_MAXPOOL, H * W), maxpool_range, &c);
+}
+
+/* The gradient of one plane: dx = 0 + dy at ix, +0 elsewhere. */
+static void maxpool_bwd_plane(const pool_ctx *c, float *dx, const float *dy, const int32_t *ix) {
+  if (c->fast && lp_pool2x2_backward_plane(dx, dy, ix, c->H, c->W) == 0) return;
+  const int64_t P = c->OH * c->OW;
+  memset(dx, 0, (size_t)(c->H * c->W) * sizeof *dx);   /* cleared here, in parallel, while it is in cache */
+  for (int64_t p = 0; p < P; p++) dx[ix[p]] += dy[p];
 }
 
 static void maxpool_bwd_range(void *vc, size_t lo, size_t hi) {
   const pool_ctx *c = vc;
   int64_t P = c->OH * c->OW;
-  for (size_t pl = lo; pl < hi; pl++) {
-    float *dx = c->dinp + (int64_t)pl * c->H * c->W;
-    const float *dy = c->dout + (int64_t)pl * P;
-    const int32_t *ix = c->cidx + (int64_t)pl * P;
-    memset(dx, 0, (size_t)(c->H * c->W) * sizeof *dx);   /* cleared here, in parallel, while it is in cache */
-    for (int64_t p = 0; p < P; p++) dx[ix[p]] += dy[p];
-  }
+  for (size_t pl = lo; pl < hi; pl++)
+    maxpool_bwd_plane(c, c->dinp + (int64_t)pl * c->H * c->W, c->dout + (int64_t)pl * P, c->cidx + (int64_t)pl * P);
+}
+
+/* backward of a 2x2, stride-2 pooling: its windows tile the plane */
+static int pool2x2_shape(int64_t H, int64_t W, int64_t OH, int64_t OW) {
+  return OH == H / 2 && OW == W / 2 && OH >= 1 && OW >= 1;
 }
 
 void lp_maxpool2d_backward(float *dinp, const float *dout, const int32_t *idx, int64_t N, int64_t C,
                            int64_t H, int64_t W, int64_t OH, int64_t OW) {
   pool_ctx c = {0};
   c.dinp = dinp; c.dout = dout; c.cidx = idx; c.H = H; c.W = W; c.OH = OH; c.OW = OW;
+  c.fast = pool2x2_shape(H, W, OH, OW) && lp_pool2x2_fast();
   lp_parallel_for((size_t)(N * C), grain_of(GRAIN_MAXPOOL_BWD, H * W), maxpool_bwd_range, &c);
+}
+
+/* ---- an activation and max pooling in one pass ---------------------------- */
+
+/* f(x) of a plane goes to a buffer on the stack (in L1) and is pooled from
+ * there: the bits of lp_act_forward then lp_maxpool2d_forward, without
+ * writing f(x) to memory and reading it back. */
+static void act_maxpool_range(void *vc, size_t lo, size_t hi) {
+  const pool_ctx *c = vc;
+  float buf[LP_ACT_POOL_PLANE];
+  const int64_t HW = c->H * c->W;
+  for (size_t pl = lo; pl < hi; pl++) {
+    c->act(buf, c->inp + (int64_t)pl * HW, (size_t)HW, c->alpha);
+    maxpool_plane(c, buf, c->out + (int64_t)pl * c->OH * c->OW, c->idx + (int64_t)pl * c->OH * c->OW);
+  }
+}
+
+int lp_act_maxpool2d_forward(lp_act a, float alpha, float *out, int32_t *idx, const float *inp,
+                             int64_t N, int64_t C, int64_t H, int64_t W, int k, int stride, int pad) {
+  if (H * W > LP_ACT_POOL_PLANE) return -1;
+  pool_ctx c = {0};
+  c.out = out; c.idx = idx; c.inp = inp; c.H = H; c.W = W; c.k = k; c.stride = stride; c.pad = pad;
+  c.OH = (H + 2 * pad - k) / stride + 1;
+  c.OW = (W + 2 * pad - k) / stride + 1;
+  c.fast = k == 2 && stride == 2 && pad == 0 && lp_pool2x2_fast();
+  c.alpha = alpha;
+  lp_act_spans(a, &c.act, NULL);
+  lp_parallel_for((size_t)(N * C), grain_of(GRAIN_MAXPOOL, H * W), act_maxpool_range, &c);
+  return 0;
+}
+
+/* The pooling's gradient of a plane into a buffer on the stack, then
+ * f'(x) times it into dinp: the bits of lp_maxpool2d_backward then
+ * lp_act_backward, with one pass over memory. A plane larger than the
+ * buffer is done in place in dinp (the same bits). */
+static void act_maxpool_bwd_range(void *vc, size_t lo, size_t hi) {
+  const pool_ctx *c = vc;
+  float buf[LP_ACT_POOL_PLANE];
+  const int64_t P = c->OH * c->OW, HW = c->H * c->W;
+  for (size_t pl = lo; pl < hi; pl++) {
+    float *dx = c->dinp + (int64_t)pl * HW, *g = HW <= LP_ACT_POOL_PLANE ? buf : dx;
+    maxpool_bwd_plane(c, g, c->dout + (int64_t)pl * P, c->cidx + (int64_t)pl * P);
+    c->act_grad(dx, g, c->inp + (int64_t)pl * HW, (size_t)HW, c->alpha, 0);
+  }
+}
+
+void lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, const float *dout, const int32_t *idx,
+                               const float *inp, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OH,
+                               int64_t OW) {
+  pool_ctx c = {0};
+  c.dinp = dinp; c.dout = dout; c.cidx = idx; c.inp = inp; c.H = H; c.W = W; c.OH = OH; c.OW = OW;
+  c.fast = pool2x2_shape(H, W, OH, OW) && lp_pool2x2_fast();
+  c.alpha = alpha;
+  lp_act_spans(a, NULL, &c.act_grad);
+  lp_parallel_for((size_t)(N * C), grain_of(GRAIN_MAXPOOL_BWD, H * W), act_maxpool_bwd_range, &c);
 }
 
 static void avgpool_range(void *vc, size_t lo, size_t hi) {

@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "core/act.h"
+
 /* ---- convolution and pooling ------------------------------- */
 
 /* col (C*kh*kw, N*OH*OW) from inp (N, C, H, W) */
@@ -43,6 +45,19 @@ void lp_maxpool2d_forward(float *out, int32_t *idx, const float *inp, int64_t N,
  * written, dinp need not be cleared */
 void lp_maxpool2d_backward(float *dinp, const float *dout, const int32_t *idx, int64_t N, int64_t C,
                            int64_t H, int64_t W, int64_t OH, int64_t OW);
+/* An activation then max pooling, fused: out and idx are those of
+ * lp_maxpool2d_forward on f(inp) (f = a with parameter alpha), bit for
+ * bit, without f(inp) written out. Planes of at most LP_ACT_POOL_PLANE
+ * elements; returns -1 (nothing written) for larger ones, 0 otherwise. */
+#define LP_ACT_POOL_PLANE 4096
+int lp_act_maxpool2d_forward(lp_act a, float alpha, float *out, int32_t *idx, const float *inp,
+                             int64_t N, int64_t C, int64_t H, int64_t W, int k, int stride, int pad);
+/* Its backward: dinp = f'(inp) * (the pooling's gradient of dout), the bits
+ * of lp_maxpool2d_backward then lp_act_backward; inp is the activation's
+ * input (not f(inp)); any plane size. */
+void lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, const float *dout, const int32_t *idx,
+                               const float *inp, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OH,
+                               int64_t OW);
 /* average over k x k windows (padding counts as zeros in the divisor k*k) */
 void lp_avgpool2d_forward(float *out, const float *inp, int64_t N, int64_t C, int64_t H, int64_t W,
                           int k, int stride, int pad);

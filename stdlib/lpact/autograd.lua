@@ -457,6 +457,25 @@ function ag.maxpool2d(x, k, stride, pad)
   end, "maxpool2d")
 end
 
+--- maxpool2d(act(name, x, alpha), k, stride, pad) as one operation: the
+-- same values and gradients, bit for bit, without the activation's output
+-- written out (nn.Sequential uses it for an FP32 activation followed by
+-- max pooling).
+function ag.act_maxpool2d(name, x, alpha, k, stride, pad)
+  if type(name) ~= "string" then
+    error("bad argument #1 to 'act_maxpool2d' (string expected, got " .. type(name) .. ")", 2)
+  end
+  x = V(x, 2, "act_maxpool2d")
+  local X = contig(x.data)
+  local out, idx = K.act_maxpool2d(X, k, stride or k, pad or 0, name, alpha)
+  if not (grad_enabled and x.requires_grad) then idx:free() end
+  return result(out, { x }, function(g)
+    local dx = K.act_maxpool2d_backward(contig(g), idx, X, name, alpha)
+    idx:free()
+    return dx
+  end, name .. "+maxpool2d")
+end
+
 --- Average pooling over k x k windows (stride defaults to k).
 function ag.avgpool2d(x, k, stride, pad)
   x = V(x, 1, "avgpool2d")

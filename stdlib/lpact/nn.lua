@@ -748,10 +748,30 @@ function Sequential:describe()
   return self.label and ("Sequential: " .. self.label) or "Sequential"
 end
 
+-- An FP32 activation directly followed by max pooling, both plain class
+-- instances (no forward of their own, as model:summary gives them): one
+-- fused operation (ag.act_maxpool2d, the same bits) instead of two.
+local function fusable(a, p)
+  return getmetatable(a) == Activation and getmetatable(p) == MaxPool2d and a.name ~= "identity"
+    and rawget(a, "forward") == nil and rawget(p, "forward") == nil
+end
+
 --- Feeds x through the children in order.
 function Sequential:forward(x)
   local c = self._children
-  for i = 1, #c do x = c[i].module:forward(x) end
+  local i, n = 1, #c
+  while i <= n do
+    local m = c[i].module
+    local p = i < n and c[i + 1].module
+    if p and fusable(m, p) then
+      pool_check(p, x)
+      x = ag.act_maxpool2d(m.name, x, m.alpha, p.k, p.stride)
+      i = i + 2
+    else
+      x = m:forward(x)
+      i = i + 1
+    end
+  end
   return x
 end
 

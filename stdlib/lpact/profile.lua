@@ -25,7 +25,9 @@ local profile = {}
 profile.FAMILIES = {
   { name = "gemm", kernels = { "linear", "linear_backward" } },
   { name = "conv", kernels = { "conv2d", "conv2d_backward" } },
-  { name = "pools", kernels = { "maxpool2d", "maxpool2d_backward", "avgpool2d", "avgpool2d_backward" } },
+  -- an activation fused with the max pooling after it counts as pooling
+  { name = "pools", kernels = { "maxpool2d", "maxpool2d_backward", "avgpool2d", "avgpool2d_backward",
+    "act_maxpool2d", "act_maxpool2d_backward" } },
   { name = "activations", kernels = { "act", "act_backward", "act_value", "act_deriv", "dropout", "batchnorm",
     "batchnorm_backward", "softmax", "softmax_backward" } },
   { name = "qact", kernels = {} },

@@ -1,0 +1,170 @@
+-- An FP32 activation fused with the max pooling after it
+-- (kernels.act_maxpool2d, ag.act_maxpool2d, nn.Sequential's use of them):
+-- a case worked out by hand (ties, -0, NaN), then the same bits as the two
+-- kernels one after the other for every activation of the registry, shapes
+-- with tails, overlapping windows, padding, planes too large for the fused
+-- pass, both thread counts, and a whole cnn_small step.
+local t = require "lpact.tap"
+local K, T = lpact.kernels, lpact.tensor
+local ag, nn = lpact.autograd, lpact.nn
+local nan, inf = 0 / 0, math.huge
+
+do -- relu then 2x2 max pooling of one 4x4 plane, by hand
+  local X = T { { {
+    { -1, -2, 2, 5 },
+    { -3, -0.5, 5, 1 },
+    { 0, -4, nan, 7 },
+    { 1, 1, 2, 3 },
+  } } }
+  local out, idx = K.act_maxpool2d(X, 2, 2, 0, "relu")
+  local o = out:totable()[1][1]
+  -- window 1: relu gives -0 four times; the first wins, keeping its sign
+  t.ok(o[1][1] == 0 and 1 / o[1][1] == -inf, "all-negative window: -0, the first element's relu")
+  t.is(o[1][2], 5, "window 2: the max")
+  t.is(o[2][1], 1, "window 3: the max of +0, -0, 1, 1")
+  t.ok(o[2][2] ~= o[2][2], "window 4: a NaN input gives NaN")
+  local G = T { { { { -2, 3 }, { 4, 5 } } } }
+  local dx = K.act_maxpool2d_backward(G, idx, X, "relu"):totable()[1][1]
+  -- the gradient goes to the first maximum (flat 0, 3, 12, 10), times
+  -- relu'(x): 0 for x <= 0 (so -2 * 0 = -0), NaN for a NaN x
+  t.ok(dx[1][1] == 0 and 1 / dx[1][1] == -inf, "gradient to a negative argmax: -2 * 0 = -0")
+  t.is(dx[1][4], 3, "tie: the gradient goes to the first 5")
+  t.is(dx[2][3], 0, "not to the second")
+  t.is(dx[4][1], 4, "window 3: to the first 1")
+  t.is(dx[4][2], 0, "not to the second 1")
+  t.ok(dx[3][3] ~= dx[3][3], "a NaN input gets a NaN gradient")
+  local zeros, plus = 0, true
+  for i = 1, 4 do for j = 1, 4 do
+    local v = dx[i][j]
+    if not ((i == 1 and j == 1) or (i == 1 and j == 4) or (i == 4 and j == 1) or (i == 3 and j == 3)) then
+      zeros = zeros + (v == 0 and 1 or 0)
+      plus = plus and 1 / v == inf
+    end
+  end end
+  t.ok(zeros == 12 and plus, "the other twelve gradients are +0")
+end
+
+-- inputs with the cases that matter: NaN, infinities, signed zeros, ties
+local function special(shape, seed)
+  local X = lpact.randn(shape, seed) * 3
+  local N, C, H, W = table.unpack(shape)
+  X:set(1, 1, 1, 1, -0.0)
+  X:set(1, 1, 1, 2, 0.0)
+  X:set(1, 1, 2, 1, inf)
+  X:set(N, C, H, W, -inf)
+  X:set(1, C, 2, 2, X:get(1, C, 2, 1))                     -- a tie
+  if C > 1 then X:set(N, 2, H // 2 + 1, W // 2 + 1, nan) end -- one plane with NaN
+  return X
+end
+
+local function fused_vs_twice(name, alpha, X, k, s, p, seed)
+  local out, idx = K.act_maxpool2d(X, k, s, p, name, alpha)
+  local F = K.act(name, X, alpha)
+  local out2, idx2 = K.maxpool2d(F, k, s, p)
+  local G = lpact.randn(out:shape(), seed)
+  if out:numel() > 3 then G:set(1, 1, 1, 1, -1.5) end
+  local dx = K.act_maxpool2d_backward(G, idx, X, name, alpha)
+  local dx2 = K.act_backward(name, K.maxpool2d_backward(G, idx2, X), X, alpha)
+  return out:hash() == out2:hash() and idx:hash() == idx2:hash(), dx:hash() == dx2:hash()
+end
+
+do -- every activation, every kind of window: the bits of act then maxpool2d
+  local shapes = {
+    { { 2, 3, 9, 10 }, 2, 2, 0 },  -- the 2x2 fast path, with a cut-off last row
+    { { 2, 3, 14, 14 }, 2, 2, 0 }, -- cnn_small's second pooling (7 windows a row)
+    { { 1, 2, 7, 7 }, 2, 1, 0 },   -- overlapping windows
+    { { 2, 2, 9, 10 }, 3, 2, 1 },  -- padding
+    { { 1, 2, 6, 8 }, 3, 3, 0 },
+    { { 1, 2, 70, 61 }, 2, 2, 0 }, -- planes over the fused pass's buffer
+  }
+  local acts = lpact.activations()
+  local bad_f, bad_b, n = {}, {}, 0
+  for ai, a in ipairs(acts) do
+    for si, sh in ipairs(shapes) do
+      local X = special(sh[1], 40 * ai + si)
+      local alpha = a.param and a.alpha * 1.5 or nil
+      local okf, okb = fused_vs_twice(a.name, alpha, X, sh[2], sh[3], sh[4], 7 * ai + si)
+      n = n + 1
+      if not okf then bad_f[#bad_f + 1] = a.name .. "/" .. si end
+      if not okb then bad_b[#bad_b + 1] = a.name .. "/" .. si end
+    end
+  end
+  t.ok(n >= 6 * 12, n .. " cases over " .. #acts .. " activations")
+  t.is(table.concat(bad_f, " "), "", "forward: values and argmax bits equal act then maxpool2d")
+  t.is(table.concat(bad_b, " "), "", "backward: bits equal maxpool2d_backward then act_backward")
+end
+
+do -- thread count: enough planes for two threads
+  local X = special({ 48, 16, 28, 28 }, 77)
+  local old = lpact.threads()
+  local h = {}
+  for _, th in ipairs { 1, 2 } do
+    lpact.threads(th)
+    local out, idx = K.act_maxpool2d(X, 2, 2, 0, "relu")
+    local dx = K.act_maxpool2d_backward(lpact.randn(out:shape(), 78), idx, X, "relu")
+    h[th] = out:hash() .. idx:hash() .. dx:hash()
+  end
+  local okf, okb = fused_vs_twice("relu", nil, X, 2, 2, 0, 78)
+  lpact.threads(old)
+  t.is(h[2], h[1], "threads 1 and 2 give the same bits")
+  t.ok(okf and okb, "and those of the unfused kernels")
+end
+
+do -- bad input: one clear error, nothing written
+  local X = lpact.randn({ 1, 2, 4, 4 }, 5)
+  t.raises(K.act_maxpool2d, "unknown activation", "an unknown activation is refused", X, 2, 2, 0, "nope")
+  t.raises(K.act_maxpool2d, "expects %(N, C, H, W%)", "a 3-D input is refused", lpact.randn({ 2, 4, 4 }, 1), 2, 2, 0, "relu")
+  local _, idx = K.act_maxpool2d(X, 2, 2, 0, "relu")
+  idx:set(1, 2, 2, 2, 1e-30) -- int32 bits of a huge index
+  t.raises(K.act_maxpool2d_backward, "outside an input plane", "an index outside its plane is refused",
+    lpact.randn({ 1, 2, 2, 2 }, 6), idx, X, "relu")
+  t.raises(K.act_maxpool2d_backward, "do not fit", "a gradient of the wrong shape is refused",
+    lpact.randn({ 1, 2, 3, 2 }, 6), idx, X, "relu")
+end
+
+-- cnn_small with the fusion and without it (an activation with a forward
+-- of its own is not fused): the same loss and gradients, bit for bit
+local function step(fuse, act)
+  local m = lpact.models.cnn_small { seed = 3, act = act }
+  if not fuse then
+    for _, site in ipairs { m:get(2), m:get(5) } do site.forward = getmetatable(site).forward end
+  end
+  local X = lpact.randn({ 6, 1, 28, 28 }, 90)
+  X:set(1, 1, 1, 1, -0.0)
+  X:set(1, 1, 1, 2, 0.0)
+  X:set(2, 1, 3, 4, X:get(2, 1, 3, 3))
+  local y = T { 0, 1, 2, 3, 4, 5 }
+  local calls, orig = 0, K.act_maxpool2d
+  K.act_maxpool2d = function(...) calls = calls + 1 return orig(...) end
+  local loss = ag.cross_entropy(m:forward(ag.var(X)), y)
+  K.act_maxpool2d = orig
+  loss:backward()
+  local h = { string.format("%a", loss.data:item()) }
+  for _, p in ipairs(m:parameters()) do h[#h + 1] = p.var.grad:hash() end
+  return table.concat(h, " "), calls
+end
+
+for _, act in ipairs { "relu", "gelu", { "leaky_relu", 0.2 } } do
+  local fused, calls = step(true, act)
+  local plain, calls0 = step(false, act)
+  local tag = "cnn_small " .. (type(act) == "table" and act[1] or act)
+  t.is(calls, 2, tag .. ": both activation+pooling pairs run fused")
+  t.is(calls0, 0, tag .. ": an activation with its own forward is not fused")
+  t.is(fused, plain, tag .. ": loss and every gradient have the same bits fused and unfused")
+end
+
+do -- model:summary still sees every layer
+  local m = lpact.models.cnn_small {}
+  local ok, s = pcall(function() return m:summary { 1, 28, 28 } end)
+  t.ok(ok and tostring(s):find("relu") ~= nil and select(2, tostring(s):gsub("MaxPool2d", "")) == 2,
+    "summary lists the activations and both poolings")
+end
+
+do -- a quantized activation before a pooling is left alone and still works
+  local m = lpact.models.cnn_small { act = lpact.qact { fn = "relu", fmt = "fp4" } }
+  local X = lpact.randn({ 2, 1, 28, 28 }, 91)
+  local loss = ag.cross_entropy(m:forward(ag.var(X)), T { 1, 2 })
+  t.ok(loss.data:item() == loss.data:item(), "qact cnn_small: a finite loss")
+end
+
+t.done()
