@@ -64,8 +64,9 @@ local function fused_vs_twice(name, alpha, X, k, s, p, seed)
   local G = lpact.randn(out:shape(), seed)
   if out:numel() > 3 then G:set(1, 1, 1, 1, -1.5) end
   local dx = K.act_maxpool2d_backward(G, idx, X, name, alpha)
+  local dxo = K.act_maxpool2d_backward(G, idx, X, name, alpha, out) -- ReLU reads out instead of X
   local dx2 = K.act_backward(name, K.maxpool2d_backward(G, idx2, X), X, alpha)
-  return out:hash() == out2:hash() and idx:hash() == idx2:hash(), dx:hash() == dx2:hash()
+  return out:hash() == out2:hash() and idx:hash() == idx2:hash(), dx:hash() == dx2:hash() and dxo:hash() == dx2:hash()
 end
 
 do -- every activation, every kind of window: the bits of act then maxpool2d
@@ -122,35 +123,104 @@ do -- bad input: one clear error, nothing written
     lpact.randn({ 1, 2, 3, 2 }, 6), idx, X, "relu")
 end
 
--- cnn_small with the fusion and without it (an activation with a forward
--- of its own is not fused): the same loss and gradients, bit for bit
-local function step(fuse, act)
-  local m = lpact.models.cnn_small { seed = 3, act = act }
+-- Models with the fusions and without them (an activation with a forward
+-- of its own is fused with nothing): the same loss and gradients, bit for
+-- bit. Counted: Conv2d + activation + MaxPool2d runs as one call
+-- (conv2d_act_maxpool2d), an activation + MaxPool2d without a Conv2d
+-- before it as another (act_maxpool2d).
+local function step(build, X, fuse)
+  local m = build()
   if not fuse then
-    for _, site in ipairs { m:get(2), m:get(5) } do site.forward = getmetatable(site).forward end
+    for _, ch in ipairs(m._children) do
+      local site = ch.module
+      if nn.is_activation(site) then site.forward = getmetatable(site).forward end
+    end
   end
-  local X = lpact.randn({ 6, 1, 28, 28 }, 90)
-  X:set(1, 1, 1, 1, -0.0)
-  X:set(1, 1, 1, 2, 0.0)
-  X:set(2, 1, 3, 4, X:get(2, 1, 3, 3))
-  local y = T { 0, 1, 2, 3, 4, 5 }
-  local calls, orig = 0, K.act_maxpool2d
-  K.act_maxpool2d = function(...) calls = calls + 1 return orig(...) end
-  local loss = ag.cross_entropy(m:forward(ag.var(X)), y)
-  K.act_maxpool2d = orig
+  local calls, wrapped = {}, {}
+  for _, k in ipairs { "conv2d_act_maxpool2d", "act_maxpool2d" } do
+    local orig = K[k]
+    wrapped[k], calls[k] = orig, 0
+    K[k] = function(...) calls[k] = calls[k] + 1 return orig(...) end
+  end
+  local x = ag.var(X, true)
+  local y = m:forward(x)
+  for k, orig in pairs(wrapped) do K[k] = orig end
+  local N = X:size(1)
+  local labels = {}
+  for i = 1, N do labels[i] = (i * 3) % y.data:size(2) end
+  local loss = ag.cross_entropy(y, T(labels))
   loss:backward()
-  local h = { string.format("%a", loss.data:item()) }
+  local h = { string.format("%a", loss.data:item()), x.grad:hash() }
   for _, p in ipairs(m:parameters()) do h[#h + 1] = p.var.grad:hash() end
   return table.concat(h, " "), calls
 end
 
-for _, act in ipairs { "relu", "gelu", { "leaky_relu", 0.2 } } do
-  local fused, calls = step(true, act)
-  local plain, calls0 = step(false, act)
-  local tag = "cnn_small " .. (type(act) == "table" and act[1] or act)
-  t.is(calls, 2, tag .. ": both activation+pooling pairs run fused")
-  t.is(calls0, 0, tag .. ": an activation with its own forward is not fused")
-  t.is(fused, plain, tag .. ": loss and every gradient have the same bits fused and unfused")
+local function finite_input(shape, seed)
+  local X = lpact.randn(shape, seed)
+  X:set(1, 1, 1, 1, -0.0)
+  X:set(1, 1, 1, 2, 0.0)
+  X:set(shape[1], 1, 3, 4, X:get(shape[1], 1, 3, 3))
+  return X
+end
+
+local cases = {
+  { "cnn_small relu", function() return lpact.models.cnn_small { seed = 3, act = "relu" } end, { 6, 1, 28, 28 }, 2, 0 },
+  { "cnn_small gelu", function() return lpact.models.cnn_small { seed = 3, act = "gelu" } end, { 6, 1, 28, 28 }, 2, 0 },
+  { "cnn_small leaky_relu", function() return lpact.models.cnn_small { seed = 3, act = { "leaky_relu", 0.2 } } end,
+    { 6, 1, 28, 28 }, 2, 0 },
+  -- a strided convolution (im2col path), odd output planes (a row and a
+  -- column no window reads), then an activation + pooling without a Conv2d
+  { "strided, odd planes", function()
+      return nn.seeded(5, function()
+        return nn.Sequential { nn.Conv2d(2, 4, 3, { stride = 2, pad = 1 }), nn.act("relu"), nn.MaxPool2d(2),
+          nn.act("elu"), nn.MaxPool2d(2, 1), nn.Flatten(), nn.Linear(4 * 3 * 3, 5) }
+      end)
+    end, { 3, 2, 15, 17 }, 1, 1 },
+  -- output planes over the fused pass's buffer (70 x 66): three passes
+  { "large planes", function()
+      return nn.seeded(6, function()
+        return nn.Sequential { nn.Conv2d(1, 2, 3, { pad = 1 }), nn.act("relu"), nn.MaxPool2d(2), nn.Flatten(),
+          nn.Linear(2 * 35 * 33, 3) }
+      end)
+    end, { 2, 1, 70, 66 }, 1, 0 },
+}
+for _, cs in ipairs(cases) do
+  local X = finite_input(cs[3], 90)
+  local fused, calls = step(cs[2], X, true)
+  local plain, calls0 = step(cs[2], X, false)
+  t.is(calls.conv2d_act_maxpool2d .. " " .. calls.act_maxpool2d, cs[4] .. " " .. cs[5],
+    cs[1] .. ": the fused calls expected")
+  t.is(calls0.conv2d_act_maxpool2d + calls0.act_maxpool2d, 0, cs[1] .. ": an activation with its own forward is fused with nothing")
+  t.is(fused, plain, cs[1] .. ": loss and every gradient have the same bits fused and unfused")
+end
+
+do -- threads: the fused convolution's per-sample pooling, 1 and 2 threads
+  local X = finite_input({ 24, 1, 28, 28 }, 91)
+  local old = lpact.threads()
+  local h = {}
+  for _, th in ipairs { 1, 2 } do
+    lpact.threads(th)
+    h[th] = step(function() return lpact.models.cnn_small { seed = 4 } end, X, true)
+  end
+  lpact.threads(old)
+  t.is(h[2], h[1], "cnn_small fused: threads 1 and 2 give the same bits")
+end
+
+do -- a convolution whose output is smaller than the window: the pooling's own error
+  local m = nn.Sequential { nn.Conv2d(1, 2, 5), nn.act("relu"), nn.MaxPool2d(3) }
+  t.raises(function() return m:forward(lpact.randn({ 1, 1, 6, 6 }, 1)) end, "MaxPool2d",
+    "conv output 2x2 under a 3x3 pooling: the MaxPool2d layer's error")
+end
+
+do -- no graph (evaluation): the same outputs
+  local m = lpact.models.cnn_small { seed = 8 }
+  local X = finite_input({ 4, 1, 28, 28 }, 92)
+  local a = ag.no_grad(function() return m:forward(X).data:hash() end)
+  for _, ch in ipairs(m._children) do
+    if nn.is_activation(ch.module) then ch.module.forward = getmetatable(ch.module).forward end
+  end
+  local b = ag.no_grad(function() return m:forward(X).data:hash() end)
+  t.is(a, b, "no_grad: fused and unfused logits have the same bits")
 end
 
 do -- model:summary still sees every layer

@@ -267,30 +267,32 @@ static int k_maxpool2d(lua_State *L) {
   return 2;
 }
 
-/* kernels.maxpool2d_backward(dout, idx, x) -> dx */
-/* dout and idx (N, C, OH, OW) fit x (N, C, H, W) and every index lies in
- * its plane (the backward writes dx there); raises otherwise */
-static int pool_index_ok(lua_State *L, lp_tensor *d, lp_tensor *idx, lp_tensor *x, const char *fn) {
+/* dout and idx (N, C, OH, OW) fit x (N, C, H, W); raises otherwise */
+static void pool_shapes_ok(lua_State *L, lp_tensor *d, lp_tensor *idx, lp_tensor *x, const char *fn) {
   if (!lp_tensor_same_shape(d, idx) || d->ndim != 4 || x->ndim != 4 || d->shape[0] != x->shape[0] ||
       d->shape[1] != x->shape[1])
-    return luaL_error(L, "%s: shapes %s, %s, %s do not fit", fn, sh(L, d), sh(L, idx), sh(L, x));
-  const int32_t *ix = (const int32_t *)lp_tensor_data(idx);
-  int64_t plane = x->shape[2] * x->shape[3], nidx = lp_tensor_numel(idx);
-  int bad = 0;
-  for (int64_t i = 0; i < nidx; i++) bad |= ix[i] < 0 || ix[i] >= plane;   /* no early exit: vectorises */
-  for (int64_t i = 0; bad && i < nidx; i++)
-    if (ix[i] < 0 || ix[i] >= plane)
-      return luaL_error(L, "%s: index %d at position %d is outside an input plane of %d "
-                        "(idx must come from the pooling of this x)", fn, (int)ix[i], (int)i + 1, (int)plane);
-  return 1;
+    luaL_error(L, "%s: shapes %s, %s, %s do not fit", fn, sh(L, d), sh(L, idx), sh(L, x));
 }
 
+/* The kernels skip and report an index outside its plane (they would write
+ * dx there); this names the first one. */
+static int pool_bad_index(lua_State *L, lp_tensor *idx, lp_tensor *x, const char *fn) {
+  const int32_t *ix = (const int32_t *)lp_tensor_data(idx);
+  int64_t plane = x->shape[2] * x->shape[3], nidx = lp_tensor_numel(idx), i = 0;
+  while (i < nidx && ix[i] >= 0 && ix[i] < plane) i++;
+  return luaL_error(L, "%s: index %d at position %d is outside an input plane of %d "
+                    "(idx must come from the pooling of this x)", fn, i < nidx ? (int)ix[i] : -1, (int)i + 1,
+                    (int)plane);
+}
+
+/* kernels.maxpool2d_backward(dout, idx, x) -> dx */
 static int k_maxpool2d_backward(lua_State *L) {
   lp_tensor *d = lp_check_contiguous(L, 1), *idx = lp_check_contiguous(L, 2), *x = lp_check_contiguous(L, 3);
-  if (!pool_index_ok(L, d, idx, x, "maxpool2d_backward")) return 0;
+  pool_shapes_ok(L, d, idx, x, "maxpool2d_backward");
   lp_tensor *dx = lp_push_tensor_like(L, x, 0);   /* the kernel clears it plane by plane */
-  lp_maxpool2d_backward(lp_tensor_data(dx), lp_tensor_data(d), (const int32_t *)lp_tensor_data(idx),
-                        dx->shape[0], dx->shape[1], dx->shape[2], dx->shape[3], d->shape[2], d->shape[3]);
+  if (lp_maxpool2d_backward(lp_tensor_data(dx), lp_tensor_data(d), (const int32_t *)lp_tensor_data(idx),
+                            dx->shape[0], dx->shape[1], dx->shape[2], dx->shape[3], d->shape[2], d->shape[3]))
+    return pool_bad_index(L, idx, x, "maxpool2d_backward");
   return 1;
 }
 
@@ -325,18 +327,70 @@ static int k_act_maxpool2d(lua_State *L) {
   return 2;
 }
 
-/* kernels.act_maxpool2d_backward(dout, idx, x, name [, alpha]) -> dx =
- * act_backward(name, maxpool2d_backward(dout, idx, x), x, alpha), x the
- * activation's input */
+/* kernels.conv2d_act_maxpool2d(x, w, b, stride, pad, name, alpha, k [, pstride=k, ppad=0])
+ * -> y, work, out, idx: y, work = conv2d(x, w, b, stride, pad, true) and
+ * out, idx = act_maxpool2d(y, k, pstride, ppad, name, alpha), the same
+ * bits, each sample pooled while its convolution is in cache */
+static int k_conv2d_act_maxpool2d(lua_State *L) {
+  lp_tensor *x = lp_check_contiguous(L, 1), *w = lp_check_contiguous(L, 2), *b = opt_tensor(L, 3);
+  conv_dims c = conv_check(L, x, w, 4, 5, "conv2d_act_maxpool2d");
+  if (b && (b->ndim != 1 || b->shape[0] != c.O))
+    return luaL_error(L, "conv2d_act_maxpool2d: bias of shape %s does not fit weight of shape %s", sh(L, b),
+                      sh(L, w));
+  float alpha;
+  lp_act a = check_act(L, 6, &alpha, 7);
+  lua_Integer kk = luaL_checkinteger(L, 8), ss = luaL_optinteger(L, 9, kk), pp = luaL_optinteger(L, 10, 0);
+  luaL_argcheck(L, kk >= 1 && kk <= 1024, 8, "window size must be >= 1");
+  luaL_argcheck(L, ss >= 1 && ss <= 1024, 9, "stride must be >= 1");
+  luaL_argcheck(L, pp >= 0 && pp * 2 <= kk, 10, "padding must be between 0 and half the window");
+  if (c.OH + 2 * pp < kk || c.OW + 2 * pp < kk)
+    return luaL_error(L, "conv2d_act_maxpool2d: window %d larger than the convolution's %dx%d output", (int)kk,
+                      (int)c.OH, (int)c.OW);
+  int64_t POH = (c.OH + 2 * pp - kk) / ss + 1, POW = (c.OW + 2 * pp - kk) / ss + 1;
+  int64_t shape[4] = {c.N, c.O, c.OH, c.OW}, pshape[4] = {c.N, c.O, POH, POW};
+  int64_t ws[1] = {lp_conv2d_workspace(c.N, c.C, c.O, c.kh, c.kw, c.OH, c.OW)};
+  lua_settop(L, 10);
+  lp_tensor *y = lp_push_tensor(L, 4, shape, 0);
+  lp_tensor *work = lp_push_tensor(L, 1, ws, 0);
+  lp_tensor *o = lp_push_tensor(L, 4, pshape, 0);
+  lp_tensor *idx = lp_push_tensor(L, 4, pshape, 0);
+  const float *xd = lp_tensor_data(lp_check_tensor(L, 1)), *wd = lp_tensor_data(lp_check_tensor(L, 2));
+  const float *bd = b ? lp_tensor_data(lp_check_tensor(L, 3)) : NULL;
+  int32_t *ix = (int32_t *)lp_tensor_data(idx);
+  if (lp_conv2d_act_maxpool2d_forward(lp_tensor_data(y), lp_tensor_data(work), lp_tensor_data(o), ix, xd, wd, bd,
+                                      c.N, c.C, c.H, c.W, c.O, c.kh, c.kw, c.stride, c.pad, a, alpha, (int)kk,
+                                      (int)ss, (int)pp) != 0) {
+    /* output planes too large to pool fused: the three passes */
+    lp_conv2d_forward(lp_tensor_data(y), lp_tensor_data(work), xd, wd, bd, c.N, c.C, c.H, c.W, c.O, c.kh, c.kw,
+                      c.stride, c.pad);
+    lp_tensor *f = lp_push_tensor_like(L, y, 0);
+    lp_act_forward(a, lp_tensor_data(f), lp_tensor_data(y), lp_tensor_numel(y), alpha);
+    lp_maxpool2d_forward(lp_tensor_data(o), ix, lp_tensor_data(f), c.N, c.O, c.OH, c.OW, (int)kk, (int)ss, (int)pp);
+    lp_tensor_free(f);
+    lua_pop(L, 1);
+  }
+  work_tag(L, 12, 1, &c);
+  return 4;
+}
+
+/* kernels.act_maxpool2d_backward(dout, idx, x, name [, alpha [, out]]) ->
+ * dx = act_backward(name, maxpool2d_backward(dout, idx, x), x, alpha), x
+ * the activation's input; out, act_maxpool2d's first result, lets ReLU's
+ * 2x2 windows skip reading x (the same bits) */
 static int k_act_maxpool2d_backward(lua_State *L) {
   float alpha;
   lp_act a = check_act(L, 4, &alpha, 5);
   lp_tensor *d = lp_check_contiguous(L, 1), *idx = lp_check_contiguous(L, 2), *x = lp_check_contiguous(L, 3);
-  if (!pool_index_ok(L, d, idx, x, "act_maxpool2d_backward")) return 0;
+  lp_tensor *out = lua_isnoneornil(L, 6) ? NULL : lp_check_contiguous(L, 6);
+  pool_shapes_ok(L, d, idx, x, "act_maxpool2d_backward");
+  if (out && !lp_tensor_same_shape(out, idx))
+    return luaL_error(L, "act_maxpool2d_backward: output of shape %s, indices %s", sh(L, out), sh(L, idx));
   lp_tensor *dx = lp_push_tensor_like(L, x, 0);
-  lp_act_maxpool2d_backward(a, alpha, lp_tensor_data(dx), lp_tensor_data(d), (const int32_t *)lp_tensor_data(idx),
-                            lp_tensor_data(x), dx->shape[0], dx->shape[1], dx->shape[2], dx->shape[3],
-                            d->shape[2], d->shape[3]);
+  if (lp_act_maxpool2d_backward(a, alpha, lp_tensor_data(dx), lp_tensor_data(d),
+                                (const int32_t *)lp_tensor_data(idx), lp_tensor_data(x),
+                                out ? lp_tensor_data(out) : NULL, dx->shape[0], dx->shape[1], dx->shape[2],
+                                dx->shape[3], d->shape[2], d->shape[3]))
+    return pool_bad_index(L, idx, x, "act_maxpool2d_backward");
   return 1;
 }
 
@@ -677,6 +731,7 @@ static const luaL_Reg kernels[] = {
   {"conv2d", k_conv2d}, {"conv2d_backward", k_conv2d_backward},
   {"maxpool2d", k_maxpool2d}, {"maxpool2d_backward", k_maxpool2d_backward},
   {"act_maxpool2d", k_act_maxpool2d}, {"act_maxpool2d_backward", k_act_maxpool2d_backward},
+  {"conv2d_act_maxpool2d", k_conv2d_act_maxpool2d},
   {"avgpool2d", k_avgpool2d}, {"avgpool2d_backward", k_avgpool2d_backward},
   {"batchnorm", k_batchnorm}, {"batchnorm_backward", k_batchnorm_backward},
   {"dropout", k_dropout},

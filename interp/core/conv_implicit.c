@@ -89,6 +89,8 @@ typedef struct {
   int taps;
   int add;         /* out += the sums (no bias), else out = the sums + bias */
   lane_masks lm;
+  void (*after)(void *, int64_t);   /* called with each sample once its output is written */
+  void *after_arg;
 } fwd_ctx;
 
 #define STORE(i)                                                                       \
@@ -173,12 +175,14 @@ LP_AVX512 static void fwd_samples(void *vc, size_t lo, size_t hi) {
         if (P - 48 * t <= 16) fwd_tile1(f, f->ap + o * f->CK, x, t, y + o * P, mr, b);
         else fwd_tile(f, f->ap + o * f->CK, x, t, y + o * P, mr, b);
       }
+    if (f->after) f->after(f->after_arg, (int64_t)n);   /* while the sample's output is in cache */
   }
 }
 
 static int forward(float *out, const float *inp, const float *weight, const float *bias, int add,
-                   int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int pad) {
-  fwd_ctx f = {out, inp, NULL, bias, C, H, W, O, C * kh * kw, 0, kh * kw, add, {0}};
+                   int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int pad,
+                   void (*after)(void *, int64_t), void *after_arg) {
+  fwd_ctx f = {out, inp, NULL, bias, C, H, W, O, C * kh * kw, 0, kh * kw, add, {0}, after, after_arg};
   int64_t P = H * W;
   f.tiles = (P + 47) / 48;
   float *ap = malloc((size_t)lp_fmagemm_packed_size(O, f.CK) * sizeof *ap);
@@ -198,7 +202,13 @@ static int forward(float *out, const float *inp, const float *weight, const floa
 int lp_conv_implicit_forward(float *out, const float *inp, const float *weight, const float *bias,
                              int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw,
                              int pad) {
-  return forward(out, inp, weight, bias, 0, N, C, H, W, O, kh, kw, pad);
+  return forward(out, inp, weight, bias, 0, N, C, H, W, O, kh, kw, pad, NULL, NULL);
+}
+
+int lp_conv_implicit_forward_then(float *out, const float *inp, const float *weight, const float *bias,
+                                  int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw,
+                                  int pad, void (*after)(void *, int64_t), void *arg) {
+  return forward(out, inp, weight, bias, 0, N, C, H, W, O, kh, kw, pad, after, arg);
 }
 
 int lp_conv_implicit_dinput(float *dinp, const float *dout, const float *weight, int64_t N,
@@ -210,7 +220,7 @@ int lp_conv_implicit_dinput(float *dinp, const float *dout, const float *weight,
     for (int64_t c = 0; c < C; c++)
       for (int64_t t = 0; t < taps; t++) wt[(c * O + o) * taps + t] = weight[(o * C + c) * taps + taps - 1 - t];
   /* a "same" shape's flipped padding is its padding: kh - 1 - pad = pad */
-  int ok = forward(dinp, dout, wt, NULL, 1, N, O, H, W, C, kh, kw, pad);
+  int ok = forward(dinp, dout, wt, NULL, 1, N, O, H, W, C, kh, kw, pad, NULL, NULL);
   free(wt);
   return ok;
 }
@@ -349,6 +359,13 @@ int lp_conv_implicit_forward(float *out, const float *inp, const float *weight, 
   (void)out, (void)inp, (void)weight, (void)bias, (void)N, (void)C, (void)H, (void)W, (void)O;
   (void)kh, (void)kw, (void)pad;
   return 0;
+}
+
+int lp_conv_implicit_forward_then(float *out, const float *inp, const float *weight, const float *bias,
+                                  int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw,
+                                  int pad, void (*after)(void *, int64_t), void *arg) {
+  (void)after, (void)arg;
+  return lp_conv_implicit_forward(out, inp, weight, bias, N, C, H, W, O, kh, kw, pad);
 }
 
 int lp_conv_implicit_dinput(float *dinp, const float *dout, const float *weight, int64_t N,

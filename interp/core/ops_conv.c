@@ -488,9 +488,12 @@ typedef struct {
   int32_t *idx;
   const int32_t *cidx;
   const float *inp, *dout;
-  int64_t H, W, OH, OW;
+  int64_t C, H, W, OH, OW;  /* C: planes a sample (the fused convolution) */
   int k, stride, pad;
   int fast;                /* 2x2 stride-2 windows in AVX-512 (pool2x2.c) */
+  int bad;                 /* set when an index lies outside its plane */
+  int relu;                /* ReLU's gradient from the pooled output (pool2x2.h) */
+  const float *pooled;
   lp_act_fwd_fn act;       /* the fused activation, if any */
   lp_act_bwd_fn act_grad;
   float alpha;
@@ -602,16 +605,23 @@ void lp_maxpool2d_forward(float *out, int32_t *idx, const float *inp, int64_t N,
   lp_parallel_for((size_t)(N * C), grain_of(GRAIN_MAXPOOL, H * W), maxpool_range, &c);
 }
 
-/* The gradient of one plane: dx = 0 + dy at ix, +0 elsewhere. */
-static void maxpool_bwd_plane(const pool_ctx *c, float *dx, const float *dy, const int32_t *ix) {
+/* The gradient of one plane: dx = 0 + dy at ix, +0 elsewhere. An index
+ * outside the plane is skipped and reported in c->bad. */
+static void maxpool_bwd_plane(pool_ctx *c, float *dx, const float *dy, const int32_t *ix) {
   if (c->fast && lp_pool2x2_backward_plane(dx, dy, ix, c->H, c->W) == 0) return;
-  const int64_t P = c->OH * c->OW;
-  memset(dx, 0, (size_t)(c->H * c->W) * sizeof *dx);   /* cleared here, in parallel, while it is in cache */
-  for (int64_t p = 0; p < P; p++) dx[ix[p]] += dy[p];
+  const int64_t P = c->OH * c->OW, HW = c->H * c->W;
+  memset(dx, 0, (size_t)HW * sizeof *dx);   /* cleared here, in parallel, while it is in cache */
+  int bad = 0;
+  for (int64_t p = 0; p < P; p++) {
+    int32_t i = ix[p];
+    if (i < 0 || i >= HW) bad = 1;
+    else dx[i] += dy[p];
+  }
+  if (bad) __atomic_store_n(&c->bad, 1, __ATOMIC_RELAXED);
 }
 
 static void maxpool_bwd_range(void *vc, size_t lo, size_t hi) {
-  const pool_ctx *c = vc;
+  pool_ctx *c = vc;
   int64_t P = c->OH * c->OW;
   for (size_t pl = lo; pl < hi; pl++)
     maxpool_bwd_plane(c, c->dinp + (int64_t)pl * c->H * c->W, c->dout + (int64_t)pl * P, c->cidx + (int64_t)pl * P);
@@ -622,12 +632,13 @@ static int pool2x2_shape(int64_t H, int64_t W, int64_t OH, int64_t OW) {
   return OH == H / 2 && OW == W / 2 && OH >= 1 && OW >= 1;
 }
 
-void lp_maxpool2d_backward(float *dinp, const float *dout, const int32_t *idx, int64_t N, int64_t C,
-                           int64_t H, int64_t W, int64_t OH, int64_t OW) {
+int lp_maxpool2d_backward(float *dinp, const float *dout, const int32_t *idx, int64_t N, int64_t C,
+                          int64_t H, int64_t W, int64_t OH, int64_t OW) {
   pool_ctx c = {0};
   c.dinp = dinp; c.dout = dout; c.cidx = idx; c.H = H; c.W = W; c.OH = OH; c.OW = OW;
   c.fast = pool2x2_shape(H, W, OH, OW) && lp_pool2x2_fast();
   lp_parallel_for((size_t)(N * C), grain_of(GRAIN_MAXPOOL_BWD, H * W), maxpool_bwd_range, &c);
+  return c.bad ? -1 : 0;
 }
 
 /* ---- an activation and max pooling in one pass ---------------------------- */
@@ -659,30 +670,64 @@ int lp_act_maxpool2d_forward(lp_act a, float alpha, float *out, int32_t *idx, co
   return 0;
 }
 
+/* A convolution, the activation and the max pooling: each sample's planes
+ * pooled by the thread that computed them, right after (conv_implicit.h). */
+static void act_maxpool_sample(void *vc, int64_t n) {
+  const pool_ctx *c = vc;
+  act_maxpool_range(vc, (size_t)(n * c->C), (size_t)((n + 1) * c->C));
+}
+
+int lp_conv2d_act_maxpool2d_forward(float *out, float *work, float *pooled, int32_t *idx, const float *inp,
+                                    const float *weight, const float *bias, int64_t N, int64_t C, int64_t H,
+                                    int64_t W, int64_t O, int kh, int kw, int stride, int pad, lp_act a,
+                                    float alpha, int k, int pstride, int ppad) {
+  int64_t OH = (H + 2 * pad - kh) / stride + 1, OW = (W + 2 * pad - kw) / stride + 1;
+  if (OH * OW > LP_ACT_POOL_PLANE) return -1;
+  pool_ctx c = {0};
+  c.out = pooled; c.idx = idx; c.inp = out; c.C = O; c.H = OH; c.W = OW; c.k = k; c.stride = pstride;
+  c.pad = ppad;
+  c.OH = (OH + 2 * ppad - k) / pstride + 1;
+  c.OW = (OW + 2 * ppad - k) / pstride + 1;
+  c.fast = k == 2 && pstride == 2 && ppad == 0 && lp_pool2x2_fast();
+  c.alpha = alpha;
+  lp_act_spans(a, &c.act, NULL);
+  if (N * OH * OW > 0 && O > 0 && lp_conv_implicit_ok(C, H, W, O, kh, kw, stride, pad) &&
+      lp_conv_implicit_forward_then(out, inp, weight, bias, N, C, H, W, O, kh, kw, pad, act_maxpool_sample, &c))
+    return 0;
+  lp_conv2d_forward(out, work, inp, weight, bias, N, C, H, W, O, kh, kw, stride, pad);
+  return lp_act_maxpool2d_forward(a, alpha, pooled, idx, out, N, O, OH, OW, k, pstride, ppad);
+}
+
 /* The pooling's gradient of a plane into a buffer on the stack, then
  * f'(x) times it into dinp: the bits of lp_maxpool2d_backward then
  * lp_act_backward, with one pass over memory. A plane larger than the
  * buffer is done in place in dinp (the same bits). */
 static void act_maxpool_bwd_range(void *vc, size_t lo, size_t hi) {
-  const pool_ctx *c = vc;
+  pool_ctx *c = vc;
   float buf[LP_ACT_POOL_PLANE];
   const int64_t P = c->OH * c->OW, HW = c->H * c->W;
   for (size_t pl = lo; pl < hi; pl++) {
     float *dx = c->dinp + (int64_t)pl * HW, *g = HW <= LP_ACT_POOL_PLANE ? buf : dx;
+    if (c->relu && lp_pool2x2_relu_backward_plane(dx, c->dout + (int64_t)pl * P, c->pooled + (int64_t)pl * P,
+                                                  c->cidx + (int64_t)pl * P, c->H, c->W) == 0)
+      continue;
     maxpool_bwd_plane(c, g, c->dout + (int64_t)pl * P, c->cidx + (int64_t)pl * P);
     c->act_grad(dx, g, c->inp + (int64_t)pl * HW, (size_t)HW, c->alpha, 0);
   }
 }
 
-void lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, const float *dout, const int32_t *idx,
-                               const float *inp, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OH,
-                               int64_t OW) {
+int lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, const float *dout, const int32_t *idx,
+                              const float *inp, const float *out, int64_t N, int64_t C, int64_t H, int64_t W,
+                              int64_t OH, int64_t OW) {
   pool_ctx c = {0};
   c.dinp = dinp; c.dout = dout; c.cidx = idx; c.inp = inp; c.H = H; c.W = W; c.OH = OH; c.OW = OW;
   c.fast = pool2x2_shape(H, W, OH, OW) && lp_pool2x2_fast();
+  c.relu = c.fast && a == LP_ACT_RELU && out != NULL;
+  c.pooled = out;
   c.alpha = alpha;
   lp_act_spans(a, NULL, &c.act_grad);
   lp_parallel_for((size_t)(N * C), grain_of(GRAIN_MAXPOOL_BWD, H * W), act_maxpool_bwd_range, &c);
+  return c.bad ? -1 : 0;
 }
 
 static void avgpool_range(void *vc, size_t lo, size_t hi) {

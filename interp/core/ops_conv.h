@@ -42,8 +42,9 @@ void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, 
 void lp_maxpool2d_forward(float *out, int32_t *idx, const float *inp, int64_t N, int64_t C,
                           int64_t H, int64_t W, int k, int stride, int pad);
 /* dinp (N, C, H, W) = zeros with dout added at idx: every element is
- * written, dinp need not be cleared */
-void lp_maxpool2d_backward(float *dinp, const float *dout, const int32_t *idx, int64_t N, int64_t C,
+ * written, dinp need not be cleared. Returns 0, or -1 when an index lies
+ * outside its plane (it is skipped; dinp is then not the gradient). */
+int lp_maxpool2d_backward(float *dinp, const float *dout, const int32_t *idx, int64_t N, int64_t C,
                            int64_t H, int64_t W, int64_t OH, int64_t OW);
 /* An activation then max pooling, fused: out and idx are those of
  * lp_maxpool2d_forward on f(inp) (f = a with parameter alpha), bit for
@@ -54,10 +55,22 @@ int lp_act_maxpool2d_forward(lp_act a, float alpha, float *out, int32_t *idx, co
                              int64_t N, int64_t C, int64_t H, int64_t W, int k, int stride, int pad);
 /* Its backward: dinp = f'(inp) * (the pooling's gradient of dout), the bits
  * of lp_maxpool2d_backward then lp_act_backward; inp is the activation's
- * input (not f(inp)); any plane size. */
-void lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, const float *dout, const int32_t *idx,
-                               const float *inp, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OH,
-                               int64_t OW);
+ * input (not f(inp)); any plane size. out, the forward's output, may be
+ * NULL; with it ReLU's 2x2 windows need not read inp (pool2x2.h). Returns
+ * 0, or -1 when an index lies outside its plane (as lp_maxpool2d_backward). */
+int lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, const float *dout, const int32_t *idx,
+                              const float *inp, const float *out, int64_t N, int64_t C, int64_t H, int64_t W,
+                              int64_t OH, int64_t OW);
+/* A convolution (lp_conv2d_forward: out, work) followed by the activation
+ * a and max pooling of out (lp_act_maxpool2d_forward: pooled, idx), the
+ * bits of the two calls; for "same" shapes on AVX-512 (conv_implicit.h)
+ * each sample is pooled right after its convolution, while it is in
+ * cache. Returns -1 (nothing written) for output planes larger than
+ * LP_ACT_POOL_PLANE, 0 otherwise. */
+int lp_conv2d_act_maxpool2d_forward(float *out, float *work, float *pooled, int32_t *idx, const float *inp,
+                                    const float *weight, const float *bias, int64_t N, int64_t C, int64_t H,
+                                    int64_t W, int64_t O, int kh, int kw, int stride, int pad, lp_act a,
+                                    float alpha, int k, int pstride, int ppad);
 /* average over k x k windows (padding counts as zeros in the divisor k*k) */
 void lp_avgpool2d_forward(float *out, const float *inp, int64_t N, int64_t C, int64_t H, int64_t W,
                           int k, int stride, int pad);

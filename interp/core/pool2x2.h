@@ -25,4 +25,15 @@ int lp_pool2x2_forward_plane(const float *x, float *y, int32_t *ix, int64_t H, i
  * dx and adds dy at ix the portable way. */
 int lp_pool2x2_backward_plane(float *dx, const float *dy, const int32_t *ix, int64_t H, int64_t W);
 
+/* ReLU then the pooling, backward, from the pooling's output y = relu of
+ * each window's max instead of the ReLU's input: relu'(x) at a window's
+ * maximum is 1 exactly where y > 0, and everywhere else in the window it
+ * multiplies +0. dx = (0 + dy) * (y > 0 ? 1 : 0) at ix, +0 elsewhere: the
+ * bits of the scatter then ReLU's backward. Returns -1 (the caller reads
+ * x the ordinary way) for odd H or W (the unread row or column's x
+ * decides whether its gradient is NaN), a NaN y (a NaN in the window) or
+ * an index outside its window. */
+int lp_pool2x2_relu_backward_plane(float *dx, const float *dy, const float *y, const int32_t *ix,
+                                   int64_t H, int64_t W);
+
 #endif

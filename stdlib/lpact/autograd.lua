@@ -444,6 +444,30 @@ function ag.conv2d(x, w, b, stride, pad)
   end, "conv2d")
 end
 
+--- maxpool2d(act(name, conv2d(x, w, b, stride, pad), alpha), k, pstride)
+-- as one operation: the same values and gradients, bit for bit, each
+-- sample's convolution pooled while it is in cache; the convolution's
+-- output is kept only for the backward (nn.Sequential uses it for a
+-- Conv2d, an FP32 activation and a MaxPool2d in a row).
+function ag.conv2d_act_maxpool2d(x, w, b, stride, pad, name, alpha, k, pstride)
+  x, w = V(x, 1, "conv2d"), V(w, 2, "conv2d")
+  if b ~= nil then b = V(b, 3, "conv2d") end
+  stride, pad, pstride = stride or 1, pad or 0, pstride or k
+  if not (grad_enabled and (x.requires_grad or w.requires_grad or (b ~= nil and b.requires_grad))) then
+    return ag.act_maxpool2d(name, ag.conv2d(x, w, b, stride, pad), alpha, k, pstride)
+  end
+  local X, W = contig(x.data), contig(w.data)
+  local Y, work, out, idx = K.conv2d_act_maxpool2d(X, W, b and contig(b.data), stride, pad, name, alpha, k, pstride)
+  return result(out, { x, w, b or NONE }, function(g)
+    local dy = K.act_maxpool2d_backward(contig(g), idx, Y, name, alpha, out)
+    idx:free()
+    local dx, dw, db = K.conv2d_backward(dy, X, W, stride, pad, x.requires_grad, w.requires_grad,
+      b ~= nil and b.requires_grad, work)
+    work:free(); dy:free(); Y:free()
+    return dx, dw, db
+  end, "conv2d+" .. name .. "+maxpool2d")
+end
+
 --- Max pooling over k x k windows (stride defaults to k, pad to 0).
 function ag.maxpool2d(x, k, stride, pad)
   x = V(x, 1, "maxpool2d")
@@ -470,7 +494,7 @@ function ag.act_maxpool2d(name, x, alpha, k, stride, pad)
   local out, idx = K.act_maxpool2d(X, k, stride or k, pad or 0, name, alpha)
   if not (grad_enabled and x.requires_grad) then idx:free() end
   return result(out, { x }, function(g)
-    local dx = K.act_maxpool2d_backward(contig(g), idx, X, name, alpha)
+    local dx = K.act_maxpool2d_backward(contig(g), idx, X, name, alpha, out)
     idx:free()
     return dx
   end, name .. "+maxpool2d")

@@ -498,6 +498,18 @@ function Conv2d:forward(x)
   return ag.conv2d(x, used_weight(self), self.bias, self.stride, self.pad)
 end
 
+--- Conv2d then FP32 activation `act` then MaxPool2d `pool` as one
+-- operation (nn.Sequential's fusion; the bits of the three forwards).
+function Conv2d:forward_pooled(x, act, pool)
+  local d = data_of(x)
+  if d:dim() ~= 4 or d:size(2) ~= self.cin
+      or d:size(3) + 2 * self.pad < self.k or d:size(4) + 2 * self.pad < self.k then
+    self:shape_error(string.format("(N, %d, H, W) with H, W >= %d", self.cin, self.k - 2 * self.pad), x)
+  end
+  return ag.conv2d_act_maxpool2d(x, used_weight(self), self.bias, self.stride, self.pad, act.name, act.alpha,
+    pool.k, pool.stride)
+end
+
 local function pool_check(self, x)
   local d = data_of(x)
   if d:dim() ~= 4 or d:size(3) < self.k or d:size(4) < self.k then
@@ -756,13 +768,29 @@ local function fusable(a, p)
     and rawget(a, "forward") == nil and rawget(p, "forward") == nil
 end
 
+-- A plain Conv2d whose output fits the pooling window, before such a pair.
+local function conv_fusable(m, x, pool)
+  if getmetatable(m) ~= Conv2d or rawget(m, "forward") ~= nil then return false end
+  local d = data_of(x)
+  if d:dim() ~= 4 then return false end
+  local oh = (d:size(3) + 2 * m.pad - m.k) // m.stride + 1
+  local ow = (d:size(4) + 2 * m.pad - m.k) // m.stride + 1
+  return oh >= pool.k and ow >= pool.k
+end
+
 --- Feeds x through the children in order.
 function Sequential:forward(x)
   local c = self._children
   local i, n = 1, #c
   while i <= n do
     local m = c[i].module
-    local p = i < n and c[i + 1].module
+    local a, p = i + 1 < n and c[i + 1].module, i + 1 < n and c[i + 2].module
+    if a and fusable(a, p) and conv_fusable(m, x, p) then
+      x = m:forward_pooled(x, a, p)
+      i = i + 3
+      goto continue
+    end
+    p = i < n and c[i + 1].module
     if p and fusable(m, p) then
       pool_check(p, x)
       x = ag.act_maxpool2d(m.name, x, m.alpha, p.k, p.stride)
@@ -771,6 +799,7 @@ function Sequential:forward(x)
       x = m:forward(x)
       i = i + 1
     end
+    ::continue::
   end
   return x
 end
