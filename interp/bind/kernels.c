@@ -238,12 +238,15 @@ static int k_conv2d_backward(lua_State *L) {
 
 /* ---- pooling ------------------------------------------------------------ */
 
-static void pool_args(lua_State *L, lp_tensor *x, int *k, int *s, int *p, int64_t *OH, int64_t *OW,
-                      const char *fn) {
-  lua_Integer kk = luaL_checkinteger(L, 2), ss = luaL_optinteger(L, 3, kk), pp = luaL_optinteger(L, 4, 0);
-  luaL_argcheck(L, kk >= 1 && kk <= 1024, 2, "window size must be >= 1");
-  luaL_argcheck(L, ss >= 1 && ss <= 1024, 3, "stride must be >= 1");
-  luaL_argcheck(L, pp >= 0 && pp * 2 <= kk, 4, "padding must be between 0 and half the window");
+/* A pooling's window, stride and padding from arguments ki, ki + 1 and
+ * ki + 2 (stride defaults to the window, padding to 0) over planes H x W
+ * (dims 2 and 3 of x); its output size in OH, OW. */
+static void pool_args_at(lua_State *L, int ki, lp_tensor *x, int *k, int *s, int *p, int64_t *OH, int64_t *OW,
+                         const char *fn) {
+  lua_Integer kk = luaL_checkinteger(L, ki), ss = luaL_optinteger(L, ki + 1, kk), pp = luaL_optinteger(L, ki + 2, 0);
+  luaL_argcheck(L, kk >= 1 && kk <= 1024, ki, "window size must be >= 1");
+  luaL_argcheck(L, ss >= 1 && ss <= 1024, ki + 1, "stride must be >= 1");
+  luaL_argcheck(L, pp >= 0 && pp * 2 <= kk, ki + 2, "padding must be between 0 and half the window");
   if (x->ndim != 4) luaL_error(L, "%s: expects (N, C, H, W), got shape %s", fn, sh(L, x));
   if (x->shape[2] + 2 * pp < kk || x->shape[3] + 2 * pp < kk)
     luaL_error(L, "%s: window %d larger than input of shape %s", fn, (int)kk, sh(L, x));
@@ -251,6 +254,7 @@ static void pool_args(lua_State *L, lp_tensor *x, int *k, int *s, int *p, int64_
   *OH = (x->shape[2] + 2 * pp - kk) / ss + 1;
   *OW = (x->shape[3] + 2 * pp - kk) / ss + 1;
 }
+#define pool_args(L, x, k, s, p, OH, OW, fn) pool_args_at(L, 2, x, k, s, p, OH, OW, fn)
 
 /* kernels.maxpool2d(x, k [, stride=k, pad=0]) -> out, idx (argmax per window, for the backward) */
 static int k_maxpool2d(lua_State *L) {
@@ -327,10 +331,9 @@ static int k_act_maxpool2d(lua_State *L) {
   return 2;
 }
 
-/* kernels.conv2d_act_maxpool2d(x, w, b, stride, pad, name, alpha, k [, pstride=k, ppad=0])
- * -> y, work, out, idx: y, work = conv2d(x, w, b, stride, pad, true) and
- * out, idx = act_maxpool2d(y, k, pstride, ppad, name, alpha), the same
- * bits, each sample pooled while its convolution is in cache */
+/* kernels.conv2d_act_maxpool2d(x, w, b, stride, pad, name, alpha, k [, pstride=k, ppad=0]) -> y, work,
+ * out, idx: y, work = conv2d(x, w, b, stride, pad, true) and out, idx = act_maxpool2d(y, k, pstride,
+ * ppad, name, alpha), the same bits, each sample pooled while its convolution is in cache */
 static int k_conv2d_act_maxpool2d(lua_State *L) {
   lp_tensor *x = lp_check_contiguous(L, 1), *w = lp_check_contiguous(L, 2), *b = opt_tensor(L, 3);
   conv_dims c = conv_check(L, x, w, 4, 5, "conv2d_act_maxpool2d");
@@ -339,15 +342,11 @@ static int k_conv2d_act_maxpool2d(lua_State *L) {
                       sh(L, w));
   float alpha;
   lp_act a = check_act(L, 6, &alpha, 7);
-  lua_Integer kk = luaL_checkinteger(L, 8), ss = luaL_optinteger(L, 9, kk), pp = luaL_optinteger(L, 10, 0);
-  luaL_argcheck(L, kk >= 1 && kk <= 1024, 8, "window size must be >= 1");
-  luaL_argcheck(L, ss >= 1 && ss <= 1024, 9, "stride must be >= 1");
-  luaL_argcheck(L, pp >= 0 && pp * 2 <= kk, 10, "padding must be between 0 and half the window");
-  if (c.OH + 2 * pp < kk || c.OW + 2 * pp < kk)
-    return luaL_error(L, "conv2d_act_maxpool2d: window %d larger than the convolution's %dx%d output", (int)kk,
-                      (int)c.OH, (int)c.OW);
-  int64_t POH = (c.OH + 2 * pp - kk) / ss + 1, POW = (c.OW + 2 * pp - kk) / ss + 1;
-  int64_t shape[4] = {c.N, c.O, c.OH, c.OW}, pshape[4] = {c.N, c.O, POH, POW};
+  int kk, ss, pp;
+  int64_t POH, POW, shape[4] = {c.N, c.O, c.OH, c.OW};
+  lp_tensor yshape = {.ndim = 4, .shape = {c.N, c.O, c.OH, c.OW}};   /* the convolution's output, for the checks */
+  pool_args_at(L, 8, &yshape, &kk, &ss, &pp, &POH, &POW, "conv2d_act_maxpool2d");
+  int64_t pshape[4] = {c.N, c.O, POH, POW};
   int64_t ws[1] = {lp_conv2d_workspace(c.N, c.C, c.O, c.kh, c.kw, c.OH, c.OW)};
   lua_settop(L, 10);
   lp_tensor *y = lp_push_tensor(L, 4, shape, 0);
@@ -358,14 +357,14 @@ static int k_conv2d_act_maxpool2d(lua_State *L) {
   const float *bd = b ? lp_tensor_data(lp_check_tensor(L, 3)) : NULL;
   int32_t *ix = (int32_t *)lp_tensor_data(idx);
   if (lp_conv2d_act_maxpool2d_forward(lp_tensor_data(y), lp_tensor_data(work), lp_tensor_data(o), ix, xd, wd, bd,
-                                      c.N, c.C, c.H, c.W, c.O, c.kh, c.kw, c.stride, c.pad, a, alpha, (int)kk,
-                                      (int)ss, (int)pp) != 0) {
+                                      c.N, c.C, c.H, c.W, c.O, c.kh, c.kw, c.stride, c.pad, a, alpha, kk, ss,
+                                      pp) != 0) {
     /* output planes too large to pool fused: the three passes */
     lp_conv2d_forward(lp_tensor_data(y), lp_tensor_data(work), xd, wd, bd, c.N, c.C, c.H, c.W, c.O, c.kh, c.kw,
                       c.stride, c.pad);
     lp_tensor *f = lp_push_tensor_like(L, y, 0);
     lp_act_forward(a, lp_tensor_data(f), lp_tensor_data(y), lp_tensor_numel(y), alpha);
-    lp_maxpool2d_forward(lp_tensor_data(o), ix, lp_tensor_data(f), c.N, c.O, c.OH, c.OW, (int)kk, (int)ss, (int)pp);
+    lp_maxpool2d_forward(lp_tensor_data(o), ix, lp_tensor_data(f), c.N, c.O, c.OH, c.OW, kk, ss, pp);
     lp_tensor_free(f);
     lua_pop(L, 1);
   }

@@ -1,0 +1,344 @@
+/* ops_pool.c — max and average pooling, forward and backward, and max
+ * pooling fused with the activation before it (and with the convolution
+ * before that): loops over planes split across the thread pool, each
+ * output element owned by one thread, so results do not depend on the
+ * thread count. 2x2 stride-2 windows take the AVX-512 code of pool2x2.c
+ * where it runs (the same bits). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "core/act.h"
+#include "core/conv_implicit.h"
+#include "core/ops_conv.h"
+#include "core/parallel.h"
+#include "core/pool2x2.h"
+
+/* Grains in elements (docs/performance.md, "Threads that never slow a
+ * kernel down"): a call gets a second thread from 2 grains of work. 2x2
+ * max pooling is memory-bound and pays from about half a million elements
+ * on the 2-core machine measured; average pooling from 32K. */
+#define GRAIN_MAXPOOL ((int64_t)1 << 18)
+#define GRAIN_MAXPOOL_BWD ((int64_t)1 << 19)
+#define GRAIN_AVGPOOL ((int64_t)1 << 14)
+#define GRAIN_AVGPOOL_BWD ((int64_t)1 << 15)
+
+/* tasks of `per` elements each: a grain of `grain` elements */
+static size_t grain_of(int64_t grain, int64_t per) {
+  return (size_t)(grain / (per > 0 ? per : 1) + 1);
+}
+
+/* ---- pooling ------------------------------------------------------------ */
+
+typedef struct {
+  float *out, *dinp;
+  int32_t *idx;
+  const int32_t *cidx;
+  const float *inp, *dout;
+  int64_t C, H, W, OH, OW;  /* C: planes a sample (the fused convolution) */
+  int k, stride, pad;
+  int fast;                /* 2x2 stride-2 windows in AVX-512 (pool2x2.c) */
+  int bad;                 /* set when an index lies outside its plane */
+  int relu;                /* ReLU's gradient from the pooled output (pool2x2.h) */
+  const float *pooled;
+  lp_act_fwd_fn act;       /* the fused activation, if any */
+  lp_act_bwd_fn act_grad;
+  float alpha;
+} pool_ctx;
+
+/* The max pooling of one plane x (H, W) into y and ix (OH, OW). */
+static void maxpool_plane(const pool_ctx *c, const float *x, float *y, int32_t *ix) {
+  const int64_t H = c->H, W = c->W, OH = c->OH, OW = c->OW;
+  const int k = c->k, stride = c->stride, pad = c->pad;
+  if (c->fast && lp_pool2x2_forward_plane(x, y, ix, H, W) == 0) return;
+  {
+    int has_nan = 0;
+    if (k == 2 && stride == 2 && pad == 0) {
+      for (int64_t i = 0; i < H * W; i++) has_nan |= x[i] != x[i];
+    }
+    if (k == 2 && stride == 2 && pad == 0 && !has_nan) {
+      /* the common case: four candidates, no bounds and no NaN to test;
+       * plain compares and selects (the first of equal values wins) */
+      for (int64_t oh = 0; oh < OH; oh++) {
+        const float *r0 = x + 2 * oh * W, *r1 = r0 + W;
+        float *yo = y + oh * OW;
+        int32_t *io = ix + oh * OW;
+        int64_t ow = 0;
+#if defined(__SSE2__)
+        /* four windows at a time: split even and odd columns, the max by
+         * maxps in the scalar code's order, then the first position that
+         * holds it through compare masks */
+        const __m128i lane = _mm_set_epi32(6, 4, 2, 0), one = _mm_set1_epi32(1);
+        const __m128i wp1 = _mm_set1_epi32((int32_t)W + 1);
+        for (;;) {
+          if (ow + 4 > OW || 2 * ow + 8 > W) {
+            /* the last 1-3 windows: the four that end at OW once more
+             * (their inputs lie in the row: 2 * OW <= W); the windows
+             * done twice get the same values. The scalar tail below cost
+             * more than the vector part (14x14 planes, 7 windows a row). */
+            if (ow == OW || OW < 4 || 2 * OW > W) break;
+            ow = OW - 4;
+          }
+          __m128 a0 = _mm_loadu_ps(r0 + 2 * ow), a1 = _mm_loadu_ps(r0 + 2 * ow + 4);
+          __m128 c0 = _mm_loadu_ps(r1 + 2 * ow), c1 = _mm_loadu_ps(r1 + 2 * ow + 4);
+          __m128 v0 = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0));
+          __m128 v1 = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1));
+          __m128 v2 = _mm_shuffle_ps(c0, c1, _MM_SHUFFLE(2, 0, 2, 0));
+          __m128 v3 = _mm_shuffle_ps(c0, c1, _MM_SHUFFLE(3, 1, 3, 1));
+          __m128 best = _mm_max_ps(_mm_max_ps(v3, v2), _mm_max_ps(v1, v0));
+          __m128i e0 = _mm_castps_si128(_mm_cmpeq_ps(v0, best));
+          __m128i e1 = _mm_castps_si128(_mm_cmpeq_ps(v1, best));
+          __m128i e2 = _mm_castps_si128(_mm_cmpeq_ps(v2, best));
+          __m128i off = _mm_add_epi32(wp1, e2);                      /* W or W + 1 */
+          off = _mm_or_si128(_mm_and_si128(e1, one), _mm_andnot_si128(e1, off));
+          off = _mm_andnot_si128(e0, off);
+          __m128i base = _mm_add_epi32(_mm_set1_epi32((int32_t)(2 * oh * W + 2 * ow)), lane);
+          _mm_storeu_ps(yo + ow, best);
+          _mm_storeu_si128((__m128i *)(void *)(io + ow), _mm_add_epi32(base, off));
+          ow += 4;
+        }
+#endif
+        for (; ow < OW; ow++) {
+          int64_t b0 = 2 * oh * W + 2 * ow;
+          float v0 = r0[2 * ow], v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
+          /* the max by selects, then the first position holding it: the
+           * same winner as a strict '>' scan */
+          float m01 = v1 > v0 ? v1 : v0, m23 = v3 > v2 ? v3 : v2;
+          float best = m23 > m01 ? m23 : m01;
+          int64_t bi = v2 == best ? b0 + W : b0 + W + 1;
+          bi = v1 == best ? b0 + 1 : bi;
+          bi = v0 == best ? b0 : bi;
+          yo[ow] = best;
+          io[ow] = (int32_t)bi;
+        }
+      }
+      return;
+    }
+    for (int64_t oh = 0; oh < OH; oh++)
+      for (int64_t ow = 0; ow < OW; ow++) {
+        float best = 0;
+        int64_t bi = -1;
+        for (int i = 0; i < k; i++) {
+          int64_t ih = oh * stride - pad + i;
+          if (ih < 0 || ih >= H) continue;
+          for (int j = 0; j < k; j++) {
+            int64_t iw = ow * stride - pad + j;
+            if (iw < 0 || iw >= W) continue;
+            float v = x[ih * W + iw];
+            if (bi < 0 || v > best || (v != v && best == best)) { best = v; bi = ih * W + iw; }
+          }
+        }
+        y[oh * OW + ow] = bi < 0 ? 0.0f : best;
+        ix[oh * OW + ow] = (int32_t)(bi < 0 ? 0 : bi);
+      }
+  }
+}
+
+static void maxpool_range(void *vc, size_t lo, size_t hi) {
+  const pool_ctx *c = vc;
+  for (size_t pl = lo; pl < hi; pl++)
+    maxpool_plane(c, c->inp + (int64_t)pl * c->H * c->W, c->out + (int64_t)pl * c->OH * c->OW,
+                  c->idx + (int64_t)pl * c->OH * c->OW);
+}
+
+void lp_maxpool2d_forward(float *out, int32_t *idx, const float *inp, int64_t N, int64_t C,
+                          int64_t H, int64_t W, int k, int stride, int pad) {
+  // out (N, C, OH, OW), idx (N, C, OH, OW), inp (N, C, H, W)
+  pool_ctx c = {0};
+  c.out = out; c.idx = idx; c.inp = inp; c.H = H; c.W = W; c.k = k; c.stride = stride; c.pad = pad;
+  c.OH = (H + 2 * pad - k) / stride + 1;
+  c.OW = (W + 2 * pad - k) / stride + 1;
+  c.fast = k == 2 && stride == 2 && pad == 0 && lp_pool2x2_fast();
+  lp_parallel_for((size_t)(N * C), grain_of(GRAIN_MAXPOOL, H * W), maxpool_range, &c);
+}
+
+/* The gradient of one plane: dx = 0 + dy at ix, +0 elsewhere. An index
+ * outside the plane is skipped and reported in c->bad. */
+static void maxpool_bwd_plane(pool_ctx *c, float *dx, const float *dy, const int32_t *ix) {
+  if (c->fast && lp_pool2x2_backward_plane(dx, dy, ix, c->H, c->W) == 0) return;
+  const int64_t P = c->OH * c->OW, HW = c->H * c->W;
+  memset(dx, 0, (size_t)HW * sizeof *dx);   /* cleared here, in parallel, while it is in cache */
+  int bad = 0;
+  for (int64_t p = 0; p < P; p++) {
+    int32_t i = ix[p];
+    if (i < 0 || i >= HW) bad = 1;
+    else dx[i] += dy[p];
+  }
+  if (bad) __atomic_store_n(&c->bad, 1, __ATOMIC_RELAXED);
+}
+
+static void maxpool_bwd_range(void *vc, size_t lo, size_t hi) {
+  pool_ctx *c = vc;
+  int64_t P = c->OH * c->OW;
+  for (size_t pl = lo; pl < hi; pl++)
+    maxpool_bwd_plane(c, c->dinp + (int64_t)pl * c->H * c->W, c->dout + (int64_t)pl * P, c->cidx + (int64_t)pl * P);
+}
+
+/* backward of a 2x2, stride-2 pooling: its windows tile the plane */
+static int pool2x2_shape(int64_t H, int64_t W, int64_t OH, int64_t OW) {
+  return OH == H / 2 && OW == W / 2 && OH >= 1 && OW >= 1;
+}
+
+int lp_maxpool2d_backward(float *dinp, const float *dout, const int32_t *idx, int64_t N, int64_t C,
+                          int64_t H, int64_t W, int64_t OH, int64_t OW) {
+  pool_ctx c = {0};
+  c.dinp = dinp; c.dout = dout; c.cidx = idx; c.H = H; c.W = W; c.OH = OH; c.OW = OW;
+  c.fast = pool2x2_shape(H, W, OH, OW) && lp_pool2x2_fast();
+  lp_parallel_for((size_t)(N * C), grain_of(GRAIN_MAXPOOL_BWD, H * W), maxpool_bwd_range, &c);
+  return c.bad ? -1 : 0;
+}
+
+/* ---- an activation and max pooling in one pass ---------------------------- */
+
+/* f(x) of a plane goes to a buffer on the stack (in L1) and is pooled from
+ * there: the bits of lp_act_forward then lp_maxpool2d_forward, without
+ * writing f(x) to memory and reading it back. */
+static void act_maxpool_range(void *vc, size_t lo, size_t hi) {
+  const pool_ctx *c = vc;
+  float buf[LP_ACT_POOL_PLANE];
+  const int64_t HW = c->H * c->W;
+  for (size_t pl = lo; pl < hi; pl++) {
+    c->act(buf, c->inp + (int64_t)pl * HW, (size_t)HW, c->alpha);
+    maxpool_plane(c, buf, c->out + (int64_t)pl * c->OH * c->OW, c->idx + (int64_t)pl * c->OH * c->OW);
+  }
+}
+
+int lp_act_maxpool2d_forward(lp_act a, float alpha, float *out, int32_t *idx, const float *inp,
+                             int64_t N, int64_t C, int64_t H, int64_t W, int k, int stride, int pad) {
+  if (H * W > LP_ACT_POOL_PLANE) return -1;
+  pool_ctx c = {0};
+  c.out = out; c.idx = idx; c.inp = inp; c.H = H; c.W = W; c.k = k; c.stride = stride; c.pad = pad;
+  c.OH = (H + 2 * pad - k) / stride + 1;
+  c.OW = (W + 2 * pad - k) / stride + 1;
+  c.fast = k == 2 && stride == 2 && pad == 0 && lp_pool2x2_fast();
+  c.alpha = alpha;
+  lp_act_spans(a, &c.act, NULL);
+  lp_parallel_for((size_t)(N * C), grain_of(GRAIN_MAXPOOL, H * W), act_maxpool_range, &c);
+  return 0;
+}
+
+/* A convolution, the activation and the max pooling: each sample's planes
+ * pooled by the thread that computed them, right after (conv_implicit.h). */
+static void act_maxpool_sample(void *vc, int64_t n) {
+  const pool_ctx *c = vc;
+  act_maxpool_range(vc, (size_t)(n * c->C), (size_t)((n + 1) * c->C));
+}
+
+int lp_conv2d_act_maxpool2d_forward(float *out, float *work, float *pooled, int32_t *idx, const float *inp,
+                                    const float *weight, const float *bias, int64_t N, int64_t C, int64_t H,
+                                    int64_t W, int64_t O, int kh, int kw, int stride, int pad, lp_act a,
+                                    float alpha, int k, int pstride, int ppad) {
+  int64_t OH = (H + 2 * pad - kh) / stride + 1, OW = (W + 2 * pad - kw) / stride + 1;
+  if (OH * OW > LP_ACT_POOL_PLANE) return -1;
+  pool_ctx c = {0};
+  c.out = pooled; c.idx = idx; c.inp = out; c.C = O; c.H = OH; c.W = OW; c.k = k; c.stride = pstride;
+  c.pad = ppad;
+  c.OH = (OH + 2 * ppad - k) / pstride + 1;
+  c.OW = (OW + 2 * ppad - k) / pstride + 1;
+  c.fast = k == 2 && pstride == 2 && ppad == 0 && lp_pool2x2_fast();
+  c.alpha = alpha;
+  lp_act_spans(a, &c.act, NULL);
+  if (N * OH * OW > 0 && O > 0 && lp_conv_implicit_ok(C, H, W, O, kh, kw, stride, pad) &&
+      lp_conv_implicit_forward_then(out, inp, weight, bias, N, C, H, W, O, kh, kw, pad, act_maxpool_sample, &c))
+    return 0;
+  lp_conv2d_forward(out, work, inp, weight, bias, N, C, H, W, O, kh, kw, stride, pad);
+  return lp_act_maxpool2d_forward(a, alpha, pooled, idx, out, N, O, OH, OW, k, pstride, ppad);
+}
+
+/* The pooling's gradient of a plane into a buffer on the stack, then
+ * f'(x) times it into dinp: the bits of lp_maxpool2d_backward then
+ * lp_act_backward, with one pass over memory. A plane larger than the
+ * buffer is done in place in dinp (the same bits). */
+static void act_maxpool_bwd_range(void *vc, size_t lo, size_t hi) {
+  pool_ctx *c = vc;
+  float buf[LP_ACT_POOL_PLANE];
+  const int64_t P = c->OH * c->OW, HW = c->H * c->W;
+  for (size_t pl = lo; pl < hi; pl++) {
+    float *dx = c->dinp + (int64_t)pl * HW, *g = HW <= LP_ACT_POOL_PLANE ? buf : dx;
+    if (c->relu && lp_pool2x2_relu_backward_plane(dx, c->dout + (int64_t)pl * P, c->pooled + (int64_t)pl * P,
+                                                  c->cidx + (int64_t)pl * P, c->H, c->W) == 0)
+      continue;
+    maxpool_bwd_plane(c, g, c->dout + (int64_t)pl * P, c->cidx + (int64_t)pl * P);
+    c->act_grad(dx, g, c->inp + (int64_t)pl * HW, (size_t)HW, c->alpha, 0);
+  }
+}
+
+int lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, const float *dout, const int32_t *idx,
+                              const float *inp, const float *out, int64_t N, int64_t C, int64_t H, int64_t W,
+                              int64_t OH, int64_t OW) {
+  pool_ctx c = {0};
+  c.dinp = dinp; c.dout = dout; c.cidx = idx; c.inp = inp; c.H = H; c.W = W; c.OH = OH; c.OW = OW;
+  c.fast = pool2x2_shape(H, W, OH, OW) && lp_pool2x2_fast();
+  c.relu = c.fast && a == LP_ACT_RELU && out != NULL;
+  c.pooled = out;
+  c.alpha = alpha;
+  lp_act_spans(a, NULL, &c.act_grad);
+  lp_parallel_for((size_t)(N * C), grain_of(GRAIN_MAXPOOL_BWD, H * W), act_maxpool_bwd_range, &c);
+  return c.bad ? -1 : 0;
+}
+
+static void avgpool_range(void *vc, size_t lo, size_t hi) {
+  const pool_ctx *c = vc;
+  float inv = 1.0f / (float)(c->k * c->k);
+  for (size_t pl = lo; pl < hi; pl++) {
+    const float *x = c->inp + (int64_t)pl * c->H * c->W;
+    float *y = c->out + (int64_t)pl * c->OH * c->OW;
+    for (int64_t oh = 0; oh < c->OH; oh++)
+      for (int64_t ow = 0; ow < c->OW; ow++) {
+        float s = 0;
+        for (int i = 0; i < c->k; i++) {
+          int64_t ih = oh * c->stride - c->pad + i;
+          if (ih < 0 || ih >= c->H) continue;
+          for (int j = 0; j < c->k; j++) {
+            int64_t iw = ow * c->stride - c->pad + j;
+            if (iw >= 0 && iw < c->W) s += x[ih * c->W + iw];
+          }
+        }
+        y[oh * c->OW + ow] = s * inv;
+      }
+  }
+}
+
+void lp_avgpool2d_forward(float *out, const float *inp, int64_t N, int64_t C, int64_t H, int64_t W,
+                          int k, int stride, int pad) {
+  // out (N, C, OH, OW), inp (N, C, H, W)
+  pool_ctx c = {0};
+  c.out = out; c.inp = inp; c.H = H; c.W = W; c.k = k; c.stride = stride; c.pad = pad;
+  c.OH = (H + 2 * pad - k) / stride + 1;
+  c.OW = (W + 2 * pad - k) / stride + 1;
+  lp_parallel_for((size_t)(N * C), grain_of(GRAIN_AVGPOOL, H * W), avgpool_range, &c);
+}
+
+static void avgpool_bwd_range(void *vc, size_t lo, size_t hi) {
+  const pool_ctx *c = vc;
+  float inv = 1.0f / (float)(c->k * c->k);
+  for (size_t pl = lo; pl < hi; pl++) {
+    float *dx = c->dinp + (int64_t)pl * c->H * c->W;
+    const float *dy = c->dout + (int64_t)pl * c->OH * c->OW;
+    for (int64_t oh = 0; oh < c->OH; oh++)
+      for (int64_t ow = 0; ow < c->OW; ow++) {
+        float g = dy[oh * c->OW + ow] * inv;
+        for (int i = 0; i < c->k; i++) {
+          int64_t ih = oh * c->stride - c->pad + i;
+          if (ih < 0 || ih >= c->H) continue;
+          for (int j = 0; j < c->k; j++) {
+            int64_t iw = ow * c->stride - c->pad + j;
+            if (iw >= 0 && iw < c->W) dx[ih * c->W + iw] += g;
+          }
+        }
+      }
+  }
+}
+
+void lp_avgpool2d_backward(float *dinp, const float *dout, int64_t N, int64_t C, int64_t H, int64_t W,
+                           int k, int stride, int pad) {
+  pool_ctx c = {0};
+  c.dinp = dinp; c.dout = dout; c.H = H; c.W = W; c.k = k; c.stride = stride; c.pad = pad;
+  c.OH = (H + 2 * pad - k) / stride + 1;
+  c.OW = (W + 2 * pad - k) / stride + 1;
+  lp_parallel_for((size_t)(N * C), grain_of(GRAIN_AVGPOOL_BWD, H * W), avgpool_bwd_range, &c);
+}
