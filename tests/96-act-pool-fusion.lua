@@ -111,6 +111,20 @@ do -- thread count: enough planes for two threads
   t.ok(okf and okb, "and those of the unfused kernels")
 end
 
+do -- the bias gradient summed in the pooling's backward: conv2d_backward's bits
+  for i, sh in ipairs { { 5, 7, 14, 14 }, { 3, 4, 9, 10 }, { 2, 3, 70, 61 } } do
+    local X = special(sh, 300 + i)
+    local out, idx = K.act_maxpool2d(X, 2, 2, 0, "relu")
+    local G = lpact.randn(out:shape(), 310 + i)
+    local dx, db = K.act_maxpool2d_backward(G, idx, X, "relu", nil, out, true)
+    local dx2 = K.act_maxpool2d_backward(G, idx, X, "relu", nil, out)
+    local Wt = lpact.randn({ sh[2], 2, 3, 3 }, 320 + i)
+    local _, _, db2 = K.conv2d_backward(dx2, lpact.randn({ sh[1], 2, sh[3], sh[4] }, 330 + i), Wt, 1, 1, false, false, true)
+    t.ok(dx:hash() == dx2:hash() and db:hash() == db2:hash() and db:size(1) == sh[2],
+      table.concat(sh, "x") .. ": dx unchanged, db equal to the convolution's bias gradient of dx")
+  end
+end
+
 do -- bad input: one clear error, nothing written
   local X = lpact.randn({ 1, 2, 4, 4 }, 5)
   t.raises(K.act_maxpool2d, "unknown activation", "an unknown activation is refused", X, 2, 2, 0, "nope")
