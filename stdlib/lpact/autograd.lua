@@ -459,7 +459,7 @@ function ag.conv2d_act_maxpool2d(x, w, b, stride, pad, name, alpha, k, pstride)
   local X, W = contig(x.data), contig(w.data)
   local Y, work, out, idx = K.conv2d_act_maxpool2d(X, W, b and contig(b.data), stride, pad, name, alpha, k, pstride)
   return result(out, { x, w, b or NONE }, function(g)
-    local dy = K.act_maxpool2d_backward(contig(g), idx, Y, name, alpha, out)
+    local dy = K.act_maxpool2d_backward(contig(g), idx, Y, name, alpha, out, k, pstride)
     idx:free()
     local dx, dw, db = K.conv2d_backward(dy, X, W, stride, pad, x.requires_grad, w.requires_grad,
       b ~= nil and b.requires_grad, work)
@@ -491,10 +491,11 @@ function ag.act_maxpool2d(name, x, alpha, k, stride, pad)
   end
   x = V(x, 2, "act_maxpool2d")
   local X = contig(x.data)
-  local out, idx = K.act_maxpool2d(X, k, stride or k, pad or 0, name, alpha)
+  stride, pad = stride or k, pad or 0
+  local out, idx = K.act_maxpool2d(X, k, stride, pad, name, alpha)
   if not (grad_enabled and x.requires_grad) then idx:free() end
   return result(out, { x }, function(g)
-    local dx = K.act_maxpool2d_backward(contig(g), idx, X, name, alpha, out)
+    local dx = K.act_maxpool2d_backward(contig(g), idx, X, name, alpha, out, k, stride, pad)
     idx:free()
     return dx
   end, name .. "+maxpool2d")
