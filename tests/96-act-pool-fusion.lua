@@ -64,7 +64,7 @@ local function fused_vs_twice(name, alpha, X, k, s, p, seed)
   local G = lpact.randn(out:shape(), seed)
   if out:numel() > 3 then G:set(1, 1, 1, 1, -1.5) end
   local dx = K.act_maxpool2d_backward(G, idx, X, name, alpha)
-  local dxo = K.act_maxpool2d_backward(G, idx, X, name, alpha, out, k, s, p) -- ReLU reads out instead of X
+  local dxo = K.act_maxpool2d_backward(G, idx, X, name, alpha, out, false, k, s, p) -- ReLU reads out instead of X
   local dx2 = K.act_backward(name, K.maxpool2d_backward(G, idx2, X), X, alpha)
   return out:hash() == out2:hash() and idx:hash() == idx2:hash(), dx:hash() == dx2:hash() and dxo:hash() == dx2:hash()
 end
@@ -111,6 +111,20 @@ do -- thread count: enough planes for two threads
   t.ok(okf and okb, "and those of the unfused kernels")
 end
 
+do -- the bias gradient summed in the pooling's backward: conv2d_backward's bits
+  for i, sh in ipairs { { 5, 7, 14, 14 }, { 3, 4, 9, 10 }, { 2, 3, 70, 61 } } do
+    local X = special(sh, 300 + i)
+    local out, idx = K.act_maxpool2d(X, 2, 2, 0, "relu")
+    local G = lpact.randn(out:shape(), 310 + i)
+    local dx, db = K.act_maxpool2d_backward(G, idx, X, "relu", nil, out, true, 2, 2, 0)
+    local dx2 = K.act_maxpool2d_backward(G, idx, X, "relu", nil, out, false, 2, 2, 0)
+    local Wt = lpact.randn({ sh[2], 2, 3, 3 }, 320 + i)
+    local _, _, db2 = K.conv2d_backward(dx2, lpact.randn({ sh[1], 2, sh[3], sh[4] }, 330 + i), Wt, 1, 1, false, false, true)
+    t.ok(dx:hash() == dx2:hash() and db:hash() == db2:hash() and db:size(1) == sh[2],
+      table.concat(sh, "x") .. ": dx unchanged, db equal to the convolution's bias gradient of dx")
+  end
+end
+
 do -- bad input: one clear error, nothing written
   local X = lpact.randn({ 1, 2, 4, 4 }, 5)
   t.raises(K.act_maxpool2d, "unknown activation", "an unknown activation is refused", X, 2, 2, 0, "nope")
@@ -125,7 +139,7 @@ do -- bad input: one clear error, nothing written
   t.raises(K.act_maxpool2d_backward, "window 3, stride 2, pad 1 over %(1, 2, 4, 4%) gives 2x2 planes, the gradient",
     "an output with a window that does not give the gradient's shape is refused",
     lpact.randn({ 1, 2, 3, 3 }, 6), select(2, K.act_maxpool2d(lpact.randn({ 1, 2, 6, 6 }, 1), 2, 2, 0, "relu")), X,
-    "relu", nil, lpact.randn({ 1, 2, 3, 3 }, 7), 3, 2, 1)
+    "relu", nil, lpact.randn({ 1, 2, 3, 3 }, 7), false, 3, 2, 1)
   t.raises(K.act_maxpool2d_backward, "number expected", "an output without its window is refused",
     lpact.randn({ 1, 2, 2, 2 }, 6), select(2, K.act_maxpool2d(X, 2, 2, 0, "relu")), X, "relu", nil, out)
 end

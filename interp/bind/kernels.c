@@ -372,34 +372,37 @@ static int k_conv2d_act_maxpool2d(lua_State *L) {
   return 4;
 }
 
-/* kernels.act_maxpool2d_backward(dout, idx, x, name [, alpha [, out, k [, stride=k, pad=0]]]) ->
- * dx = act_backward(name, maxpool2d_backward(dout, idx, x), x, alpha), x
- * the activation's input; out, act_maxpool2d's first result, with the
- * window it was pooled with, lets ReLU's 2x2 stride-2 windows skip reading
- * x (the same bits) */
+/* kernels.act_maxpool2d_backward(dout, idx, x, name [, alpha [, out [, with_db [, k [, stride=k, pad=0]]]]])
+ * -> dx [, db]: dx = act_backward(name, maxpool2d_backward(dout, idx, x), x, alpha), x the activation's
+ * input; out, act_maxpool2d's first result, with the window k, stride, pad it was pooled with, lets ReLU's
+ * 2x2 stride-2 windows skip reading x (the same bits); with_db: also db (C), the bias gradient
+ * conv2d_backward would make from dx (the same bits) */
 static int k_act_maxpool2d_backward(lua_State *L) {
   float alpha;
   lp_act a = check_act(L, 4, &alpha, 5);
   lp_tensor *d = lp_check_contiguous(L, 1), *idx = lp_check_contiguous(L, 2), *x = lp_check_contiguous(L, 3);
   lp_tensor *out = lua_isnoneornil(L, 6) ? NULL : lp_check_contiguous(L, 6);
+  int with_db = lua_toboolean(L, 7);
   pool_shapes_ok(L, d, idx, x, "act_maxpool2d_backward");
   int k = 0, s = 0, p = 0;
   if (out) {
     int64_t OH, OW;
     if (!lp_tensor_same_shape(out, idx))
       return luaL_error(L, "act_maxpool2d_backward: output of shape %s, indices %s", sh(L, out), sh(L, idx));
-    pool_args_at(L, 7, x, &k, &s, &p, &OH, &OW, "act_maxpool2d_backward");
+    pool_args_at(L, 8, x, &k, &s, &p, &OH, &OW, "act_maxpool2d_backward");
     if (OH != d->shape[2] || OW != d->shape[3])
       return luaL_error(L, "act_maxpool2d_backward: window %d, stride %d, pad %d over %s gives %dx%d planes, "
                         "the gradient has shape %s", k, s, p, sh(L, x), (int)OH, (int)OW, sh(L, d));
   }
+  lua_settop(L, 10);
   lp_tensor *dx = lp_push_tensor_like(L, x, 0);
-  if (lp_act_maxpool2d_backward(a, alpha, lp_tensor_data(dx), lp_tensor_data(d),
+  lp_tensor *db = with_db ? lp_push_tensor(L, 1, &x->shape[1], 0) : NULL;
+  if (lp_act_maxpool2d_backward(a, alpha, lp_tensor_data(dx), db ? lp_tensor_data(db) : NULL, lp_tensor_data(d),
                                 (const int32_t *)lp_tensor_data(idx), lp_tensor_data(x),
                                 out ? lp_tensor_data(out) : NULL, dx->shape[0], dx->shape[1], dx->shape[2],
                                 dx->shape[3], d->shape[2], d->shape[3], k, s, p))
     return pool_bad_index(L, idx, x, "act_maxpool2d_backward");
-  return 1;
+  return with_db ? 2 : 1;
 }
 
 /* kernels.avgpool2d(x, k [, stride=k, pad=0]) -> out */

@@ -396,21 +396,29 @@ typedef struct {
   int64_t N, O, P;
 } bias_ctx;
 
+void lp_bias_lanes(float *l, const float *row, int64_t P) {
+  float a[16];   /* a local copy: the compiler keeps it in a register, l may alias row */
+  memcpy(a, l, sizeof a);
+  int64_t p = 0;
+  for (; p + 16 <= P; p += 16)
+    for (int q = 0; q < 16; q++) a[q] += row[p + q];
+  for (; p < P; p++) a[p % 16] += row[p];
+  memcpy(l, a, sizeof a);
+}
+
+float lp_bias_lanes_sum(float *l) {
+  for (int w = 8; w >= 1; w /= 2)
+    for (int q = 0; q < w; q++) l[q] = l[q] + l[q + w];
+  return l[0];
+}
+
 static void bias_range(void *vc, size_t lo, size_t hi) {
   const bias_ctx *c = vc;
   for (size_t oi = lo; oi < hi; oi++) {
     int64_t o = (int64_t)oi;
     float l[16] = {0};
-    for (int64_t n = 0; n < c->N; n++) {
-      const float *row = c->dout + (n * c->O + o) * c->P;
-      int64_t p = 0;
-      for (; p + 16 <= c->P; p += 16)
-        for (int q = 0; q < 16; q++) l[q] += row[p + q];
-      for (; p < c->P; p++) l[p % 16] += row[p];
-    }
-    for (int w = 8; w >= 1; w /= 2)
-      for (int q = 0; q < w; q++) l[q] = l[q] + l[q + w];
-    c->dbias[o] += l[0];
+    for (int64_t n = 0; n < c->N; n++) lp_bias_lanes(l, c->dout + (n * c->O + o) * c->P, c->P);
+    c->dbias[o] += lp_bias_lanes_sum(l);
   }
 }
 

@@ -37,6 +37,13 @@ void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, 
                         int64_t W, int64_t O, int kh, int kw, int stride, int pad, int col_ready,
                         int accumulate);
 
+/* The bias gradient's order (lp_conv2d_backward): l[q] += row[p] for the
+ * positions p = q mod 16 of a plane of P, over the planes of a channel in
+ * sample order from l = 0; then the lanes added pairwise (8 + 8, 4 + 4,
+ * 2 + 2, 1 + 1), the sum returned. */
+void lp_bias_lanes(float *l, const float *row, int64_t P);
+float lp_bias_lanes_sum(float *l);
+
 /* out (N, C, OH, OW) = max over k x k windows; idx (same shape) holds the
  * flat index (within the H*W plane) of the max, for the backward. */
 void lp_maxpool2d_forward(float *out, int32_t *idx, const float *inp, int64_t N, int64_t C,
@@ -57,11 +64,13 @@ int lp_act_maxpool2d_forward(lp_act a, float alpha, float *out, int32_t *idx, co
  * of lp_maxpool2d_backward then lp_act_backward; inp is the activation's
  * input (not f(inp)); any plane size. out, the forward's output, may be
  * NULL; with it and the forward's window k, stride, pad = 2, 2, 0 ReLU
- * need not read inp (pool2x2.h); other windows ignore out. Returns 0, or
- * -1 when an index lies outside its plane (as lp_maxpool2d_backward). */
-int lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, const float *dout, const int32_t *idx,
-                              const float *inp, const float *out, int64_t N, int64_t C, int64_t H, int64_t W,
-                              int64_t OH, int64_t OW, int k, int stride, int pad);
+ * need not read inp (pool2x2.h); other windows ignore out. dbias (C), if
+ * not NULL, gets 0 + the sum of dinp over samples and positions, the bits
+ * of lp_conv2d_backward's bias gradient from dinp. Returns 0, or -1 when
+ * an index lies outside its plane (as lp_maxpool2d_backward). */
+int lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, float *dbias, const float *dout,
+                              const int32_t *idx, const float *inp, const float *out, int64_t N, int64_t C,
+                              int64_t H, int64_t W, int64_t OH, int64_t OW, int k, int stride, int pad);
 /* A convolution (lp_conv2d_forward: out, work) followed by the activation
  * a and max pooling of out (lp_act_maxpool2d_forward: pooled, idx), the
  * bits of the two calls; for "same" shapes on AVX-512 (conv_implicit.h)

@@ -23,7 +23,7 @@
  * max pooling is memory-bound and pays from about half a million elements
  * on the 2-core machine measured; average pooling from 32K. */
 #define GRAIN_MAXPOOL ((int64_t)1 << 18)
-#define GRAIN_MAXPOOL_BWD ((int64_t)1 << 19)
+#define GRAIN_MAXPOOL_BWD ((int64_t)1 << 18)
 #define GRAIN_AVGPOOL ((int64_t)1 << 14)
 #define GRAIN_AVGPOOL_BWD ((int64_t)1 << 15)
 
@@ -39,7 +39,8 @@ typedef struct {
   int32_t *idx;
   const int32_t *cidx;
   const float *inp, *dout;
-  int64_t C, H, W, OH, OW;  /* C: planes a sample (the fused convolution) */
+  int64_t N, C, H, W, OH, OW;  /* C: planes a sample (the fused convolution) */
+  float *dbias;                /* the bias gradient summed on the way (or NULL) */
   int k, stride, pad;
   int fast;                /* 2x2 stride-2 windows in AVX-512 (pool2x2.c) */
   int bad;                 /* set when an index lies outside its plane */
@@ -253,25 +254,45 @@ int lp_conv2d_act_maxpool2d_forward(float *out, float *work, float *pooled, int3
  * f'(x) times it into dinp: the bits of lp_maxpool2d_backward then
  * lp_act_backward, with one pass over memory. A plane larger than the
  * buffer is done in place in dinp (the same bits). */
+static void act_maxpool_bwd_plane(pool_ctx *c, size_t pl, float *buf) {
+  const int64_t P = c->OH * c->OW, HW = c->H * c->W;
+  float *dx = c->dinp + (int64_t)pl * HW, *g = HW <= LP_ACT_POOL_PLANE ? buf : dx;
+  if (c->relu && lp_pool2x2_relu_backward_plane(dx, c->dout + (int64_t)pl * P, c->pooled + (int64_t)pl * P,
+                                                c->cidx + (int64_t)pl * P, c->H, c->W) == 0)
+    return;
+  maxpool_bwd_plane(c, g, c->dout + (int64_t)pl * P, c->cidx + (int64_t)pl * P);
+  c->act_grad(dx, g, c->inp + (int64_t)pl * HW, (size_t)HW, c->alpha, 0);
+}
+
 static void act_maxpool_bwd_range(void *vc, size_t lo, size_t hi) {
+  float buf[LP_ACT_POOL_PLANE];
+  for (size_t pl = lo; pl < hi; pl++) act_maxpool_bwd_plane(vc, pl, buf);
+}
+
+/* One task per channel, its planes in sample order, each summed into the
+ * bias gradient's 16 lanes right after it is written (lp_bias_lanes: the
+ * order of the convolution's own bias gradient, so the same bits). */
+static void act_maxpool_bwd_bias_range(void *vc, size_t lo, size_t hi) {
   pool_ctx *c = vc;
   float buf[LP_ACT_POOL_PLANE];
-  const int64_t P = c->OH * c->OW, HW = c->H * c->W;
-  for (size_t pl = lo; pl < hi; pl++) {
-    float *dx = c->dinp + (int64_t)pl * HW, *g = HW <= LP_ACT_POOL_PLANE ? buf : dx;
-    if (c->relu && lp_pool2x2_relu_backward_plane(dx, c->dout + (int64_t)pl * P, c->pooled + (int64_t)pl * P,
-                                                  c->cidx + (int64_t)pl * P, c->H, c->W) == 0)
-      continue;
-    maxpool_bwd_plane(c, g, c->dout + (int64_t)pl * P, c->cidx + (int64_t)pl * P);
-    c->act_grad(dx, g, c->inp + (int64_t)pl * HW, (size_t)HW, c->alpha, 0);
+  const int64_t HW = c->H * c->W;
+  for (size_t o = lo; o < hi; o++) {
+    float l[16] = {0};
+    for (int64_t n = 0; n < c->N; n++) {
+      size_t pl = (size_t)(n * c->C) + o;
+      act_maxpool_bwd_plane(c, pl, buf);
+      lp_bias_lanes(l, c->dinp + (int64_t)pl * HW, HW);
+    }
+    c->dbias[o] = 0.0f + lp_bias_lanes_sum(l);
   }
 }
 
-int lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, const float *dout, const int32_t *idx,
-                              const float *inp, const float *out, int64_t N, int64_t C, int64_t H, int64_t W,
-                              int64_t OH, int64_t OW, int k, int stride, int pad) {
+int lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, float *dbias, const float *dout,
+                              const int32_t *idx, const float *inp, const float *out, int64_t N, int64_t C,
+                              int64_t H, int64_t W, int64_t OH, int64_t OW, int k, int stride, int pad) {
   pool_ctx c = {0};
   c.dinp = dinp; c.dout = dout; c.cidx = idx; c.inp = inp; c.H = H; c.W = W; c.OH = OH; c.OW = OW;
+  c.N = N; c.C = C; c.dbias = dbias;
   c.fast = pool2x2_shape(H, W, OH, OW) && lp_pool2x2_fast();
   /* ReLU's gradient from the pooled output needs windows that read every
    * element (a NaN anywhere shows in out): 2x2 with stride 2. Other
@@ -281,7 +302,10 @@ int lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, const float *d
   c.pooled = out;
   c.alpha = alpha;
   lp_act_spans(a, NULL, &c.act_grad);
-  lp_parallel_for((size_t)(N * C), grain_of(GRAIN_MAXPOOL_BWD, H * W), act_maxpool_bwd_range, &c);
+  if (dbias)
+    lp_parallel_for((size_t)C, grain_of(GRAIN_MAXPOOL_BWD, N * H * W), act_maxpool_bwd_bias_range, &c);
+  else
+    lp_parallel_for((size_t)(N * C), grain_of(GRAIN_MAXPOOL_BWD, H * W), act_maxpool_bwd_range, &c);
   return c.bad ? -1 : 0;
 }
 

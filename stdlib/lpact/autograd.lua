@@ -459,10 +459,11 @@ function ag.conv2d_act_maxpool2d(x, w, b, stride, pad, name, alpha, k, pstride)
   local X, W = contig(x.data), contig(w.data)
   local Y, work, out, idx = K.conv2d_act_maxpool2d(X, W, b and contig(b.data), stride, pad, name, alpha, k, pstride)
   return result(out, { x, w, b or NONE }, function(g)
-    local dy = K.act_maxpool2d_backward(contig(g), idx, Y, name, alpha, out, k, pstride)
+    -- the bias gradient summed while each plane of dy is in cache
+    local dy, db = K.act_maxpool2d_backward(contig(g), idx, Y, name, alpha, out, b ~= nil and b.requires_grad,
+      k, pstride)
     idx:free()
-    local dx, dw, db = K.conv2d_backward(dy, X, W, stride, pad, x.requires_grad, w.requires_grad,
-      b ~= nil and b.requires_grad, work)
+    local dx, dw = K.conv2d_backward(dy, X, W, stride, pad, x.requires_grad, w.requires_grad, false, work)
     work:free(); dy:free(); Y:free()
     return dx, dw, db
   end, "conv2d+" .. name .. "+maxpool2d")
@@ -495,7 +496,7 @@ function ag.act_maxpool2d(name, x, alpha, k, stride, pad)
   local out, idx = K.act_maxpool2d(X, k, stride, pad, name, alpha)
   if not (grad_enabled and x.requires_grad) then idx:free() end
   return result(out, { x }, function(g)
-    local dx = K.act_maxpool2d_backward(contig(g), idx, X, name, alpha, out, k, stride, pad)
+    local dx = K.act_maxpool2d_backward(contig(g), idx, X, name, alpha, out, false, k, stride, pad)
     idx:free()
     return dx
   end, name .. "+maxpool2d")
