@@ -125,6 +125,25 @@ do -- the bias gradient summed in the pooling's backward: conv2d_backward's bits
   end
 end
 
+do -- NaNs of both signs in a channel: the bias gradient's NaN has conv2d_backward's sign too
+  -- (x86 keeps the first operand's NaN: the two sums must order their operands alike)
+  local X = lpact.randn({ 2, 3, 4, 5 }, 340)
+  local pos, neg = 0 / 0, -(0 / 0)
+  for c = 1, 3 do
+    X:set(1, c, 1, 1, c == 2 and pos or neg)
+    X:set(1, c, 2, 2, c == 2 and neg or pos)
+    X:set(2, c, 3, 4, c == 3 and neg or pos)
+  end
+  local out, idx = K.act_maxpool2d(X, 2, 2, 0, "relu")
+  local G = lpact.randn(out:shape(), 341)
+  local dx, db = K.act_maxpool2d_backward(G, idx, X, "relu", nil, out, true, 2, 2, 0)
+  local _, _, db2 = K.conv2d_backward(dx, lpact.randn({ 2, 1, 4, 5 }, 342), lpact.randn({ 3, 1, 3, 3 }, 343), 1, 1,
+    false, false, true)
+  local s1, s2 = {}, {}
+  for c = 1, 3 do s1[c], s2[c] = string.format("%a", db:get(c)), string.format("%a", db2:get(c)) end
+  t.is(table.concat(s1, " "), table.concat(s2, " "), "the NaN bias gradients' signs: " .. table.concat(s2, " "))
+end
+
 do -- bad input: one clear error, nothing written
   local X = lpact.randn({ 1, 2, 4, 4 }, 5)
   t.raises(K.act_maxpool2d, "unknown activation", "an unknown activation is refused", X, 2, 2, 0, "nope")
