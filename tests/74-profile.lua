@@ -39,6 +39,25 @@ t.is(rawget(opt, "step"), nil, "and the optimizer's own step")
 local text = profile.format(shares)
 t.like(text, "\ngemm%s+[%d.]+%s+12%s+[%d.]+%%", "format: a line per family with seconds, calls and share")
 
+-- every kernel belongs to a family (a new one left out would be "other")
+local listed, missing = {}, {}
+for _, f in ipairs(profile.FAMILIES) do for _, k in ipairs(f.kernels) do listed[k] = true end end
+for k, v in pairs(K) do if type(v) == "function" and not listed[k] then missing[#missing + 1] = k end end
+table.sort(missing)
+t.is(table.concat(missing, " "), "", "every function of lpact.kernels is in a family")
+
+do -- cnn_small: each Conv2d + ReLU + MaxPool2d runs as one call, counted as conv
+  local cnn = lpact.models.cnn_small { seed = 1 }
+  local x = lpact.autograd.var(lpact.randn({ 2, 1, 28, 28 }, 1), true)
+  local q = profile.start()
+  local loss = lpact.autograd.cross_entropy(cnn:forward(x), lpact.tensor { 1, 2 })
+  loss:backward()
+  local s = {}
+  for _, r in ipairs(q:stop()) do s[r.family] = r end
+  -- forward: 2 fused calls; backward: 2 conv2d_backward
+  t.is(s.conv.calls, 4, "cnn_small step: 2 fused convolutions forward and 2 backward, in conv")
+end
+
 -- lpact bench train --profile prints the table for both models
 local exe = (os.getenv("LPACT_BUILD") or "build") .. "/lpact"
 local out, code = t.run(exe .. " bench train 4 --profile --threads 1")

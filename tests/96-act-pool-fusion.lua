@@ -64,7 +64,7 @@ local function fused_vs_twice(name, alpha, X, k, s, p, seed)
   local G = lpact.randn(out:shape(), seed)
   if out:numel() > 3 then G:set(1, 1, 1, 1, -1.5) end
   local dx = K.act_maxpool2d_backward(G, idx, X, name, alpha)
-  local dxo = K.act_maxpool2d_backward(G, idx, X, name, alpha, out) -- ReLU reads out instead of X
+  local dxo = K.act_maxpool2d_backward(G, idx, X, name, alpha, out, false, k, s, p) -- ReLU reads out instead of X
   local dx2 = K.act_backward(name, K.maxpool2d_backward(G, idx2, X), X, alpha)
   return out:hash() == out2:hash() and idx:hash() == idx2:hash(), dx:hash() == dx2:hash() and dxo:hash() == dx2:hash()
 end
@@ -116,8 +116,8 @@ do -- the bias gradient summed in the pooling's backward: conv2d_backward's bits
     local X = special(sh, 300 + i)
     local out, idx = K.act_maxpool2d(X, 2, 2, 0, "relu")
     local G = lpact.randn(out:shape(), 310 + i)
-    local dx, db = K.act_maxpool2d_backward(G, idx, X, "relu", nil, out, true)
-    local dx2 = K.act_maxpool2d_backward(G, idx, X, "relu", nil, out)
+    local dx, db = K.act_maxpool2d_backward(G, idx, X, "relu", nil, out, true, 2, 2, 0)
+    local dx2 = K.act_maxpool2d_backward(G, idx, X, "relu", nil, out, false, 2, 2, 0)
     local Wt = lpact.randn({ sh[2], 2, 3, 3 }, 320 + i)
     local _, _, db2 = K.conv2d_backward(dx2, lpact.randn({ sh[1], 2, sh[3], sh[4] }, 330 + i), Wt, 1, 1, false, false, true)
     t.ok(dx:hash() == dx2:hash() and db:hash() == db2:hash() and db:size(1) == sh[2],
@@ -129,16 +129,16 @@ do -- ReLU's backward without the activation's input: its shape instead
   local X = lpact.randn({ 3, 4, 10, 12 }, 340)
   local out, idx = K.act_maxpool2d(X, 2, 2, 0, "relu")
   local G = lpact.randn(out:shape(), 341)
-  local want, wdb = K.act_maxpool2d_backward(G, idx, X, "relu", nil, out, true)
-  local got, gdb = K.act_maxpool2d_backward(G, idx, { 3, 4, 10, 12 }, "relu", nil, out, true)
+  local want, wdb = K.act_maxpool2d_backward(G, idx, X, "relu", nil, out, true, 2, 2)
+  local got, gdb = K.act_maxpool2d_backward(G, idx, { 3, 4, 10, 12 }, "relu", nil, out, true, 2, 2)
   t.ok(got ~= nil and got:hash() == want:hash() and gdb:hash() == wdb:hash(),
     "no NaN: dx and db from the pooled output alone (or nil where this CPU's path needs x)")
   X:set(2, 3, 5, 6, 0 / 0)
   out, idx = K.act_maxpool2d(X, 2, 2, 0, "relu")
-  t.is(K.act_maxpool2d_backward(G, idx, { 3, 4, 10, 12 }, "relu", nil, out), nil,
+  t.is(K.act_maxpool2d_backward(G, idx, { 3, 4, 10, 12 }, "relu", nil, out, false, 2, 2), nil,
     "a NaN in a window: nil, the input is needed")
   t.raises(K.act_maxpool2d_backward, "shape {N, C, H, W}", "a bad shape table is refused",
-    G, idx, { 3, 4, 10 }, "relu", nil, out)
+    G, idx, { 3, 4, 10 }, "relu", nil, out, false, 2, 2)
 end
 
 do -- the convolution's output left unmade for ReLU (drop), then made again when needed
@@ -152,6 +152,25 @@ do -- the convolution's output left unmade for ReLU (drop), then made again when
   t.ok(Yg ~= false and Yg:hash() == Y2:hash(), "without drop the convolution's output is made")
 end
 
+do -- NaNs of both signs in a channel: the bias gradient's NaN has conv2d_backward's sign too
+  -- (x86 keeps the first operand's NaN: the two sums must order their operands alike)
+  local X = lpact.randn({ 2, 3, 4, 5 }, 340)
+  local pos, neg = 0 / 0, -(0 / 0)
+  for c = 1, 3 do
+    X:set(1, c, 1, 1, c == 2 and pos or neg)
+    X:set(1, c, 2, 2, c == 2 and neg or pos)
+    X:set(2, c, 3, 4, c == 3 and neg or pos)
+  end
+  local out, idx = K.act_maxpool2d(X, 2, 2, 0, "relu")
+  local G = lpact.randn(out:shape(), 341)
+  local dx, db = K.act_maxpool2d_backward(G, idx, X, "relu", nil, out, true, 2, 2, 0)
+  local _, _, db2 = K.conv2d_backward(dx, lpact.randn({ 2, 1, 4, 5 }, 342), lpact.randn({ 3, 1, 3, 3 }, 343), 1, 1,
+    false, false, true)
+  local s1, s2 = {}, {}
+  for c = 1, 3 do s1[c], s2[c] = string.format("%a", db:get(c)), string.format("%a", db2:get(c)) end
+  t.is(table.concat(s1, " "), table.concat(s2, " "), "the NaN bias gradients' signs: " .. table.concat(s2, " "))
+end
+
 do -- bad input: one clear error, nothing written
   local X = lpact.randn({ 1, 2, 4, 4 }, 5)
   t.raises(K.act_maxpool2d, "unknown activation", "an unknown activation is refused", X, 2, 2, 0, "nope")
@@ -162,6 +181,53 @@ do -- bad input: one clear error, nothing written
     lpact.randn({ 1, 2, 2, 2 }, 6), idx, X, "relu")
   t.raises(K.act_maxpool2d_backward, "do not fit", "a gradient of the wrong shape is refused",
     lpact.randn({ 1, 2, 3, 2 }, 6), idx, X, "relu")
+  local out = K.act_maxpool2d(X, 2, 2, 0, "relu")
+  t.raises(K.act_maxpool2d_backward, "window 3, stride 2, pad 1 over %(1, 2, 4, 4%) gives 2x2 planes, the gradient",
+    "an output with a window that does not give the gradient's shape is refused",
+    lpact.randn({ 1, 2, 3, 3 }, 6), select(2, K.act_maxpool2d(lpact.randn({ 1, 2, 6, 6 }, 1), 2, 2, 0, "relu")), X,
+    "relu", nil, lpact.randn({ 1, 2, 3, 3 }, 7), false, 3, 2, 1)
+  t.raises(K.act_maxpool2d_backward, "number expected", "an output without its window is refused",
+    lpact.randn({ 1, 2, 2, 2 }, 6), select(2, K.act_maxpool2d(X, 2, 2, 0, "relu")), X, "relu", nil, out)
+end
+
+do -- windows that give half-size planes without reading every element
+  -- (1x1 with stride 2, 2x2 with stride 3 and pad 1 over 4x4 planes): a NaN
+  -- no window reads still makes its gradient NaN (0 * relu'(NaN)), as in
+  -- the unfused backward; ReLU's gradient read from the pooled output
+  -- cannot see it
+  local X = lpact.randn({ 2, 3, 4, 4 }, 11)
+  X:set(1, 2, 1, 2, nan)
+  X:set(2, 3, 2, 2, nan)
+  for _, w in ipairs { { 1, 2, 0 }, { 2, 3, 1 }, { 1, 3, 0 } } do
+    local x1, x2 = ag.var(X, true), ag.var(X, true)
+    local y1 = ag.act_maxpool2d("relu", x1, nil, w[1], w[2], w[3])
+    local y2 = ag.maxpool2d(ag.act("relu", x2), w[1], w[2], w[3])
+    local G = lpact.randn(y1.data:shape(), 12)
+    y1:backward(G)
+    y2:backward(G)
+    local g1, g2 = x1.grad, x2.grad
+    t.ok(y1.data:size(3) == 2 and g1:get(1, 2, 1, 2) ~= g1:get(1, 2, 1, 2) and g1:get(2, 3, 2, 2) ~= g1:get(2, 3, 2, 2)
+      and g1:hash() == g2:hash(), string.format("window %d, stride %d, pad %d: an unread NaN's gradient is NaN, "
+      .. "the bits of the unfused backward", w[1], w[2], w[3]))
+  end
+  -- the same through nn.Sequential's Conv2d + ReLU + MaxPool2d(1, 2): an
+  -- infinite input makes NaN convolution outputs where no window reads
+  local Xi = lpact.randn({ 1, 1, 6, 6 }, 13)
+  Xi:set(1, 1, 2, 2, inf)
+  Xi:set(1, 1, 3, 3, -inf)
+  local hs = {}
+  for pass = 1, 2 do
+    local m = nn.seeded(9, function()
+      return nn.Sequential { nn.Conv2d(1, 2, 3, { pad = 1 }), nn.act("relu"), nn.MaxPool2d(1, 2) }
+    end)
+    local a = m._children[2].module
+    if pass == 2 then a.forward = getmetatable(a).forward end
+    local x = ag.var(Xi, true)
+    local y = m:forward(x)
+    y:backward(lpact.ones(y.data:shape()))
+    hs[pass] = x.grad:hash() .. " " .. m._children[1].module.weight.grad:hash()
+  end
+  t.is(hs[1], hs[2], "Conv2d + ReLU + MaxPool2d(1, 2) with inf inputs: the gradients' bits of the unfused layers")
 end
 
 -- Models with the fusions and without them (an activation with a forward
@@ -271,6 +337,12 @@ do -- a convolution whose output is smaller than the window: the pooling's own e
   local m = nn.Sequential { nn.Conv2d(1, 2, 5), nn.act("relu"), nn.MaxPool2d(3) }
   t.raises(function() return m:forward(lpact.randn({ 1, 1, 6, 6 }, 1)) end, "MaxPool2d",
     "conv output 2x2 under a 3x3 pooling: the MaxPool2d layer's error")
+end
+
+do -- a stride the kernels refuse: the convolution's error, as without the fusion
+  local m = nn.Sequential { nn.Conv2d(1, 2, 3, { stride = 0 }), nn.act("relu"), nn.MaxPool2d(2) }
+  t.raises(function() return m:forward(lpact.randn({ 1, 1, 8, 8 }, 1)) end, "'conv2d' %(stride must be >= 1%)",
+    "Conv2d with stride 0 before ReLU and MaxPool2d: conv2d's error")
 end
 
 do -- no graph (evaluation): the same outputs

@@ -379,12 +379,13 @@ static int k_conv2d_act_maxpool2d(lua_State *L) {
   return 4;
 }
 
-/* kernels.act_maxpool2d_backward(dout, idx, x, name [, alpha [, out [, with_db]]]) -> dx [, db]:
- * dx = act_backward(name, maxpool2d_backward(dout, idx, x), x, alpha), x the activation's input;
- * out, act_maxpool2d's first result, lets ReLU's 2x2 windows skip reading x (the same bits);
- * with_db: also db (C), the bias gradient conv2d_backward would make from dx (the same bits).
- * x may be x's shape {N, C, H, W} instead, for ReLU with out: then nil is returned when a
- * plane needs x after all (the caller makes x and calls again). */
+/* kernels.act_maxpool2d_backward(dout, idx, x, name [, alpha [, out [, with_db [, k [, stride=k, pad=0]]]]])
+ * -> dx [, db]: dx = act_backward(name, maxpool2d_backward(dout, idx, x), x, alpha), x the activation's
+ * input; out, act_maxpool2d's first result, with the window k, stride, pad it was pooled with, lets ReLU's
+ * 2x2 stride-2 windows skip reading x (the same bits); with_db: also db (C), the bias gradient
+ * conv2d_backward would make from dx (the same bits). x may be x's shape {N, C, H, W} instead, for
+ * ReLU with out: then nil is returned when a plane needs x after all (the caller makes x and calls
+ * again). */
 static int k_act_maxpool2d_backward(lua_State *L) {
   float alpha;
   lp_act a = check_act(L, 4, &alpha, 5);
@@ -404,16 +405,25 @@ static int k_act_maxpool2d_backward(lua_State *L) {
   }
   lp_tensor *out = lua_isnoneornil(L, 6) ? NULL : lp_check_contiguous(L, 6);
   int with_db = lua_toboolean(L, 7);
-  pool_shapes_ok(L, d, idx, x ? x : &xs, "act_maxpool2d_backward");
-  if (out && !lp_tensor_same_shape(out, idx))
-    return luaL_error(L, "act_maxpool2d_backward: output of shape %s, indices %s", sh(L, out), sh(L, idx));
-  lua_settop(L, 7);
-  lp_tensor *dx = lp_push_tensor(L, 4, (x ? x : &xs)->shape, 0);
-  lp_tensor *db = with_db ? lp_push_tensor(L, 1, &dx->shape[1], 0) : NULL;
+  lp_tensor *xt = x ? x : &xs;
+  pool_shapes_ok(L, d, idx, xt, "act_maxpool2d_backward");
+  int k = 0, s = 0, p = 0;
+  if (out) {
+    int64_t OH, OW;
+    if (!lp_tensor_same_shape(out, idx))
+      return luaL_error(L, "act_maxpool2d_backward: output of shape %s, indices %s", sh(L, out), sh(L, idx));
+    pool_args_at(L, 8, xt, &k, &s, &p, &OH, &OW, "act_maxpool2d_backward");
+    if (OH != d->shape[2] || OW != d->shape[3])
+      return luaL_error(L, "act_maxpool2d_backward: window %d, stride %d, pad %d over %s gives %dx%d planes, "
+                        "the gradient has shape %s", k, s, p, sh(L, xt), (int)OH, (int)OW, sh(L, d));
+  }
+  lua_settop(L, 10);
+  lp_tensor *dx = lp_push_tensor(L, 4, xt->shape, 0);
+  lp_tensor *db = with_db ? lp_push_tensor(L, 1, &xt->shape[1], 0) : NULL;
   int r = lp_act_maxpool2d_backward(a, alpha, lp_tensor_data(dx), db ? lp_tensor_data(db) : NULL,
                                     lp_tensor_data(d), (const int32_t *)lp_tensor_data(idx),
                                     x ? lp_tensor_data(x) : NULL, out ? lp_tensor_data(out) : NULL, dx->shape[0],
-                                    dx->shape[1], dx->shape[2], dx->shape[3], d->shape[2], d->shape[3]);
+                                    dx->shape[1], dx->shape[2], dx->shape[3], d->shape[2], d->shape[3], k, s, p);
   if (r == -2) {
     lua_pushnil(L);
     return 1;

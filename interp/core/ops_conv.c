@@ -396,7 +396,12 @@ typedef struct {
   int64_t N, O, P;
 } bias_ctx;
 
-void lp_bias_lanes(float *l, const float *row, int64_t P) {
+/* Both kept out of line: the convolution's bias gradient and the fused
+ * pooling's (ops_pool.c) then run the same machine code. Inlined, the
+ * compiler orders the operands of each addition as it likes (addition
+ * commutes), and when both are NaN x86 keeps the first one's sign: the
+ * two would give NaNs of different signs. */
+__attribute__((noinline)) void lp_bias_lanes(float *l, const float *row, int64_t P) {
   float a[16];   /* a local copy: the compiler keeps it in a register, l may alias row */
   memcpy(a, l, sizeof a);
   int64_t p = 0;
@@ -406,7 +411,7 @@ void lp_bias_lanes(float *l, const float *row, int64_t P) {
   memcpy(l, a, sizeof a);
 }
 
-float lp_bias_lanes_sum(float *l) {
+__attribute__((noinline)) float lp_bias_lanes_sum(float *l) {
   for (int w = 8; w >= 1; w /= 2)
     for (int q = 0; q < w; q++) l[q] = l[q] + l[q + w];
   return l[0];

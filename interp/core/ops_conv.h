@@ -63,16 +63,17 @@ int lp_act_maxpool2d_forward(lp_act a, float alpha, float *out, int32_t *idx, co
 /* Its backward: dinp = f'(inp) * (the pooling's gradient of dout), the bits
  * of lp_maxpool2d_backward then lp_act_backward; inp is the activation's
  * input (not f(inp)); any plane size. out, the forward's output, may be
- * NULL; with it ReLU's 2x2 windows need not read inp (pool2x2.h). dbias
- * (C), if not NULL, gets 0 + the sum of dinp over samples and positions,
- * the bits of lp_conv2d_backward's bias gradient from dinp. inp may be
- * NULL when a is ReLU and out is given: then -2 is returned (dinp and
+ * NULL; with it and the forward's window k, stride, pad = 2, 2, 0 ReLU
+ * need not read inp (pool2x2.h); other windows ignore out. dbias (C), if
+ * not NULL, gets 0 + the sum of dinp over samples and positions, the bits
+ * of lp_conv2d_backward's bias gradient from dinp. inp may be NULL when a
+ * is ReLU on such windows and out is given: then -2 is returned (dinp and
  * dbias unfinished) if a plane needs inp after all (a NaN in a window, odd
- * planes, windows other than 2x2 stride 2, the portable path). Returns 0,
- * or -1 when an index lies outside its plane (as lp_maxpool2d_backward). */
+ * planes, the portable path). Returns 0, or -1 when an index lies outside
+ * its plane (as lp_maxpool2d_backward). */
 int lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, float *dbias, const float *dout,
                               const int32_t *idx, const float *inp, const float *out, int64_t N, int64_t C,
-                              int64_t H, int64_t W, int64_t OH, int64_t OW);
+                              int64_t H, int64_t W, int64_t OH, int64_t OW, int k, int stride, int pad);
 /* A convolution (lp_conv2d_forward: out, work) followed by the activation
  * a and max pooling of out (lp_act_maxpool2d_forward: pooled, idx), the
  * bits of the two calls; for "same" shapes on AVX-512 (conv_implicit.h)

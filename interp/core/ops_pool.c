@@ -300,12 +300,16 @@ static void act_maxpool_bwd_bias_range(void *vc, size_t lo, size_t hi) {
 
 int lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, float *dbias, const float *dout,
                               const int32_t *idx, const float *inp, const float *out, int64_t N, int64_t C,
-                              int64_t H, int64_t W, int64_t OH, int64_t OW) {
+                              int64_t H, int64_t W, int64_t OH, int64_t OW, int k, int stride, int pad) {
   pool_ctx c = {0};
   c.dinp = dinp; c.dout = dout; c.cidx = idx; c.inp = inp; c.H = H; c.W = W; c.OH = OH; c.OW = OW;
   c.N = N; c.C = C; c.dbias = dbias;
   c.fast = pool2x2_shape(H, W, OH, OW) && lp_pool2x2_fast();
-  c.relu = c.fast && a == LP_ACT_RELU && out != NULL;
+  /* ReLU's gradient from the pooled output needs windows that read every
+   * element (a NaN anywhere shows in out): 2x2 with stride 2. Other
+   * windows can give the same output size (1x1 with stride 2) and leave
+   * elements unread, whose NaN only x shows. */
+  c.relu = c.fast && a == LP_ACT_RELU && out != NULL && k == 2 && stride == 2 && pad == 0;
   c.pooled = out;
   c.alpha = alpha;
   if (!inp && !c.relu) return -2;

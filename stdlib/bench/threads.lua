@@ -65,7 +65,7 @@ local FAMILIES = {
   { "act_pool_bwd", BATCHES, "batch of (16,28,28)", function(n)
     local x = T.randn({ n, 16, 28, 28 }, 1)
     local y, idx = K.act_maxpool2d(x, 2, 2, 0, "relu")
-    return function() K.act_maxpool2d_backward(y, idx, x, "relu", nil, y) end end },
+    return function() K.act_maxpool2d_backward(y, idx, x, "relu", nil, y, false, 2) end end },
   { "conv1_pool", BATCHES, "batch, 1->16 3x3 28x28, relu, pool", function(n)
     local x, w, b = T.randn({ n, 1, 28, 28 }, 1), T.randn({ 16, 1, 3, 3 }, 2), T.zeros { 16 }
     return function() K.conv2d_act_maxpool2d(x, w, b, 1, 1, "relu", nil, 2) end end },

@@ -457,24 +457,25 @@ function ag.conv2d_act_maxpool2d(x, w, b, stride, pad, name, alpha, k, pstride)
     return ag.act_maxpool2d(name, ag.conv2d(x, w, b, stride, pad), alpha, k, pstride)
   end
   local X, W = contig(x.data), contig(w.data)
-  -- ReLU's backward reads the pooled output, so the convolution's output
-  -- need not be kept (false) where the kernels can pool without it
+  -- ReLU's backward over 2x2 windows reads the pooled output, so the
+  -- convolution's output need not be kept (false) where the kernels can
+  -- pool without it
   local Y, work, out, idx = K.conv2d_act_maxpool2d(X, W, b and contig(b.data), stride, pad, name, alpha, k,
-    pstride, 0, name == "relu")
+    pstride, 0, name == "relu" and k == 2 and pstride == 2)
   return result(out, { x, w, b or NONE }, function(g)
     g = contig(g)
     local with_db = b ~= nil and b.requires_grad
     -- the bias gradient summed while each plane of dy is in cache
     local dy, db
     if Y then
-      dy, db = K.act_maxpool2d_backward(g, idx, Y, name, alpha, out, with_db)
+      dy, db = K.act_maxpool2d_backward(g, idx, Y, name, alpha, out, with_db, k, pstride)
     else
       local N, O, H, Wd = X:size(1), W:size(1), X:size(3), X:size(4)
       local shape = { N, O, (H + 2 * pad - W:size(3)) // stride + 1, (Wd + 2 * pad - W:size(4)) // stride + 1 }
-      dy, db = K.act_maxpool2d_backward(g, idx, shape, name, alpha, out, with_db)
+      dy, db = K.act_maxpool2d_backward(g, idx, shape, name, alpha, out, with_db, k, pstride)
       if dy == nil then -- a window needs the convolution's output (a NaN): made again, the same bits
         Y = K.conv2d(X, W, b and contig(b.data), stride, pad)
-        dy, db = K.act_maxpool2d_backward(g, idx, Y, name, alpha, out, with_db)
+        dy, db = K.act_maxpool2d_backward(g, idx, Y, name, alpha, out, with_db, k, pstride)
       end
     end
     idx:free()
@@ -508,10 +509,11 @@ function ag.act_maxpool2d(name, x, alpha, k, stride, pad)
   end
   x = V(x, 2, "act_maxpool2d")
   local X = contig(x.data)
-  local out, idx = K.act_maxpool2d(X, k, stride or k, pad or 0, name, alpha)
+  stride, pad = stride or k, pad or 0
+  local out, idx = K.act_maxpool2d(X, k, stride, pad, name, alpha)
   if not (grad_enabled and x.requires_grad) then idx:free() end
   return result(out, { x }, function(g)
-    local dx = K.act_maxpool2d_backward(contig(g), idx, X, name, alpha, out)
+    local dx = K.act_maxpool2d_backward(contig(g), idx, X, name, alpha, out, false, k, stride, pad)
     idx:free()
     return dx
   end, name .. "+maxpool2d")

@@ -771,6 +771,8 @@ end
 -- A plain Conv2d whose output fits the pooling window, before such a pair.
 local function conv_fusable(m, x, pool)
   if getmetatable(m) ~= Conv2d or rawget(m, "forward") ~= nil then return false end
+  -- a stride or padding the kernels refuse: Conv2d:forward's error
+  if math.type(m.stride) ~= "integer" or m.stride < 1 or math.type(m.pad) ~= "integer" then return false end
   local d = data_of(x)
   if d:dim() ~= 4 then return false end
   local oh = (d:size(3) + 2 * m.pad - m.k) // m.stride + 1

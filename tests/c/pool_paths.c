@@ -142,7 +142,8 @@ int main(void) {
       /* with and without the pooled output (ReLU's gradient read from it) */
       for (int pass_y = 0; pass_y < 2; pass_y++) {
         for (int64_t i = 0; i < n; i++) dx[i] = 12345.0f;
-        if (lp_act_maxpool2d_backward(LP_ACT_RELU, 0, dx, NULL, dy, gix, x, pass_y ? gy : NULL, N, C, H, W, OH, OW))
+        if (lp_act_maxpool2d_backward(LP_ACT_RELU, 0, dx, NULL, dy, gix, x, pass_y ? gy : NULL, N, C, H, W, OH, OW,
+                                      2, 2, 0))
           fused_bad[level]++;
         for (int64_t i = 0; i < n; i++) fused_bad[level] += bits(dx[i]) != bits(rdx[i]);
       }
