@@ -292,6 +292,22 @@ do -- a convolution whose output is smaller than the window: the pooling's own e
     "conv output 2x2 under a 3x3 pooling: the MaxPool2d layer's error")
 end
 
+do -- a class's forward replaced (to count or record activations): each layer runs its forward
+  local seen, orig = {}, nn.Activation.forward
+  nn.Activation.forward = function(self, x)
+    seen[#seen + 1] = self.name
+    return orig(self, x)
+  end
+  local m = lpact.models.cnn_small { seed = 8 }
+  local ok, y = pcall(m.forward, m, lpact.randn({ 2, 1, 28, 28 }, 93))
+  nn.Activation.forward = orig
+  t.ok(ok and y.data:size(2) == 10 and table.concat(seen, " ") == "relu relu relu",
+    "nn.Activation.forward replaced: cnn_small calls it for each of its three activations")
+  local m2 = lpact.models.cnn_small { seed = 8 }
+  t.ok(ok and y.data:hash() == m2:forward(lpact.randn({ 2, 1, 28, 28 }, 93)).data:hash(),
+    "and gives the fused model's logits")
+end
+
 do -- a stride the kernels refuse: the convolution's error, as without the fusion
   local m = nn.Sequential { nn.Conv2d(1, 2, 3, { stride = 0 }), nn.act("relu"), nn.MaxPool2d(2) }
   t.raises(function() return m:forward(lpact.randn({ 1, 1, 8, 8 }, 1)) end, "'conv2d' %(stride must be >= 1%)",
