@@ -125,6 +125,33 @@ do -- the bias gradient summed in the pooling's backward: conv2d_backward's bits
   end
 end
 
+do -- ReLU's backward without the activation's input: its shape instead
+  local X = lpact.randn({ 3, 4, 10, 12 }, 340)
+  local out, idx = K.act_maxpool2d(X, 2, 2, 0, "relu")
+  local G = lpact.randn(out:shape(), 341)
+  local want, wdb = K.act_maxpool2d_backward(G, idx, X, "relu", nil, out, true, 2, 2)
+  local got, gdb = K.act_maxpool2d_backward(G, idx, { 3, 4, 10, 12 }, "relu", nil, out, true, 2, 2)
+  t.ok(got ~= nil and got:hash() == want:hash() and gdb:hash() == wdb:hash(),
+    "no NaN: dx and db from the pooled output alone (or nil where this CPU's path needs x)")
+  X:set(2, 3, 5, 6, 0 / 0)
+  out, idx = K.act_maxpool2d(X, 2, 2, 0, "relu")
+  t.is(K.act_maxpool2d_backward(G, idx, { 3, 4, 10, 12 }, "relu", nil, out, false, 2, 2), nil,
+    "a NaN in a window: nil, the input is needed")
+  t.raises(K.act_maxpool2d_backward, "shape {N, C, H, W}", "a bad shape table is refused",
+    G, idx, { 3, 4, 10 }, "relu", nil, out, false, 2, 2)
+end
+
+do -- the convolution's output left unmade for ReLU (drop), then made again when needed
+  local X, Wt, B = lpact.randn({ 4, 3, 12, 12 }, 350), lpact.randn({ 5, 3, 3, 3 }, 351), lpact.randn({ 5 }, 352)
+  local Y, _, out, idx = K.conv2d_act_maxpool2d(X, Wt, B, 1, 1, "relu", nil, 2, 2, 0, true)
+  local Y2 = K.conv2d(X, Wt, B, 1, 1)
+  local o2, i2 = K.act_maxpool2d(Y2, 2, 2, 0, "relu")
+  t.ok((Y == false or Y:hash() == Y2:hash()) and out:hash() == o2:hash() and idx:hash() == i2:hash(),
+    "drop: the same pooled output and indices" .. (Y == false and " (the convolution's output not made)" or ""))
+  local Yg = K.conv2d_act_maxpool2d(X, Wt, B, 1, 1, "gelu", nil, 2, 2, 0, false)
+  t.ok(Yg ~= false and Yg:hash() == Y2:hash(), "without drop the convolution's output is made")
+end
+
 do -- NaNs of both signs in a channel: the bias gradient's NaN has conv2d_backward's sign too
   -- (x86 keeps the first operand's NaN: the two sums must order their operands alike)
   local X = lpact.randn({ 2, 3, 4, 5 }, 340)
@@ -256,6 +283,10 @@ local cases = {
           nn.act("elu"), nn.MaxPool2d(2, 1), nn.Flatten(), nn.Linear(4 * 3 * 3, 5) }
       end)
     end, { 3, 2, 15, 17 }, 1, 1 },
+  -- a NaN pixel: windows whose pooled output is NaN need the convolution's
+  -- output in the backward (made again)
+  { "cnn_small relu, a NaN pixel", function() return lpact.models.cnn_small { seed = 3, act = "relu" } end,
+    { 6, 1, 28, 28 }, 2, 0, function(X) X:set(2, 1, 9, 9, 0 / 0) end },
   -- output planes over the fused pass's buffer (70 x 66): three passes
   { "large planes", function()
       return nn.seeded(6, function()
@@ -266,12 +297,28 @@ local cases = {
 }
 for _, cs in ipairs(cases) do
   local X = finite_input(cs[3], 90)
+  if cs[6] then cs[6](X) end
   local fused, calls = step(cs[2], X, true)
   local plain, calls0 = step(cs[2], X, false)
   t.is(calls.conv2d_act_maxpool2d .. " " .. calls.act_maxpool2d, cs[4] .. " " .. cs[5],
     cs[1] .. ": the fused calls expected")
   t.is(calls0.conv2d_act_maxpool2d + calls0.act_maxpool2d, 0, cs[1] .. ": an activation with its own forward is fused with nothing")
   t.is(fused, plain, cs[1] .. ": loss and every gradient have the same bits fused and unfused")
+end
+
+do -- a NaN pixel: the backward makes the dropped convolution output again
+  local dropped = K.conv2d_act_maxpool2d(lpact.randn({ 2, 1, 28, 28 }, 1), lpact.randn({ 16, 1, 3, 3 }, 2), nil,
+    1, 1, "relu", nil, 2, 2, 0, true) == false
+  local m = lpact.models.cnn_small { seed = 3 }
+  local X = lpact.randn({ 6, 1, 28, 28 }, 90)
+  X:set(2, 1, 9, 9, 0 / 0)
+  local y = m:forward(ag.var(X, true))
+  local n, orig = 0, K.conv2d
+  K.conv2d = function(...) n = n + 1 return orig(...) end
+  ag.sum(y):backward()
+  K.conv2d = orig
+  t.is(n, dropped and 2 or 0, "the convolutions' outputs made again in the backward: " .. n
+    .. (dropped and " (both layers see the NaN)" or " (kept on this machine)"))
 end
 
 do -- threads: the fused convolution's per-sample pooling, 1 and 2 threads

@@ -331,9 +331,10 @@ static int k_act_maxpool2d(lua_State *L) {
   return 2;
 }
 
-/* kernels.conv2d_act_maxpool2d(x, w, b, stride, pad, name, alpha, k [, pstride=k, ppad=0]) -> y, work,
- * out, idx: y, work = conv2d(x, w, b, stride, pad, true) and out, idx = act_maxpool2d(y, k, pstride,
- * ppad, name, alpha), the same bits, each sample pooled while its convolution is in cache */
+/* kernels.conv2d_act_maxpool2d(x, w, b, stride, pad, name, alpha, k [, pstride=k, ppad=0 [, drop]])
+ * -> y, work, out, idx: y, work = conv2d(x, w, b, stride, pad, true) and out, idx = act_maxpool2d(y,
+ * k, pstride, ppad, name, alpha), the same bits, each sample pooled while its convolution is in
+ * cache. drop: y may be left unmade (false in its place) where the kernels pool without it */
 static int k_conv2d_act_maxpool2d(lua_State *L) {
   lp_tensor *x = lp_check_contiguous(L, 1), *w = lp_check_contiguous(L, 2), *b = opt_tensor(L, 3);
   conv_dims c = conv_check(L, x, w, 4, 5, "conv2d_act_maxpool2d");
@@ -348,6 +349,7 @@ static int k_conv2d_act_maxpool2d(lua_State *L) {
   pool_args_at(L, 8, &yshape, &kk, &ss, &pp, &POH, &POW, "conv2d_act_maxpool2d");
   int64_t pshape[4] = {c.N, c.O, POH, POW};
   int64_t ws[1] = {lp_conv2d_workspace(c.N, c.C, c.O, c.kh, c.kw, c.OH, c.OW)};
+  int drop = lua_toboolean(L, 11);
   lua_settop(L, 10);
   lp_tensor *y = lp_push_tensor(L, 4, shape, 0);
   lp_tensor *work = lp_push_tensor(L, 1, ws, 0);
@@ -356,9 +358,14 @@ static int k_conv2d_act_maxpool2d(lua_State *L) {
   const float *xd = lp_tensor_data(lp_check_tensor(L, 1)), *wd = lp_tensor_data(lp_check_tensor(L, 2));
   const float *bd = b ? lp_tensor_data(lp_check_tensor(L, 3)) : NULL;
   int32_t *ix = (int32_t *)lp_tensor_data(idx);
-  if (lp_conv2d_act_maxpool2d_forward(lp_tensor_data(y), lp_tensor_data(work), lp_tensor_data(o), ix, xd, wd, bd,
-                                      c.N, c.C, c.H, c.W, c.O, c.kh, c.kw, c.stride, c.pad, a, alpha, kk, ss,
-                                      pp) != 0) {
+  int r = lp_conv2d_act_maxpool2d_forward(lp_tensor_data(y), lp_tensor_data(work), lp_tensor_data(o), ix, xd, wd,
+                                          bd, c.N, c.C, c.H, c.W, c.O, c.kh, c.kw, c.stride, c.pad, a, alpha, kk,
+                                          ss, pp, drop);
+  if (r == 1) {   /* y not made */
+    lp_tensor_free(y);
+    lua_pushboolean(L, 0);
+    lua_replace(L, 11);
+  } else if (r != 0) {
     /* output planes too large to pool fused: the three passes */
     lp_conv2d_forward(lp_tensor_data(y), lp_tensor_data(work), xd, wd, bd, c.N, c.C, c.H, c.W, c.O, c.kh, c.kw,
                       c.stride, c.pad);
@@ -376,32 +383,52 @@ static int k_conv2d_act_maxpool2d(lua_State *L) {
  * -> dx [, db]: dx = act_backward(name, maxpool2d_backward(dout, idx, x), x, alpha), x the activation's
  * input; out, act_maxpool2d's first result, with the window k, stride, pad it was pooled with, lets ReLU's
  * 2x2 stride-2 windows skip reading x (the same bits); with_db: also db (C), the bias gradient
- * conv2d_backward would make from dx (the same bits) */
+ * conv2d_backward would make from dx (the same bits). x may be x's shape {N, C, H, W} instead, for
+ * ReLU with out: then nil is returned when a plane needs x after all (the caller makes x and calls
+ * again). */
 static int k_act_maxpool2d_backward(lua_State *L) {
   float alpha;
   lp_act a = check_act(L, 4, &alpha, 5);
-  lp_tensor *d = lp_check_contiguous(L, 1), *idx = lp_check_contiguous(L, 2), *x = lp_check_contiguous(L, 3);
+  lp_tensor *d = lp_check_contiguous(L, 1), *idx = lp_check_contiguous(L, 2), *x = NULL;
+  lp_tensor xs = {.ndim = 4};   /* x's shape only, when x is not given */
+  if (lua_istable(L, 3)) {
+    for (int i = 0; i < 4; i++) {
+      lua_rawgeti(L, 3, i + 1);
+      lua_Integer v = lua_tointeger(L, -1);
+      if (!lua_isinteger(L, -1) || v < 1 || v > ((lua_Integer)1 << 40))
+        return luaL_error(L, "act_maxpool2d_backward: shape {N, C, H, W} of positive integers expected");
+      xs.shape[i] = v;
+      lua_pop(L, 1);
+    }
+  } else {
+    x = lp_check_contiguous(L, 3);
+  }
   lp_tensor *out = lua_isnoneornil(L, 6) ? NULL : lp_check_contiguous(L, 6);
   int with_db = lua_toboolean(L, 7);
-  pool_shapes_ok(L, d, idx, x, "act_maxpool2d_backward");
+  lp_tensor *xt = x ? x : &xs;
+  pool_shapes_ok(L, d, idx, xt, "act_maxpool2d_backward");
   int k = 0, s = 0, p = 0;
   if (out) {
     int64_t OH, OW;
     if (!lp_tensor_same_shape(out, idx))
       return luaL_error(L, "act_maxpool2d_backward: output of shape %s, indices %s", sh(L, out), sh(L, idx));
-    pool_args_at(L, 8, x, &k, &s, &p, &OH, &OW, "act_maxpool2d_backward");
+    pool_args_at(L, 8, xt, &k, &s, &p, &OH, &OW, "act_maxpool2d_backward");
     if (OH != d->shape[2] || OW != d->shape[3])
       return luaL_error(L, "act_maxpool2d_backward: window %d, stride %d, pad %d over %s gives %dx%d planes, "
-                        "the gradient has shape %s", k, s, p, sh(L, x), (int)OH, (int)OW, sh(L, d));
+                        "the gradient has shape %s", k, s, p, sh(L, xt), (int)OH, (int)OW, sh(L, d));
   }
   lua_settop(L, 10);
-  lp_tensor *dx = lp_push_tensor_like(L, x, 0);
-  lp_tensor *db = with_db ? lp_push_tensor(L, 1, &x->shape[1], 0) : NULL;
-  if (lp_act_maxpool2d_backward(a, alpha, lp_tensor_data(dx), db ? lp_tensor_data(db) : NULL, lp_tensor_data(d),
-                                (const int32_t *)lp_tensor_data(idx), lp_tensor_data(x),
-                                out ? lp_tensor_data(out) : NULL, dx->shape[0], dx->shape[1], dx->shape[2],
-                                dx->shape[3], d->shape[2], d->shape[3], k, s, p))
-    return pool_bad_index(L, idx, x, "act_maxpool2d_backward");
+  lp_tensor *dx = lp_push_tensor(L, 4, xt->shape, 0);
+  lp_tensor *db = with_db ? lp_push_tensor(L, 1, &xt->shape[1], 0) : NULL;
+  int r = lp_act_maxpool2d_backward(a, alpha, lp_tensor_data(dx), db ? lp_tensor_data(db) : NULL,
+                                    lp_tensor_data(d), (const int32_t *)lp_tensor_data(idx),
+                                    x ? lp_tensor_data(x) : NULL, out ? lp_tensor_data(out) : NULL, dx->shape[0],
+                                    dx->shape[1], dx->shape[2], dx->shape[3], d->shape[2], d->shape[3], k, s, p);
+  if (r == -2) {
+    lua_pushnil(L);
+    return 1;
+  }
+  if (r) return pool_bad_index(L, idx, dx, "act_maxpool2d_backward");
   return with_db ? 2 : 1;
 }
 

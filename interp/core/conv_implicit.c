@@ -89,8 +89,9 @@ typedef struct {
   int taps;
   int add;         /* out += the sums (no bias), else out = the sums + bias */
   lane_masks lm;
-  void (*after)(void *, int64_t);   /* called with each sample once its output is written */
+  void (*after)(void *, int64_t, const float *);   /* called with each sample and its output */
   void *after_arg;
+  int scratch;     /* outputs to a buffer of the thread's, for `after` only (out untouched) */
 } fwd_ctx;
 
 #define STORE(i)                                                                       \
@@ -165,9 +166,10 @@ LP_AVX512 static void fwd_tile1(const fwd_ctx *f, const float *ap, const float *
 LP_AVX512 static void fwd_samples(void *vc, size_t lo, size_t hi) {
   const fwd_ctx *f = vc;
   const int64_t P = f->H * f->W, O = f->O;
+  float *tmp = f->scratch ? malloc((size_t)(O * P) * sizeof *tmp) : NULL;   /* none: into out after all */
   for (size_t n = lo; n < hi; n++) {
     const float *x = f->inp + (int64_t)n * f->C * P;
-    float *y = f->out + (int64_t)n * O * P;
+    float *y = tmp ? tmp : f->out + (int64_t)n * O * P;
     for (int64_t t = 0; t < f->tiles; t++)
       for (int64_t o = 0; o < O; o += LP_FMAGEMM_MR) {
         int64_t mr = O - o < LP_FMAGEMM_MR ? O - o : LP_FMAGEMM_MR;
@@ -175,14 +177,15 @@ LP_AVX512 static void fwd_samples(void *vc, size_t lo, size_t hi) {
         if (P - 48 * t <= 16) fwd_tile1(f, f->ap + o * f->CK, x, t, y + o * P, mr, b);
         else fwd_tile(f, f->ap + o * f->CK, x, t, y + o * P, mr, b);
       }
-    if (f->after) f->after(f->after_arg, (int64_t)n);   /* while the sample's output is in cache */
+    if (f->after) f->after(f->after_arg, (int64_t)n, y);   /* while the sample's output is in cache */
   }
+  free(tmp);
 }
 
 static int forward(float *out, const float *inp, const float *weight, const float *bias, int add,
                    int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int pad,
-                   void (*after)(void *, int64_t), void *after_arg) {
-  fwd_ctx f = {out, inp, NULL, bias, C, H, W, O, C * kh * kw, 0, kh * kw, add, {0}, after, after_arg};
+                   void (*after)(void *, int64_t, const float *), void *after_arg, int scratch) {
+  fwd_ctx f = {out, inp, NULL, bias, C, H, W, O, C * kh * kw, 0, kh * kw, add, {0}, after, after_arg, scratch};
   int64_t P = H * W;
   f.tiles = (P + 47) / 48;
   float *ap = malloc((size_t)lp_fmagemm_packed_size(O, f.CK) * sizeof *ap);
@@ -202,13 +205,14 @@ static int forward(float *out, const float *inp, const float *weight, const floa
 int lp_conv_implicit_forward(float *out, const float *inp, const float *weight, const float *bias,
                              int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw,
                              int pad) {
-  return forward(out, inp, weight, bias, 0, N, C, H, W, O, kh, kw, pad, NULL, NULL);
+  return forward(out, inp, weight, bias, 0, N, C, H, W, O, kh, kw, pad, NULL, NULL, 0);
 }
 
 int lp_conv_implicit_forward_then(float *out, const float *inp, const float *weight, const float *bias,
                                   int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw,
-                                  int pad, void (*after)(void *, int64_t), void *arg) {
-  return forward(out, inp, weight, bias, 0, N, C, H, W, O, kh, kw, pad, after, arg);
+                                  int pad, void (*after)(void *, int64_t, const float *), void *arg,
+                                  int scratch) {
+  return forward(out, inp, weight, bias, 0, N, C, H, W, O, kh, kw, pad, after, arg, scratch);
 }
 
 int lp_conv_implicit_dinput(float *dinp, const float *dout, const float *weight, int64_t N,
@@ -220,7 +224,7 @@ int lp_conv_implicit_dinput(float *dinp, const float *dout, const float *weight,
     for (int64_t c = 0; c < C; c++)
       for (int64_t t = 0; t < taps; t++) wt[(c * O + o) * taps + t] = weight[(o * C + c) * taps + taps - 1 - t];
   /* a "same" shape's flipped padding is its padding: kh - 1 - pad = pad */
-  int ok = forward(dinp, dout, wt, NULL, 1, N, O, H, W, C, kh, kw, pad, NULL, NULL);
+  int ok = forward(dinp, dout, wt, NULL, 1, N, O, H, W, C, kh, kw, pad, NULL, NULL, 0);
   free(wt);
   return ok;
 }
@@ -363,8 +367,9 @@ int lp_conv_implicit_forward(float *out, const float *inp, const float *weight, 
 
 int lp_conv_implicit_forward_then(float *out, const float *inp, const float *weight, const float *bias,
                                   int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw,
-                                  int pad, void (*after)(void *, int64_t), void *arg) {
-  (void)after, (void)arg;
+                                  int pad, void (*after)(void *, int64_t, const float *), void *arg,
+                                  int scratch) {
+  (void)after, (void)arg, (void)scratch;
   return lp_conv_implicit_forward(out, inp, weight, bias, N, C, H, W, O, kh, kw, pad);
 }
 

@@ -36,11 +36,14 @@ int lp_conv_implicit_forward(float *out, const float *inp, const float *weight, 
                              int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw,
                              int pad);
 
-/* The same, calling after(arg, n) on the thread that computed sample n
- * once its output is written (for work on it while it is in cache). */
+/* The same, calling after(arg, n, y) on the thread that computed sample n
+ * once its output y (O, H, W) is written (for work on it while it is in
+ * cache). With scratch, y is a buffer of the thread's and out is not
+ * written (unless that buffer cannot be had: then y is in out). */
 int lp_conv_implicit_forward_then(float *out, const float *inp, const float *weight, const float *bias,
                                   int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw,
-                                  int pad, void (*after)(void *, int64_t), void *arg);
+                                  int pad, void (*after)(void *, int64_t, const float *), void *arg,
+                                  int scratch);
 
 /* dinp (N, C, H, W) += the gradient from dout (N, O, H, W): the forward
  * of dout with the weights flipped and transposed, w'[c][o][i][j] =

@@ -66,8 +66,11 @@ int lp_act_maxpool2d_forward(lp_act a, float alpha, float *out, int32_t *idx, co
  * NULL; with it and the forward's window k, stride, pad = 2, 2, 0 ReLU
  * need not read inp (pool2x2.h); other windows ignore out. dbias (C), if
  * not NULL, gets 0 + the sum of dinp over samples and positions, the bits
- * of lp_conv2d_backward's bias gradient from dinp. Returns 0, or -1 when
- * an index lies outside its plane (as lp_maxpool2d_backward). */
+ * of lp_conv2d_backward's bias gradient from dinp. inp may be NULL when a
+ * is ReLU on such windows and out is given: then -2 is returned (dinp and
+ * dbias unfinished) if a plane needs inp after all (a NaN in a window, odd
+ * planes, the portable path). Returns 0, or -1 when an index lies outside
+ * its plane (as lp_maxpool2d_backward). */
 int lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, float *dbias, const float *dout,
                               const int32_t *idx, const float *inp, const float *out, int64_t N, int64_t C,
                               int64_t H, int64_t W, int64_t OH, int64_t OW, int k, int stride, int pad);
@@ -75,12 +78,15 @@ int lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, float *dbias, 
  * a and max pooling of out (lp_act_maxpool2d_forward: pooled, idx), the
  * bits of the two calls; for "same" shapes on AVX-512 (conv_implicit.h)
  * each sample is pooled right after its convolution, while it is in
- * cache. Returns -1 (nothing written) for output planes larger than
- * LP_ACT_POOL_PLANE, 0 otherwise. */
+ * cache. With drop, those shapes leave out unwritten (the pooling reads
+ * each sample from a buffer of the thread's): for a backward that does not
+ * need it (ReLU's, lp_act_maxpool2d_backward with inp NULL). Returns 1
+ * when out was not written, 0 when it was, -1 (nothing written) for
+ * output planes larger than LP_ACT_POOL_PLANE. */
 int lp_conv2d_act_maxpool2d_forward(float *out, float *work, float *pooled, int32_t *idx, const float *inp,
                                     const float *weight, const float *bias, int64_t N, int64_t C, int64_t H,
                                     int64_t W, int64_t O, int kh, int kw, int stride, int pad, lp_act a,
-                                    float alpha, int k, int pstride, int ppad);
+                                    float alpha, int k, int pstride, int ppad, int drop);
 /* average over k x k windows (padding counts as zeros in the divisor k*k) */
 void lp_avgpool2d_forward(float *out, const float *inp, int64_t N, int64_t C, int64_t H, int64_t W,
                           int k, int stride, int pad);

@@ -44,6 +44,7 @@ typedef struct {
   int k, stride, pad;
   int fast;                /* 2x2 stride-2 windows in AVX-512 (pool2x2.c) */
   int bad;                 /* set when an index lies outside its plane */
+  int need_inp;            /* set when a plane needs inp and it is NULL */
   int relu;                /* ReLU's gradient from the pooled output (pool2x2.h) */
   const float *pooled;
   lp_act_fwd_fn act;       /* the fused activation, if any */
@@ -223,16 +224,21 @@ int lp_act_maxpool2d_forward(lp_act a, float alpha, float *out, int32_t *idx, co
 }
 
 /* A convolution, the activation and the max pooling: each sample's planes
- * pooled by the thread that computed them, right after (conv_implicit.h). */
-static void act_maxpool_sample(void *vc, int64_t n) {
+ * y pooled by the thread that computed them, right after (conv_implicit.h). */
+static void act_maxpool_sample(void *vc, int64_t n, const float *y) {
   const pool_ctx *c = vc;
-  act_maxpool_range(vc, (size_t)(n * c->C), (size_t)((n + 1) * c->C));
+  float buf[LP_ACT_POOL_PLANE];
+  const int64_t HW = c->H * c->W, P = c->OH * c->OW;
+  for (int64_t o = 0; o < c->C; o++) {
+    c->act(buf, y + o * HW, (size_t)HW, c->alpha);
+    maxpool_plane(c, buf, c->out + (n * c->C + o) * P, c->idx + (n * c->C + o) * P);
+  }
 }
 
 int lp_conv2d_act_maxpool2d_forward(float *out, float *work, float *pooled, int32_t *idx, const float *inp,
                                     const float *weight, const float *bias, int64_t N, int64_t C, int64_t H,
                                     int64_t W, int64_t O, int kh, int kw, int stride, int pad, lp_act a,
-                                    float alpha, int k, int pstride, int ppad) {
+                                    float alpha, int k, int pstride, int ppad, int drop) {
   int64_t OH = (H + 2 * pad - kh) / stride + 1, OW = (W + 2 * pad - kw) / stride + 1;
   if (OH * OW > LP_ACT_POOL_PLANE) return -1;
   pool_ctx c = {0};
@@ -244,8 +250,9 @@ int lp_conv2d_act_maxpool2d_forward(float *out, float *work, float *pooled, int3
   c.alpha = alpha;
   lp_act_spans(a, &c.act, NULL);
   if (N * OH * OW > 0 && O > 0 && lp_conv_implicit_ok(C, H, W, O, kh, kw, stride, pad) &&
-      lp_conv_implicit_forward_then(out, inp, weight, bias, N, C, H, W, O, kh, kw, pad, act_maxpool_sample, &c))
-    return 0;
+      lp_conv_implicit_forward_then(out, inp, weight, bias, N, C, H, W, O, kh, kw, pad, act_maxpool_sample, &c,
+                                    drop))
+    return drop ? 1 : 0;
   lp_conv2d_forward(out, work, inp, weight, bias, N, C, H, W, O, kh, kw, stride, pad);
   return lp_act_maxpool2d_forward(a, alpha, pooled, idx, out, N, O, OH, OW, k, pstride, ppad);
 }
@@ -260,6 +267,10 @@ static void act_maxpool_bwd_plane(pool_ctx *c, size_t pl, float *buf) {
   if (c->relu && lp_pool2x2_relu_backward_plane(dx, c->dout + (int64_t)pl * P, c->pooled + (int64_t)pl * P,
                                                 c->cidx + (int64_t)pl * P, c->H, c->W) == 0)
     return;
+  if (!c->inp) {   /* this plane needs the activation's input, which was not given */
+    __atomic_store_n(&c->need_inp, 1, __ATOMIC_RELAXED);
+    return;
+  }
   maxpool_bwd_plane(c, g, c->dout + (int64_t)pl * P, c->cidx + (int64_t)pl * P);
   c->act_grad(dx, g, c->inp + (int64_t)pl * HW, (size_t)HW, c->alpha, 0);
 }
@@ -301,12 +312,13 @@ int lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, float *dbias, 
   c.relu = c.fast && a == LP_ACT_RELU && out != NULL && k == 2 && stride == 2 && pad == 0;
   c.pooled = out;
   c.alpha = alpha;
+  if (!inp && !c.relu) return -2;
   lp_act_spans(a, NULL, &c.act_grad);
   if (dbias)
     lp_parallel_for((size_t)C, grain_of(GRAIN_MAXPOOL_BWD, N * H * W), act_maxpool_bwd_bias_range, &c);
   else
     lp_parallel_for((size_t)(N * C), grain_of(GRAIN_MAXPOOL_BWD, H * W), act_maxpool_bwd_range, &c);
-  return c.bad ? -1 : 0;
+  return c.need_inp ? -2 : c.bad ? -1 : 0;
 }
 
 static void avgpool_range(void *vc, size_t lo, size_t hi) {

@@ -457,14 +457,31 @@ function ag.conv2d_act_maxpool2d(x, w, b, stride, pad, name, alpha, k, pstride)
     return ag.act_maxpool2d(name, ag.conv2d(x, w, b, stride, pad), alpha, k, pstride)
   end
   local X, W = contig(x.data), contig(w.data)
-  local Y, work, out, idx = K.conv2d_act_maxpool2d(X, W, b and contig(b.data), stride, pad, name, alpha, k, pstride)
+  -- ReLU's backward over 2x2 windows reads the pooled output, so the
+  -- convolution's output need not be kept (false) where the kernels can
+  -- pool without it
+  local Y, work, out, idx = K.conv2d_act_maxpool2d(X, W, b and contig(b.data), stride, pad, name, alpha, k,
+    pstride, 0, name == "relu" and k == 2 and pstride == 2)
   return result(out, { x, w, b or NONE }, function(g)
+    g = contig(g)
+    local with_db = b ~= nil and b.requires_grad
     -- the bias gradient summed while each plane of dy is in cache
-    local dy, db = K.act_maxpool2d_backward(contig(g), idx, Y, name, alpha, out, b ~= nil and b.requires_grad,
-      k, pstride)
+    local dy, db
+    if Y then
+      dy, db = K.act_maxpool2d_backward(g, idx, Y, name, alpha, out, with_db, k, pstride)
+    else
+      local N, O, H, Wd = X:size(1), W:size(1), X:size(3), X:size(4)
+      local shape = { N, O, (H + 2 * pad - W:size(3)) // stride + 1, (Wd + 2 * pad - W:size(4)) // stride + 1 }
+      dy, db = K.act_maxpool2d_backward(g, idx, shape, name, alpha, out, with_db, k, pstride)
+      if dy == nil then -- a window needs the convolution's output (a NaN): made again, the same bits
+        Y = K.conv2d(X, W, b and contig(b.data), stride, pad)
+        dy, db = K.act_maxpool2d_backward(g, idx, Y, name, alpha, out, with_db, k, pstride)
+      end
+    end
     idx:free()
     local dx, dw = K.conv2d_backward(dy, X, W, stride, pad, x.requires_grad, w.requires_grad, false, work)
-    work:free(); dy:free(); Y:free()
+    work:free(); dy:free()
+    if Y then Y:free() end
     return dx, dw, db
   end, "conv2d+" .. name .. "+maxpool2d")
 end

@@ -66,6 +66,31 @@ static void scan(const float *x, float *y, int32_t *ix, int64_t H, int64_t W) {
 
 int main(void) {
   int levels = lp_quantize_simd_max();
+  /* nothing is written past a plane: each kernel on one plane followed by
+   * sentinels (whole-vector stores spill only inside the plane) */
+  int outside = 0, shapes = 0;
+  if (lp_pool2x2_fast())
+    for (int64_t H = 2; H <= 40; H++)
+      for (int64_t W = 2; W <= 40; W++) {
+        int64_t HW = H * W, P = (H / 2) * (W / 2);
+        float *x = malloc((size_t)HW * sizeof *x), *y = malloc((size_t)(P + 64) * sizeof *y);
+        float *dx = malloc((size_t)(HW + 64) * sizeof *dx), *dy = malloc((size_t)P * sizeof *dy);
+        int32_t *ix = malloc((size_t)(P + 64) * sizeof *ix);
+        for (int64_t i = 0; i < HW; i++) x[i] = pick() + 1.0f;   /* no NaN: the vector path runs to the end */
+        for (int64_t i = 0; i < P; i++) dy[i] = pick();
+        for (int i = 0; i < 64; i++) y[P + i] = 99.0f, ix[P + i] = -7, dx[HW + i] = 99.0f;
+        lp_pool2x2_forward_plane(x, y, ix, H, W);
+        lp_pool2x2_backward_plane(dx, dy, ix, H, W);
+        for (int i = 0; i < 64; i++) outside += y[P + i] != 99.0f || ix[P + i] != -7 || dx[HW + i] != 99.0f;
+        lp_act_forward(LP_ACT_RELU, y, y, P, 0);   /* a ReLU output for the ReLU backward */
+        lp_pool2x2_relu_backward_plane(dx, dy, y, ix, H, W);
+        for (int i = 0; i < 64; i++) outside += dx[HW + i] != 99.0f;
+        shapes++;
+        free(x), free(y), free(dx), free(dy), free(ix);
+      }
+  tap_ok(outside == 0, "AVX-512 pooling on %d plane shapes from 2x2 to 40x40: nothing written past a plane (%d)",
+         shapes, outside);
+
   int fwd_bad[3] = { 0 }, bwd_bad[3] = { 0 }, hand_bad[3] = { 0 }, fused_bad[3] = { 0 };
   int nan_planes = 0, odd_planes = 0, planes = 0;
   for (int t = 0; t < 400; t++) {
