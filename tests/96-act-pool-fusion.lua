@@ -339,6 +339,22 @@ do -- a convolution whose output is smaller than the window: the pooling's own e
     "conv output 2x2 under a 3x3 pooling: the MaxPool2d layer's error")
 end
 
+do -- a class's forward replaced (to count or record activations): each layer runs its forward
+  local seen, orig = {}, nn.Activation.forward
+  nn.Activation.forward = function(self, x)
+    seen[#seen + 1] = self.name
+    return orig(self, x)
+  end
+  local m = lpact.models.cnn_small { seed = 8 }
+  local ok, y = pcall(m.forward, m, lpact.randn({ 2, 1, 28, 28 }, 93))
+  nn.Activation.forward = orig
+  t.ok(ok and y.data:size(2) == 10 and table.concat(seen, " ") == "relu relu relu",
+    "nn.Activation.forward replaced: cnn_small calls it for each of its three activations")
+  local m2 = lpact.models.cnn_small { seed = 8 }
+  t.ok(ok and y.data:hash() == m2:forward(lpact.randn({ 2, 1, 28, 28 }, 93)).data:hash(),
+    "and gives the fused model's logits")
+end
+
 do -- a stride the kernels refuse: the convolution's error, as without the fusion
   local m = nn.Sequential { nn.Conv2d(1, 2, 3, { stride = 0 }), nn.act("relu"), nn.MaxPool2d(2) }
   t.raises(function() return m:forward(lpact.randn({ 1, 1, 8, 8 }, 1)) end, "'conv2d' %(stride must be >= 1%)",
@@ -368,6 +384,81 @@ do -- a quantized activation before a pooling is left alone and still works
   local X = lpact.randn({ 2, 1, 28, 28 }, 91)
   local loss = ag.cross_entropy(m:forward(ag.var(X)), T { 1, 2 })
   t.ok(loss.data:item() == loss.data:item(), "qact cnn_small: a finite loss")
+end
+
+do -- random models (seeded): Conv2d / activation / MaxPool2d blocks with any
+  -- kernel, stride, padding and window, NaN and infinities in the input,
+  -- the input's gradient wanted or not, 1 and 2 threads: fused and unfused,
+  -- the same output and gradients, bit for bit
+  local acts = nn.activation_names
+  local pools = { { 2, 2 }, { 2, 2 }, { 1, 2 }, { 3, 2 }, { 2, 1 }, { 3, 3 }, { 2, 3 }, { 1, 1 } }
+  local state = 2024
+  local function rand(n) -- 1..n, a seeded LCG
+    state = (state * 1103515245 + 12345) % 2147483648
+    return 1 + (state >> 8) % n
+  end
+  local function run(spec, X, G, fuse, xgrad)
+    local m = nn.seeded(spec.seed, function()
+      local layers = {}
+      for _, l in ipairs(spec) do
+        if l[1] == "conv" then layers[#layers + 1] = nn.Conv2d(l[2], l[3], l[4], { stride = l[5], pad = l[6] })
+        elseif l[1] == "act" then layers[#layers + 1] = nn.Activation(l[2])
+        else layers[#layers + 1] = nn.MaxPool2d(l[2], l[3]) end
+      end
+      return nn.Sequential(layers)
+    end)
+    if not fuse then
+      for _, ch in ipairs(m._children) do ch.module.forward = getmetatable(ch.module).forward end
+    end
+    local x = xgrad and ag.var(X, true) or X
+    local ok, y = pcall(m.forward, m, x)
+    if not ok then return "error " .. tostring(y) end
+    local h = { y.data:hash() }
+    if y.requires_grad then -- without a Conv2d or the input's gradient, no graph
+      local okb, e = pcall(y.backward, y, G(y.data:shape()))
+      if not okb then return "backward error " .. tostring(e) end
+      h[2] = xgrad and x.grad:hash() or ""
+      for _, p in ipairs(m:parameters()) do h[#h + 1] = p.var.grad:hash() end
+    end
+    return table.concat(h, " ")
+  end
+  local old, bad, n, fused = lpact.threads(), {}, 0, 0
+  local calls, orig = 0, K.conv2d_act_maxpool2d
+  K.conv2d_act_maxpool2d = function(...) calls = calls + 1 return orig(...) end
+  for case = 1, 150 do
+    local C, H, W = rand(3), 3 + rand(14), 3 + rand(14)
+    local spec, cin = { seed = case }, C
+    for _ = 1, rand(2) do
+      if rand(4) > 1 then
+        local k = ({ 1, 2, 3, 3, 5 })[rand(5)]
+        local cout = rand(4)
+        spec[#spec + 1] = rand(2) == 1 and { "conv", cin, cout, k, 1, (k - 1) // 2 } or
+          { "conv", cin, cout, k, rand(3), rand(k) - 1 }
+        cin = cout
+      end
+      spec[#spec + 1] = { "act", rand(2) == 1 and "relu" or acts[rand(#acts)] }
+      local pw = pools[rand(#pools)]
+      spec[#spec + 1] = { "pool", pw[1], pw[2] }
+    end
+    local X = lpact.randn({ rand(3), C, H, W }, case) * 2
+    if rand(2) == 1 then
+      for _ = 1, rand(4) do
+        X:set(rand(X:size(1)), rand(C), rand(H), rand(W), ({ nan, inf, -inf, -0.0 })[rand(4)])
+      end
+    end
+    local function G(shape) return lpact.randn(shape, 1000 + case) end
+    local xgrad = rand(3) > 1
+    for th = 1, 2 do
+      lpact.threads(th)
+      local a, b = run(spec, X, G, true, xgrad), run(spec, X, G, false, xgrad)
+      n = n + 1
+      if a ~= b then bad[#bad + 1] = case .. "/" .. th end
+    end
+  end
+  K.conv2d_act_maxpool2d = orig
+  lpact.threads(old)
+  t.ok(calls >= 80, calls .. " fused convolutions in " .. n .. " runs")
+  t.is(table.concat(bad, " "), "", "random models: fused and unfused give the same bits (cases that differ)")
 end
 
 t.done()

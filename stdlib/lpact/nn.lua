@@ -760,17 +760,24 @@ function Sequential:describe()
   return self.label and ("Sequential: " .. self.label) or "Sequential"
 end
 
+-- The forwards the fusions stand for. A layer with a forward of its own
+-- (as model:summary gives them), or whose class's forward was replaced, is
+-- run as it is.
+local act_forward, pool_forward, conv_forward = Activation.forward, MaxPool2d.forward, Conv2d.forward
+local function plain(m, cls, forward)
+  return getmetatable(m) == cls and rawget(m, "forward") == nil and cls.forward == forward
+end
+
 -- An FP32 activation directly followed by max pooling, both plain class
--- instances (no forward of their own, as model:summary gives them): one
--- fused operation (ag.act_maxpool2d, the same bits) instead of two.
+-- instances: one fused operation (ag.act_maxpool2d, the same bits)
+-- instead of two.
 local function fusable(a, p)
-  return getmetatable(a) == Activation and getmetatable(p) == MaxPool2d and a.name ~= "identity"
-    and rawget(a, "forward") == nil and rawget(p, "forward") == nil
+  return plain(a, Activation, act_forward) and plain(p, MaxPool2d, pool_forward) and a.name ~= "identity"
 end
 
 -- A plain Conv2d whose output fits the pooling window, before such a pair.
 local function conv_fusable(m, x, pool)
-  if getmetatable(m) ~= Conv2d or rawget(m, "forward") ~= nil then return false end
+  if not plain(m, Conv2d, conv_forward) then return false end
   -- a stride or padding the kernels refuse: Conv2d:forward's error
   if math.type(m.stride) ~= "integer" or m.stride < 1 or math.type(m.pad) ~= "integer" then return false end
   local d = data_of(x)
