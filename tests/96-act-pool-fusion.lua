@@ -361,15 +361,31 @@ do -- a stride the kernels refuse: the convolution's error, as without the fusio
     "Conv2d with stride 0 before ReLU and MaxPool2d: conv2d's error")
 end
 
+do -- which convolutions run implicit: "same" ones, on a CPU with AVX-512F
+  local X = lpact.randn({ 2, 3, 8, 8 }, 1)
+  local same = K.conv2d_implicit(X, lpact.randn({ 4, 3, 3, 3 }, 2), 1, 1)
+  local lanes = lpact.bench_lanes()
+  t.ok(same or lanes[#lanes] ~= "avx512", "3x3 pad 1 stride 1: implicit on an AVX-512 machine (here: "
+    .. tostring(same) .. ")")
+  t.is(K.conv2d_implicit(X, lpact.randn({ 4, 3, 3, 3 }, 2), 2, 1), false, "stride 2: never")
+  t.is(K.conv2d_implicit(X, lpact.randn({ 4, 3, 3, 3 }, 2), 1, 0), false, "pad 0: never")
+end
+
 do -- no graph (evaluation): the same outputs
   local m = lpact.models.cnn_small { seed = 8 }
   local X = finite_input({ 4, 1, 28, 28 }, 92)
+  X:set(3, 1, 20, 7, 0 / 0) -- one sample with a NaN pixel
+  local calls, orig = 0, K.conv2d_act_maxpool2d
+  K.conv2d_act_maxpool2d = function(...) calls = calls + 1 return orig(...) end
   local a = ag.no_grad(function() return m:forward(X).data:hash() end)
+  K.conv2d_act_maxpool2d = orig
   for _, ch in ipairs(m._children) do
     if nn.is_activation(ch.module) then ch.module.forward = getmetatable(ch.module).forward end
   end
   local b = ag.no_grad(function() return m:forward(X).data:hash() end)
-  t.is(a, b, "no_grad: fused and unfused logits have the same bits")
+  t.is(a, b, "no_grad: fused and unfused logits have the same bits (a NaN pixel in one sample)")
+  t.ok(calls == 2 or not K.conv2d_implicit(X, m:get(1).weight.data, 1, 1),
+    "no_grad: both blocks in one pass each where the convolutions run implicit (" .. calls .. ")")
 end
 
 do -- model:summary still sees every layer

@@ -9,6 +9,7 @@
 
 #include "bind/bind.h"
 #include "core/act.h"
+#include "core/conv_implicit.h"
 #include "core/ops_conv.h"
 #include "core/ops_elem.h"
 #include "core/ops_nn.h"
@@ -377,6 +378,16 @@ static int k_conv2d_act_maxpool2d(lua_State *L) {
   }
   work_tag(L, 12, 1, &c);
   return 4;
+}
+
+/* kernels.conv2d_implicit(x, w, stride, pad) -> true when this machine runs this convolution with the
+ * implicit kernels (conv_implicit.h: no im2col workspace is touched, and conv2d_act_maxpool2d pools
+ * each sample as it is made) */
+static int k_conv2d_implicit(lua_State *L) {
+  lp_tensor *x = lp_check_contiguous(L, 1), *w = lp_check_contiguous(L, 2);
+  conv_dims c = conv_check(L, x, w, 3, 4, "conv2d_implicit");
+  lua_pushboolean(L, lp_conv_implicit_ok(c.C, c.H, c.W, c.O, c.kh, c.kw, c.stride, c.pad));
+  return 1;
 }
 
 /* kernels.act_maxpool2d_backward(dout, idx, x, name [, alpha [, out [, with_db [, k [, stride=k, pad=0]]]]])
@@ -769,7 +780,7 @@ static const luaL_Reg kernels[] = {
   {"conv2d", k_conv2d}, {"conv2d_backward", k_conv2d_backward},
   {"maxpool2d", k_maxpool2d}, {"maxpool2d_backward", k_maxpool2d_backward},
   {"act_maxpool2d", k_act_maxpool2d}, {"act_maxpool2d_backward", k_act_maxpool2d_backward},
-  {"conv2d_act_maxpool2d", k_conv2d_act_maxpool2d},
+  {"conv2d_act_maxpool2d", k_conv2d_act_maxpool2d}, {"conv2d_implicit", k_conv2d_implicit},
   {"avgpool2d", k_avgpool2d}, {"avgpool2d_backward", k_avgpool2d_backward},
   {"batchnorm", k_batchnorm}, {"batchnorm_backward", k_batchnorm_backward},
   {"dropout", k_dropout},

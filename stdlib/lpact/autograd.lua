@@ -454,6 +454,17 @@ function ag.conv2d_act_maxpool2d(x, w, b, stride, pad, name, alpha, k, pstride)
   if b ~= nil then b = V(b, 3, "conv2d") end
   stride, pad, pstride = stride or 1, pad or 0, pstride or k
   if not (grad_enabled and (x.requires_grad or w.requires_grad or (b ~= nil and b.requires_grad))) then
+    -- no backward (evaluation): the one pass where the convolution's output
+    -- need not be made at all, else the convolution as conv2d makes it
+    -- (in chunks of samples for big batches) and the fused pooling
+    local X, W = contig(x.data), contig(w.data)
+    if name == "relu" and k == 2 and pstride == 2 and K.conv2d_implicit(X, W, stride, pad) then
+      local Y, work, out, idx = K.conv2d_act_maxpool2d(X, W, b and contig(b.data), stride, pad, name, alpha, k,
+        pstride, 0, true)
+      if Y then Y:free() end
+      work:free(); idx:free()
+      return result(out, {}, nil, "conv2d+relu+maxpool2d")
+    end
     return ag.act_maxpool2d(name, ag.conv2d(x, w, b, stride, pad), alpha, k, pstride)
   end
   local X, W = contig(x.data), contig(w.data)
