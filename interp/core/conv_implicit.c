@@ -216,7 +216,7 @@ int lp_conv_implicit_forward_then(float *out, const float *inp, const float *wei
 }
 
 int lp_conv_implicit_dinput(float *dinp, const float *dout, const float *weight, int64_t N,
-                            int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int pad) {
+                            int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int pad, int add) {
   int64_t taps = (int64_t)kh * kw;
   float *wt = malloc((size_t)(C * O * taps) * sizeof *wt);   /* (C, O, kh, kw) */
   if (!wt) return 0;
@@ -224,7 +224,7 @@ int lp_conv_implicit_dinput(float *dinp, const float *dout, const float *weight,
     for (int64_t c = 0; c < C; c++)
       for (int64_t t = 0; t < taps; t++) wt[(c * O + o) * taps + t] = weight[(o * C + c) * taps + taps - 1 - t];
   /* a "same" shape's flipped padding is its padding: kh - 1 - pad = pad */
-  int ok = forward(dinp, dout, wt, NULL, 1, N, O, H, W, C, kh, kw, pad, NULL, NULL, 0);
+  int ok = forward(dinp, dout, wt, NULL, add, N, O, H, W, C, kh, kw, pad, NULL, NULL, 0);
   free(wt);
   return ok;
 }
@@ -374,8 +374,8 @@ int lp_conv_implicit_forward_then(float *out, const float *inp, const float *wei
 }
 
 int lp_conv_implicit_dinput(float *dinp, const float *dout, const float *weight, int64_t N,
-                            int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int pad) {
-  (void)dinp, (void)dout, (void)weight, (void)N, (void)C, (void)H, (void)W, (void)O;
+                            int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int pad, int add) {
+  (void)add, (void)dinp, (void)dout, (void)weight, (void)N, (void)C, (void)H, (void)W, (void)O;
   (void)kh, (void)kw, (void)pad;
   return 0;
 }

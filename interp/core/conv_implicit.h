@@ -45,13 +45,14 @@ int lp_conv_implicit_forward_then(float *out, const float *inp, const float *wei
                                   int pad, void (*after)(void *, int64_t, const float *), void *arg,
                                   int scratch);
 
-/* dinp (N, C, H, W) += the gradient from dout (N, O, H, W): the forward
- * of dout with the weights flipped and transposed, w'[c][o][i][j] =
- * w[o][c][kh-1-i][kw-1-j] (one fused multiply-add chain per input element
- * over (o, i, j) in order, then added to dinp). Returns 0 (nothing
- * written) when memory is not to be had. */
+/* dinp (N, C, H, W) += the gradient from dout (N, O, H, W) (add), or =
+ * 0 + it (!add: dinp need not be cleared, the same bits as clearing and
+ * adding): the forward of dout with the weights flipped and transposed,
+ * w'[c][o][i][j] = w[o][c][kh-1-i][kw-1-j] (one fused multiply-add chain
+ * per input element over (o, i, j) in order, then added to dinp). Returns
+ * 0 (nothing written) when memory is not to be had. */
 int lp_conv_implicit_dinput(float *dinp, const float *dout, const float *weight, int64_t N,
-                            int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int pad);
+                            int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int pad, int add);
 
 /* dweight (O, C, kh, kw) += the gradient from dout (N, O, H, W) and inp.
  * Returns 0 (nothing written) when memory is not to be had. */

@@ -440,18 +440,20 @@ void lp_conv2d_backward(float *dinp, float *dweight, float *dbias, float *work, 
   int64_t OH = (H + 2 * pad - kh) / stride + 1, OW = (W + 2 * pad - kw) / stride + 1;
   int64_t P = OH * OW, CK = C * kh * kw;
   float *col = work, *tmp = work + CK * N * P;  // col (CK, N*P), tmp (O, N*P)
+  int implicit = N * P > 0 && O > 0 && lp_conv_implicit_ok(C, H, W, O, kh, kw, stride, pad);
   if (!accumulate) {
-    if (dinp) memset(dinp, 0, (size_t)(N * C * H * W) * sizeof *dinp);
+    /* the implicit input gradient writes 0 + its sums: no clearing first */
+    if (dinp && !implicit) memset(dinp, 0, (size_t)(N * C * H * W) * sizeof *dinp);
     if (dweight) memset(dweight, 0, (size_t)(O * CK) * sizeof *dweight);
     if (dbias) memset(dbias, 0, (size_t)O * sizeof *dbias);
   }
   if (N * P == 0 || O == 0) return;
   if (dbias) bias_grad(dbias, dout, N, O, P);
-  int implicit = lp_conv_implicit_ok(C, H, W, O, kh, kw, stride, pad);
   int dw_done = !dweight || (implicit && lp_conv_implicit_dweight(dweight, dout, inp, N, C, H, W, O,
                                                                    kh, kw, pad));
   int dx_done = !dinp || (implicit && lp_conv_implicit_dinput(dinp, dout, weight, N, C, H, W, O, kh,
-                                                               kw, pad));
+                                                               kw, pad, accumulate));
+  if (!dx_done && implicit && !accumulate) memset(dinp, 0, (size_t)(N * C * H * W) * sizeof *dinp);
   float *ap = dx_done || CK == 0 ? NULL : packed_a(1, CK, O, weight, CK);
   if (dw_done && (dx_done || ap)) {
     /* no product left that reads dout permuted */
