@@ -7,6 +7,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("O3")
 #endif
+#include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -41,6 +42,7 @@ typedef struct {
   const float *inp, *dout;
   int64_t N, C, H, W, OH, OW;  /* C: planes a sample (the fused convolution) */
   float *dbias;                /* the bias gradient summed on the way (or NULL) */
+  float *lanes;                /* its 16 lanes per channel */
   int k, stride, pad;
   int fast;                /* 2x2 stride-2 windows in AVX-512 (pool2x2.c) */
   int bad;                 /* set when an index lies outside its plane */
@@ -280,13 +282,27 @@ static void act_maxpool_bwd_range(void *vc, size_t lo, size_t hi) {
   for (size_t pl = lo; pl < hi; pl++) act_maxpool_bwd_plane(vc, pl, buf);
 }
 
-/* One task per channel, its planes in sample order, each summed into the
- * bias gradient's 16 lanes right after it is written (lp_bias_lanes: the
- * order of the convolution's own bias gradient, so the same bits). */
+/* Tasks of channels lo .. hi, the planes of a sample after another (in
+ * memory order), each summed into its channel's 16 lanes right after it is
+ * written: a channel's planes in sample order, lp_bias_lanes, the order of
+ * the convolution's own bias gradient, so the same bits. Without the lanes
+ * array (no memory), one channel at a time, its planes strided apart. */
 static void act_maxpool_bwd_bias_range(void *vc, size_t lo, size_t hi) {
   pool_ctx *c = vc;
   float buf[LP_ACT_POOL_PLANE];
   const int64_t HW = c->H * c->W;
+  if (c->lanes) {
+    float *l = c->lanes;
+    memset(l + lo * 16, 0, (hi - lo) * 16 * sizeof *l);
+    for (int64_t n = 0; n < c->N; n++)
+      for (size_t o = lo; o < hi; o++) {
+        size_t pl = (size_t)(n * c->C) + o;
+        act_maxpool_bwd_plane(c, pl, buf);
+        lp_bias_lanes(l + o * 16, c->dinp + (int64_t)pl * HW, HW);
+      }
+    for (size_t o = lo; o < hi; o++) c->dbias[o] = 0.0f + lp_bias_lanes_sum(l + o * 16);
+    return;
+  }
   for (size_t o = lo; o < hi; o++) {
     float l[16] = {0};
     for (int64_t n = 0; n < c->N; n++) {
@@ -314,9 +330,11 @@ int lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, float *dbias, 
   c.alpha = alpha;
   if (!inp && !c.relu) return -2;
   lp_act_spans(a, NULL, &c.act_grad);
-  if (dbias)
+  if (dbias) {
+    c.lanes = malloc((size_t)C * 16 * sizeof *c.lanes);   /* NULL: channel by channel */
     lp_parallel_for((size_t)C, grain_of(GRAIN_MAXPOOL_BWD, N * H * W), act_maxpool_bwd_bias_range, &c);
-  else
+    free(c.lanes);
+  } else
     lp_parallel_for((size_t)(N * C), grain_of(GRAIN_MAXPOOL_BWD, H * W), act_maxpool_bwd_range, &c);
   return c.need_inp ? -2 : c.bad ? -1 : 0;
 }
