@@ -84,6 +84,22 @@ t.is(big:sum(), 1000001.0, "sum accumulates in double (float32 would stall at 2^
 
 t.is(T { 1, 2, -2 }:sumsq(), 9.0, "sumsq = 1 + 4 + 4")
 t.is(T { { 3, 4 } }:t():sumsq(), 25.0, "sumsq of a view")
+do -- all_finite: no NaN and no infinity, contiguous or a view, any length
+  local big = lpact.randn({ 1000 }, 3)
+  t.is(big:all_finite(), true, "all_finite: 1000 normal values")
+  t.is(T { 3.4028234663852886e38, -3.4028234663852886e38, 1e-45, -0.0 }:all_finite(), true,
+    "all_finite: the largest float, a subnormal and -0 are finite")
+  for _, v in ipairs { 0 / 0, math.huge, -math.huge } do
+    for _, at in ipairs { 1, 500, 999, 1000 } do
+      local c = big:clone()
+      c:set(at, v)
+      t.is(c:all_finite(), false, "all_finite: " .. tostring(v) .. " at " .. at .. " of 1000")
+    end
+  end
+  local m = T { { 1, 2 }, { math.huge, 4 } }
+  t.is(m:t():all_finite(), false, "all_finite of a transposed view with an infinity")
+  t.is(T { { 1, 2 }, { 3, 4 } }:t():all_finite(), true, "all_finite of a finite view")
+end
 t.is(lpact.count_correct(T { { 1, 2 }, { 3, 0 }, { 0, 0 } }, T { 1, 1, 0 }), 2, "count_correct: argmax per row (first on ties) equals the label")
 t.raises(function() return lpact.count_correct(T { 1, 2 }, T { 1 }) end, "count_correct: logits of shape %(2,%) and labels of shape %(1,%)", "count_correct shape check")
 

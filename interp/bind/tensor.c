@@ -929,6 +929,22 @@ static int m_sumsq(lua_State *L) {
   return 1;
 }
 
+/* t:all_finite() -> true when no element is NaN or infinite (one
+ * vectorised pass; the same answer as isfinite(t:sumsq())). */
+static int m_all_finite(lua_State *L) {
+  lp_tensor *t = lp_check_tensor(L, 1);
+  int64_t n = lp_tensor_numel(t);
+  if (lp_tensor_is_contiguous(t)) {
+    lua_pushboolean(L, lp_all_finite(lp_tensor_data(t), n));
+    return 1;
+  }
+  const float *x = lp_tensor_data(t);
+  int ok = 1;
+  for (int64_t i = 0; i < n && ok; i++) ok = isfinite(x[lp_tensor_offset_of(t, i)]);
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
 /* lpact.count_correct(logits (N, K), labels (N)) -> how many rows have
  * their largest logit (the first, on ties) at the label (0-based class). */
 static int l_count_correct(lua_State *L) {
@@ -1118,7 +1134,7 @@ static const luaL_Reg methods[] = {
   {"round", m_round}, {"trunc", m_trunc}, {"sign", m_sign}, {"square", m_square},
   {"reciprocal", m_reciprocal}, {"relu", m_relu}, {"erf", m_erf}, {"isnan", m_isnan},
   {"isfinite", m_isfinite}, {"clamp", m_clamp},
-  {"sum", m_sum}, {"sumsq", m_sumsq}, {"mean", m_mean}, {"max", m_max}, {"min", m_min}, {"argmax", m_argmax},
+  {"sum", m_sum}, {"sumsq", m_sumsq}, {"all_finite", m_all_finite}, {"mean", m_mean}, {"max", m_max}, {"min", m_min}, {"argmax", m_argmax},
   {"argmin", m_argmin}, {"matmul", l_matmul},
   {NULL, NULL}};
 

@@ -439,3 +439,13 @@ void lp_reduce_dim(lp_redop op, float *out, const float *a, int64_t outer, int64
     }
   }
 }
+
+int lp_all_finite(const float *a, int64_t n) {
+  uint32_t bad = 0;
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t u;
+    memcpy(&u, a + i, sizeof u);
+    bad |= (u & 0x7f800000u) == 0x7f800000u;   /* exponent all ones: inf or NaN */
+  }
+  return !bad;
+}

@@ -52,5 +52,8 @@ void lp_addcdiv(float *t, const float *a, const float *b, float v, int64_t n); /
 double lp_reduce_all(lp_redop op, const float *a, int64_t n, int64_t *arg);
 /* out (outer, inner) = op over the middle dim of a (outer, d, inner). */
 void lp_reduce_dim(lp_redop op, float *out, const float *a, int64_t outer, int64_t d, int64_t inner);
+/* 1 when none of a[0 .. n) is NaN or infinite: an exponent test per
+ * element, no early exit (it vectorises). */
+int lp_all_finite(const float *a, int64_t n);
 
 #endif

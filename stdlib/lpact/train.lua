@@ -171,17 +171,19 @@ function train.fit(o)
 
   local params = model:parameters()
   -- The parameters that start finite (learnable levels over a format's
-  -- codes hold its NaN and inf codes by design: those are left out) and
-  -- the sum of their squares, accumulated in double: finite exactly when
-  -- every element is.
+  -- codes hold its NaN and inf codes by design: those are left out), and
+  -- whether every element of a set of tensors is finite (one vectorised
+  -- pass each, t:all_finite()).
   local watched = {}
   for _, p in ipairs(params) do
-    if finite(p.var.data:sumsq()) then watched[#watched + 1] = p end
+    if p.var.data:all_finite() then watched[#watched + 1] = p end
   end
-  local function param_sumsq()
-    local acc = 0
-    for _, p in ipairs(watched) do acc = acc + p.var.data:sumsq() end
-    return acc
+  local function all_finite(list, field)
+    for _, p in ipairs(list) do
+      local x = p.var[field]
+      if x and not x:all_finite() then return false end
+    end
+    return true
   end
   -- Stops training naming the first parameter whose gradient (field
   -- "grad") or value ("data") holds NaN or an infinity.
@@ -190,7 +192,7 @@ function train.fit(o)
     local name = "?"
     for _, p in ipairs(field == "data" and watched or params) do
       local x = p.var[field]
-      if x and not finite(x:sumsq()) then name = p.name break end
+      if x and not x:all_finite() then name = p.name break end
     end
     lpact.fail(string.format("%s %s is not finite (NaN or inf) at epoch %d, batch %d: training stopped " ..
       "(lower the learning rate, or check the data for NaN/inf)", what, name, epoch, b), 1)
@@ -275,13 +277,14 @@ function train.fit(o)
             tostring(lv), epoch, b), 1)
         end
         loss:backward()
-        -- The gradient norm is a fused isfinite over every gradient: one
-        -- NaN or inf anywhere makes it non-finite (a ReLU can hide a NaN
-        -- input from the loss, never from the weights' gradients).
-        local gnorm = o.clip and opt:clip_grad_norm(o.clip) or optim.grad_norm(params)
-        if not finite(gnorm) then nonfinite(live, "gradient of", "grad", epoch, b) end
+        -- Every gradient finite (a ReLU can hide a NaN input from the loss,
+        -- never from the weights' gradients); with clip, the norm it
+        -- clipped by, non-finite exactly when some gradient is.
+        local grads_ok
+        if o.clip then grads_ok = finite(opt:clip_grad_norm(o.clip)) else grads_ok = all_finite(params, "grad") end
+        if not grads_ok then nonfinite(live, "gradient of", "grad", epoch, b) end
         opt:step()
-        if not finite(param_sumsq()) then nonfinite(live, "parameter", "data", epoch, b) end
+        if not all_finite(watched, "data") then nonfinite(live, "parameter", "data", epoch, b) end
         step = step + 1
         local m = y:size(1)
         seen = seen + m
