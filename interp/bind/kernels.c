@@ -303,6 +303,18 @@ static int k_maxpool2d_backward(lua_State *L) {
 
 static lp_act check_act(lua_State *L, int i, float *alpha, int ai);
 
+/* Planes too large for the fused pass: f(x) in full, then the pooling
+ * into o and ix (the same bits); the temporary is freed at once. */
+static void act_then_maxpool(lua_State *L, lp_act a, float alpha, lp_tensor *x, lp_tensor *o, int32_t *ix, int k,
+                             int s, int p) {
+  lp_tensor *f = lp_push_tensor_like(L, x, 0);
+  lp_act_forward(a, lp_tensor_data(f), lp_tensor_data(x), lp_tensor_numel(x), alpha);
+  lp_maxpool2d_forward(lp_tensor_data(o), ix, lp_tensor_data(f), x->shape[0], x->shape[1], x->shape[2],
+                       x->shape[3], k, s, p);
+  lp_tensor_free(f);
+  lua_pop(L, 1);
+}
+
 /* kernels.act_maxpool2d(x, k, stride, pad, name [, alpha]) -> out, idx:
  * maxpool2d(act(name, x, alpha), k, stride, pad) without act's output
  * written out (the same bits) */
@@ -321,14 +333,7 @@ static int k_act_maxpool2d(lua_State *L) {
   if (lp_act_maxpool2d_forward(a, alpha, lp_tensor_data(o), ix, lp_tensor_data(x), x->shape[0], x->shape[1],
                                x->shape[2], x->shape[3], k, s, p) == 0)
     return 2;
-  /* planes too large for the fused pass: f(x) in full, then the pooling */
-  lp_tensor *f = lp_push_tensor_like(L, x, 0);
-  x = lp_check_contiguous(L, 1);
-  lp_act_forward(a, lp_tensor_data(f), lp_tensor_data(x), lp_tensor_numel(x), alpha);
-  lp_maxpool2d_forward(lp_tensor_data(o), ix, lp_tensor_data(f), x->shape[0], x->shape[1], x->shape[2],
-                       x->shape[3], k, s, p);
-  lp_tensor_free(f);
-  lua_pop(L, 1);
+  act_then_maxpool(L, a, alpha, lp_check_contiguous(L, 1), o, ix, k, s, p);
   return 2;
 }
 
@@ -370,11 +375,7 @@ static int k_conv2d_act_maxpool2d(lua_State *L) {
     /* output planes too large to pool fused: the three passes */
     lp_conv2d_forward(lp_tensor_data(y), lp_tensor_data(work), xd, wd, bd, c.N, c.C, c.H, c.W, c.O, c.kh, c.kw,
                       c.stride, c.pad);
-    lp_tensor *f = lp_push_tensor_like(L, y, 0);
-    lp_act_forward(a, lp_tensor_data(f), lp_tensor_data(y), lp_tensor_numel(y), alpha);
-    lp_maxpool2d_forward(lp_tensor_data(o), ix, lp_tensor_data(f), c.N, c.O, c.OH, c.OW, kk, ss, pp);
-    lp_tensor_free(f);
-    lua_pop(L, 1);
+    act_then_maxpool(L, a, alpha, y, o, ix, kk, ss, pp);
   }
   work_tag(L, 12, 1, &c);
   return 4;

@@ -94,16 +94,19 @@ typedef struct {
   int scratch;     /* outputs to a buffer of the thread's, for `after` only (out untouched) */
 } fwd_ctx;
 
+/* 16 sums to y's lanes s: added to what y holds (f->add), else to bias b */
+LP_AVX512 static inline void store16(const fwd_ctx *f, float *y, __mmask16 s, __m512 sums, float b) {
+  __m512 base = f->add ? _mm512_maskz_loadu_ps(s, y) : _mm512_set1_ps(b);
+  _mm512_mask_storeu_ps(y, s, _mm512_add_ps(base, sums));
+}
+
 #define STORE(i)                                                                       \
   do {                                                                                 \
     if (i < mr) {                                                                      \
-      float *yr = y + (i) * P;                                                         \
-      __m512 b0_ = f->add ? _mm512_maskz_loadu_ps(s0, yr) : _mm512_set1_ps(bias ? bias[i] : 0.0f); \
-      __m512 b1_ = f->add ? _mm512_maskz_loadu_ps(s1, yr + 16) : b0_;                  \
-      __m512 b2_ = f->add ? _mm512_maskz_loadu_ps(s2, yr + 32) : b0_;                  \
-      _mm512_mask_storeu_ps(yr, s0, _mm512_add_ps(b0_, c##i##0));                      \
-      _mm512_mask_storeu_ps(yr + 16, s1, _mm512_add_ps(b1_, c##i##1));                 \
-      _mm512_mask_storeu_ps(yr + 32, s2, _mm512_add_ps(b2_, c##i##2));                 \
+      float *yr = y + (i) * P, b_ = bias ? bias[i] : 0.0f;                             \
+      store16(f, yr, s0, c##i##0, b_);                                                 \
+      store16(f, yr + 16, s1, c##i##1, b_);                                            \
+      store16(f, yr + 32, s2, c##i##2, b_);                                            \
     }                                                                                  \
   } while (0)
 
@@ -136,11 +139,7 @@ LP_AVX512 static void fwd_tile(const fwd_ctx *f, const float *ap, const float *x
 #define ROW1(i) c##i##0 = _mm512_fmadd_ps(_mm512_set1_ps(a8[i]), b0, c##i##0)
 #define STORE1(i)                                                                      \
   do {                                                                                 \
-    if (i < mr) {                                                                      \
-      float *yr = y + (i) * P;                                                         \
-      __m512 b0_ = f->add ? _mm512_maskz_loadu_ps(s0, yr) : _mm512_set1_ps(bias ? bias[i] : 0.0f); \
-      _mm512_mask_storeu_ps(yr, s0, _mm512_add_ps(b0_, c##i##0));                      \
-    }                                                                                  \
+    if (i < mr) store16(f, y + (i) * P, s0, c##i##0, bias ? bias[i] : 0.0f);          \
   } while (0)
 
 LP_AVX512 static void fwd_tile1(const fwd_ctx *f, const float *ap, const float *x, int64_t t,

@@ -201,14 +201,19 @@ int lp_maxpool2d_backward(float *dinp, const float *dout, const int32_t *idx, in
 /* f(x) of a plane goes to a buffer on the stack (in L1) and is pooled from
  * there: the bits of lp_act_forward then lp_maxpool2d_forward, without
  * writing f(x) to memory and reading it back. */
+/* planes pl .. pl + count of the output from `count` input planes at x */
+static void act_maxpool_planes(const pool_ctx *c, const float *x, size_t pl, size_t count) {
+  float buf[LP_ACT_POOL_PLANE];
+  const int64_t HW = c->H * c->W, P = c->OH * c->OW;
+  for (size_t i = 0; i < count; i++, pl++) {
+    c->act(buf, x + (int64_t)i * HW, (size_t)HW, c->alpha);
+    maxpool_plane(c, buf, c->out + (int64_t)pl * P, c->idx + (int64_t)pl * P);
+  }
+}
+
 static void act_maxpool_range(void *vc, size_t lo, size_t hi) {
   const pool_ctx *c = vc;
-  float buf[LP_ACT_POOL_PLANE];
-  const int64_t HW = c->H * c->W;
-  for (size_t pl = lo; pl < hi; pl++) {
-    c->act(buf, c->inp + (int64_t)pl * HW, (size_t)HW, c->alpha);
-    maxpool_plane(c, buf, c->out + (int64_t)pl * c->OH * c->OW, c->idx + (int64_t)pl * c->OH * c->OW);
-  }
+  act_maxpool_planes(c, c->inp + (int64_t)lo * c->H * c->W, lo, hi - lo);
 }
 
 int lp_act_maxpool2d_forward(lp_act a, float alpha, float *out, int32_t *idx, const float *inp,
@@ -229,12 +234,7 @@ int lp_act_maxpool2d_forward(lp_act a, float alpha, float *out, int32_t *idx, co
  * y pooled by the thread that computed them, right after (conv_implicit.h). */
 static void act_maxpool_sample(void *vc, int64_t n, const float *y) {
   const pool_ctx *c = vc;
-  float buf[LP_ACT_POOL_PLANE];
-  const int64_t HW = c->H * c->W, P = c->OH * c->OW;
-  for (int64_t o = 0; o < c->C; o++) {
-    c->act(buf, y + o * HW, (size_t)HW, c->alpha);
-    maxpool_plane(c, buf, c->out + (n * c->C + o) * P, c->idx + (n * c->C + o) * P);
-  }
+  act_maxpool_planes(c, y, (size_t)(n * c->C), (size_t)c->C);
 }
 
 int lp_conv2d_act_maxpool2d_forward(float *out, float *work, float *pooled, int32_t *idx, const float *inp,

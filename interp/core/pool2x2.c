@@ -60,13 +60,17 @@ LP_AVX512 int lp_pool2x2_forward_plane(const float *x, float *y, int32_t *ix, in
   return 0;
 }
 
-LP_AVX512 int lp_pool2x2_backward_plane(float *dx, const float *dy, const int32_t *ix, int64_t H, int64_t W) {
+/* Both backwards: dx = g at each window's index, +0 elsewhere, g = 0 + dy
+ * (y NULL) or (0 + dy) * relu'(x) read from y = relu of the window's max. */
+LP_AVX512 static int backward_plane(float *dx, const float *dy, const float *y, const int32_t *ix, int64_t H,
+                                    int64_t W) {
   const int64_t OH = H / 2, OW = W / 2;
   const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
   const __m512i lane2 = _mm512_slli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 1);
   const __m512i offW = _mm512_set1_epi32((int32_t)W), offW1 = _mm512_set1_epi32((int32_t)W + 1);
   const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
+  const __m512 fzero = _mm512_setzero_ps(), fone = _mm512_set1_ps(1.0f);
   for (int64_t oh = 0; oh < OH; oh++) {
     float *r0 = dx + 2 * oh * W, *r1 = r0 + W;
     for (int64_t ow = 0; ow < OW; ow += 16) {
@@ -78,7 +82,12 @@ LP_AVX512 int lp_pool2x2_backward_plane(float *dx, const float *dy, const int32_
       __mmask16 e2 = _mm512_cmpeq_epi32_mask(off, offW), e3 = _mm512_cmpeq_epi32_mask(off, offW1);
       if ((__mmask16)((e0 | e1 | e2 | e3) & m) != m) return -1;
       /* 0 + dy, as the scatter onto zeros adds it: -0 becomes +0 */
-      __m512 g = _mm512_add_ps(_mm512_setzero_ps(), _mm512_maskz_loadu_ps(m, dy + oh * OW + ow));
+      __m512 g = _mm512_add_ps(fzero, _mm512_maskz_loadu_ps(m, dy + oh * OW + ow));
+      if (y) {   /* times relu'(x): 1 where y = relu(x) > 0, else 0 */
+        __m512 yv = _mm512_maskz_loadu_ps(m, y + oh * OW + ow);
+        if (_mm512_cmp_ps_mask(yv, yv, _CMP_UNORD_Q) & m) return -1;
+        g = _mm512_mul_ps(g, _mm512_mask_mov_ps(fzero, _mm512_cmp_ps_mask(yv, fzero, _CMP_GT_OQ), fone));
+      }
       __m512 d0 = _mm512_maskz_mov_ps(e0, g), d1 = _mm512_maskz_mov_ps(e1, g);
       __m512 d2 = _mm512_maskz_mov_ps(e2, g), d3 = _mm512_maskz_mov_ps(e3, g);
       _mm512_mask_storeu_ps(r0 + 2 * ow, mlo, _mm512_permutex2var_ps(d0, lo, d1));
@@ -92,39 +101,14 @@ LP_AVX512 int lp_pool2x2_backward_plane(float *dx, const float *dy, const int32_
   return 0;
 }
 
-LP_AVX512 int lp_pool2x2_relu_backward_plane(float *dx, const float *dy, const float *y, const int32_t *ix,
-                                             int64_t H, int64_t W) {
-  const int64_t OH = H / 2, OW = W / 2;
-  const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-  const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
-  const __m512i lane2 = _mm512_slli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 1);
-  const __m512i offW = _mm512_set1_epi32((int32_t)W), offW1 = _mm512_set1_epi32((int32_t)W + 1);
-  const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
-  const __m512 fzero = _mm512_setzero_ps(), fone = _mm512_set1_ps(1.0f);
+int lp_pool2x2_backward_plane(float *dx, const float *dy, const int32_t *ix, int64_t H, int64_t W) {
+  return backward_plane(dx, dy, NULL, ix, H, W);
+}
+
+int lp_pool2x2_relu_backward_plane(float *dx, const float *dy, const float *y, const int32_t *ix, int64_t H,
+                                   int64_t W) {
   if ((H & 1) || (W & 1)) return -1;   /* an unread row or column: its x decides (NaN) */
-  for (int64_t oh = 0; oh < OH; oh++) {
-    float *r0 = dx + 2 * oh * W, *r1 = r0 + W;
-    for (int64_t ow = 0; ow < OW; ow += 16) {
-      int64_t n = OW - ow < 16 ? OW - ow : 16;
-      __mmask16 m = first_lanes(n), mlo = first_lanes(2 * n), mhi = first_lanes(2 * n - 16);
-      __m512i base = _mm512_add_epi32(_mm512_set1_epi32((int32_t)(2 * oh * W + 2 * ow)), lane2);
-      __m512i off = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, ix + oh * OW + ow), base);
-      __mmask16 e0 = _mm512_cmpeq_epi32_mask(off, zero), e1 = _mm512_cmpeq_epi32_mask(off, one);
-      __mmask16 e2 = _mm512_cmpeq_epi32_mask(off, offW), e3 = _mm512_cmpeq_epi32_mask(off, offW1);
-      __m512 yv = _mm512_maskz_loadu_ps(m, y + oh * OW + ow);
-      if ((__mmask16)((e0 | e1 | e2 | e3) & m) != m || (_mm512_cmp_ps_mask(yv, yv, _CMP_UNORD_Q) & m)) return -1;
-      /* (0 + dy) * relu'(x), relu'(x) = 1 where y = relu(x) > 0, else 0 */
-      __m512 d = _mm512_mask_mov_ps(fzero, _mm512_cmp_ps_mask(yv, fzero, _CMP_GT_OQ), fone);
-      __m512 g = _mm512_mul_ps(_mm512_add_ps(fzero, _mm512_maskz_loadu_ps(m, dy + oh * OW + ow)), d);
-      __m512 d0 = _mm512_maskz_mov_ps(e0, g), d1 = _mm512_maskz_mov_ps(e1, g);
-      __m512 d2 = _mm512_maskz_mov_ps(e2, g), d3 = _mm512_maskz_mov_ps(e3, g);
-      _mm512_mask_storeu_ps(r0 + 2 * ow, mlo, _mm512_permutex2var_ps(d0, lo, d1));
-      _mm512_mask_storeu_ps(r0 + 2 * ow + 16, mhi, _mm512_permutex2var_ps(d0, hi, d1));
-      _mm512_mask_storeu_ps(r1 + 2 * ow, mlo, _mm512_permutex2var_ps(d2, lo, d3));
-      _mm512_mask_storeu_ps(r1 + 2 * ow + 16, mhi, _mm512_permutex2var_ps(d2, hi, d3));
-    }
-  }
-  return 0;
+  return backward_plane(dx, dy, y, ix, H, W);
 }
 
 #else
