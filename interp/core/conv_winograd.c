@@ -157,25 +157,61 @@ LP_AVX512 static void gemm16(const float *V, int64_t ldv, const float *U, int64_
     if (i < rows) _mm512_storeu_ps(M + i * ldm, s0[i]);
 }
 
+/* v[j][i] = v[i][j] for a 16 x 16 block held in 16 registers: pairs of
+ * rows interleaved, then pairs of pairs, then 128-bit quarters twice */
+LP_AVX512 static inline void transpose16(__m512 v[16]) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(v[i], v[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(v[i], v[i + 1]);
+  }
+  for (int b = 0; b < 16; b += 4) {
+    __m512d t0 = _mm512_castps_pd(t[b]), t1 = _mm512_castps_pd(t[b + 1]);
+    __m512d t2 = _mm512_castps_pd(t[b + 2]), t3 = _mm512_castps_pd(t[b + 3]);
+    u[b] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+    u[b + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+    u[b + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+    u[b + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+  }
+  /* u[4 b + k], quarter L: column 4 L + k, rows 4 b .. 4 b + 3 */
+  for (int k = 0; k < 4; k++) {
+    __m512 v0 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x44), v1 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xee);
+    __m512 v2 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0x44);
+    __m512 v3 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0xee);
+    v[k] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+    v[4 + k] = _mm512_shuffle_f32x4(v0, v2, 0xdd);
+    v[8 + k] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+    v[12 + k] = _mm512_shuffle_f32x4(v1, v3, 0xdd);
+  }
+}
+
 /* ---- one band of tile rows [ti0, ti0 + nb) of one sample --------------- */
 
 LP_AVX512 static void band(const wctx *w, const wbuf *b, const float *x, float *y, int64_t ti0,
                            int64_t nb) {
   const int64_t C = w->C, H = w->H, W = w->W, O = w->O, Cp = w->Cp, Op = w->Op, P = H * W;
   const int64_t tw = w->tw, Wp = 2 * tw + 2, T = nb * tw, r0 = 2 * ti0 - 1;
-  /* 1. rows r0 .. r0 + 2 nb + 1 of x, channels last, from column 1 of xb;
-   * rows outside the plane +0 (the border columns are +0 from the start) */
-  for (int64_t r = 0; r < 2 * nb + 2; r++) {
-    float *row = b->xb + r * Wp * Cp;
-    int64_t ir = r0 + r;
-    if (ir < 0 || ir >= H) {
-      memset(row, 0, (size_t)(Wp * Cp) * sizeof *row);
-      continue;
-    }
-    for (int64_t c = 0; c < C; c++) {
-      const float *xr = x + c * P + ir * W;
-      float *dst = row + Cp + c;
-      for (int64_t j = 0; j < W; j++) dst[j * Cp] = xr[j];
+  /* 1. rows r0 .. r0 + 2 nb + 1 of x, channels last, from column 1 of xb
+   * (16 channels by 16 positions at a time, transposed in registers); rows
+   * outside the plane +0 (the border columns are +0 from the start) */
+  for (int64_t r = 0; r < 2 * nb + 2; r++)
+    if (r0 + r < 0 || r0 + r >= H) memset(b->xb + r * Wp * Cp, 0, (size_t)(Wp * Cp) * sizeof *b->xb);
+  {
+    int64_t pa = (r0 < 0 ? 0 : r0) * W, pb = (r0 + 2 * nb + 2 < H ? r0 + 2 * nb + 2 : H) * W;
+    for (int64_t c0 = 0; c0 < C; c0 += 16) {
+      int cn = C - c0 < 16 ? (int)(C - c0) : 16;
+      for (int64_t p = pa; p < pb; p += 16) {
+        __mmask16 m = lp_first_lanes(pb - p);
+        __m512 v[16];
+        for (int k = 0; k < 16; k++)
+          v[k] = k < cn ? _mm512_maskz_loadu_ps(m, x + (c0 + k) * P + p) : _mm512_setzero_ps();
+        transpose16(v);
+        int64_t i = p / W, j = p - i * W;
+        for (int k = 0; k < 16 && p + k < pb; k++) {
+          _mm512_storeu_ps(b->xb + ((i - r0) * Wp + j + 1) * Cp + c0, v[k]);
+          if (++j == W) j = 0, i++;
+        }
+      }
     }
   }
   /* 2. V[xi][t][c] = B^T d B, 16 channels at a time */
@@ -240,16 +276,24 @@ LP_AVX512 static void band(const wctx *w, const wbuf *b, const float *x, float *
         }
       }
     }
-  /* 5. into the planes: + bias (or + 0), or added to y */
+  /* 5. into the planes (16 positions by 16 channels at a time, transposed
+   * in registers): + bias (or + 0), or added to y */
   int64_t rows = 2 * nb < H - 2 * ti0 ? 2 * nb : H - 2 * ti0, n = rows * W;
-  for (int64_t o = 0; o < O; o++) {
-    float *yo = y + o * P + 2 * ti0 * W;
-    const float *src = b->yb + o;
-    if (w->add) {
-      for (int64_t p = 0; p < n; p++) yo[p] = yo[p] + src[p * Op];
-    } else {
-      float bo = w->bias ? w->bias[o] : 0.0f;
-      for (int64_t p = 0; p < n; p++) yo[p] = bo + src[p * Op];
+  float *yband = y + 2 * ti0 * W;
+  for (int64_t o0 = 0; o0 < O; o0 += 16) {
+    int on = O - o0 < 16 ? (int)(O - o0) : 16;
+    for (int64_t q = 0; q < n; q += 16) {
+      __mmask16 m = lp_first_lanes(n - q);
+      __m512 v[16];
+      for (int k = 0; k < 16; k++)
+        v[k] = q + k < n ? _mm512_loadu_ps(b->yb + (q + k) * Op + o0) : _mm512_setzero_ps();
+      transpose16(v);
+      for (int k = 0; k < on; k++) {
+        float *yo = yband + (o0 + k) * P + q;
+        __m512 base = w->add ? _mm512_maskz_loadu_ps(m, yo)
+                             : _mm512_set1_ps(w->bias ? w->bias[o0 + k] : 0.0f);
+        _mm512_mask_storeu_ps(yo, m, _mm512_add_ps(base, v[k]));
+      }
     }
   }
 }
