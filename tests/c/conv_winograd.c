@@ -2,10 +2,11 @@
  * against their definition, written here from the header's formulas one
  * tile and one output at a time in scalar code (no vectors, no bands, no
  * channels-last buffers), bit for bit:
- *   - 11 shapes: cnn_small's second layer and its input gradient, odd
+ *   - 13 shapes: cnn_small's second layer and its input gradient, odd
  *     planes (a last tile half outside), 1x1 and 2x29 planes, channel
  *     counts that are not multiples of 16, planes cut into bands of tile
- *     rows (64 channels on 40x40) and into bands of one row (130 wide);
+ *     rows (64 channels on 40x40) and into bands of one row (130 wide),
+ *     batches of 17 and 20 (several chunks of the weight gradient);
  *     with and without bias, added to what out holds (add), 1 and 2
  *     threads; the same through lp_conv2d_forward (the library's entry)
  *     and the input gradient through lp_conv2d_backward;
@@ -15,6 +16,10 @@
  *   - a NaN input makes NaN of exactly the outputs whose 3x3 window holds
  *     it, an infinite one makes those outputs non-finite, the others keep
  *     their bits;
+ *   - the weight gradient (lp_conv2d_backward, added to dweight) against
+ *     its definition (8-sample chunks), 1 and 2 threads, and the
+ *     definition against double; NaN in x's channel c or dout's channel o
+ *     reaching exactly dweight[:, c] or dweight[o];
  *   - after/scratch: the callback sees each sample's outputs, out is not
  *     written;
  *   - with the kernels off (lp_conv_winograd_use(0)) the shape goes to
