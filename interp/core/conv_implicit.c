@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/conv_implicit.h"
+#include "core/conv_winograd.h"
 #include "core/fmagemm.h"
 #include "core/parallel.h"
 
@@ -184,6 +185,10 @@ LP_AVX512 static void fwd_samples(void *vc, size_t lo, size_t hi) {
 static int forward(float *out, const float *inp, const float *weight, const float *bias, int add,
                    int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int pad,
                    void (*after)(void *, int64_t, const float *), void *after_arg, int scratch) {
+  /* 3x3 with enough channels: Winograd's F(2x2, 3x3) (conv_winograd.h) */
+  if (lp_conv_winograd_ok(C, H, W, O, kh, kw, 1, pad) &&
+      lp_conv_winograd_forward(out, inp, weight, bias, add, N, C, H, W, O, after, after_arg, scratch))
+    return 1;
   fwd_ctx f = {out, inp, NULL, bias, C, H, W, O, C * kh * kw, 0, kh * kw, add, {0}, after, after_arg, scratch};
   int64_t P = H * W;
   f.tiles = (P + 47) / 48;

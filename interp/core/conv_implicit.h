@@ -15,7 +15,9 @@
  * batch's positions runs in 16 lanes — lane l takes positions p = l mod 16
  * of every sample in order, one fused multiply-add chain each — and the
  * lanes are added pairwise (8 + 8, 4 + 4, 2 + 2, 1 + 1) and then added to
- * dweight. Neither depends on the thread count. */
+ * dweight. Neither depends on the thread count. 3x3 shapes with 8 or more
+ * input channels go to Winograd's kernels instead (conv_winograd.h), with
+ * their own bits, unless those are turned off. */
 #ifndef LP_CONV_IMPLICIT_H
 #define LP_CONV_IMPLICIT_H
 

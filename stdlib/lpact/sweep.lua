@@ -49,8 +49,10 @@ local sweep = {}
 -- the input) read straight from their input with the weight gradient
 -- summed in 16 lanes and the input gradient as the forward of the flipped
 -- weights (conv_implicit.h), and every convolution's bias gradient in 16
--- lanes: CNN trainings end in other last bits.
-sweep.NUMERICS = 4
+-- lanes: CNN trainings end in other last bits; 5, 3x3 "same"
+-- convolutions with 8 or more input channels (forward and input gradient)
+-- by Winograd's F(2x2, 3x3) on machines with AVX-512F (conv_winograd.h).
+sweep.NUMERICS = 5
 
 --- Seconds after which a claim whose heartbeat stopped is taken over
 -- (LPACT_CLAIM_TIMEOUT overrides); a claim of a process of this host that

@@ -17,12 +17,16 @@
  * backward data pass by its own: the forward of dout with the weights
  * flipped and transposed). The shapes run three
  * times: implicit kernels on, off (im2col + lp_fmagemm), and lp_fmagemm off
- * too (im2col + sgemm, against the whole-batch lp_gemm). */
+ * too (im2col + sgemm, against the whole-batch lp_gemm). Winograd's 3x3
+ * kernels (conv_winograd.h), which the implicit path would take for
+ * cnn_small's second layer, are off here: tests/c/conv_winograd.c checks
+ * them against their own definition. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/conv_implicit.h"
+#include "core/conv_winograd.h"
 #include "core/fmagemm.h"
 #include "core/ops_conv.h"
 #include "core/ops_nn.h"
@@ -158,6 +162,7 @@ static double direct_dx_err(const float *dx, const float *dout, const float *w, 
 }
 
 int main(void) {
+  lp_conv_winograd_use(0);
   const shape shapes[] = {
     {128, 16, 14, 14, 32, 3, 3, 1, 1},   /* cnn_small's second layer, batch 128 */
     {96, 1, 28, 28, 16, 3, 3, 1, 1},     /* its first layer, the last batch of an epoch */

@@ -1,0 +1,50 @@
+/* conv_winograd.h — 3x3 "same" convolutions (stride 1, pad 1) by
+ * Winograd's minimal filtering F(2x2, 3x3), on machines with AVX-512F:
+ * each 2x2 block of outputs from a 4x4 block of inputs with 16 products
+ * per (input, output) channel pair instead of 36.
+ *
+ * Per sample, for tile t (outputs rows 2 ti .. 2 ti + 1, columns
+ * 2 tj .. 2 tj + 1; inputs from row 2 ti - 1 and column 2 tj - 1, +0
+ * outside the plane) and the 16 points xi = (a, b) of a 4x4 block:
+ *   U[xi][c][o] = (G g G^T)[a][b], g = weight[o][c] (3x3),
+ *   V[xi][t][c] = (B^T d B)[a][b],  d = the tile's 4x4 inputs of channel c,
+ *   M[xi][t][o] = the fused multiply-add chain over c in order from +0 of
+ *                 V[xi][t][c] U[xi][c][o],
+ *   y[o][tile]  = A^T M A, then + bias[o] (or + 0), or added to out (add),
+ * with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
+ * B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], A^T = [1 1 1 0; 0 1 -1 -1],
+ * each transform as one 1-D pass over the rows, then one over the columns,
+ * every 1-D step in the order the definitions in conv_winograd.c write
+ * (tests/c/conv_winograd.c computes the same bits independently). The bits
+ * differ from the direct convolution's in the last places (the products
+ * are summed in another basis) and do not depend on the thread count.
+ *
+ * Non-finite values: a NaN input reaches exactly the outputs whose 3x3
+ * window holds it (as in the direct sum); an infinite input gives NaN
+ * where the direct sum gives +-inf (the transforms subtract it from
+ * itself): non-finite either way, which is what training checks. */
+#ifndef LP_CONV_WINOGRAD_H
+#define LP_CONV_WINOGRAD_H
+
+#include <stdint.h>
+
+/* 1 when these kernels take the shape (3x3, stride 1, pad 1, at least
+ * LP_WINOGRAD_MIN_C input channels) on this machine (and are on). */
+#define LP_WINOGRAD_MIN_C 8
+int lp_conv_winograd_ok(int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int stride,
+                        int pad);
+
+/* lp_conv_winograd_use(0) sends every shape to the direct kernels
+ * (tests); returns the previous setting. */
+int lp_conv_winograd_use(int on);
+
+/* out (N, O, H, W) = conv(inp (N, C, H, W), weight (O, C, 3, 3)) + bias
+ * (O, or NULL), or, with add, out += conv (bias unused). after and scratch
+ * as for lp_conv_implicit_forward_then (conv_implicit.h). Returns 0
+ * (nothing written) when memory for the transformed weights or the
+ * threads' buffers is not to be had. */
+int lp_conv_winograd_forward(float *out, const float *inp, const float *weight, const float *bias,
+                             int add, int64_t N, int64_t C, int64_t H, int64_t W, int64_t O,
+                             void (*after)(void *, int64_t, const float *), void *arg, int scratch);
+
+#endif
