@@ -74,9 +74,29 @@ static int64_t gemm_step(int64_t dim) {
   return ((dim + GEMM_TILES - 1) / GEMM_TILES + 15) & ~(int64_t)15;   /* multiple of 16 */
 }
 
+/* The width of the column tiles. Each tile is an sgemm call that packs
+ * all of op(A) again, so narrow tiles of a long product cost more in
+ * packing than they gain in balance: below 8 tiles of 64 columns, the
+ * tiles are at least 64 columns wide and an even number (two threads
+ * finish together). cnn_small's fully connected forward (128 x 1568
+ * times 1568 x 128), median of 101 calls: 8 tiles of 16 took 0.70 ms,
+ * 2 tiles of 64 0.60 at 1 thread; 0.62-0.63 against 0.53 at 2 threads
+ * (docs/performance.md). The wider tiles have the same bits only where
+ * every call, old and new, is above OpenBLAS's small-matrix size
+ * (M*N*K <= 1e6; its kernels sum in another order for some shapes) and
+ * all are whole groups of 16 columns (ops_nn.h): elsewhere the tiles
+ * stay as they were. */
+static int64_t gemm_col_step(int64_t m, int64_t n, int64_t k) {
+  int64_t step = gemm_step(n);
+  if (step >= 64 || n % 16 != 0 || (double)m * 16.0 * (double)k <= 1e6) return step;
+  int64_t tiles = n / 64 / 2 * 2;
+  if (tiles < 2) tiles = 2;
+  return ((n + tiles - 1) / tiles + 15) & ~(int64_t)15;
+}
+
 int64_t lp_gemm_col_tile(int64_t m, int64_t n, int64_t k) {
   if (gemm_one_call(m, n, k) || m > n) return 0;
-  return gemm_step(n);
+  return gemm_col_step(m, n, k);
 }
 
 void lp_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
@@ -88,7 +108,7 @@ void lp_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
     return;
   }
   gemm_ctx g = {ta, tb, m, n, k, lda, ldb, ldc, 0, m > n, alpha, beta, A, B, C};
-  g.step = gemm_step(g.split_rows ? m : n);
+  g.step = g.split_rows ? gemm_step(m) : gemm_col_step(m, n, k);
   size_t tiles = (size_t)(((g.split_rows ? m : n) + g.step - 1) / g.step);
   lp_parallel_for(tiles, 1, gemm_tiles, &g);
 }
