@@ -330,6 +330,9 @@ static void dw_otiles(void *vc, size_t lo, size_t hi) {
 
 int lp_conv_implicit_dweight(float *dweight, const float *dout, const float *inp, int64_t N,
                              int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int pad) {
+  if (lp_conv_winograd_ok(C, H, W, O, kh, kw, 1, pad) &&
+      lp_conv_winograd_dweight(dweight, dout, inp, N, C, H, W, O))
+    return 1;
   dw_ctx d = {dweight, dout, inp, N, C, H, W, O, C * kh * kw, kh * kw, {0}, NULL, NULL, NULL, NULL};
   int64_t P = H * W, otiles = (O + OT - 1) / OT, rtiles = (d.CK + RT - 1) / RT;
   uint16_t *zero = calloc((size_t)((P + 15) / 16), sizeof *zero);

@@ -7,6 +7,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("O3")
 #endif
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,37 @@ static wbuf carve(const wctx *w, float *p) {
   return b;
 }
 
+/* Buffers kept from one call to the next: allocating and freeing a few
+ * hundred KB a call let glibc hand the pages back and fault them in again
+ * (150-250 us a call at 2 threads, more than the work of 16 samples). One
+ * call at a time holds them (a concurrent call allocates its own); buffers
+ * over CACHE_MAX bytes are not kept. Slots 0 .. 63: the threads' buffer
+ * sets; 64: U; 65: the weight gradient's partial sums. */
+#define CACHE_MAX ((size_t)16 << 20)
+#define NCACHE 66
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static float *cache_p[NCACHE];
+static size_t cache_n[NCACHE];
+
+static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+/* a buffer of at least `bytes` (64-byte aligned): slot's kept one while
+ * the cache is held (held), else a fresh one (NULL: no memory) */
+static float *ws_get(int held, int slot, size_t bytes) {
+  bytes = round64(bytes);
+  if (!held || bytes > CACHE_MAX) return aligned_alloc(64, bytes);
+  if (cache_n[slot] < bytes) {
+    free(cache_p[slot]);
+    cache_p[slot] = aligned_alloc(64, bytes);
+    cache_n[slot] = cache_p[slot] ? bytes : 0;
+  }
+  return cache_p[slot];
+}
+
+static void ws_put(int held, float *p, size_t bytes) {
+  if (!held || round64(bytes) > CACHE_MAX) free(p);
+}
+
 /* ---- the products: M (rows x Op) = V (rows x C) U (C x Op) ------------- */
 
 /* rows [0, rows) of a block of RB2 (rows <= RB2; the rest read the last
@@ -187,9 +219,10 @@ LP_AVX512 static inline void transpose16(__m512 v[16]) {
 
 /* ---- one band of tile rows [ti0, ti0 + nb) of one sample --------------- */
 
-LP_AVX512 static void band(const wctx *w, const wbuf *b, const float *x, float *y, int64_t ti0,
-                           int64_t nb) {
-  const int64_t C = w->C, H = w->H, W = w->W, O = w->O, Cp = w->Cp, Op = w->Op, P = H * W;
+/* steps 1 and 2 of a band: b->V[xi][t][c] = B^T d B of sample x's tiles
+ * in tile rows [ti0, ti0 + nb) */
+LP_AVX512 static void input_v(const wctx *w, const wbuf *b, const float *x, int64_t ti0, int64_t nb) {
+  const int64_t C = w->C, H = w->H, W = w->W, Cp = w->Cp, P = H * W;
   const int64_t tw = w->tw, Wp = 2 * tw + 2, T = nb * tw, r0 = 2 * ti0 - 1;
   /* 1. rows r0 .. r0 + 2 nb + 1 of x, channels last, from column 1 of xb
    * (16 channels by 16 positions at a time, transposed in registers); rows
@@ -238,6 +271,13 @@ LP_AVX512 static void band(const wctx *w, const wbuf *b, const float *x, float *
         }
       }
     }
+}
+
+LP_AVX512 static void band(const wctx *w, const wbuf *b, const float *x, float *y, int64_t ti0,
+                           int64_t nb) {
+  const int64_t C = w->C, H = w->H, W = w->W, O = w->O, Cp = w->Cp, Op = w->Op, P = H * W;
+  const int64_t tw = w->tw, T = nb * tw, vs = T * Cp;
+  input_v(w, b, x, ti0, nb);
   /* 3. M[xi] = V[xi] U[xi] */
   const int64_t ms = T * Op;
   for (int xi = 0; xi < 16; xi++) {
@@ -328,12 +368,13 @@ int lp_conv_winograd_forward(float *out, const float *inp, const float *weight, 
   double flops = 2.0 * 9.0 * (double)C * (double)O * (double)(H * W);
   size_t grain = (size_t)(GRAIN_FLOPS / flops) + 1;
   w.nbuf = lp_threads_for((size_t)N, grain);
-  float *U = aligned_alloc(64, (size_t)(16 * C * w.Op) * sizeof *U);
+  int held = pthread_mutex_trylock(&cache_mu) == 0;
+  size_t u_bytes = (size_t)(16 * C * w.Op) * sizeof(float), set_bytes = (size_t)set_size(&w) * sizeof(float);
+  float *U = ws_get(held, 64, u_bytes);
   float **buf = calloc((size_t)w.nbuf, sizeof *buf);
   atomic_int *busy = calloc((size_t)w.nbuf, sizeof *busy);
   int ok = U && buf && busy;
-  size_t set_bytes = (size_t)(set_size(&w) + 15) / 16 * 64;
-  for (int i = 0; ok && i < w.nbuf; i++) ok = (buf[i] = aligned_alloc(64, set_bytes)) != NULL;
+  for (int i = 0; ok && i < w.nbuf; i++) ok = (buf[i] = ws_get(held, i, set_bytes)) != NULL;
   if (ok) {
     /* U[xi][c][o] = G g G^T: down the columns of g, then along the rows;
      * columns past O are +0 */
@@ -352,13 +393,189 @@ int lp_conv_winograd_forward(float *out, const float *inp, const float *weight, 
           for (int bb = 0; bb < 4; bb++) U[((4 * a + bb) * C + c) * w.Op + o] = u[bb];
         }
       }
-    /* the border columns of each band's input stay +0 */
-    for (int i = 0; i < w.nbuf; i++) memset(buf[i], 0, set_bytes);
+    /* the border columns of each band's input stay +0 (every other part
+     * of a set is written before it is read) */
+    for (int i = 0; i < w.nbuf; i++) memset(buf[i], 0, (size_t)xb_size(&w) * sizeof(float));
     w.U = U, w.buf = buf, w.busy = busy;
     lp_parallel_for((size_t)N, grain, samples, &w);
   }
-  for (int i = 0; buf && i < w.nbuf; i++) free(buf[i]);
-  free(buf), free(busy), free(U);
+  for (int i = 0; buf && i < w.nbuf; i++)
+    if (buf[i]) ws_put(held, buf[i], set_bytes);
+  if (U) ws_put(held, U, u_bytes);
+  free(buf), free(busy);
+  if (held) pthread_mutex_unlock(&cache_mu);
+  return ok;
+}
+
+/* ---- weight gradient -------------------------------------------------- */
+
+/* dout: (y0, y1) -> (y0, y0 + y1, y0 - y1, -y1) */
+#define NEG(v) _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(v), _mm512_set1_epi32((int)0x80000000u)))
+#define DT1(y0, y1, r0, r1, r2, r3) \
+  do {                              \
+    r0 = y0;                        \
+    r1 = _mm512_add_ps(y0, y1);     \
+    r2 = _mm512_sub_ps(y0, y1);     \
+    r3 = NEG(y1);                   \
+  } while (0)
+
+/* b->M[xi][t][o] = A dy A^T of dout sample dy's tiles in tile rows
+ * [ti0, ti0 + nb) (+0 outside the plane), through b->yb (channels last) */
+LP_AVX512 static void dout_m(const wctx *w, const wbuf *b, const float *dy, int64_t ti0, int64_t nb) {
+  const int64_t H = w->H, W = w->W, O = w->O, Op = w->Op, P = H * W, tw = w->tw, T = nb * tw;
+  const int64_t rows = 2 * nb < H - 2 * ti0 ? 2 * nb : H - 2 * ti0, n = rows * W, ms = T * Op;
+  const float *dband = dy + 2 * ti0 * W;
+  for (int64_t o0 = 0; o0 < Op; o0 += 16) {
+    int on = O - o0 < 16 ? (int)(O - o0) : 16;
+    for (int64_t q = 0; q < n; q += 16) {
+      __mmask16 m = lp_first_lanes(n - q);
+      __m512 v[16];
+      for (int k = 0; k < 16; k++)
+        v[k] = k < on ? _mm512_maskz_loadu_ps(m, dband + (o0 + k) * P + q) : _mm512_setzero_ps();
+      transpose16(v);
+      for (int k = 0; k < 16 && q + k < n; k++) _mm512_storeu_ps(b->yb + (q + k) * Op + o0, v[k]);
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  for (int64_t ti = 0; ti < nb; ti++)
+    for (int64_t tj = 0; tj < tw; tj++) {
+      int64_t oh = 2 * ti, ow = 2 * tj, t = ti * tw + tj;
+      int down = 2 * (ti0 + ti) + 1 < H, right = ow + 1 < W;
+      const float *yr = b->yb + (oh * W + ow) * Op;
+      float *mt = b->M + t * Op;
+      for (int64_t o = 0; o < Op; o += 16) {
+        __m512 y00 = _mm512_loadu_ps(yr + o), y01 = right ? _mm512_loadu_ps(yr + Op + o) : zero;
+        __m512 y10 = down ? _mm512_loadu_ps(yr + W * Op + o) : zero;
+        __m512 y11 = down && right ? _mm512_loadu_ps(yr + (W + 1) * Op + o) : zero;
+        __m512 e[4][2], r0, r1, r2, r3;
+        DT1(y00, y10, e[0][0], e[1][0], e[2][0], e[3][0]);   /* down each column */
+        DT1(y01, y11, e[0][1], e[1][1], e[2][1], e[3][1]);
+        for (int a = 0; a < 4; a++) {                          /* then along each row */
+          DT1(e[a][0], e[a][1], r0, r1, r2, r3);
+          _mm512_storeu_ps(mt + (4 * a + 0) * ms + o, r0);
+          _mm512_storeu_ps(mt + (4 * a + 1) * ms + o, r1);
+          _mm512_storeu_ps(mt + (4 * a + 2) * ms + o, r2);
+          _mm512_storeu_ps(mt + (4 * a + 3) * ms + o, r3);
+        }
+      }
+    }
+}
+
+/* samples a partial sum of the weight gradient holds (a fixed split, so
+ * the bits do not depend on the thread count) */
+#define DW_CHUNK 8
+
+typedef struct {
+  wctx w;
+  const float *dout;
+  float *part;   /* per chunk: 16 x Op x Cp */
+  int64_t N;
+} dwctx;
+
+/* part[xi][o][c] += sum over the band's tiles t in order of
+ * M[xi][t][o] V[xi][t][c], 16 rows o by 16 lanes c in registers */
+LP_AVX512 static void dw_accumulate(const wctx *w, const wbuf *b, float *part, int64_t T) {
+  const int64_t Cp = w->Cp, Op = w->Op, vs = T * Cp, ms = T * Op;
+  for (int xi = 0; xi < 16; xi++)
+    for (int64_t o0 = 0; o0 < Op; o0 += 16)
+      for (int64_t c0 = 0; c0 < Cp; c0 += 16) {
+        float *pr = part + (xi * Op + o0) * Cp + c0;
+        const float *mx = b->M + xi * ms + o0, *vx = b->V + xi * vs + c0;
+        __m512 s[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) s[i] = _mm512_loadu_ps(pr + i * Cp);
+        for (int64_t t = 0; t < T; t++) {
+          __m512 xv = _mm512_loadu_ps(vx + t * Cp);
+          const float *mr = mx + t * Op;
+#pragma GCC unroll 16
+          for (int i = 0; i < 16; i++) s[i] = _mm512_fmadd_ps(_mm512_set1_ps(mr[i]), xv, s[i]);
+        }
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) _mm512_storeu_ps(pr + i * Cp, s[i]);
+      }
+}
+
+static void dw_chunks(void *vc, size_t lo, size_t hi) {
+  const dwctx *d = vc;
+  const wctx *w = &d->w;
+  int slot = 0;
+  for (;; slot = (slot + 1) % w->nbuf)
+    if (atomic_exchange(&w->busy[slot], 1) == 0) break;
+  wbuf b = carve(w, w->buf[slot]);
+  const int64_t P = w->H * w->W, psize = 16 * w->Op * w->Cp;
+  for (size_t q = lo; q < hi; q++) {
+    float *part = d->part + (int64_t)q * psize;
+    memset(part, 0, (size_t)psize * sizeof *part);
+    int64_t n1 = ((int64_t)q + 1) * DW_CHUNK < d->N ? ((int64_t)q + 1) * DW_CHUNK : d->N;
+    for (int64_t n = (int64_t)q * DW_CHUNK; n < n1; n++)
+      for (int64_t ti = 0; ti < w->th; ti += w->band) {
+        int64_t nb = w->th - ti < w->band ? w->th - ti : w->band;
+        input_v(w, &b, w->inp + n * w->C * P, ti, nb);
+        dout_m(w, &b, d->dout + n * w->O * P, ti, nb);
+        dw_accumulate(w, &b, part, nb * w->tw);
+      }
+  }
+  atomic_store(&w->busy[slot], 0);
+}
+
+/* the weights' 1-D transform back: (m0, m1, m2, m3) ->
+ * (m0 + (m1 + m2) / 2, (m1 - m2) / 2, (m1 + m2) / 2 + m3) */
+static void gt1(float m0, float m1, float m2, float m3, float r[3]) {
+  r[0] = m0 + (m1 + m2) * 0.5f;
+  r[1] = (m1 - m2) * 0.5f;
+  r[2] = (m1 + m2) * 0.5f + m3;
+}
+
+int lp_conv_winograd_dweight(float *dweight, const float *dout, const float *inp, int64_t N,
+                             int64_t C, int64_t H, int64_t W, int64_t O) {
+  dwctx d = {{NULL, inp, NULL, NULL, C, H, W, O, (C + 15) / 16 * 16, (O + 15) / 16 * 16,
+              (H + 1) / 2, (W + 1) / 2, 1, 0, NULL, NULL, 0, 0, NULL, NULL},
+             dout, NULL, N};
+  wctx *w = &d.w;
+  int64_t per_row = 16 * w->tw * (w->Cp + w->Op) * (int64_t)sizeof(float);
+  w->band = (512 << 10) / per_row;
+  if (w->band < 1) w->band = 1;
+  if (w->band > w->th) w->band = w->th;
+  int64_t chunks = (N + DW_CHUNK - 1) / DW_CHUNK, psize = 16 * w->Op * w->Cp;
+  double flops = 2.0 * 9.0 * (double)C * (double)O * (double)(H * W) * DW_CHUNK;
+  size_t grain = (size_t)(GRAIN_FLOPS / flops) + 1;
+  w->nbuf = lp_threads_for((size_t)chunks, grain);
+  int held = pthread_mutex_trylock(&cache_mu) == 0;
+  size_t part_bytes = (size_t)(chunks * psize) * sizeof(float), set_bytes = (size_t)set_size(w) * sizeof(float);
+  d.part = ws_get(held, 65, part_bytes);
+  float **buf = calloc((size_t)w->nbuf, sizeof *buf);
+  atomic_int *busy = calloc((size_t)w->nbuf, sizeof *busy);
+  int ok = d.part && buf && busy;
+  for (int i = 0; ok && i < w->nbuf; i++) ok = (buf[i] = ws_get(held, i, set_bytes)) != NULL;
+  if (ok) {
+    for (int i = 0; i < w->nbuf; i++) memset(buf[i], 0, (size_t)xb_size(w) * sizeof(float));
+    w->buf = buf, w->busy = busy;
+    lp_parallel_for((size_t)chunks, grain, dw_chunks, &d);
+    /* the chunks' sums in order, then dweight += G^T M G (down the
+     * columns, then along the rows) */
+    float *M = d.part;
+    for (int64_t q = 1; q < chunks; q++)
+      for (int64_t e = 0; e < psize; e++) M[e] = M[e] + d.part[q * psize + e];
+    for (int64_t o = 0; o < O; o++)
+      for (int64_t c = 0; c < C; c++) {
+        float m[4][4], r[3][4], g[3];
+        for (int xi = 0; xi < 16; xi++) m[xi / 4][xi % 4] = M[(xi * w->Op + o) * w->Cp + c];
+        for (int j = 0; j < 4; j++) {
+          gt1(m[0][j], m[1][j], m[2][j], m[3][j], g);
+          for (int i = 0; i < 3; i++) r[i][j] = g[i];
+        }
+        float *dw = dweight + (o * C + c) * 9;
+        for (int i = 0; i < 3; i++) {
+          gt1(r[i][0], r[i][1], r[i][2], r[i][3], g);
+          for (int j = 0; j < 3; j++) dw[3 * i + j] += g[j];
+        }
+      }
+  }
+  for (int i = 0; buf && i < w->nbuf; i++)
+    if (buf[i]) ws_put(held, buf[i], set_bytes);
+  if (d.part) ws_put(held, d.part, part_bytes);
+  free(buf), free(busy);
+  if (held) pthread_mutex_unlock(&cache_mu);
   return ok;
 }
 
@@ -367,6 +584,12 @@ int lp_conv_winograd_forward(float *out, const float *inp, const float *weight, 
 int lp_conv_winograd_ok(int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int stride,
                         int pad) {
   (void)C, (void)H, (void)W, (void)O, (void)kh, (void)kw, (void)stride, (void)pad;
+  return 0;
+}
+
+int lp_conv_winograd_dweight(float *dweight, const float *dout, const float *inp, int64_t N,
+                             int64_t C, int64_t H, int64_t W, int64_t O) {
+  (void)dweight, (void)dout, (void)inp, (void)N, (void)C, (void)H, (void)W, (void)O;
   return 0;
 }
 

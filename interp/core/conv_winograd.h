@@ -47,4 +47,19 @@ int lp_conv_winograd_forward(float *out, const float *inp, const float *weight, 
                              int add, int64_t N, int64_t C, int64_t H, int64_t W, int64_t O,
                              void (*after)(void *, int64_t, const float *), void *arg, int scratch);
 
+/* dweight (O, C, 3, 3) += the weight gradient from dout (N, O, H, W) and
+ * inp (N, C, H, W): per point xi, the fused multiply-add chain of
+ * Dy[xi][t][o] V[xi][t][c] over the tiles t of DW_CHUNK (8) samples at a
+ * time in order from +0, with Dy = A dy A^T (dy the tile's 2x2 of dout,
+ * +0 outside the plane; A's 1-D transform (y0, y1) -> (y0, y0 + y1,
+ * y0 - y1, -y1)); the chunks' sums added in order; then G^T M G (the 1-D
+ * (m0, m1, m2, m3) -> (m0 + (m1 + m2) / 2, (m1 - m2) / 2,
+ * (m1 + m2) / 2 + m3), down the columns, then along the rows) added to
+ * dweight. A NaN or infinite input or output gradient makes all nine
+ * weights of every (o, c) pair whose sums it enters non-finite (the direct
+ * sum: only the taps that see it). Returns 0 (nothing written) when memory
+ * is not to be had. */
+int lp_conv_winograd_dweight(float *dweight, const float *dout, const float *inp, int64_t N,
+                             int64_t C, int64_t H, int64_t W, int64_t O);
+
 #endif

@@ -51,8 +51,9 @@ local sweep = {}
 -- weights (conv_implicit.h), and every convolution's bias gradient in 16
 -- lanes: CNN trainings end in other last bits; 5, 3x3 "same"
 -- convolutions with 8 or more input channels (forward and input gradient)
--- by Winograd's F(2x2, 3x3) on machines with AVX-512F (conv_winograd.h).
-sweep.NUMERICS = 5
+-- by Winograd's F(2x2, 3x3) on machines with AVX-512F (conv_winograd.h);
+-- 6, their weight gradients by Winograd's transforms too.
+sweep.NUMERICS = 6
 
 --- Seconds after which a claim whose heartbeat stopped is taken over
 -- (LPACT_CLAIM_TIMEOUT overrides); a claim of a process of this host that

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/conv_implicit.h"
+#include "core/conv_winograd.h"
 #include "core/ops_conv.h"
 #include "core/parallel.h"
 #include "tap.h"
@@ -68,6 +69,7 @@ static float *grad(const float *dout, const float *x, const float *w, shape s, i
 }
 
 int main(void) {
+  lp_conv_winograd_use(0);   /* the direct kernels' definition; Winograd's: tests/c/conv_winograd.c */
   const shape shapes[] = {
     {128, 16, 14, 14, 32, 3, 1},   /* cnn_small's second layer */
     {96, 1, 28, 28, 16, 3, 1},     /* its first */

@@ -2,10 +2,11 @@
  * against their definition, written here from the header's formulas one
  * tile and one output at a time in scalar code (no vectors, no bands, no
  * channels-last buffers), bit for bit:
- *   - 11 shapes: cnn_small's second layer and its input gradient, odd
+ *   - 13 shapes: cnn_small's second layer and its input gradient, odd
  *     planes (a last tile half outside), 1x1 and 2x29 planes, channel
  *     counts that are not multiples of 16, planes cut into bands of tile
- *     rows (64 channels on 40x40) and into bands of one row (130 wide);
+ *     rows (64 channels on 40x40) and into bands of one row (130 wide),
+ *     batches of 17 and 20 (several chunks of the weight gradient);
  *     with and without bias, added to what out holds (add), 1 and 2
  *     threads; the same through lp_conv2d_forward (the library's entry)
  *     and the input gradient through lp_conv2d_backward;
@@ -15,6 +16,10 @@
  *   - a NaN input makes NaN of exactly the outputs whose 3x3 window holds
  *     it, an infinite one makes those outputs non-finite, the others keep
  *     their bits;
+ *   - the weight gradient (lp_conv2d_backward, added to dweight) against
+ *     its definition (8-sample chunks), 1 and 2 threads, and the
+ *     definition against double; NaN in x's channel c or dout's channel o
+ *     reaching exactly dweight[:, c] or dweight[o];
  *   - after/scratch: the callback sees each sample's outputs, out is not
  *     written;
  *   - with the kernels off (lp_conv_winograd_use(0)) the shape goes to
@@ -123,6 +128,102 @@ static void ref_forward(float *out, const float *x, const float *w, const float 
   free(U), free(V);
 }
 
+/* dweight += the weight gradient by the definition (conv_winograd.h):
+ * per point xi, fma chains over the tiles of 8 samples at a time, the
+ * chunks added in order, then G^T M G */
+static void ref_dweight(float *dw, const float *dy, const float *x, shape s) {
+  const int64_t P = s.H * s.W, th = (s.H + 1) / 2, tw = (s.W + 1) / 2;
+  const int64_t chunks = (s.N + 7) / 8;
+  float *part = calloc((size_t)(chunks * 16 * s.O * s.C), sizeof *part);   /* [q][o][c][xi] */
+  float *Vt = malloc((size_t)(s.C * 16) * sizeof *Vt), *Dt = malloc((size_t)(s.O * 16) * sizeof *Dt);
+  for (int64_t n = 0; n < s.N; n++)
+    for (int64_t ti = 0; ti < th; ti++)
+      for (int64_t tj = 0; tj < tw; tj++) {
+        for (int64_t c = 0; c < s.C; c++) {
+          float d[4][4], e[4][4], r[4];
+          for (int a = 0; a < 4; a++)
+            for (int b = 0; b < 4; b++) {
+              int64_t i = 2 * ti - 1 + a, j = 2 * tj - 1 + b;
+              d[a][b] = i >= 0 && i < s.H && j >= 0 && j < s.W ? x[(n * s.C + c) * P + i * s.W + j] : 0.0f;
+            }
+          for (int b = 0; b < 4; b++) {
+            b1(d[0][b], d[1][b], d[2][b], d[3][b], r);
+            for (int a = 0; a < 4; a++) e[a][b] = r[a];
+          }
+          for (int a = 0; a < 4; a++) {
+            b1(e[a][0], e[a][1], e[a][2], e[a][3], r);
+            for (int b = 0; b < 4; b++) Vt[c * 16 + 4 * a + b] = r[b];
+          }
+        }
+        for (int64_t o = 0; o < s.O; o++) {
+          float g[2][2], e[4][2];
+          for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++) {
+              int64_t i = 2 * ti + a, j = 2 * tj + b;
+              g[a][b] = i < s.H && j < s.W ? dy[(n * s.O + o) * P + i * s.W + j] : 0.0f;
+            }
+          for (int b = 0; b < 2; b++) {   /* (y0, y1) -> (y0, y0 + y1, y0 - y1, -y1), columns */
+            e[0][b] = g[0][b], e[1][b] = g[0][b] + g[1][b], e[2][b] = g[0][b] - g[1][b], e[3][b] = -g[1][b];
+          }
+          for (int a = 0; a < 4; a++) {   /* then rows */
+            float *dt = Dt + o * 16 + 4 * a;
+            dt[0] = e[a][0], dt[1] = e[a][0] + e[a][1], dt[2] = e[a][0] - e[a][1], dt[3] = -e[a][1];
+          }
+        }
+        float *pq = part + (n / 8) * 16 * s.O * s.C;
+        for (int64_t o = 0; o < s.O; o++)
+          for (int64_t c = 0; c < s.C; c++)
+            for (int xi = 0; xi < 16; xi++) {
+              float *acc = pq + (o * s.C + c) * 16 + xi;
+              *acc = fmaf(Dt[o * 16 + xi], Vt[c * 16 + xi], *acc);
+            }
+      }
+  for (int64_t q = 1; q < chunks; q++)
+    for (int64_t e = 0; e < 16 * s.O * s.C; e++) part[e] = part[e] + part[q * 16 * s.O * s.C + e];
+  for (int64_t o = 0; o < s.O; o++)
+    for (int64_t c = 0; c < s.C; c++) {
+      const float *m = part + (o * s.C + c) * 16;
+      float r[3][4];
+      for (int j = 0; j < 4; j++) {
+        float m1 = m[4 + j], m2 = m[8 + j];
+        r[0][j] = m[j] + (m1 + m2) * 0.5f, r[1][j] = (m1 - m2) * 0.5f, r[2][j] = (m1 + m2) * 0.5f + m[12 + j];
+      }
+      for (int i = 0; i < 3; i++) {
+        float *wd = dw + (o * s.C + c) * 9 + 3 * i;
+        float m1 = r[i][1], m2 = r[i][2];
+        wd[0] += r[i][0] + (m1 + m2) * 0.5f;
+        wd[1] += (m1 - m2) * 0.5f;
+        wd[2] += (m1 + m2) * 0.5f + r[i][3];
+      }
+    }
+  free(part), free(Vt), free(Dt);
+}
+
+/* the largest |dw - exact| / sum |terms| over the weights (dw0: what
+ * dw held before) */
+static double err_dweight(const float *dw, const float *dw0, const float *dy, const float *x, shape s) {
+  const int64_t P = s.H * s.W;
+  double worst = 0;
+  for (int64_t o = 0; o < s.O; o++)
+    for (int64_t c = 0; c < s.C; c++)
+      for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) {
+          double sum = 0, mag = 0;
+          for (int64_t n = 0; n < s.N; n++)
+            for (int64_t i = 0; i < s.H; i++)
+              for (int64_t j = 0; j < s.W; j++) {
+                int64_t ii = i + a - 1, jj = j + b - 1;
+                if (ii < 0 || ii >= s.H || jj < 0 || jj >= s.W) continue;
+                double t = (double)dy[(n * s.O + o) * P + i * s.W + j] * x[(n * s.C + c) * P + ii * s.W + jj];
+                sum += t, mag += fabs(t);
+              }
+          int64_t k = (o * s.C + c) * 9 + a * 3 + b;
+          double e = fabs((double)dw[k] - dw0[k] - sum) / (mag > 0 ? mag : 1);
+          if (!(e <= worst)) worst = e;
+        }
+  return worst;
+}
+
 /* the largest |y - exact| / sum |terms| (plus bias) over the outputs */
 static double err_double(const float *y, const float *x, const float *w, const float *bias, shape s) {
   const int64_t P = s.H * s.W;
@@ -177,10 +278,12 @@ int main(void) {
     {1, 64, 5, 130, 64},   /* bands of one tile row */
     {2, 24, 28, 28, 16},
     {1, 17, 9, 9, 31},
+    {20, 16, 7, 6, 24},    /* the weight gradient in three chunks of samples */
+    {17, 8, 4, 4, 8},
   };
   const int ns = (int)(sizeof shapes / sizeof shapes[0]);
-  int bits_ok = 1, add_ok = 1, thr_ok = 1, entry_ok = 1, dx_ok = 1, taken = 1;
-  double worst = 0;
+  int bits_ok = 1, add_ok = 1, thr_ok = 1, entry_ok = 1, dx_ok = 1, dwt_ok = 1, taken = 1;
+  double worst = 0, worst_dw = 0;
   for (int k = 0; k < ns; k++) {
     shape s = shapes[k];
     int64_t P = s.H * s.W, nx = s.N * s.C * P, ny = s.N * s.O * P, nw = s.O * s.C * 9;
@@ -232,6 +335,24 @@ int main(void) {
       dx_ok &= same_bits(dgot, dref, nx);
       free(dy), free(wt), free(dref), free(dgot);
     }
+    /* the weight gradient, added to what dweight holds */
+    {
+      float *dy = randv(ny), *dw0 = randv(nw);
+      float *dref = malloc((size_t)nw * sizeof *dref), *dgot = malloc((size_t)nw * sizeof *dgot);
+      memcpy(dref, dw0, (size_t)nw * sizeof *dref);
+      ref_dweight(dref, dy, x, s);
+      for (int t = 1; t <= 2; t++) {
+        lp_set_threads(t);
+        memcpy(dgot, dw0, (size_t)nw * sizeof *dgot);
+        lp_conv2d_backward(NULL, dgot, NULL, work, dy, x, w, s.N, s.C, s.H, s.W, s.O, 3, 3, 1, 1, 1, 1);
+        dwt_ok &= same_bits(dgot, dref, nw);
+      }
+      if (s.N * s.H * s.W * s.C * s.O <= 2000000) {
+        double e = err_dweight(dref, dw0, dy, x, s);
+        if (!(e <= worst_dw)) worst_dw = e;
+      }
+      free(dy), free(dw0), free(dref), free(dgot);
+    }
     free(work), free(x), free(w), free(b), free(y0), free(ref), free(got);
   }
   tap_ok(taken, "the %d shapes are taken by the Winograd kernels on this machine", ns);
@@ -239,6 +360,8 @@ int main(void) {
   tap_ok(add_ok, "add: out += the convolution, the bits of the definition");
   tap_ok(entry_ok && thr_ok, "lp_conv2d_forward takes them: the definition's bits at 1 and 2 threads");
   tap_ok(dx_ok, "lp_conv2d_backward's input gradient: the definition with the weights flipped and transposed");
+  tap_ok(dwt_ok, "lp_conv2d_backward's weight gradient (added to dweight): the definition's bits at 1 and 2 threads");
+  tap_ok(worst_dw < 1e-5, "the weight gradient within 1e-5 of double, relative to its terms' magnitudes (worst %g)", worst_dw);
   tap_ok(worst < 1e-5, "within 1e-5 of the convolution in double, relative to its terms' magnitudes (worst %g)", worst);
 
   /* NaN and inf reach exactly the outputs whose window holds them */
@@ -269,6 +392,34 @@ int main(void) {
       }
     tap_ok(nan_ok, "a NaN input: NaN in exactly the outputs whose window holds it, the others' bits unchanged");
     tap_ok(inf_ok, "an infinite input: non-finite in exactly those outputs, the others' bits unchanged");
+
+    /* the weight gradient: a NaN in x's channel c makes dweight[:, c]
+     * NaN, one in dout's channel o dweight[o]; every other weight keeps
+     * its bits */
+    {
+      float *dy = randv(ny), *dw_clean = calloc((size_t)(s.O * s.C * 9), sizeof(float));
+      float *dw = malloc((size_t)(s.O * s.C * 9) * sizeof *dw);
+      int dwnan_ok = 1;
+      lp_conv_winograd_dweight(dw_clean, dy, x, 1, s.C, s.H, s.W, s.O);
+      for (int q = 0; q < 5; q++)
+        for (int which = 0; which < 2; which++) {
+          int ch = spots[q][0], i = spots[q][1], j = spots[q][2];
+          float *t = which ? dy : x, keep = t[ch * P + i * s.W + j];
+          t[ch * P + i * s.W + j] = NAN;
+          memset(dw, 0, (size_t)(s.O * s.C * 9) * sizeof *dw);
+          lp_conv_winograd_dweight(dw, dy, x, 1, s.C, s.H, s.W, s.O);
+          t[ch * P + i * s.W + j] = keep;
+          for (int64_t o = 0; o < s.O; o++)
+            for (int64_t c = 0; c < s.C; c++)
+              for (int k = 0; k < 9; k++) {
+                int64_t e = (o * s.C + c) * 9 + k;
+                int hit = which ? o == ch : c == ch;
+                dwnan_ok &= hit ? isnan(dw[e]) : same_bits(&dw[e], &dw_clean[e], 1);
+              }
+        }
+      tap_ok(dwnan_ok, "weight gradient: a NaN in x's channel c makes NaN of exactly dweight[:, c], one in dout's channel o of dweight[o]");
+      free(dy), free(dw_clean), free(dw);
+    }
 
     /* after + scratch: each sample seen by the callback, out not written */
     shape s2 = {4, 16, 7, 6, 24};
