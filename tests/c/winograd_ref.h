@@ -16,7 +16,7 @@ typedef struct {
 } shape;
 
 static unsigned seed = 777;
-static float *randv(int64_t n) {
+static inline float *randv(int64_t n) {
   float *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
   for (int64_t i = 0; i < n; i++) {
     seed = seed * 1103515245u + 12345u;
@@ -26,25 +26,25 @@ static float *randv(int64_t n) {
 }
 
 /* the three 1-D transforms of conv_winograd.h */
-static void g1(float g0, float g1_, float g2, float w[4]) {
+static inline void g1(float g0, float g1_, float g2, float w[4]) {
   w[0] = g0;
   w[1] = ((g0 + g1_) + g2) * 0.5f;
   w[2] = ((g0 - g1_) + g2) * 0.5f;
   w[3] = g2;
 }
-static void b1(float d0, float d1, float d2, float d3, float e[4]) {
+static inline void b1(float d0, float d1, float d2, float d3, float e[4]) {
   e[0] = d0 - d2;
   e[1] = d1 + d2;
   e[2] = d2 - d1;
   e[3] = d1 - d3;
 }
-static void a1(float m0, float m1, float m2, float m3, float r[2]) {
+static inline void a1(float m0, float m1, float m2, float m3, float r[2]) {
   r[0] = (m0 + m1) + m2;
   r[1] = (m1 - m2) - m3;
 }
 
 /* out = conv(x, w) + bias by the definition (add: out += conv) */
-static void ref_forward(float *out, const float *x, const float *w, const float *bias, int add, shape s) {
+static inline void ref_forward(float *out, const float *x, const float *w, const float *bias, int add, shape s) {
   const int64_t P = s.H * s.W, th = (s.H + 1) / 2, tw = (s.W + 1) / 2;
   float *U = malloc((size_t)(16 * s.C * s.O) * sizeof *U);   /* U[o][c][xi] */
   for (int64_t o = 0; o < s.O; o++)
@@ -107,7 +107,7 @@ static void ref_forward(float *out, const float *x, const float *w, const float 
 /* dweight += the weight gradient by the definition (conv_winograd.h):
  * per point xi, fma chains over the tiles of 8 samples at a time, the
  * chunks added in order, then G^T M G */
-static void ref_dweight(float *dw, const float *dy, const float *x, shape s) {
+static inline void ref_dweight(float *dw, const float *dy, const float *x, shape s) {
   const int64_t P = s.H * s.W, th = (s.H + 1) / 2, tw = (s.W + 1) / 2;
   const int64_t chunks = (s.N + 7) / 8;
   float *part = calloc((size_t)(chunks * 16 * s.O * s.C), sizeof *part);   /* [q][o][c][xi] */
@@ -177,7 +177,7 @@ static void ref_dweight(float *dw, const float *dy, const float *x, shape s) {
 
 /* the largest |dw - exact| / sum |terms| over the weights (dw0: what
  * dw held before) */
-static double err_dweight(const float *dw, const float *dw0, const float *dy, const float *x, shape s) {
+static inline double err_dweight(const float *dw, const float *dw0, const float *dy, const float *x, shape s) {
   const int64_t P = s.H * s.W;
   double worst = 0;
   for (int64_t o = 0; o < s.O; o++)
@@ -201,7 +201,7 @@ static double err_dweight(const float *dw, const float *dw0, const float *dy, co
 }
 
 /* the largest |y - exact| / sum |terms| (plus bias) over the outputs */
-static double err_double(const float *y, const float *x, const float *w, const float *bias, shape s) {
+static inline double err_double(const float *y, const float *x, const float *w, const float *bias, shape s) {
   const int64_t P = s.H * s.W;
   double worst = 0;
   for (int64_t n = 0; n < s.N; n++)
@@ -223,7 +223,7 @@ static double err_double(const float *y, const float *x, const float *w, const f
   return worst;
 }
 
-static int same_bits(const float *a, const float *b, int64_t n) {
+static inline int same_bits(const float *a, const float *b, int64_t n) {
   return memcmp(a, b, (size_t)n * sizeof *a) == 0;
 }
 
