@@ -7,6 +7,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("O3")
 #endif
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,37 @@ static wbuf carve(const wctx *w, float *p) {
   NEXT(ys, ys_size(w));
 #undef NEXT
   return b;
+}
+
+/* Buffers kept from one call to the next: allocating and freeing a few
+ * hundred KB a call let glibc hand the pages back and fault them in again
+ * (150-250 us a call at 2 threads, more than the work of 16 samples). One
+ * call at a time holds them (a concurrent call allocates its own); buffers
+ * over CACHE_MAX bytes are not kept. Slots 0 .. 63: the threads' buffer
+ * sets; 64: U; 65: the weight gradient's partial sums. */
+#define CACHE_MAX ((size_t)16 << 20)
+#define NCACHE 66
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static float *cache_p[NCACHE];
+static size_t cache_n[NCACHE];
+
+static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+/* a buffer of at least `bytes` (64-byte aligned): slot's kept one while
+ * the cache is held (held), else a fresh one (NULL: no memory) */
+static float *ws_get(int held, int slot, size_t bytes) {
+  bytes = round64(bytes);
+  if (!held || bytes > CACHE_MAX) return aligned_alloc(64, bytes);
+  if (cache_n[slot] < bytes) {
+    free(cache_p[slot]);
+    cache_p[slot] = aligned_alloc(64, bytes);
+    cache_n[slot] = cache_p[slot] ? bytes : 0;
+  }
+  return cache_p[slot];
+}
+
+static void ws_put(int held, float *p, size_t bytes) {
+  if (!held || round64(bytes) > CACHE_MAX) free(p);
 }
 
 /* ---- the products: M (rows x Op) = V (rows x C) U (C x Op) ------------- */
@@ -336,12 +368,13 @@ int lp_conv_winograd_forward(float *out, const float *inp, const float *weight, 
   double flops = 2.0 * 9.0 * (double)C * (double)O * (double)(H * W);
   size_t grain = (size_t)(GRAIN_FLOPS / flops) + 1;
   w.nbuf = lp_threads_for((size_t)N, grain);
-  float *U = aligned_alloc(64, (size_t)(16 * C * w.Op) * sizeof *U);
+  int held = pthread_mutex_trylock(&cache_mu) == 0;
+  size_t u_bytes = (size_t)(16 * C * w.Op) * sizeof(float), set_bytes = (size_t)set_size(&w) * sizeof(float);
+  float *U = ws_get(held, 64, u_bytes);
   float **buf = calloc((size_t)w.nbuf, sizeof *buf);
   atomic_int *busy = calloc((size_t)w.nbuf, sizeof *busy);
   int ok = U && buf && busy;
-  size_t set_bytes = (size_t)(set_size(&w) + 15) / 16 * 64;
-  for (int i = 0; ok && i < w.nbuf; i++) ok = (buf[i] = aligned_alloc(64, set_bytes)) != NULL;
+  for (int i = 0; ok && i < w.nbuf; i++) ok = (buf[i] = ws_get(held, i, set_bytes)) != NULL;
   if (ok) {
     /* U[xi][c][o] = G g G^T: down the columns of g, then along the rows;
      * columns past O are +0 */
@@ -360,13 +393,17 @@ int lp_conv_winograd_forward(float *out, const float *inp, const float *weight, 
           for (int bb = 0; bb < 4; bb++) U[((4 * a + bb) * C + c) * w.Op + o] = u[bb];
         }
       }
-    /* the border columns of each band's input stay +0 */
-    for (int i = 0; i < w.nbuf; i++) memset(buf[i], 0, set_bytes);
+    /* the border columns of each band's input stay +0 (every other part
+     * of a set is written before it is read) */
+    for (int i = 0; i < w.nbuf; i++) memset(buf[i], 0, (size_t)xb_size(&w) * sizeof(float));
     w.U = U, w.buf = buf, w.busy = busy;
     lp_parallel_for((size_t)N, grain, samples, &w);
   }
-  for (int i = 0; buf && i < w.nbuf; i++) free(buf[i]);
-  free(buf), free(busy), free(U);
+  for (int i = 0; buf && i < w.nbuf; i++)
+    if (buf[i]) ws_put(held, buf[i], set_bytes);
+  if (U) ws_put(held, U, u_bytes);
+  free(buf), free(busy);
+  if (held) pthread_mutex_unlock(&cache_mu);
   return ok;
 }
 
@@ -503,14 +540,15 @@ int lp_conv_winograd_dweight(float *dweight, const float *dout, const float *inp
   double flops = 2.0 * 9.0 * (double)C * (double)O * (double)(H * W) * DW_CHUNK;
   size_t grain = (size_t)(GRAIN_FLOPS / flops) + 1;
   w->nbuf = lp_threads_for((size_t)chunks, grain);
-  d.part = aligned_alloc(64, (size_t)(chunks * psize) * sizeof *d.part);
+  int held = pthread_mutex_trylock(&cache_mu) == 0;
+  size_t part_bytes = (size_t)(chunks * psize) * sizeof(float), set_bytes = (size_t)set_size(w) * sizeof(float);
+  d.part = ws_get(held, 65, part_bytes);
   float **buf = calloc((size_t)w->nbuf, sizeof *buf);
   atomic_int *busy = calloc((size_t)w->nbuf, sizeof *busy);
   int ok = d.part && buf && busy;
-  size_t set_bytes = (size_t)(set_size(w) + 15) / 16 * 64;
-  for (int i = 0; ok && i < w->nbuf; i++) ok = (buf[i] = aligned_alloc(64, set_bytes)) != NULL;
+  for (int i = 0; ok && i < w->nbuf; i++) ok = (buf[i] = ws_get(held, i, set_bytes)) != NULL;
   if (ok) {
-    for (int i = 0; i < w->nbuf; i++) memset(buf[i], 0, set_bytes);
+    for (int i = 0; i < w->nbuf; i++) memset(buf[i], 0, (size_t)xb_size(w) * sizeof(float));
     w->buf = buf, w->busy = busy;
     lp_parallel_for((size_t)chunks, grain, dw_chunks, &d);
     /* the chunks' sums in order, then dweight += G^T M G (down the
@@ -533,8 +571,11 @@ int lp_conv_winograd_dweight(float *dweight, const float *dout, const float *inp
         }
       }
   }
-  for (int i = 0; buf && i < w->nbuf; i++) free(buf[i]);
-  free(buf), free(busy), free(d.part);
+  for (int i = 0; buf && i < w->nbuf; i++)
+    if (buf[i]) ws_put(held, buf[i], set_bytes);
+  if (d.part) ws_put(held, d.part, part_bytes);
+  free(buf), free(busy);
+  if (held) pthread_mutex_unlock(&cache_mu);
   return ok;
 }
 

@@ -16,7 +16,7 @@
 --
 -- FAMILY is one of the names printed in the headers (add, unary,
 -- relu, relu_bwd, gelu, quantize_rne, quantize_sr, maxpool, maxpool_bwd,
--- act_pool, act_pool_bwd, conv1_pool, avgpool, conv_fwd, conv_bwd, conv1_fwd, matmul, adam, sgd, dropout,
+-- act_pool, act_pool_bwd, act_pool_bwd_db, conv1_pool, avgpool, conv_fwd, conv_bwd, conv1_fwd, matmul, adam, sgd, dropout,
 -- batchnorm, layernorm); none means all.
 
 local T, K = lpact, lpact.kernels
@@ -66,6 +66,10 @@ local FAMILIES = {
     local x = T.randn({ n, 16, 28, 28 }, 1)
     local y, idx = K.act_maxpool2d(x, 2, 2, 0, "relu")
     return function() K.act_maxpool2d_backward(y, idx, x, "relu", nil, y, false, 2) end end },
+  { "act_pool_bwd_db", BATCHES, "batch of (16,28,28), with the bias gradient", function(n)
+    local x = T.randn({ n, 16, 28, 28 }, 1)
+    local y, idx = K.act_maxpool2d(x, 2, 2, 0, "relu")
+    return function() K.act_maxpool2d_backward(y, idx, x, "relu", nil, y, true, 2) end end },
   { "conv1_pool", BATCHES, "batch, 1->16 3x3 28x28, relu, pool", function(n)
     local x, w, b = T.randn({ n, 1, 28, 28 }, 1), T.randn({ 16, 1, 3, 3 }, 2), T.zeros { 16 }
     return function() K.conv2d_act_maxpool2d(x, w, b, 1, 1, "relu", nil, 2) end end },
