@@ -10,7 +10,16 @@
  *     (added or not), weight gradient added to dweight;
  *   - 1, 2 and 3 threads (more threads than the machine's cores: more
  *     buffer sets than running threads) and every call split into the
- *     most pieces (lp_set_grain_scale(0)): the same bits. */
+ *     most pieces (lp_set_grain_scale(0)): the same bits;
+ * and what the header says of accuracy and of values near FLT_MAX:
+ *   - an output's error is bounded by the largest input magnitude in its
+ *     3x3 window times the weights' magnitudes, not by its own terms'
+ *     magnitudes as the direct sum's is: a case worked out by hand, and
+ *     inputs and weights spread over 2^-20 .. 2^20;
+ *   - finite inputs above FLT_MAX / 4 can overflow in the transforms:
+ *     NaN or inf where the direct sum is finite, never a finite number. */
+#include <float.h>
+
 #include "core/conv_implicit.h"
 #include "core/conv_winograd.h"
 #include "core/fmagemm.h"
@@ -139,6 +148,98 @@ int main(void) {
   tap_ok(worst < 1e-5, "forward within 1e-5 of double relative to its terms' magnitudes (worst %g)", worst);
   tap_ok(worst_dx < 1e-5, "input gradient within 1e-5 of double (worst %g)", worst_dx);
   tap_ok(worst_dw < 1e-5, "weight gradient within 1e-5 of double (worst %g)", worst_dw);
+
+  /* By hand, one channel of weights (0 0 0; 0 0 1; 0 0 0): y[i][j] =
+   * x[i][j + 1]. Row 0 of x = (2^24, 1, 0, 0), the rest 0. Output (0, 0)
+   * is 1 exactly, and the direct sum gives 1 (0 * 2^24 + 1 * 1). Its
+   * tile's columns d = (0, 2^24, 1, 0) (the +0 border first), and along
+   * the rows the weight row (0, 0, 1) -> (0, 1/2, 1/2, 1) while the
+   * inputs give d1 + d2 = 2^24 + 1 -> 2^24 (rounded to even) and
+   * d2 - d1 = -(2^24 - 1): m1 = 2^23, m2 = -(2^23 - 1/2), and
+   * y = m0 + m1 + m2 = 0 + 2^23 - (2^23 - 1/2) = 1/2. */
+  {
+    shape s = {1, 8, 4, 4, 1};
+    float x[8 * 16] = {0}, w[8 * 9] = {0}, y[16], yd[16];
+    w[1 * 3 + 2] = 1.0f;
+    x[0] = 16777216.0f, x[1] = 1.0f;
+    lp_set_threads(1);
+    lp_conv_winograd_forward(y, x, w, NULL, 0, 1, s.C, s.H, s.W, s.O, NULL, NULL, 0);
+    lp_conv_winograd_use(0);
+    lp_conv_implicit_forward(yd, x, w, NULL, 1, s.C, s.H, s.W, s.O, 3, 3, 1);
+    lp_conv_winograd_use(1);
+    tap_ok(y[0] == 0.5f && yd[0] == 1.0f, "by hand: 1/2 where the exact value and the direct sum are 1 (got %g, direct %g)",
+           y[0], yd[0]);
+  }
+  /* inputs and weights of magnitudes 2^-20 .. 2^20 (one in ten +0):
+   * |y - exact| <= (36 C + 360) u B with u = 2^-24 and B = the sum over
+   * the channels of (the largest |x| in the output's window) x (the sum
+   * of the channel's nine |w|) (docs/performance.md derives the factor) */
+  {
+    double worst_b = 0, worst_t = 0;
+    int within = 1;
+    const double u = ldexp(1.0, -24);
+    for (int k = 0; k < 60; k++) {
+      shape s = {1, pick(8, 40), pick(1, 9), pick(1, 9), pick(1, 8)};
+      int64_t P = s.H * s.W, nx = s.C * P, nw = s.O * s.C * 9, ny = s.O * P;
+      float *x = malloc((size_t)nx * sizeof *x), *w = malloc((size_t)nw * sizeof *w);
+      float *y = malloc((size_t)ny * sizeof *y), *ref = malloc((size_t)ny * sizeof *ref);
+      for (int64_t i = 0; i < nx + nw; i++) {
+        float m = pick(0, 9) == 0 ? 0.0f : ldexpf(1.0f + (float)pick(0, 1023) / 1024.0f, (int)pick(-20, 20));
+        *(i < nx ? x + i : w + (i - nx)) = pick(0, 1) ? -m : m;
+      }
+      lp_conv_winograd_forward(y, x, w, NULL, 0, 1, s.C, s.H, s.W, s.O, NULL, NULL, 0);
+      ref_forward(ref, x, w, NULL, 0, s);
+      fwd_bits &= same_bits(y, ref, ny);
+      for (int64_t o = 0; o < s.O; o++)
+        for (int64_t i = 0; i < s.H; i++)
+          for (int64_t j = 0; j < s.W; j++) {
+            double sum = 0, mag = 0, B = 0;
+            for (int64_t c = 0; c < s.C; c++) {
+              double D = 0, S = 0;
+              for (int a = 0; a < 3; a++)
+                for (int bb = 0; bb < 3; bb++) {
+                  int64_t ii = i + a - 1, jj = j + bb - 1;
+                  double g = w[((o * s.C + c) * 3 + a) * 3 + bb];
+                  S += fabs(g);
+                  if (ii < 0 || ii >= s.H || jj < 0 || jj >= s.W) continue;
+                  double xv = x[c * P + ii * s.W + jj];
+                  D = fabs(xv) > D ? fabs(xv) : D;
+                  sum += g * xv, mag += fabs(g * xv);
+                }
+              B += D * S;
+            }
+            double e = fabs(y[o * P + i * s.W + j] - sum);
+            within &= e <= (36.0 * (double)s.C + 360.0) * u * B;
+            if (B > 0 && e / (u * B) > worst_b) worst_b = e / (u * B);
+            if (mag > 0 && e / (u * mag) > worst_t) worst_t = e / (u * mag);
+          }
+      free(x), free(w), free(y), free(ref);
+    }
+    tap_ok(within && fwd_bits, "magnitudes 2^-20 .. 2^20: within (36 C + 360) u B of double (worst %.3g u B; relative to the "
+           "terms' magnitudes %.3g u)", worst_b, worst_t);
+  }
+  /* near FLT_MAX: x[0][1] = x[1][1] = 2e38 (finite), the centre tap 1:
+   * the direct sum is 2e38 at (0, 1) and (1, 1) and 0 elsewhere; the
+   * transforms add the two (d1 + d2 of the first tile row's columns) */
+  {
+    shape s = {1, 8, 4, 4, 1};
+    float x[8 * 16] = {0}, w[8 * 9] = {0}, y[16], yd[16];
+    w[4] = 1.0f;
+    x[1] = x[4 + 1] = 2e38f;
+    lp_conv_winograd_forward(y, x, w, NULL, 0, 1, s.C, s.H, s.W, s.O, NULL, NULL, 0);
+    lp_conv_winograd_use(0);
+    lp_conv_implicit_forward(yd, x, w, NULL, 1, s.C, s.H, s.W, s.O, 3, 3, 1);
+    lp_conv_winograd_use(1);
+    int nonfinite = 0, wrong_finite = 0, dfin = 1;
+    for (int k = 0; k < 16; k++) {
+      dfin &= isfinite(yd[k]);
+      if (!isfinite(y[k])) nonfinite++;
+      else wrong_finite += y[k] != yd[k];
+    }
+    tap_ok(dfin && nonfinite > 0 && wrong_finite == 0 && isinf(y[1]) && isnan(y[0]),
+           "inputs of 2e38: %d outputs NaN or inf where the direct sum is finite (2e38 -> inf, 0 -> NaN), the others exact",
+           nonfinite);
+  }
   lp_set_threads(0);
   return tap_done();
 }
