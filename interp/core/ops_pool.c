@@ -290,25 +290,24 @@ static void act_maxpool_bwd_range(void *vc, size_t lo, size_t hi) {
  * the convolution's own bias gradient, so the same bits).
  *
  * A channel's lanes are one chain over the samples, so threads split the
- * channels: the channels form one group a thread, and task t is sample
- * t / groups of group t % groups, claimed in order from a counter. A task
- * waits until its group's previous sample is done (by whichever thread
- * claimed it), so every chain keeps its order whatever the thread count.
- * Each thread walks through memory with the others, sample by sample: an
- * earlier split, one task per channel or two over all samples, had each
- * thread jump from plane to plane across the whole tensor and ran 1.2-1.9
- * times slower on 2 threads than on 1 (docs/performance.md). A thread left
- * alone (the other one not scheduled) claims every task in memory order,
- * as on 1 thread. */
+ * channels, into one group a thread. A task is the next sample of a group:
+ * a thread claims a group that no other thread holds, does its next
+ * sample and lets it go, trying the groups in turn from the one after the
+ * group it just did. So the chains keep their order whatever the thread
+ * count, the threads walk through memory together, sample by sample, a
+ * thread left alone (the other one not scheduled) does the samples in
+ * memory order as on 1 thread, and a thread waits only when every group
+ * left is held by another. An earlier split, one task per channel over all
+ * samples, had each thread jump from plane to plane across the tensor and
+ * ran 1.2-1.9 times slower on 2 threads than on 1 (docs/performance.md). */
 typedef struct {
-  atomic_long done;   /* samples of the group finished */
-  char pad[64 - sizeof(atomic_long)];
+  _Alignas(64) atomic_int held;   /* 1 while a thread does a sample of the group */
+  atomic_long next;               /* the group's next sample (changed while held) */
 } bias_chain;
 
 typedef struct {
   pool_ctx *c;
   int64_t groups;
-  atomic_long next;   /* the next task */
   bias_chain *chain;  /* one a group, a cache line each */
 } bias_ctx;
 
@@ -322,28 +321,54 @@ static inline void spin_pause(int spins) {
 #endif
 }
 
+/* Sample n of the channels o0 .. o1. */
+static void bias_sample(pool_ctx *c, int64_t n, int64_t o0, int64_t o1, float *buf) {
+  const int64_t HW = c->H * c->W;
+  float *l = c->lanes;
+  if (n == 0) memset(l + o0 * 16, 0, (size_t)(o1 - o0) * 16 * sizeof *l);
+  for (int64_t o = o0; o < o1; o++) {
+    size_t pl = (size_t)(n * c->C + o);
+    act_maxpool_bwd_plane(c, pl, buf);
+    lp_bias_lanes(l + o * 16, c->dinp + (int64_t)pl * HW, HW);
+  }
+  if (n == c->N - 1)
+    for (int64_t o = o0; o < o1; o++) c->dbias[o] = 0.0f + lp_bias_lanes_sum(l + o * 16);
+}
+
 static void act_maxpool_bwd_bias_tasks(void *vc, size_t lo, size_t hi) {
-  (void)lo, (void)hi;   /* one call a thread: tasks come from the counter */
+  (void)hi;   /* one call a thread, lo = 0, 1, ...: the group it starts with */
   bias_ctx *h = vc;
   pool_ctx *c = h->c;
   float buf[LP_ACT_POOL_PLANE];
-  const int64_t HW = c->H * c->W, C = c->C, N = c->N, G = h->groups;
-  float *l = c->lanes;
-  for (;;) {
-    int64_t t = atomic_fetch_add_explicit(&h->next, 1, memory_order_relaxed);
-    if (t >= N * G) return;
-    int64_t n = t / G, g = t % G, o0 = g * C / G, o1 = (g + 1) * C / G;
-    atomic_long *done = &h->chain[g].done;
-    for (int spins = 1; atomic_load_explicit(done, memory_order_acquire) != n; spins++) spin_pause(spins);
-    if (n == 0) memset(l + o0 * 16, 0, (size_t)(o1 - o0) * 16 * sizeof *l);
-    for (int64_t o = o0; o < o1; o++) {
-      size_t pl = (size_t)(n * C + o);
-      act_maxpool_bwd_plane(c, pl, buf);
-      lp_bias_lanes(l + o * 16, c->dinp + (int64_t)pl * HW, HW);
+  const int64_t C = c->C, N = c->N, G = h->groups;
+  int64_t g = (int64_t)lo % G;
+  for (int spins = 1;; spins++) {
+    int did = 0, left = 0;
+    for (int64_t k = 0; k < G && !did; k++) {
+      int64_t gg = (g + k) % G;
+      bias_chain *ch = &h->chain[gg];
+      if (atomic_load_explicit(&ch->next, memory_order_relaxed) >= N) continue;   /* finished */
+      left = 1;
+      int free_ = 0;
+      if (atomic_load_explicit(&ch->held, memory_order_relaxed) ||
+          !atomic_compare_exchange_strong_explicit(&ch->held, &free_, 1, memory_order_acquire,
+                                                   memory_order_relaxed))
+        continue;
+      int64_t n = atomic_load_explicit(&ch->next, memory_order_relaxed);
+      if (n < N) {
+        bias_sample(c, n, gg * C / G, (gg + 1) * C / G, buf);
+        atomic_store_explicit(&ch->next, n + 1, memory_order_relaxed);
+        did = 1;
+        g = gg + 1;
+      }
+      atomic_store_explicit(&ch->held, 0, memory_order_release);
     }
-    if (n == N - 1)
-      for (int64_t o = o0; o < o1; o++) c->dbias[o] = 0.0f + lp_bias_lanes_sum(l + o * 16);
-    atomic_store_explicit(done, n + 1, memory_order_release);
+    if (did) {
+      spins = 0;
+      continue;
+    }
+    if (!left) return;
+    spin_pause(spins);
   }
 }
 
@@ -387,9 +412,12 @@ int lp_act_maxpool2d_backward(lp_act a, float alpha, float *dinp, float *dbias, 
     if (!mem) {
       lp_parallel_for((size_t)C, grain_of(GRAIN_MAXPOOL_BWD, N * H * W), act_maxpool_bwd_bias_range, &c);
     } else if (N > 0 && C > 0) {
-      bias_ctx h = {&c, groups, 0, (bias_chain *)((char *)mem + (size_t)C * 64)};
+      bias_ctx h = {&c, groups, (bias_chain *)((char *)mem + (size_t)C * 64)};
       c.lanes = mem;
-      for (int g = 0; g < groups; g++) atomic_init(&h.chain[g].done, 0);
+      for (int g = 0; g < groups; g++) {
+        atomic_init(&h.chain[g].held, 0);
+        atomic_init(&h.chain[g].next, 0);
+      }
       lp_parallel_for((size_t)groups, 1, act_maxpool_bwd_bias_tasks, &h);
     } else {
       for (int64_t o = 0; o < C; o++) dbias[o] = 0.0f;
