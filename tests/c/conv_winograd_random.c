@@ -11,6 +11,8 @@
  *   - 1, 2 and 3 threads (more threads than the machine's cores: more
  *     buffer sets than running threads) and every call split into the
  *     most pieces (lp_set_grain_scale(0)): the same bits;
+ *   - the buffers the kernels keep from call to call filled with NaN (a
+ *     call on the same shape with every input NaN) before each shape;
  * and what the header says of accuracy and of values near FLT_MAX:
  *   - an output's error is bounded by the largest input magnitude in its
  *     3x3 window times the weights' magnitudes, not by its own terms'
@@ -106,6 +108,19 @@ int main(void) {
     {
       double e = err_dweight(dwref, dw0, dy, x, s);
       if (!(e <= worst_dw)) worst_dw = e;
+    }
+    /* the kernels keep their buffers from call to call: fill them with
+     * NaN first (the same shape, every input NaN), so a part of a buffer
+     * read before it is written shows as NaN */
+    {
+      float *nx_ = malloc((size_t)(nx > ny ? nx : ny) * sizeof(float)), *nw_ = malloc((size_t)nw * sizeof(float));
+      for (int64_t i = 0; i < (nx > ny ? nx : ny); i++) nx_[i] = NAN;
+      for (int64_t i = 0; i < nw; i++) nw_[i] = NAN;
+      lp_set_threads(3);
+      lp_conv_winograd_forward(got, nx_, nw_, NULL, 0, s.N, s.C, s.H, s.W, s.O, NULL, NULL, 0);
+      if (s.O >= LP_WINOGRAD_MIN_C) lp_conv_winograd_forward(dxgot, nx_, nw_, NULL, 0, s.N, s.O, s.H, s.W, s.C, NULL, NULL, 0);
+      lp_conv_winograd_dweight(nw_, nx_, nx_, s.N, s.C, s.H, s.W, s.O);
+      free(nx_), free(nw_);
     }
     for (int ti = 0; ti < 4; ti++) {
       int t = ti < 3 ? threads[ti] : 2;
