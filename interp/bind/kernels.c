@@ -393,9 +393,10 @@ static int k_conv2d_implicit(lua_State *L) {
 }
 
 /* kernels.conv2d_winograd(x, w, stride, pad) -> true when this machine runs this convolution's forward
- * and weight gradient (and its input gradient when w has 8 or more output channels) by Winograd's
- * F(2x2, 3x3) (conv_winograd.h): other bits than the direct sum, another accuracy on inputs of many
- * scales, and fewer multiplications than a rate counted from the direct sum's supposes */
+ * and weight gradient by Winograd's F(2x2, 3x3) (conv_winograd.h): other bits than the direct sum,
+ * another accuracy on inputs of many scales, and fewer multiplications than a rate counted from the
+ * direct sum's supposes. The input gradient is the forward of the flipped weights (O input channels):
+ * by Winograd when w has 8 or more output channels, whatever this says. */
 static int k_conv2d_winograd(lua_State *L) {
   lp_tensor *x = lp_check_contiguous(L, 1), *w = lp_check_contiguous(L, 2);
   conv_dims c = conv_check(L, x, w, 3, 4, "conv2d_winograd");
