@@ -122,7 +122,7 @@ $(BUILD)/lpact-repl: $(BUILD)/obj/interp/lpact-repl.o $(BUILD)/liblpact.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 # C tests link the numeric core only (it knows nothing of Lua).
-$(BUILD)/tests/%: tests/c/%.c $(BUILD)/liblpact-core.a tests/c/tap.h
+$(BUILD)/tests/%: tests/c/%.c $(BUILD)/liblpact-core.a $(wildcard tests/c/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_CORE) -Itests/c $(CFLAGS_ALL) -o $@ $< $(BUILD)/liblpact-core.a $(LDLIBS_CORE)
 

@@ -10,6 +10,7 @@
 #include "bind/bind.h"
 #include "core/act.h"
 #include "core/conv_implicit.h"
+#include "core/conv_winograd.h"
 #include "core/ops_conv.h"
 #include "core/ops_elem.h"
 #include "core/ops_nn.h"
@@ -388,6 +389,32 @@ static int k_conv2d_implicit(lua_State *L) {
   lp_tensor *x = lp_check_contiguous(L, 1), *w = lp_check_contiguous(L, 2);
   conv_dims c = conv_check(L, x, w, 3, 4, "conv2d_implicit");
   lua_pushboolean(L, lp_conv_implicit_ok(c.C, c.H, c.W, c.O, c.kh, c.kw, c.stride, c.pad));
+  return 1;
+}
+
+/* kernels.conv2d_winograd(x, w, stride, pad) -> true when this machine runs this convolution's forward
+ * and weight gradient by Winograd's F(2x2, 3x3) (conv_winograd.h): other bits than the direct sum,
+ * another accuracy on inputs of many scales, and fewer multiplications than a rate counted from the
+ * direct sum's supposes. The input gradient is the forward of the flipped weights (O input channels):
+ * by Winograd when w has 8 or more output channels, whatever this says. */
+static int k_conv2d_winograd(lua_State *L) {
+  lp_tensor *x = lp_check_contiguous(L, 1), *w = lp_check_contiguous(L, 2);
+  conv_dims c = conv_check(L, x, w, 3, 4, "conv2d_winograd");
+  lua_pushboolean(L, lp_conv_implicit_ok(c.C, c.H, c.W, c.O, c.kh, c.kw, c.stride, c.pad) &&
+                         lp_conv_winograd_ok(c.C, c.H, c.W, c.O, c.kh, c.kw, c.stride, c.pad));
+  return 1;
+}
+
+/* kernels.winograd([on]) -> whether 3x3 convolutions with 8 or more input channels may run by
+ * Winograd's F(2x2, 3x3) (before the call); a boolean on sets it for the process (starts true, false
+ * under LPACT_WINOGRAD=0). Off, they run by the direct sums: other bits, recorded in sweep ids. */
+static int k_winograd(lua_State *L) {
+  int old = lp_conv_winograd_on();
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TBOOLEAN);
+    lp_conv_winograd_use(lua_toboolean(L, 1));
+  }
+  lua_pushboolean(L, old);
   return 1;
 }
 
@@ -782,6 +809,8 @@ static const luaL_Reg kernels[] = {
   {"maxpool2d", k_maxpool2d}, {"maxpool2d_backward", k_maxpool2d_backward},
   {"act_maxpool2d", k_act_maxpool2d}, {"act_maxpool2d_backward", k_act_maxpool2d_backward},
   {"conv2d_act_maxpool2d", k_conv2d_act_maxpool2d}, {"conv2d_implicit", k_conv2d_implicit},
+  {"conv2d_winograd", k_conv2d_winograd},
+  {"winograd", k_winograd},
   {"avgpool2d", k_avgpool2d}, {"avgpool2d_backward", k_avgpool2d_backward},
   {"batchnorm", k_batchnorm}, {"batchnorm_backward", k_batchnorm_backward},
   {"dropout", k_dropout},

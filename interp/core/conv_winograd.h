@@ -16,13 +16,28 @@
  * each transform as one 1-D pass over the rows, then one over the columns,
  * every 1-D step in the order the definitions in conv_winograd.c write
  * (tests/c/conv_winograd.c computes the same bits independently). The bits
- * differ from the direct convolution's in the last places (the products
- * are summed in another basis) and do not depend on the thread count.
+ * differ from the direct convolution's (the products are summed in another
+ * basis) and do not depend on the thread count.
+ *
+ * Accuracy: an output's error is at most (36 C + 360) u B, u = 2^-24,
+ * B = the sum over the input channels of (the largest |input| of the
+ * output's 3x3 window) times (the sum of the channel's nine |weights|);
+ * the direct sum's is at most about 9 C u times the sum of its own
+ * terms' magnitudes. Where a window's inputs span many binades and the
+ * large ones meet small weights, an output can be far less accurate than
+ * the direct sum's: weights (0 0 0; 0 0 1; 0 0 0) over a row (2^24, 1)
+ * give 1/2 where the exact value is 1. The weight gradient likewise, per
+ * tile, with the tile's largest |dout| times its largest |input|: a
+ * weight whose own terms are small can be wrong by u times the tile's
+ * magnitudes (tests/c/conv_winograd_random.c; docs/performance.md).
  *
  * Non-finite values: a NaN input reaches exactly the outputs whose 3x3
  * window holds it (as in the direct sum); an infinite input gives NaN
  * where the direct sum gives +-inf (the transforms subtract it from
- * itself): non-finite either way, which is what training checks. */
+ * itself): non-finite either way, which is what training checks.
+ * Finite inputs above about FLT_MAX / 4 can overflow in the transforms
+ * (which add up to four of them): inf or NaN where the direct sum is
+ * finite, never a finite number. */
 #ifndef LP_CONV_WINOGRAD_H
 #define LP_CONV_WINOGRAD_H
 
@@ -34,9 +49,11 @@
 int lp_conv_winograd_ok(int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int stride,
                         int pad);
 
-/* lp_conv_winograd_use(0) sends every shape to the direct kernels
- * (tests); returns the previous setting. */
+/* lp_conv_winograd_use(0) sends every shape to the direct kernels;
+ * returns the previous setting. The setting starts on, or off when the
+ * environment holds LPACT_WINOGRAD=0. lp_conv_winograd_on() reads it. */
 int lp_conv_winograd_use(int on);
+int lp_conv_winograd_on(void);
 
 /* out (N, O, H, W) = conv(inp (N, C, H, W), weight (O, C, 3, 3)) + bias
  * (O, or NULL), or, with add, out += conv (bias unused). after and scratch

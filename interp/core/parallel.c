@@ -48,6 +48,7 @@ static struct {
   lp_range_fn fn;
   void *ctx;
   size_t n, pieces;
+  int threads;                    /* the call's thread count, the caller included */
 } job;                            /* written under mu before open_job is set */
 static atomic_size_t next_piece;
 
@@ -86,7 +87,10 @@ static void *worker(void *arg) {
       sleepers--;
     }
     seen = atomic_load(&generation);
-    if (!open_job) {              /* came after the caller had finished */
+    /* came after the caller had finished, or the job has its threads (a
+     * worker still awake from an earlier call with more threads would be
+     * one too many: kernels size per-thread buffers by lp_threads_for) */
+    if (!open_job || atomic_load(&active) >= job.threads - 1) {
       pthread_mutex_unlock(&mu);
       continue;
     }
@@ -166,12 +170,14 @@ void lp_parallel_for(size_t n, size_t grain, lp_range_fn fn, void *ctx) {
   job.ctx = ctx;
   job.n = n;
   job.pieces = pieces;
+  job.threads = t;
   atomic_store(&next_piece, 0);
   open_job = 1;
   atomic_fetch_add(&generation, 1);
   /* the pool may hold more workers than this call wants (an earlier call
    * with more threads): waking them all only lets them race for pieces,
-   * so wake as many as asked for (workers still awake join by themselves) */
+   * so wake as many as asked for (workers still awake join by themselves,
+   * up to the call's thread count) */
   for (int w = 0; w < t - 1 && w < sleepers; w++) pthread_cond_signal(&work_cv);
   pthread_mutex_unlock(&mu);
 

@@ -23,7 +23,9 @@ typedef void (*lp_range_fn)(void *ctx, size_t begin, size_t end);
  * sets OpenBLAS's thread count. Returns the count in force. */
 int lp_set_threads(int n);
 int lp_threads(void);
-/* The threads lp_parallel_for(n, grain, ...) uses: 1..lp_threads(). */
+/* The threads lp_parallel_for(n, grain, ...) uses: 1..lp_threads(); never
+ * more run fn at once (kernels size per-thread buffers by it), even when
+ * the pool holds more workers from an earlier, larger thread count. */
 int lp_threads_for(size_t n, size_t grain);
 void lp_parallel_for(size_t n, size_t grain, lp_range_fn fn, void *ctx);
 /* Multiplies every call's grain by s (0: every call with n >= 2 is split

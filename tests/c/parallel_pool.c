@@ -2,7 +2,9 @@
  * once whatever the thread count and grain, the thread count of a call
  * follows the work size (lp_threads_for), and many small jobs in a row
  * (workers waking late, after the caller has done the job alone) neither
- * lose nor repeat work. */
+ * lose nor repeat work; after a call with more threads, a call never runs
+ * on more threads at once than lp_threads_for gave it. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +19,21 @@ typedef struct {
 static void mark_range(void *vc, size_t lo, size_t hi) {
   ctx_t *c = vc;
   for (size_t i = lo; i < hi; i++) c->mark[i]++;
+}
+
+/* the most threads inside fn at once */
+static atomic_int inside, most;
+static volatile double sink;
+static void count_inside(void *vc, size_t lo, size_t hi) {
+  (void)vc;
+  int k = atomic_fetch_add(&inside, 1) + 1, m = atomic_load(&most);
+  while (k > m && !atomic_compare_exchange_weak(&most, &m, k)) {
+  }
+  double s = 0;
+  for (size_t i = lo; i < hi; i++)
+    for (int j = 0; j < 2000; j++) s += j * 1e-3;
+  sink = s;
+  atomic_fetch_sub(&inside, 1);
 }
 
 int main(void) {
@@ -60,6 +77,19 @@ int main(void) {
     for (size_t i = 0; i < n; i++) bad += mark[i] != 1;
   }
   if (!tap_ok(bad == 0, "20000 small 2-thread jobs in a row: every index exactly once")) tap_diag("%zu wrong", bad);
+  /* workers left from a 4-thread call, still awake when the next 2-thread
+   * call starts, must not join it as third and fourth threads */
+  lp_set_threads(4);
+  lp_parallel_for(64, 1, count_inside, NULL);
+  lp_set_threads(2);
+  int over = 0;
+  for (int r = 0; r < 20000; r++) {
+    atomic_store(&most, 0);
+    lp_parallel_for(8, 1, count_inside, NULL);
+    over += atomic_load(&most) > lp_threads_for(8, 1);
+  }
+  if (!tap_ok(over == 0, "after a 4-thread call, 20000 2-thread calls: never more than 2 threads inside at once"))
+    tap_diag("%d calls ran on more", over);
   free(mark);
   return tap_done();
 }
