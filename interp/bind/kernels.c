@@ -405,6 +405,19 @@ static int k_conv2d_winograd(lua_State *L) {
   return 1;
 }
 
+/* kernels.winograd([on]) -> whether 3x3 convolutions with 8 or more input channels may run by
+ * Winograd's F(2x2, 3x3) (before the call); a boolean on sets it for the process (starts true, false
+ * under LPACT_WINOGRAD=0). Off, they run by the direct sums: other bits, recorded in sweep ids. */
+static int k_winograd(lua_State *L) {
+  int old = lp_conv_winograd_on();
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TBOOLEAN);
+    lp_conv_winograd_use(lua_toboolean(L, 1));
+  }
+  lua_pushboolean(L, old);
+  return 1;
+}
+
 /* kernels.act_maxpool2d_backward(dout, idx, x, name [, alpha [, out [, with_db [, k [, stride=k, pad=0]]]]])
  * -> dx [, db]: dx = act_backward(name, maxpool2d_backward(dout, idx, x), x, alpha), x the activation's
  * input; out, act_maxpool2d's first result, with the window k, stride, pad it was pooled with, lets ReLU's
@@ -797,6 +810,7 @@ static const luaL_Reg kernels[] = {
   {"act_maxpool2d", k_act_maxpool2d}, {"act_maxpool2d_backward", k_act_maxpool2d_backward},
   {"conv2d_act_maxpool2d", k_conv2d_act_maxpool2d}, {"conv2d_implicit", k_conv2d_implicit},
   {"conv2d_winograd", k_conv2d_winograd},
+  {"winograd", k_winograd},
   {"avgpool2d", k_avgpool2d}, {"avgpool2d_backward", k_avgpool2d_backward},
   {"batchnorm", k_batchnorm}, {"batchnorm_backward", k_batchnorm_backward},
   {"dropout", k_dropout},

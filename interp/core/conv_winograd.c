@@ -20,13 +20,24 @@
  * direct kernels' grain, conv_implicit.c) */
 #define GRAIN_FLOPS 3e6
 
-static int use = 1;
+/* on unless the environment says LPACT_WINOGRAD=0; -1: not read yet */
+static int use = -1;
+
+static int winograd_on(void) {
+  if (use < 0) {
+    const char *e = getenv("LPACT_WINOGRAD");
+    use = !(e && strcmp(e, "0") == 0);
+  }
+  return use;
+}
 
 int lp_conv_winograd_use(int on) {
-  int old = use;
-  use = on;
+  int old = winograd_on();
+  use = on ? 1 : 0;
   return old;
 }
+
+int lp_conv_winograd_on(void) { return winograd_on(); }
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -36,7 +47,7 @@ int lp_conv_winograd_use(int on) {
 
 int lp_conv_winograd_ok(int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int stride,
                         int pad) {
-  return use && lp_fmagemm_fast() && kh == 3 && kw == 3 && stride == 1 && pad == 1 &&
+  return winograd_on() && lp_fmagemm_fast() && kh == 3 && kw == 3 && stride == 1 && pad == 1 &&
          C >= LP_WINOGRAD_MIN_C && C <= 4096 && O > 0 && O <= 4096 && H > 0 && W > 0 &&
          H * W <= ((int64_t)1 << 24) &&
          16 * ((W + 1) / 2) * ((C + 15) / 16 * 16 + (O + 15) / 16 * 16) <= LP_WINOGRAD_ROW_FLOATS;

@@ -56,9 +56,11 @@
 int lp_conv_winograd_ok(int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int stride,
                         int pad);
 
-/* lp_conv_winograd_use(0) sends every shape to the direct kernels
- * (tests); returns the previous setting. */
+/* lp_conv_winograd_use(0) sends every shape to the direct kernels;
+ * returns the previous setting. The setting starts on, or off when the
+ * environment holds LPACT_WINOGRAD=0. lp_conv_winograd_on() reads it. */
 int lp_conv_winograd_use(int on);
+int lp_conv_winograd_on(void);
 
 /* out (N, O, H, W) = conv(inp (N, C, H, W), weight (O, C, 3, 3)) + bias
  * (O, or NULL), or, with add, out += conv (bias unused). after and scratch

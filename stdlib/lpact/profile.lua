@@ -27,7 +27,7 @@ profile.FAMILIES = {
   -- a convolution fused with the activation and pooling after it counts as
   -- convolution (most of its time); an activation fused with the max
   -- pooling after it counts as pooling
-  { name = "conv", kernels = { "conv2d", "conv2d_backward", "conv2d_implicit", "conv2d_winograd",
+  { name = "conv", kernels = { "conv2d", "conv2d_backward", "conv2d_implicit", "conv2d_winograd", "winograd",
     "conv2d_act_maxpool2d" } },
   { name = "pools", kernels = { "maxpool2d", "maxpool2d_backward", "avgpool2d", "avgpool2d_backward",
     "act_maxpool2d", "act_maxpool2d_backward" } },

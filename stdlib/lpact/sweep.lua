@@ -98,6 +98,9 @@ function sweep.cell(prefix, config, o)
   local full = {}
   for k, v in pairs(config) do full[k] = v end
   full.numerics = sweep.NUMERICS
+  -- the direct sums instead of Winograd's (lpact.kernels.winograd(false),
+  -- LPACT_WINOGRAD=0) give other bits: another id
+  if not lpact.kernels.winograd() then full.conv = "direct" end
   local hash = sys.hash(sweep.canonical(full))
   if type(prefix) == "table" then
     local parts = {}
