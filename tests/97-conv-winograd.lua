@@ -107,12 +107,15 @@ for i, s in ipairs(shapes) do
   end
 end
 
-do -- not Winograd's: one input channel, stride 2, a 5x5 kernel
+do -- not Winograd's: one input channel, stride 2, a 5x5 kernel, a plane too wide for a row of tiles in 8 MB
   local X1, X8 = lpact.randn({ 1, 1, 6, 6 }, 980), lpact.randn({ 1, 8, 6, 6 }, 981)
   t.ok(not K.conv2d_winograd(X1, lpact.randn({ 4, 1, 3, 3 }, 982), 1, 1)
     and not K.conv2d_winograd(X8, lpact.randn({ 4, 8, 3, 3 }, 983), 2, 1)
-    and not K.conv2d_winograd(X8, lpact.randn({ 4, 8, 5, 5 }, 984), 1, 2),
-    "kernels.conv2d_winograd: false for 1 input channel, stride 2, a 5x5 kernel")
+    and not K.conv2d_winograd(X8, lpact.randn({ 4, 8, 5, 5 }, 984), 1, 2)
+    and not K.conv2d_winograd(lpact.zeros { 1, 8, 1, 8193 }, lpact.randn({ 8, 8, 3, 3 }, 986), 1, 1)
+    and K.conv2d_winograd(lpact.zeros { 1, 8, 1, 8192 }, lpact.randn({ 8, 8, 3, 3 }, 986), 1, 1)
+      == K.conv2d_implicit(lpact.zeros { 1, 8, 1, 8192 }, lpact.randn({ 8, 8, 3, 3 }, 986), 1, 1),
+    "kernels.conv2d_winograd: false for 1 input channel, stride 2, a 5x5 kernel, a 1x8193 plane (1x8192 is taken)")
   t.raises(K.conv2d_winograd, "conv2d_winograd", "a weight that does not fit x is refused with the kernel's name",
     X8, lpact.randn({ 4, 3, 3, 3 }, 985), 1, 1)
 end

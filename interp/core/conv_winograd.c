@@ -49,7 +49,8 @@ int lp_conv_winograd_ok(int64_t C, int64_t H, int64_t W, int64_t O, int kh, int 
                         int pad) {
   return winograd_on() && lp_fmagemm_fast() && kh == 3 && kw == 3 && stride == 1 && pad == 1 &&
          C >= LP_WINOGRAD_MIN_C && C <= 4096 && O > 0 && O <= 4096 && H > 0 && W > 0 &&
-         H * W <= ((int64_t)1 << 24);
+         H * W <= ((int64_t)1 << 24) &&
+         16 * ((W + 1) / 2) * ((C + 15) / 16 * 16 + (O + 15) / 16 * 16) <= LP_WINOGRAD_ROW_FLOATS;
 }
 
 /* ---- the three 1-D transforms (conv_winograd.h), on 16 lanes ---------- */

@@ -44,8 +44,15 @@
 #include <stdint.h>
 
 /* 1 when these kernels take the shape (3x3, stride 1, pad 1, at least
- * LP_WINOGRAD_MIN_C input channels) on this machine (and are on). */
+ * LP_WINOGRAD_MIN_C input channels) on this machine (and are on), and
+ * one row of tiles' V and M (16 points x (W + 1) / 2 tiles x (C + O),
+ * each rounded up to 16) within LP_WINOGRAD_ROW_FLOATS floats (8 MB): a
+ * band is at least one row of tiles, so wider planes would take buffers
+ * far larger than their data (a 1 x 10^6 plane of 8 channels: 1.4 GB and
+ * 3 s where the direct kernels need none); those go to the direct
+ * kernels. */
 #define LP_WINOGRAD_MIN_C 8
+#define LP_WINOGRAD_ROW_FLOATS ((int64_t)2 << 20)
 int lp_conv_winograd_ok(int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int stride,
                         int pad);
 

@@ -52,8 +52,10 @@ local sweep = {}
 -- lanes: CNN trainings end in other last bits; 5, 3x3 "same"
 -- convolutions with 8 or more input channels (forward and input gradient)
 -- by Winograd's F(2x2, 3x3) on machines with AVX-512F (conv_winograd.h);
--- 6, their weight gradients by Winograd's transforms too.
-sweep.NUMERICS = 6
+-- 6, their weight gradients by Winograd's transforms too; 7, planes so
+-- wide that one row of tiles' transforms passes 8 MB (W (C + O) above
+-- about 2^18) back to the direct kernels (no built-in model has one).
+sweep.NUMERICS = 7
 
 --- Seconds after which a claim whose heartbeat stopped is taken over
 -- (LPACT_CLAIM_TIMEOUT overrides); a claim of a process of this host that

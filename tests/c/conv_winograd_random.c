@@ -19,7 +19,8 @@
  *     magnitudes as the direct sum's is: a case worked out by hand, and
  *     inputs and weights spread over 2^-20 .. 2^20;
  *   - finite inputs above FLT_MAX / 4 can overflow in the transforms:
- *     NaN or inf where the direct sum is finite, never a finite number. */
+ *     NaN or inf where the direct sum is finite, never a finite number;
+ * and planes too wide for a row of tiles in 8 MB go to the direct kernels. */
 #include <float.h>
 
 #include "core/conv_implicit.h"
@@ -256,6 +257,24 @@ int main(void) {
     tap_ok(dfin && nonfinite > 0 && wrong_finite == 0 && isinf(y[1]) && isnan(y[0]),
            "inputs of 2e38: %d outputs NaN or inf where the direct sum is finite (2e38 -> inf, 0 -> NaN), the others exact",
            nonfinite);
+  }
+  /* planes so wide that one row of tiles' V and M passes 2^21 floats
+   * (8 MB) go to the direct kernels: 16 x 4096 tiles x (16 + 16) = 2^21 */
+  {
+    int ok8 = lp_conv_winograd_ok(8, 1, 8192, 8, 3, 3, 1, 1) && !lp_conv_winograd_ok(8, 1, 8193, 8, 3, 3, 1, 1) &&
+              lp_conv_winograd_ok(64, 3, 2048, 64, 3, 3, 1, 1) && !lp_conv_winograd_ok(64, 3, 2049, 64, 3, 3, 1, 1) &&
+              !lp_conv_winograd_ok(8, 1, 1000000, 8, 3, 3, 1, 1);
+    shape s = {1, 8, 1, 8193, 8};
+    int64_t ny = s.O * s.W;
+    float *x = randv(s.C * s.W), *w = randv(s.O * s.C * 9), *y = malloc((size_t)ny * sizeof *y);
+    float *yd = malloc((size_t)ny * sizeof *yd);
+    lp_conv_implicit_forward(y, x, w, NULL, 1, s.C, s.H, s.W, s.O, 3, 3, 1);
+    lp_conv_winograd_use(0);
+    lp_conv_implicit_forward(yd, x, w, NULL, 1, s.C, s.H, s.W, s.O, 3, 3, 1);
+    lp_conv_winograd_use(1);
+    tap_ok(ok8 && same_bits(y, yd, ny),
+           "a row of tiles' V and M over 8 MB (1 x 8193 at 8 -> 8, 3 x 2049 at 64 -> 64): the direct kernels' bits");
+    free(x), free(w), free(y), free(yd);
   }
   lp_set_threads(0);
   return tap_done();
