@@ -125,32 +125,37 @@ static wbuf carve(const wctx *w, float *p) {
 /* Buffers kept from one call to the next: allocating and freeing a few
  * hundred KB a call let glibc hand the pages back and fault them in again
  * (150-250 us a call at 2 threads, more than the work of 16 samples). One
- * call at a time holds them (a concurrent call allocates its own); buffers
- * over CACHE_MAX bytes are not kept. Slots 0 .. 63: the threads' buffer
- * sets; 64: U; 65: the weight gradient's partial sums. */
-#define CACHE_MAX ((size_t)16 << 20)
+ * call at a time holds them (a concurrent call allocates its own), and
+ * they hold at most CACHE_BUDGET bytes in all: a buffer that would pass
+ * it is allocated for the call and freed after it. Slots 0 .. 63: the
+ * threads' buffer sets; 64: U; 65: the weight gradient's partial sums. */
+#define CACHE_BUDGET ((size_t)32 << 20)
 #define NCACHE 66
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static float *cache_p[NCACHE];
-static size_t cache_n[NCACHE];
+static size_t cache_n[NCACHE], cache_total;
 
 static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
 /* a buffer of at least `bytes` (64-byte aligned): slot's kept one while
- * the cache is held (held), else a fresh one (NULL: no memory) */
+ * the cache is held (held) and the budget allows, else a fresh one (NULL:
+ * no memory) */
 static float *ws_get(int held, int slot, size_t bytes) {
   bytes = round64(bytes);
-  if (!held || bytes > CACHE_MAX) return aligned_alloc(64, bytes);
-  if (cache_n[slot] < bytes) {
-    free(cache_p[slot]);
-    cache_p[slot] = aligned_alloc(64, bytes);
-    cache_n[slot] = cache_p[slot] ? bytes : 0;
-  }
+  if (!held) return aligned_alloc(64, bytes);
+  if (cache_n[slot] >= bytes) return cache_p[slot];
+  if (cache_total - cache_n[slot] + bytes > CACHE_BUDGET) return aligned_alloc(64, bytes);
+  free(cache_p[slot]);
+  cache_total -= cache_n[slot];
+  cache_p[slot] = aligned_alloc(64, bytes);
+  cache_n[slot] = cache_p[slot] ? bytes : 0;
+  cache_total += cache_n[slot];
   return cache_p[slot];
 }
 
-static void ws_put(int held, float *p, size_t bytes) {
-  if (!held || round64(bytes) > CACHE_MAX) free(p);
+/* gives back what ws_get(held, slot, ...) returned */
+static void ws_put(int held, int slot, float *p) {
+  if (!held || p != cache_p[slot]) free(p);
 }
 
 /* ---- the products: M (rows x Op) = V (rows x C) U (C x Op) ------------- */
@@ -412,8 +417,8 @@ int lp_conv_winograd_forward(float *out, const float *inp, const float *weight, 
     lp_parallel_for((size_t)N, grain, samples, &w);
   }
   for (int i = 0; buf && i < w.nbuf; i++)
-    if (buf[i]) ws_put(held, buf[i], set_bytes);
-  if (U) ws_put(held, U, u_bytes);
+    if (buf[i]) ws_put(held, i, buf[i]);
+  if (U) ws_put(held, 64, U);
   free(buf), free(busy);
   if (held) pthread_mutex_unlock(&cache_mu);
   return ok;
@@ -584,8 +589,8 @@ int lp_conv_winograd_dweight(float *dweight, const float *dout, const float *inp
       }
   }
   for (int i = 0; buf && i < w->nbuf; i++)
-    if (buf[i]) ws_put(held, buf[i], set_bytes);
-  if (d.part) ws_put(held, d.part, part_bytes);
+    if (buf[i]) ws_put(held, i, buf[i]);
+  if (d.part) ws_put(held, 65, d.part);
   free(buf), free(busy);
   if (held) pthread_mutex_unlock(&cache_mu);
   return ok;
