@@ -23,13 +23,14 @@ local estimate = {}
 -- example. Measured on a 2-core AMD EPYC (Zen 5, AVX-512), 2 threads,
 -- batch 128, Fashion-MNIST (the slower of two runs; at load 7 the same
 -- machine took about twice as long): the MLP with the measured grains at
--- load 1.5, cnn_small with the fused activation and pooling at load 0.8
--- (its quantized runs keep the unfused layers: a larger factor);
+-- load 1.5, cnn_small with Winograd's convolutions at load 1.8 (its
+-- quantized runs keep the unfused activation and pooling: a larger
+-- factor);
 -- docs/performance.md, "End to end".
 estimate.COSTS = {
   machine = "2-core AMD EPYC (Zen 5), 2 threads, batch 128",
   mlp = { train = 21e-6, qact = 1.05, eval = 7e-6 },
-  cnn_small = { train = 105e-6, qact = 1.40, eval = 25e-6 },
+  cnn_small = { train = 69e-6, qact = 1.58, eval = 16e-6 },
 }
 
 --- Seconds of one epoch of configuration c over `train` training and `test`
