@@ -43,6 +43,29 @@ static inline void a1(float m0, float m1, float m2, float m3, float r[2]) {
   r[1] = (m1 - m2) - m3;
 }
 
+/* V[c][xi] = B^T d B of tile (ti, tj) of sample n, for every channel c
+ * (d: the tile's 4x4 inputs from row 2 ti - 1 and column 2 tj - 1, +0
+ * outside the plane; down the columns, then along the rows) */
+static inline void ref_tile_v(float *V, const float *x, shape s, int64_t n, int64_t ti, int64_t tj) {
+  const int64_t P = s.H * s.W;
+  for (int64_t c = 0; c < s.C; c++) {
+    float d[4][4], e[4][4], r[4];
+    for (int a = 0; a < 4; a++)
+      for (int b = 0; b < 4; b++) {
+        int64_t i = 2 * ti - 1 + a, j = 2 * tj - 1 + b;
+        d[a][b] = i >= 0 && i < s.H && j >= 0 && j < s.W ? x[(n * s.C + c) * P + i * s.W + j] : 0.0f;
+      }
+    for (int b = 0; b < 4; b++) {
+      b1(d[0][b], d[1][b], d[2][b], d[3][b], r);
+      for (int a = 0; a < 4; a++) e[a][b] = r[a];
+    }
+    for (int a = 0; a < 4; a++) {
+      b1(e[a][0], e[a][1], e[a][2], e[a][3], r);
+      for (int b = 0; b < 4; b++) V[c * 16 + 4 * a + b] = r[b];
+    }
+  }
+}
+
 /* out = conv(x, w) + bias by the definition (add: out += conv) */
 static inline void ref_forward(float *out, const float *x, const float *w, const float *bias, int add, shape s) {
   const int64_t P = s.H * s.W, th = (s.H + 1) / 2, tw = (s.W + 1) / 2;
@@ -64,22 +87,7 @@ static inline void ref_forward(float *out, const float *x, const float *w, const
   for (int64_t n = 0; n < s.N; n++)
     for (int64_t ti = 0; ti < th; ti++)
       for (int64_t tj = 0; tj < tw; tj++) {
-        for (int64_t c = 0; c < s.C; c++) {
-          float d[4][4], e[4][4], r[4];
-          for (int a = 0; a < 4; a++)
-            for (int b = 0; b < 4; b++) {
-              int64_t i = 2 * ti - 1 + a, j = 2 * tj - 1 + b;
-              d[a][b] = i >= 0 && i < s.H && j >= 0 && j < s.W ? x[(n * s.C + c) * P + i * s.W + j] : 0.0f;
-            }
-          for (int b = 0; b < 4; b++) {
-            b1(d[0][b], d[1][b], d[2][b], d[3][b], r);
-            for (int a = 0; a < 4; a++) e[a][b] = r[a];
-          }
-          for (int a = 0; a < 4; a++) {
-            b1(e[a][0], e[a][1], e[a][2], e[a][3], r);
-            for (int b = 0; b < 4; b++) V[c * 16 + 4 * a + b] = r[b];
-          }
-        }
+        ref_tile_v(V, x, s, n, ti, tj);
         for (int64_t o = 0; o < s.O; o++) {
           float M[16], sm[2][4], y[2][2], r[2];
           for (int xi = 0; xi < 16; xi++) {
@@ -115,22 +123,7 @@ static inline void ref_dweight(float *dw, const float *dy, const float *x, shape
   for (int64_t n = 0; n < s.N; n++)
     for (int64_t ti = 0; ti < th; ti++)
       for (int64_t tj = 0; tj < tw; tj++) {
-        for (int64_t c = 0; c < s.C; c++) {
-          float d[4][4], e[4][4], r[4];
-          for (int a = 0; a < 4; a++)
-            for (int b = 0; b < 4; b++) {
-              int64_t i = 2 * ti - 1 + a, j = 2 * tj - 1 + b;
-              d[a][b] = i >= 0 && i < s.H && j >= 0 && j < s.W ? x[(n * s.C + c) * P + i * s.W + j] : 0.0f;
-            }
-          for (int b = 0; b < 4; b++) {
-            b1(d[0][b], d[1][b], d[2][b], d[3][b], r);
-            for (int a = 0; a < 4; a++) e[a][b] = r[a];
-          }
-          for (int a = 0; a < 4; a++) {
-            b1(e[a][0], e[a][1], e[a][2], e[a][3], r);
-            for (int b = 0; b < 4; b++) Vt[c * 16 + 4 * a + b] = r[b];
-          }
-        }
+        ref_tile_v(Vt, x, s, n, ti, tj);
         for (int64_t o = 0; o < s.O; o++) {
           float g[2][2], e[4][2];
           for (int a = 0; a < 2; a++)
